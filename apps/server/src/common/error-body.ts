@@ -1,0 +1,66 @@
+import { HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { ErrorBody, ErrorCode, JelmoreError } from '@jelmore/contracts';
+
+const logger = new Logger('Errors');
+
+/** The HTTP status for each stable code. */
+export function statusOf(code: ErrorCode): number {
+  switch (code) {
+    case ErrorCode.ValidationFailed:
+    case ErrorCode.ModelNotSupported:
+      return HttpStatus.BAD_REQUEST;
+    case ErrorCode.Unauthorized:
+      return HttpStatus.UNAUTHORIZED;
+    case ErrorCode.NotFound:
+    case ErrorCode.SessionNotFound:
+    case ErrorCode.ProviderNotFound:
+      return HttpStatus.NOT_FOUND;
+    case ErrorCode.SessionNotActive:
+    case ErrorCode.SessionError:
+    case ErrorCode.Lagged:
+      return HttpStatus.CONFLICT;
+    case ErrorCode.ProviderUnavailable:
+      return HttpStatus.SERVICE_UNAVAILABLE;
+    case ErrorCode.ProviderError:
+    case ErrorCode.AgentExited:
+    case ErrorCode.AgentError:
+      return HttpStatus.BAD_GATEWAY;
+    case ErrorCode.Internal:
+      return HttpStatus.INTERNAL_SERVER_ERROR;
+    default: {
+      const unhandled: never = code;
+      return unhandled;
+    }
+  }
+}
+
+const HTTP_CODES: Partial<Record<number, ErrorCode>> = {
+  400: ErrorCode.ValidationFailed,
+  401: ErrorCode.Unauthorized,
+  404: ErrorCode.NotFound,
+  413: ErrorCode.ValidationFailed,
+};
+
+/**
+ * What a client is told about any error: our own errors with their code and message; framework HTTP
+ * errors by status; anything else as INTERNAL with no detail (it is logged instead).
+ */
+export function toErrorBody(err: unknown): { status: number; body: ErrorBody } {
+  if (err instanceof JelmoreError) {
+    const body: ErrorBody = { code: err.code, message: err.message };
+    if (err.details) body.details = err.details;
+    return { status: statusOf(err.code), body };
+  }
+  if (err instanceof HttpException) {
+    const status = err.getStatus();
+    const code =
+      HTTP_CODES[status] ?? (status >= 500 ? ErrorCode.Internal : ErrorCode.ValidationFailed);
+    const message = status >= 500 ? 'Internal error' : err.message;
+    return { status, body: { code, message } };
+  }
+  logger.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  return {
+    status: HttpStatus.INTERNAL_SERVER_ERROR,
+    body: { code: ErrorCode.Internal, message: 'Internal error' },
+  };
+}

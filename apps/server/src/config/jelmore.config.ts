@@ -1,0 +1,249 @@
+import { plainToInstance, Type } from 'class-transformer';
+import {
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  ValidateNested,
+  validateSync,
+  ValidationError as ClassValidationError,
+} from 'class-validator';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  CLAUDE_PERMISSION_MODES,
+  ClaudePermissionMode,
+  DEFAULT_CLAUDE_OPTIONS,
+} from '@jelmore/providers';
+import { DEFAULT_SESSIONS_OPTIONS } from '@jelmore/sessions';
+
+export class ClaudeConfig {
+  @IsBoolean() enabled!: boolean;
+  @IsOptional() @IsString() @IsNotEmpty() bin?: string;
+  @IsString() @IsNotEmpty() defaultModel!: string;
+  @IsInt() @Min(1) maxConcurrentSessions!: number;
+  @IsIn(CLAUDE_PERMISSION_MODES) permissionMode!: ClaudePermissionMode;
+  @IsArray() @IsString({ each: true }) allowedTools!: string[];
+}
+
+/** The server's whole configuration, validated once at boot. */
+export class JelmoreConfig {
+  @IsInt() @Min(0) @Max(65535) port!: number;
+  @IsString() @IsNotEmpty() host!: string;
+  @Matches(/^sqlite:.+/, { message: '$property must look like sqlite:<path>' })
+  databaseUrl!: string;
+  @IsString() @IsNotEmpty() dataDir!: string;
+  @IsString() @IsNotEmpty() workspaceRoot!: string;
+  @IsInt() @Min(1) sessionTtlSeconds!: number;
+  @IsIn(['claude']) defaultProvider!: string;
+  @IsBoolean() autoSelection!: boolean;
+  @IsBoolean() loadBalancing!: boolean;
+  @IsBoolean() costOptimization!: boolean;
+  @ValidateNested() @Type(() => ClaudeConfig) claude!: ClaudeConfig;
+}
+
+/** A configuration error: one line naming the key and what was expected. */
+export class ConfigError extends Error {}
+
+type Source = Record<string, unknown>;
+
+/**
+ * Env (JELMORE_*) over the JSON file named by JELMORE_CONFIG (snake_case keys, as in the seed) over
+ * defaults. Throws ConfigError naming the first bad key as the user wrote it.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig {
+  const file = env.JELMORE_CONFIG ? readConfigFile(env.JELMORE_CONFIG) : {};
+  const fileClaude = (objectAt(file, 'providers', 'claude') ?? {}) as Source;
+  const keys: Record<string, string> = {};
+  const pick = (
+    path: string,
+    envName: string,
+    fileKey: string | undefined,
+    source: Source,
+    parse: (v: string) => unknown,
+    fallback: unknown,
+  ) => {
+    if (env[envName] !== undefined && env[envName] !== '') {
+      keys[path] = envName;
+      return parse(env[envName]);
+    }
+    if (fileKey && source[fileKey] !== undefined) {
+      keys[path] =
+        `${env.JELMORE_CONFIG}: ${path.startsWith('claude.') ? 'providers.claude.' : ''}${fileKey}`;
+      return source[fileKey];
+    }
+    keys[path] = envName;
+    return fallback;
+  };
+  const dataDir = pick('dataDir', 'JELMORE_DATA_DIR', 'data_dir', file, String, './data') as string;
+  const plain = {
+    port: pick('port', 'JELMORE_PORT', 'port', file, toInt, 3000),
+    host: pick('host', 'JELMORE_HOST', 'host', file, String, '0.0.0.0'),
+    databaseUrl: pick(
+      'databaseUrl',
+      'JELMORE_DATABASE_URL',
+      'database_url',
+      file,
+      String,
+      `sqlite:${dataDir}/jelmore.db`,
+    ),
+    dataDir,
+    workspaceRoot: pick(
+      'workspaceRoot',
+      'JELMORE_WORKSPACE_ROOT',
+      'workspace_root',
+      file,
+      String,
+      './workspace',
+    ),
+    sessionTtlSeconds: pick(
+      'sessionTtlSeconds',
+      'JELMORE_SESSION_TTL_SECONDS',
+      'session_ttl_seconds',
+      file,
+      toInt,
+      DEFAULT_SESSIONS_OPTIONS.sessionTtlSeconds,
+    ),
+    defaultProvider: pick(
+      'defaultProvider',
+      'JELMORE_DEFAULT_PROVIDER',
+      'default_provider',
+      file,
+      String,
+      'claude',
+    ),
+    autoSelection: pick(
+      'autoSelection',
+      'JELMORE_AUTO_SELECTION',
+      'auto_selection',
+      file,
+      toBool,
+      true,
+    ),
+    loadBalancing: pick(
+      'loadBalancing',
+      'JELMORE_LOAD_BALANCING',
+      'load_balancing',
+      file,
+      toBool,
+      false,
+    ),
+    costOptimization: pick(
+      'costOptimization',
+      'JELMORE_COST_OPTIMIZATION',
+      'cost_optimization',
+      file,
+      toBool,
+      false,
+    ),
+    claude: {
+      enabled: pick(
+        'claude.enabled',
+        'JELMORE_CLAUDE_ENABLED',
+        'enabled',
+        fileClaude,
+        toBool,
+        DEFAULT_CLAUDE_OPTIONS.enabled,
+      ),
+      bin: pick('claude.bin', 'JELMORE_CLAUDE_BIN', 'claude_bin', fileClaude, String, undefined),
+      defaultModel: pick(
+        'claude.defaultModel',
+        'JELMORE_CLAUDE_DEFAULT_MODEL',
+        'default_model',
+        fileClaude,
+        String,
+        DEFAULT_CLAUDE_OPTIONS.defaultModel,
+      ),
+      maxConcurrentSessions: pick(
+        'claude.maxConcurrentSessions',
+        'JELMORE_CLAUDE_MAX_CONCURRENT_SESSIONS',
+        'max_concurrent_sessions',
+        fileClaude,
+        toInt,
+        DEFAULT_CLAUDE_OPTIONS.maxConcurrentSessions,
+      ),
+      permissionMode: pick(
+        'claude.permissionMode',
+        'JELMORE_CLAUDE_PERMISSION_MODE',
+        'permission_mode',
+        fileClaude,
+        String,
+        DEFAULT_CLAUDE_OPTIONS.permissionMode,
+      ),
+      allowedTools: pick(
+        'claude.allowedTools',
+        'JELMORE_CLAUDE_ALLOWED_TOOLS',
+        'allowed_tools',
+        fileClaude,
+        toList,
+        DEFAULT_CLAUDE_OPTIONS.allowedTools,
+      ),
+    },
+  };
+  const config = plainToInstance(JelmoreConfig, plain);
+  const errors = validateSync(config, { forbidUnknownValues: true });
+  if (errors.length > 0) throw new ConfigError(describe(errors[0], keys));
+  config.dataDir = resolve(config.dataDir);
+  config.workspaceRoot = resolve(config.workspaceRoot);
+  return config;
+}
+
+function describe(error: ClassValidationError, keys: Record<string, string>, prefix = ''): string {
+  const path = `${prefix}${error.property}`;
+  if (!error.constraints && error.children?.length) {
+    return describe(error.children[0], keys, `${path}.`);
+  }
+  const expected = Object.values(error.constraints ?? {})[0]?.replace(/^\S+ /, '') ?? 'is invalid';
+  return `Invalid configuration: ${keys[path] ?? path} ${expected} (got ${JSON.stringify(error.value)})`;
+}
+
+function readConfigFile(path: string): Source {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(
+      `Invalid configuration: JELMORE_CONFIG file ${path} cannot be read (${(err as NodeJS.ErrnoException).code})`,
+    );
+  }
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Source;
+  } catch {
+    // Reported below.
+  }
+  throw new ConfigError(
+    `Invalid configuration: JELMORE_CONFIG file ${path} must hold a JSON object`,
+  );
+}
+
+function objectAt(source: Source, ...path: string[]): unknown {
+  return path.reduce<unknown>(
+    (value, key) => (value && typeof value === 'object' ? (value as Source)[key] : undefined),
+    source,
+  );
+}
+
+function toInt(value: string): unknown {
+  return /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+}
+
+function toBool(value: string): unknown {
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  return value;
+}
+
+function toList(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}

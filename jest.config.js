@@ -1,0 +1,27 @@
+/** Unit tests: *.spec.ts beside the code. swc transforms TS and the ESM-only Nest packages (see TOOLCHAIN.md). */
+const swc = [
+  '@swc/jest',
+  {
+    jsc: {
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true },
+      target: 'es2022',
+    },
+    module: { type: 'commonjs' },
+  },
+];
+
+module.exports = {
+  rootDir: __dirname,
+  testEnvironment: 'node',
+  roots: ['<rootDir>/apps', '<rootDir>/libs'],
+  testRegex: '\\.spec\\.ts$',
+  transform: { '^.+\\.(t|j)s$': swc },
+  transformIgnorePatterns: [
+    '/node_modules/(?!(@nestjs|kysely|file-type|@standard-schema|uid|load-esm|strtok3|token-types|@tokenizer|@borewit|uint8array-extras)/)',
+  ],
+  moduleNameMapper: {
+    '^@jelmore/(contracts|providers|sessions)$': '<rootDir>/libs/$1/src',
+    '^@jelmore/(contracts|providers|sessions)/(.*)$': '<rootDir>/libs/$1/src/$2',
+  },
+};

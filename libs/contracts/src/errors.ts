@@ -1,0 +1,106 @@
+/** Stable error codes: clients switch on these, so never rename one. */
+export enum ErrorCode {
+  ValidationFailed = 'VALIDATION_FAILED',
+  NotFound = 'NOT_FOUND',
+  SessionNotFound = 'SESSION_NOT_FOUND',
+  ProviderNotFound = 'PROVIDER_NOT_FOUND',
+  ModelNotSupported = 'MODEL_NOT_SUPPORTED',
+  ProviderUnavailable = 'PROVIDER_UNAVAILABLE',
+  ProviderError = 'PROVIDER_ERROR',
+  SessionError = 'SESSION_ERROR',
+  SessionNotActive = 'SESSION_NOT_ACTIVE',
+  AgentExited = 'AGENT_EXITED',
+  AgentError = 'AGENT_ERROR',
+  Lagged = 'LAGGED',
+  Unauthorized = 'UNAUTHORIZED',
+  Internal = 'INTERNAL',
+}
+
+/** Base of every error Jelmore reports to clients: a stable code and a message safe to show. */
+export class JelmoreError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class ValidationError extends JelmoreError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(ErrorCode.ValidationFailed, message, details);
+  }
+}
+
+export class NotFoundError extends JelmoreError {
+  constructor(message: string, code: ErrorCode = ErrorCode.NotFound) {
+    super(code, message);
+  }
+}
+
+export class ProviderError extends JelmoreError {
+  constructor(
+    message: string,
+    readonly provider: string,
+    readonly sessionId?: string,
+    code: ErrorCode = ErrorCode.ProviderError,
+  ) {
+    super(code, message, { provider, ...(sessionId ? { sessionId } : {}) });
+  }
+}
+
+export class ProviderNotFoundError extends ProviderError {
+  constructor(provider: string, known: string[]) {
+    super(
+      `Unknown provider '${provider}'; known: ${known.join(', ') || 'none'}`,
+      provider,
+      undefined,
+      ErrorCode.ProviderNotFound,
+    );
+  }
+}
+
+export class ModelNotSupportedError extends ProviderError {
+  constructor(
+    readonly model: string,
+    provider: string,
+  ) {
+    super(
+      `Model '${model}' is not supported by provider '${provider}'`,
+      provider,
+      undefined,
+      ErrorCode.ModelNotSupported,
+    );
+  }
+}
+
+export class ProviderUnavailableError extends ProviderError {
+  constructor(provider: string, reason: string) {
+    super(
+      `Provider '${provider}' is unavailable: ${reason}`,
+      provider,
+      undefined,
+      ErrorCode.ProviderUnavailable,
+    );
+  }
+}
+
+export class SessionError extends ProviderError {
+  constructor(
+    message: string,
+    provider: string,
+    sessionId?: string,
+    code = ErrorCode.SessionError,
+  ) {
+    super(message, provider, sessionId, code);
+  }
+}
+
+/** What a client receives for any failed request: over WS in the ack, over HTTP as the body. */
+export interface ErrorBody {
+  code: ErrorCode | string;
+  message: string;
+  details?: Record<string, unknown>;
+}

@@ -1,0 +1,104 @@
+/** Lifecycle states of a session; `interrupted` marks sessions cut off by a server crash until resumed. */
+export const SESSION_STATES = [
+  'starting',
+  'running',
+  'idle',
+  'suspended',
+  'terminated',
+  'failed',
+  'interrupted',
+] as const;
+export type SessionState = (typeof SESSION_STATES)[number];
+
+export const TERMINAL_STATES: ReadonlySet<SessionState> = new Set(['terminated', 'failed']);
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
+export const ZERO_USAGE: Usage = Object.freeze({ inputTokens: 0, outputTokens: 0, costUsd: 0 });
+
+export function addUsage(a: Usage, b: Usage): Usage {
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    costUsd: Math.round((a.costUsd + b.costUsd) * 1e9) / 1e9,
+  };
+}
+
+export interface StatusEvent {
+  type: 'status';
+  from: SessionState | null;
+  to: SessionState;
+  reason?: string;
+}
+export interface AssistantEvent {
+  type: 'assistant';
+  /** The next piece of the reply, as the model produces it. */
+  text: string;
+}
+export interface ToolUseEvent {
+  type: 'tool_use';
+  id: string;
+  name: string;
+  input: unknown;
+}
+export interface ToolResultEvent {
+  type: 'tool_result';
+  toolUseId: string;
+  output: string;
+  isError: boolean;
+}
+export interface PermissionRequestEvent {
+  type: 'permission_request';
+  requestId: string;
+  tool: string;
+  input: unknown;
+}
+export interface DirectoryChangedEvent {
+  type: 'directory_changed';
+  from: string;
+  to: string;
+}
+export interface UsageEvent extends Usage {
+  type: 'usage';
+}
+export interface ResultEvent {
+  type: 'result';
+  text: string;
+  durationMs: number;
+  usage: Usage;
+  /** True when the turn was cut short by session:interrupt. */
+  interrupted?: boolean;
+}
+export interface ErrorEvent {
+  type: 'error';
+  code: string;
+  message: string;
+}
+
+/** What a provider emits; the event log adds sessionId, seq and ts. */
+export type SessionEventDraft =
+  | StatusEvent
+  | AssistantEvent
+  | ToolUseEvent
+  | ToolResultEvent
+  | PermissionRequestEvent
+  | DirectoryChangedEvent
+  | UsageEvent
+  | ResultEvent
+  | ErrorEvent;
+
+export type SessionEventType = SessionEventDraft['type'];
+
+export interface EventEnvelope {
+  sessionId: string;
+  /** Strictly increasing from 1 within a session, assigned by the event log. */
+  seq: number;
+  /** ISO-8601 time the event log accepted the event. */
+  ts: string;
+}
+
+export type SessionEvent = EventEnvelope & SessionEventDraft;

@@ -1,0 +1,5 @@
+export * from './errors';
+export * from './events';
+export * from './provider';
+export * from './session';
+export * from './ws-protocol';

@@ -1,0 +1,95 @@
+import type { SessionEventDraft } from './events';
+
+export interface ProviderCapabilities {
+  streaming: boolean;
+  tools: boolean;
+  fileOperations: boolean;
+  codeExecution: boolean;
+  multimodal: boolean;
+  continuation: boolean;
+  directoryTracking: boolean;
+  maxConcurrentSessions: number;
+  maxContextTokens: number;
+}
+
+export interface ModelInfo {
+  id: string;
+  aliases: string[];
+  provider: string;
+  contextWindow: number;
+  /** USD per 1M input tokens. */
+  inputPricePerMTok: number;
+  /** USD per 1M output tokens. */
+  outputPricePerMTok: number;
+}
+
+export interface ProviderHealth {
+  healthy: boolean;
+  /** Why the provider is unhealthy, or what was checked. */
+  reason?: string;
+  version?: string;
+  checkedAt: string;
+}
+
+export interface ProviderMetrics {
+  activeSessions: number;
+  totalSessions: number;
+  failedSessions: number;
+}
+
+export interface SessionConfig {
+  /** The Jelmore session id; providers key their own state by it. */
+  sessionId: string;
+  /** Absolute working directory, already confined to the workspace root. */
+  cwd: string;
+  /** A model id or alias; the provider's default when absent. */
+  model?: string;
+}
+
+/** Enough to continue a session in another process or on another node. JSON-serializable. */
+export interface SuspendedState {
+  provider: string;
+  model: string;
+  cwd: string;
+  /** The provider's own conversation id (for Claude, the CLI's session id). */
+  providerRef?: string;
+  data?: Record<string, unknown>;
+}
+
+export interface StartOptions {
+  /** Continue the provider's conversation `providerRef` instead of starting a new one. */
+  continue?: boolean;
+}
+
+/**
+ * One running agent conversation. `events()` yields everything the agent does until the session ends,
+ * across turns; it completes after terminate() or suspend(), and after the agent process dies (with an
+ * `error` event first when that was not asked for).
+ */
+export interface AgentSession {
+  readonly id: string;
+  readonly model: string;
+  /** The provider's conversation id, once known. */
+  readonly providerRef?: string;
+  /** The agent's OS process id while one runs. */
+  readonly pid?: number;
+  start(query: string, options?: StartOptions): Promise<void>;
+  events(): AsyncIterable<SessionEventDraft>;
+  /** Starts the next turn. Only called while the agent is idle: the sessions service queues input. */
+  send(input: string): Promise<void>;
+  interrupt(): Promise<void>;
+  terminate(): Promise<void>;
+  suspend(): Promise<SuspendedState>;
+  resume(state: SuspendedState): Promise<void>;
+}
+
+export interface AgentProviderPort {
+  readonly name: string;
+  readonly capabilities: ProviderCapabilities;
+  models(): ModelInfo[];
+  /** The canonical model for an id or alias, or undefined when the provider does not serve it. */
+  resolveModel(model?: string): ModelInfo | undefined;
+  createSession(config: SessionConfig): AgentSession;
+  healthCheck(): Promise<ProviderHealth>;
+  metrics(): ProviderMetrics;
+}

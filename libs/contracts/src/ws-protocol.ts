@@ -1,0 +1,42 @@
+import type { ErrorBody } from './errors';
+import type { SessionEvent } from './events';
+import type { SessionResource } from './session';
+
+export const WS_NAMESPACE = '/sessions';
+
+/** Client → server messages of the `/sessions` namespace; each is acked with a `WsAck`. */
+export const WsClientEvents = {
+  create: 'session:create',
+  subscribe: 'session:subscribe',
+  unsubscribe: 'session:unsubscribe',
+  input: 'session:input',
+  interrupt: 'session:interrupt',
+  suspend: 'session:suspend',
+  resume: 'session:resume',
+  terminate: 'session:terminate',
+} as const;
+
+/** Server → client messages. */
+export const WsServerEvents = {
+  /** One SessionEvent. */
+  event: 'session:event',
+  /** Several SessionEvents in seq order (one committed batch). */
+  events: 'session:events',
+  /** A subscription ended with an error, e.g. LAGGED: re-subscribe with `after: details.lastSeq`. */
+  error: 'session:error',
+} as const;
+
+export type WsAck<T extends object = object> = ({ ok: true } & T) | { ok: false; error: ErrorBody };
+
+export interface SessionStreamError extends ErrorBody {
+  sessionId: string;
+}
+
+export interface WsServerToClient {
+  'session:event': (event: SessionEvent) => void;
+  'session:events': (events: SessionEvent[]) => void;
+  'session:error': (error: SessionStreamError) => void;
+}
+
+export type CreateSessionAck = WsAck<{ session: SessionResource }>;
+export type SubscribeAck = WsAck<{ lastSeq: number }>;

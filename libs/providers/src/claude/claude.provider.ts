@@ -1,0 +1,139 @@
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  AgentProviderPort,
+  AgentSession,
+  ModelInfo,
+  ProviderCapabilities,
+  ProviderHealth,
+  ProviderMetrics,
+  ProviderUnavailableError,
+  SessionConfig,
+} from '@jelmore/contracts';
+import { AgentProvider } from '../agent-provider.decorator';
+import { allowListedEnv } from '../process/agent-process';
+import { PROVIDERS_MODULE_OPTIONS } from '../providers.module-definition';
+import type { ProvidersModuleOptions } from '../providers.options';
+import { BinaryCheck, checkClaudeBinary, defaultClaudeBin } from './claude-binary';
+import { CLAUDE_MODELS, resolveClaudeModel } from './claude.models';
+import { ClaudeCodeSession } from './claude.session';
+
+/** What the agent may see of the server's environment: its own API settings and basics, no server secrets. */
+const CLAUDE_ENV_ALLOW_LIST = [
+  'PATH',
+  'LANG',
+  'LC_*',
+  'TZ',
+  'TMPDIR',
+  'TERM',
+  'ANTHROPIC_*',
+  'CLAUDE_CODE_*',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+] as const;
+
+@AgentProvider('claude')
+@Injectable()
+export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit {
+  readonly name = 'claude';
+  private readonly logger = new Logger(ClaudeCodeProvider.name);
+  private readonly bin: string | undefined;
+  private readonly home: string;
+  private binary: BinaryCheck = { ok: false, reason: 'not checked yet' };
+  private active = 0;
+  private total = 0;
+  private failed = 0;
+
+  constructor(@Inject(PROVIDERS_MODULE_OPTIONS) private readonly options: ProvidersModuleOptions) {
+    this.bin = options.claude.bin ?? defaultClaudeBin();
+    this.home = join(options.dataDir, 'agents', 'claude');
+  }
+
+  get capabilities(): ProviderCapabilities {
+    return {
+      streaming: true,
+      tools: true,
+      fileOperations: true,
+      codeExecution: true,
+      multimodal: false,
+      continuation: true,
+      directoryTracking: true,
+      maxConcurrentSessions: this.options.claude.maxConcurrentSessions,
+      maxContextTokens: Math.max(...CLAUDE_MODELS.map((m) => m.contextWindow)),
+    };
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.healthCheck();
+    if (this.binary.ok) this.logger.log(`Claude Code CLI ${this.binary.version} at ${this.bin}`);
+    else this.logger.warn(`Claude provider unhealthy: ${this.binary.reason}`);
+  }
+
+  models(): ModelInfo[] {
+    return CLAUDE_MODELS;
+  }
+
+  resolveModel(model?: string): ModelInfo | undefined {
+    return resolveClaudeModel(model ?? this.options.claude.defaultModel);
+  }
+
+  createSession(config: SessionConfig): AgentSession {
+    if (!this.options.claude.enabled)
+      throw new ProviderUnavailableError(this.name, 'disabled in config');
+    if (!this.binary.ok || !this.bin) {
+      throw new ProviderUnavailableError(this.name, this.binary.reason ?? 'binary not found');
+    }
+    const model = this.resolveModel(config.model);
+    if (!model) throw new ProviderUnavailableError(this.name, `no model ${config.model}`);
+    mkdirSync(this.home, { recursive: true });
+    this.active++;
+    this.total++;
+    let released = false;
+    const session = new ClaudeCodeSession(
+      { ...config, model: model.id },
+      {
+        bin: this.bin,
+        env: this.agentEnv(),
+        options: this.options.claude,
+        onExit: (expected) => {
+          if (!expected) this.failed++;
+          // A session's process may restart after a crash; count the session active until its first exit.
+          if (released) return;
+          released = true;
+          this.active--;
+        },
+      },
+    );
+    return session;
+  }
+
+  async healthCheck(): Promise<ProviderHealth> {
+    this.binary = await checkClaudeBinary(this.bin);
+    const healthy = this.binary.ok && this.options.claude.enabled;
+    return {
+      healthy,
+      reason: !this.options.claude.enabled ? 'disabled in config' : this.binary.reason,
+      version: this.binary.version,
+      checkedAt: new Date().toISOString(),
+    };
+  }
+
+  metrics(): ProviderMetrics {
+    return { activeSessions: this.active, totalSessions: this.total, failedSessions: this.failed };
+  }
+
+  private agentEnv(): NodeJS.ProcessEnv {
+    return {
+      ...allowListedEnv(process.env, CLAUDE_ENV_ALLOW_LIST),
+      // The agent's own state lives under the server's data dir, so transcripts survive restarts.
+      HOME: this.home,
+      DISABLE_TELEMETRY: '1',
+      DISABLE_AUTOUPDATER: '1',
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+      // The CLI refuses bypass mode as root unless it is told it runs sandboxed.
+      ...(this.options.claude.permissionMode === 'bypassPermissions' ? { IS_SANDBOX: '1' } : {}),
+    };
+  }
+}

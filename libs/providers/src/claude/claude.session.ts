@@ -1,0 +1,176 @@
+import {
+  AgentSession,
+  ErrorCode,
+  SessionConfig,
+  SessionEventDraft,
+  StartOptions,
+  SuspendedState,
+} from '@jelmore/contracts';
+import { AgentProcess } from '../process/agent-process';
+import { AsyncQueue } from '../process/async-queue';
+import { ClaudeStreamNormalizer } from './claude-stream.normalizer';
+import { DirectoryTracker } from './directory-tracker';
+import type { ClaudeOptions } from './claude.options';
+
+export interface ClaudeLaunch {
+  bin: string;
+  env: NodeJS.ProcessEnv;
+  options: ClaudeOptions;
+  /** Called when the CLI process exits; `expected` after terminate() or suspend(). */
+  onExit: (expected: boolean) => void;
+}
+
+/**
+ * One Claude Code conversation, run as a long-lived CLI process in stream-json input mode: each turn is a
+ * user line on stdin. When the process is gone (suspend, crash) the conversation continues with --resume.
+ */
+export class ClaudeCodeSession implements AgentSession {
+  private process?: AgentProcess;
+  private normalizer = new ClaudeStreamNormalizer();
+  private readonly queue = new AsyncQueue<SessionEventDraft>();
+  private readonly directory: DirectoryTracker;
+  private ending = false;
+  private conversationRef?: string;
+
+  constructor(
+    private readonly config: SessionConfig & { model: string },
+    private readonly launch: ClaudeLaunch,
+  ) {
+    this.directory = new DirectoryTracker(config.cwd);
+  }
+
+  get id(): string {
+    return this.config.sessionId;
+  }
+
+  get model(): string {
+    return this.config.model;
+  }
+
+  get providerRef(): string | undefined {
+    return this.conversationRef;
+  }
+
+  get pid(): number | undefined {
+    return this.process?.alive ? this.process.pid : undefined;
+  }
+
+  events(): AsyncIterable<SessionEventDraft> {
+    return this.queue;
+  }
+
+  async start(query: string, options: StartOptions = {}): Promise<void> {
+    this.spawn(options.continue ? this.conversationRef : undefined);
+    this.writeUser(query);
+  }
+
+  async send(input: string): Promise<void> {
+    if (!this.process?.alive) this.spawn(this.conversationRef);
+    this.writeUser(input);
+  }
+
+  async interrupt(): Promise<void> {
+    if (!this.process?.alive) return;
+    this.normalizer.expectInterrupt();
+    this.process.writeLine({
+      type: 'control_request',
+      request_id: `interrupt-${Date.now()}`,
+      request: { subtype: 'interrupt' },
+    });
+  }
+
+  async terminate(): Promise<void> {
+    this.ending = true;
+    await this.process?.stop();
+    this.queue.end();
+  }
+
+  async suspend(): Promise<SuspendedState> {
+    this.ending = true;
+    await this.process?.stop();
+    this.queue.end();
+    return {
+      provider: 'claude',
+      model: this.model,
+      cwd: this.directory.cwd,
+      providerRef: this.conversationRef,
+    };
+  }
+
+  /** Adopts a suspended conversation; the CLI process starts with --resume on the next input. */
+  async resume(state: SuspendedState): Promise<void> {
+    this.conversationRef = state.providerRef;
+  }
+
+  private spawn(resumeRef: string | undefined): void {
+    const { bin, env, options } = this.launch;
+    const args = [
+      '-p',
+      '--input-format',
+      'stream-json',
+      '--output-format',
+      'stream-json',
+      '--verbose',
+      '--include-partial-messages',
+      '--model',
+      this.model,
+      '--permission-mode',
+      options.permissionMode,
+      ...(options.allowedTools.length ? ['--allowedTools', options.allowedTools.join(',')] : []),
+      // Our session id doubles as the CLI's, so the transcript is found again after a restart.
+      ...(resumeRef ? ['--resume', resumeRef] : ['--session-id', this.id]),
+    ];
+    this.conversationRef = resumeRef ?? this.id;
+    this.normalizer = new ClaudeStreamNormalizer();
+    this.process = new AgentProcess({
+      bin,
+      args,
+      cwd: this.directory.cwd,
+      env,
+      onLine: (line) => this.onLine(line),
+      onExit: (code, signal, stderrTail) => this.onExit(code, signal, stderrTail),
+    });
+  }
+
+  private writeUser(text: string): void {
+    this.process!.writeLine({
+      type: 'user',
+      message: { role: 'user', content: [{ type: 'text', text }] },
+    });
+  }
+
+  private onLine(line: string): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      return; // The CLI prints nothing but JSON on stdout; a stray line is not an event.
+    }
+    for (const draft of this.normalizer.push(parsed as object)) {
+      this.queue.push(draft);
+      if (draft.type === 'tool_use') this.directory.onToolUse(draft.id, draft.name, draft.input);
+      if (draft.type === 'tool_result') {
+        const change = this.directory.onToolResult(draft.toolUseId, draft.isError);
+        if (change) this.queue.push({ type: 'directory_changed', ...change });
+      }
+    }
+    if (this.normalizer.providerRef) this.conversationRef = this.normalizer.providerRef;
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null, stderrTail: string): void {
+    this.launch.onExit(this.ending);
+    if (this.ending) return;
+    const how = signal ? `signal ${signal}` : `code ${code}`;
+    const detail = lastLine(stderrTail);
+    this.queue.push({
+      type: 'error',
+      code: ErrorCode.AgentExited,
+      message: `Claude Code exited with ${how}${detail ? `: ${detail}` : ''}`,
+    });
+    this.queue.end();
+  }
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').pop()?.slice(0, 300) ?? '';
+}

@@ -1,0 +1,29 @@
+import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { ClaudeCodeProvider } from './claude/claude.provider';
+import { ProviderRegistry } from './provider-registry.service';
+import { ProvidersExplorer } from './providers.explorer';
+import {
+  agentProviderDefinitions,
+  ConfigurableModuleClass,
+  OPTIONS_TYPE,
+} from './providers.module-definition';
+
+const builtIn = agentProviderDefinitions(ClaudeCodeProvider);
+
+/**
+ * The provider registry and the built-in providers. `forRoot(options)` / `forRootAsync(...)` configure it;
+ * more providers come from `@AgentProvider` classes anywhere in the app, `providers: [...]` in the options,
+ * or `ProviderRegistry.register()` at run time.
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [ProviderRegistry, ProvidersExplorer, ...builtIn],
+  exports: [ProviderRegistry, ...builtIn],
+})
+export class ProvidersModule extends ConfigurableModuleClass {
+  /** Same as forRoot: the name DESIGN.md gives for adding provider classes. */
+  static register(options: typeof OPTIONS_TYPE) {
+    return ProvidersModule.forRoot(options);
+  }
+}

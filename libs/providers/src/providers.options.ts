@@ -1,0 +1,8 @@
+import type { ClaudeOptions } from './claude/claude.options';
+
+export interface ProvidersModuleOptions {
+  defaultProvider: string;
+  /** Where agents keep their own state (HOME, transcripts), so it survives restarts. */
+  dataDir: string;
+  claude: ClaudeOptions;
+}

@@ -1,0 +1,26 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Interval } from '@nestjs/schedule';
+import { SessionsService } from './sessions.service';
+
+@Injectable()
+export class SessionCleanupJob {
+  private readonly logger = new Logger(SessionCleanupJob.name);
+  private running = false;
+
+  constructor(private readonly sessions: SessionsService) {}
+
+  @Interval('session-cleanup', 60_000)
+  async run(): Promise<void> {
+    // An overrunning pass must not overlap the next one.
+    if (this.running) return;
+    this.running = true;
+    try {
+      const ended = await this.sessions.expireIdle();
+      if (ended > 0) this.logger.log(`Ended ${ended} expired sessions`);
+    } catch (err) {
+      this.logger.error(`Session cleanup failed: ${String(err)}`);
+    } finally {
+      this.running = false;
+    }
+  }
+}

@@ -1,0 +1,176 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import type { SessionEvent, SessionEventDraft } from '@jelmore/contracts';
+import { SESSIONS_MODULE_OPTIONS } from '../sessions.module-definition';
+import type { SessionsModuleOptions } from '../sessions.options';
+import { SessionStore } from '../store/session-store';
+import { LaggedError } from './lagged.error';
+
+type Listener = (batch: SessionEvent[] | 'end') => void;
+
+interface Pending {
+  event: SessionEvent;
+  encoded: string;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+const REPLAY_PAGE = 1000;
+
+/**
+ * The source of truth for what happened in a session. Each event gets the next seq, is written with its
+ * batch in one transaction (group commit), and only then reaches subscribers, so what a client saw
+ * survives a crash.
+ */
+@Injectable()
+export class EventLog implements OnApplicationShutdown {
+  private readonly logger = new Logger(EventLog.name);
+  private readonly seqs = new Map<string, number>();
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private pending: Pending[] = [];
+  private timer?: NodeJS.Timeout;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: SessionStore,
+    @Inject(SESSIONS_MODULE_OPTIONS) private readonly options: SessionsModuleOptions,
+  ) {}
+
+  /** Makes a session appendable, continuing from the last seq in the store. */
+  async open(sessionId: string): Promise<void> {
+    if (!this.seqs.has(sessionId)) this.seqs.set(sessionId, await this.store.lastSeq(sessionId));
+  }
+
+  lastSeq(sessionId: string): number | undefined {
+    return this.seqs.get(sessionId);
+  }
+
+  /** Assigns the next seq at once; resolves when the event is committed and sent to subscribers. */
+  append(sessionId: string, draft: SessionEventDraft): Promise<SessionEvent> {
+    const seq = this.seqs.get(sessionId);
+    if (seq === undefined) throw new Error(`Event log for session ${sessionId} is not open`);
+    this.seqs.set(sessionId, seq + 1);
+    const event = {
+      sessionId,
+      seq: seq + 1,
+      ts: new Date().toISOString(),
+      ...draft,
+    };
+    return new Promise((resolve, reject) => {
+      this.pending.push({
+        event,
+        encoded: JSON.stringify(event),
+        resolve: () => resolve(event),
+        reject,
+      });
+      // A failed commit rejects each of its appends; the flush promise itself needs no handler.
+      if (this.pending.length >= this.options.commitMaxBatch) void this.flush();
+      else this.timer ??= setTimeout(() => void this.flush(), this.options.commitIntervalMs);
+    });
+  }
+
+  /** Ends every subscription to the session once what was appended before is delivered. */
+  async close(sessionId: string): Promise<void> {
+    await this.flush();
+    this.seqs.delete(sessionId);
+    for (const listener of this.listeners.get(sessionId) ?? []) listener('end');
+  }
+
+  /** Writes what is pending now; resolves once it (and every earlier batch) is committed. */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length > 0) this.writing = this.writing.then(() => this.commit(batch));
+    return this.writing;
+  }
+
+  /**
+   * Every event after `after`, then live ones until the session ends: no gap, no duplicate. The listener
+   * is attached before the replay is read, so an event committed meanwhile is either in the replay or in
+   * the live buffer, and the seq filter drops the copy. `isEnded` is asked after attaching, for the same
+   * reason. Throws LaggedError when the consumer falls `subscriberBufferEvents` behind.
+   */
+  async *subscribe(
+    sessionId: string,
+    after: number,
+    isEnded: () => Promise<boolean>,
+    signal?: AbortSignal,
+  ): AsyncGenerator<SessionEvent[]> {
+    const buffered: SessionEvent[][] = [];
+    let bufferedCount = 0;
+    let ended = false;
+    let wake: (() => void) | undefined;
+    const listener: Listener = (batch) => {
+      if (batch === 'end') ended = true;
+      else {
+        buffered.push(batch);
+        bufferedCount += batch.length;
+      }
+      wake?.();
+    };
+    const onAbort = () => wake?.();
+    const set = this.listeners.get(sessionId) ?? new Set<Listener>();
+    this.listeners.set(sessionId, set);
+    set.add(listener);
+    signal?.addEventListener('abort', onAbort);
+    try {
+      if (await isEnded()) ended = true;
+      let last = after;
+      for (;;) {
+        const page = await this.store.readEvents(sessionId, last, REPLAY_PAGE);
+        if (page.length === 0 || signal?.aborted) break;
+        last = page[page.length - 1].seq;
+        yield page;
+        if (page.length < REPLAY_PAGE) break;
+      }
+      while (!signal?.aborted) {
+        if (bufferedCount > this.options.subscriberBufferEvents) throw new LaggedError(last);
+        const batch = buffered.shift();
+        if (batch) {
+          bufferedCount -= batch.length;
+          const fresh = batch[0].seq > last ? batch : batch.filter((e) => e.seq > last);
+          if (fresh.length > 0) {
+            last = fresh[fresh.length - 1].seq;
+            yield fresh;
+          }
+          continue;
+        }
+        if (ended) return;
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      set.delete(listener);
+      if (set.size === 0 && this.listeners.get(sessionId) === set) this.listeners.delete(sessionId);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.flush();
+  }
+
+  private async commit(batch: Pending[]): Promise<void> {
+    try {
+      await this.store.appendEvents(
+        batch.map((p) => p.event),
+        batch.map((p) => p.encoded),
+      );
+    } catch (err) {
+      this.logger.error(`Group commit of ${batch.length} events failed: ${String(err)}`);
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    const bySession = new Map<string, SessionEvent[]>();
+    for (const { event } of batch) {
+      const list = bySession.get(event.sessionId);
+      if (list) list.push(event);
+      else bySession.set(event.sessionId, [event]);
+    }
+    for (const [sessionId, events] of bySession) {
+      for (const listener of this.listeners.get(sessionId) ?? []) listener(events);
+    }
+    for (const p of batch) p.resolve();
+  }
+}

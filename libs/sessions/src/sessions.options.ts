@@ -1,0 +1,24 @@
+export interface SessionsModuleOptions {
+  /** `sqlite:<path>`; PostgreSQL comes with cluster mode. */
+  databaseUrl: string;
+  /** Sessions live under this directory; a session without cwd gets `<root>/<sessionId>`. */
+  workspaceRoot: string;
+  /** Idle, suspended or interrupted sessions untouched this long are ended by the cleanup job. */
+  sessionTtlSeconds: number;
+  /** Group commit: the longest an event waits for its batch to be written. */
+  commitIntervalMs: number;
+  /** Group commit: a batch this large is written at once. */
+  commitMaxBatch: number;
+  /** Events a subscriber may fall behind before it is told it lagged. */
+  subscriberBufferEvents: number;
+}
+
+export const DEFAULT_SESSIONS_OPTIONS: Omit<
+  SessionsModuleOptions,
+  'databaseUrl' | 'workspaceRoot'
+> = {
+  sessionTtlSeconds: 3600,
+  commitIntervalMs: 2,
+  commitMaxBatch: 500,
+  subscriberBufferEvents: 10_000,
+};

@@ -1,0 +1,353 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import {
+  addUsage,
+  AgentSession,
+  ErrorCode,
+  NotFoundError,
+  SessionError,
+  SessionEvent,
+  SessionEventDraft,
+  SessionResource,
+  SessionState,
+  SuspendedState,
+  TERMINAL_STATES,
+  ZERO_USAGE,
+} from '@jelmore/contracts';
+import { killGroup, ProviderRegistry } from '@jelmore/providers';
+import { EventLog } from './events/event-log.service';
+import { SESSIONS_MODULE_OPTIONS } from './sessions.module-definition';
+import type { SessionsModuleOptions } from './sessions.options';
+import { SessionStore } from './store/session-store';
+import { SessionRecord, toResource } from './store/session-record';
+import { resolveSessionCwd } from './workspace';
+
+export interface CreateSessionInput {
+  query: string;
+  provider?: string;
+  model?: string;
+  cwd?: string;
+  owner?: string;
+}
+
+/** A session whose agent runs in this process. */
+interface Runtime {
+  record: SessionRecord;
+  agent: AgentSession;
+  /** Inputs received while a turn runs, sent one per turn. */
+  inputs: string[];
+  /** Set when we end the agent on purpose, so its exit is not a failure. */
+  ending: boolean;
+}
+
+/** States in which an agent process may still be running for a session. */
+const LIVE_STATES: SessionState[] = ['starting', 'running', 'idle'];
+
+@Injectable()
+export class SessionsService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(SessionsService.name);
+  private readonly runtimes = new Map<string, Runtime>();
+
+  constructor(
+    private readonly store: SessionStore,
+    private readonly log: EventLog,
+    private readonly registry: ProviderRegistry,
+    @Inject(SESSIONS_MODULE_OPTIONS) private readonly options: SessionsModuleOptions,
+  ) {}
+
+  /** Sessions left live by a previous process were cut off: mark them interrupted, end their agents. */
+  async onApplicationBootstrap(): Promise<void> {
+    for (const record of await this.store.listSessions({ states: LIVE_STATES })) {
+      if (this.runtimes.has(record.id)) continue;
+      if (record.agentPid) killLeftoverAgent(record.agentPid);
+      await this.log.open(record.id);
+      await this.transition(record, 'interrupted', 'server restarted');
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all(
+      [...this.runtimes.keys()].map((id) => this.suspend(id).catch(() => undefined)),
+    );
+  }
+
+  async create(input: CreateSessionInput): Promise<SessionResource> {
+    const { provider, model } = this.registry.choose(input.provider, input.model);
+    const id = randomUUID();
+    const cwd = resolveSessionCwd(this.options.workspaceRoot, id, input.cwd);
+    const agent = provider.createSession({ sessionId: id, cwd, model: model.id });
+    const now = new Date().toISOString();
+    const record: SessionRecord = {
+      id,
+      owner: input.owner ?? null,
+      provider: provider.name,
+      model: model.id,
+      state: 'starting',
+      cwd,
+      providerRef: null,
+      suspendedState: null,
+      usage: { ...ZERO_USAGE },
+      createdAt: now,
+      updatedAt: now,
+      nodeId: null,
+      agentPid: null,
+    };
+    await this.store.insertSession(record);
+    await this.log.open(id);
+    const runtime: Runtime = { record, agent, inputs: [], ending: false };
+    this.runtimes.set(id, runtime);
+    this.logger.log(
+      `session ${id} created provider=${provider.name} model=${model.id} queryLength=${input.query.length}`,
+    );
+    await this.transition(record, 'starting');
+    this.pump(runtime);
+    try {
+      await agent.start(input.query);
+    } catch (err) {
+      await this.fail(runtime, err);
+      throw err;
+    }
+    record.providerRef = agent.providerRef ?? null;
+    record.agentPid = agent.pid ?? null;
+    await this.transition(record, 'running');
+    return this.resource(record);
+  }
+
+  async get(id: string): Promise<SessionResource> {
+    return this.resource(await this.record(id));
+  }
+
+  async list(): Promise<SessionResource[]> {
+    const records = await this.store.listSessions();
+    return Promise.all(records.map((r) => this.resource(r)));
+  }
+
+  /** Committed events after `after`, at most `limit`. */
+  async events(id: string, after: number, limit: number): Promise<SessionEvent[]> {
+    await this.record(id);
+    return this.store.readEvents(id, after, limit);
+  }
+
+  /** Replay from the log, then live batches until the session ends or `signal` aborts. */
+  async stream(
+    id: string,
+    after: number,
+    signal?: AbortSignal,
+  ): Promise<{ lastSeq: number; batches: AsyncGenerator<SessionEvent[]> }> {
+    await this.record(id);
+    const lastSeq = this.log.lastSeq(id) ?? (await this.store.lastSeq(id));
+    const isEnded = async () =>
+      !this.runtimes.has(id) && TERMINAL_STATES.has((await this.record(id)).state);
+    return { lastSeq, batches: this.log.subscribe(id, after, isEnded, signal) };
+  }
+
+  /** Starts a turn now when the agent is idle; queues it for the next turn while one runs. */
+  async input(id: string, text: string): Promise<void> {
+    const runtime = await this.runtime(id);
+    if (runtime.record.state === 'idle') {
+      await this.transition(runtime.record, 'running');
+      await runtime.agent.send(text);
+      runtime.record.agentPid = runtime.agent.pid ?? null;
+      await this.store.updateSession(id, { agentPid: runtime.record.agentPid });
+    } else {
+      runtime.inputs.push(text);
+    }
+  }
+
+  async interrupt(id: string): Promise<void> {
+    const runtime = await this.runtime(id);
+    runtime.inputs.length = 0;
+    await runtime.agent.interrupt();
+  }
+
+  async terminate(id: string, reason = 'terminated by client'): Promise<SessionResource> {
+    const runtime = this.runtimes.get(id);
+    if (runtime) {
+      runtime.ending = true;
+      await runtime.agent.terminate();
+      this.runtimes.delete(id);
+      await this.transition(runtime.record, 'terminated', reason);
+      await this.log.close(id);
+      return this.resource(runtime.record);
+    }
+    const record = await this.record(id);
+    if (TERMINAL_STATES.has(record.state)) return this.resource(record);
+    await this.log.open(id);
+    await this.transition(record, 'terminated', reason);
+    await this.log.close(id);
+    return this.resource(record);
+  }
+
+  /** Ends the agent process and keeps what it needs to continue the conversation later. */
+  async suspend(id: string): Promise<SessionResource> {
+    const runtime = await this.runtime(id);
+    runtime.ending = true;
+    const state = await runtime.agent.suspend();
+    this.runtimes.delete(id);
+    runtime.record.suspendedState = state;
+    runtime.record.providerRef = state.providerRef ?? runtime.record.providerRef;
+    runtime.record.agentPid = null;
+    await this.transition(runtime.record, 'suspended', 'suspended by client');
+    return this.resource(runtime.record);
+  }
+
+  /** Continues a suspended or interrupted session in a new agent process; it waits idle for input. */
+  async resume(id: string): Promise<SessionResource> {
+    if (this.runtimes.has(id)) throw this.notActive(id, 'is already running');
+    const record = await this.record(id);
+    if (record.state !== 'suspended' && record.state !== 'interrupted') {
+      throw this.notActive(id, `is ${record.state}; only suspended or interrupted sessions resume`);
+    }
+    const state: SuspendedState = record.suspendedState ?? {
+      provider: record.provider,
+      model: record.model,
+      cwd: record.cwd,
+      providerRef: record.providerRef ?? undefined,
+    };
+    const provider = this.registry.get(record.provider);
+    const agent = provider.createSession({ sessionId: id, cwd: state.cwd, model: state.model });
+    await agent.resume(state);
+    await this.log.open(id);
+    const runtime: Runtime = { record, agent, inputs: [], ending: false };
+    this.runtimes.set(id, runtime);
+    record.suspendedState = null;
+    this.pump(runtime);
+    await this.transition(record, 'idle', 'resumed');
+    return this.resource(record);
+  }
+
+  /** Ends sessions nobody used for the TTL: idle ones here, and suspended or interrupted ones. */
+  async expireIdle(now = Date.now()): Promise<number> {
+    const cutoff = now - this.options.sessionTtlSeconds * 1000;
+    const candidates = await this.store.listSessions({
+      states: ['idle', 'suspended', 'interrupted'],
+    });
+    let ended = 0;
+    for (const record of candidates) {
+      const current = this.runtimes.get(record.id)?.record ?? record;
+      if (current.state === 'running' || Date.parse(current.updatedAt) > cutoff) continue;
+      await this.terminate(record.id, 'expired');
+      ended++;
+    }
+    return ended;
+  }
+
+  private pump(runtime: Runtime): void {
+    const run = async () => {
+      for await (const draft of runtime.agent.events()) await this.onAgentEvent(runtime, draft);
+      if (!runtime.ending) {
+        this.runtimes.delete(runtime.record.id);
+        runtime.record.agentPid = null;
+        await this.transition(runtime.record, 'failed', 'agent exited');
+        await this.log.close(runtime.record.id);
+      }
+    };
+    run().catch((err: unknown) =>
+      this.logger.error(`session ${runtime.record.id}: ${String(err)}`),
+    );
+  }
+
+  private async onAgentEvent(runtime: Runtime, draft: SessionEventDraft): Promise<void> {
+    const { record } = runtime;
+    // Not awaited: seq order is fixed on append, and waiting per event would cap a session at one event
+    // per commit interval.
+    this.log.append(record.id, draft).catch(() => undefined);
+    switch (draft.type) {
+      case 'usage':
+        record.usage = addUsage(record.usage, draft);
+        await this.store.updateSession(record.id, { usage: record.usage });
+        break;
+      case 'directory_changed':
+        record.cwd = draft.to;
+        await this.store.updateSession(record.id, { cwd: record.cwd });
+        break;
+      case 'result': {
+        record.providerRef = runtime.agent.providerRef ?? record.providerRef;
+        const next = runtime.inputs.shift();
+        if (next !== undefined) await runtime.agent.send(next);
+        else await this.transition(record, 'idle');
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  private async fail(runtime: Runtime, err: unknown): Promise<void> {
+    runtime.ending = true;
+    this.runtimes.delete(runtime.record.id);
+    await runtime.agent.terminate().catch(() => undefined);
+    const message = err instanceof Error ? err.message : String(err);
+    await this.log.append(runtime.record.id, {
+      type: 'error',
+      code: ErrorCode.SessionError,
+      message,
+    });
+    await this.transition(runtime.record, 'failed', message);
+    await this.log.close(runtime.record.id);
+  }
+
+  /** Records a state change and logs it as a status event. */
+  private async transition(
+    record: SessionRecord,
+    to: SessionState,
+    reason?: string,
+  ): Promise<void> {
+    const from = record.state === to && to === 'starting' ? null : record.state;
+    record.state = to;
+    record.updatedAt = new Date().toISOString();
+    await this.store.updateSession(record.id, {
+      state: to,
+      updatedAt: record.updatedAt,
+      providerRef: record.providerRef,
+      agentPid: record.agentPid,
+      suspendedState: record.suspendedState,
+    });
+    await this.log.append(record.id, { type: 'status', from, to, ...(reason ? { reason } : {}) });
+  }
+
+  private async record(id: string): Promise<SessionRecord> {
+    const live = this.runtimes.get(id)?.record;
+    if (live) return live;
+    const record = await this.store.getSession(id);
+    if (!record) throw new NotFoundError(`Session ${id} not found`, ErrorCode.SessionNotFound);
+    return record;
+  }
+
+  private async runtime(id: string): Promise<Runtime> {
+    const runtime = this.runtimes.get(id);
+    if (runtime) return runtime;
+    const record = await this.record(id);
+    throw this.notActive(
+      id,
+      `is ${record.state}${record.state === 'suspended' || record.state === 'interrupted' ? '; resume it first' : ''}`,
+    );
+  }
+
+  private notActive(id: string, why: string): SessionError {
+    const provider = this.runtimes.get(id)?.record.provider ?? 'unknown';
+    return new SessionError(`Session ${id} ${why}`, provider, id, ErrorCode.SessionNotActive);
+  }
+
+  private async resource(record: SessionRecord): Promise<SessionResource> {
+    const lastSeq = this.log.lastSeq(record.id) ?? (await this.store.lastSeq(record.id));
+    return toResource(record, lastSeq);
+  }
+}
+
+/** Ends an agent left by a crashed server, if that pid still is one of ours (pids get reused). */
+function killLeftoverAgent(pid: number): void {
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (cmdline.includes('claude') || cmdline.includes('opencode')) killGroup(pid, 'SIGKILL');
+  } catch {
+    // Gone already.
+  }
+}

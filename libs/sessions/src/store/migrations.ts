@@ -1,0 +1,51 @@
+import { Kysely, sql } from 'kysely';
+import type { Migration, MigrationProvider } from 'kysely/migration';
+
+const migrations: Record<string, Migration> = {
+  '0001_sessions_and_events': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('sessions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('owner', 'text')
+        .addColumn('provider', 'text', (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('cwd', 'text', (c) => c.notNull())
+        .addColumn('provider_ref', 'text')
+        .addColumn('suspended_state', 'text')
+        .addColumn('usage', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('node_id', 'text')
+        .addColumn('agent_pid', 'integer')
+        .execute();
+      await db.schema.createIndex('sessions_state').on('sessions').column('state').execute();
+      // Append-only table with a unique (session_id, seq) index: the cheapest layout that still
+      // rejects a duplicate seq (TOOLCHAIN.md measured the alternatives).
+      await db.schema
+        .createTable('events')
+        .addColumn('session_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('ts', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('events_session_seq')
+        .unique()
+        .on('events')
+        .columns(['session_id', 'seq'])
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('events').execute();
+      await db.schema.dropTable('sessions').execute();
+      await sql`select 1`.execute(db);
+    },
+  },
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

@@ -1,0 +1,30 @@
+/** One schema for every adapter: text timestamps (ISO-8601) and JSON as text keep SQLite and PostgreSQL alike. */
+export interface Database {
+  sessions: SessionsTable;
+  events: EventsTable;
+}
+
+export interface SessionsTable {
+  id: string;
+  owner: string | null;
+  provider: string;
+  model: string;
+  state: string;
+  cwd: string;
+  provider_ref: string | null;
+  suspended_state: string | null;
+  usage: string;
+  created_at: string;
+  updated_at: string;
+  node_id: string | null;
+  agent_pid: number | null;
+}
+
+export interface EventsTable {
+  session_id: string;
+  seq: number;
+  type: string;
+  /** The whole SessionEvent as JSON, encoded once. */
+  payload: string;
+  ts: string;
+}

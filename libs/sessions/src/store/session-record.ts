@@ -1,0 +1,32 @@
+import type { SessionResource, SessionState, SuspendedState, Usage } from '@jelmore/contracts';
+
+/** A session as the store keeps it. */
+export interface SessionRecord {
+  id: string;
+  owner: string | null;
+  provider: string;
+  model: string;
+  state: SessionState;
+  cwd: string;
+  providerRef: string | null;
+  suspendedState: SuspendedState | null;
+  usage: Usage;
+  createdAt: string;
+  updatedAt: string;
+  nodeId: string | null;
+  agentPid: number | null;
+}
+
+export function toResource(record: SessionRecord, lastSeq: number): SessionResource {
+  return {
+    id: record.id,
+    provider: record.provider,
+    model: record.model,
+    state: record.state,
+    cwd: record.cwd,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    usage: record.usage,
+    lastSeq,
+  };
+}

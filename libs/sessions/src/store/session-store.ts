@@ -1,0 +1,152 @@
+import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Kysely, Selectable, sql } from 'kysely';
+import { Migrator } from 'kysely/migration';
+import type { SessionEvent, SessionState, SuspendedState, Usage } from '@jelmore/contracts';
+import { SESSIONS_MODULE_OPTIONS } from '../sessions.module-definition';
+import type { SessionsModuleOptions } from '../sessions.options';
+import { createDialect } from './dialect';
+import { migrationProvider } from './migrations';
+import type { Database, SessionsTable } from './schema';
+import type { SessionRecord } from './session-record';
+
+/** Sessions and their event log, behind one Kysely schema for every adapter. */
+@Injectable()
+export class SessionStore implements OnModuleInit, OnModuleDestroy {
+  readonly db: Kysely<Database>;
+
+  constructor(@Inject(SESSIONS_MODULE_OPTIONS) options: SessionsModuleOptions) {
+    this.db = new Kysely<Database>({ dialect: createDialect(options.databaseUrl) });
+  }
+
+  async onModuleInit(): Promise<void> {
+    const { error } = await new Migrator({
+      db: this.db,
+      provider: migrationProvider,
+    }).migrateToLatest();
+    if (error)
+      throw error instanceof Error
+        ? error
+        : new Error(`Migration failed: ${JSON.stringify(error)}`);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  async insertSession(record: SessionRecord): Promise<void> {
+    await this.db
+      .insertInto('sessions')
+      .values(toRow(record) as Row)
+      .execute();
+  }
+
+  async updateSession(id: string, patch: Partial<SessionRecord>): Promise<void> {
+    const row = toRow(patch);
+    delete row.id;
+    await this.db.updateTable('sessions').set(row).where('id', '=', id).execute();
+  }
+
+  async getSession(id: string): Promise<SessionRecord | undefined> {
+    const row = await this.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row && fromRow(row);
+  }
+
+  async listSessions(filter: { states?: SessionState[] } = {}): Promise<SessionRecord[]> {
+    let query = this.db.selectFrom('sessions').selectAll().orderBy('created_at', 'desc');
+    if (filter.states) query = query.where('state', 'in', filter.states);
+    return (await query.execute()).map(fromRow);
+  }
+
+  /** Writes a batch of events in one transaction (the group commit). */
+  async appendEvents(events: SessionEvent[], encoded: string[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      // 5 bound parameters a row; SQLite allows 32,766 a statement.
+      for (let i = 0; i < events.length; i += 1000) {
+        await trx
+          .insertInto('events')
+          .values(
+            events.slice(i, i + 1000).map((e, j) => ({
+              session_id: e.sessionId,
+              seq: e.seq,
+              type: e.type,
+              payload: encoded[i + j],
+              ts: e.ts,
+            })),
+          )
+          .execute();
+      }
+    });
+  }
+
+  async readEvents(sessionId: string, afterSeq: number, limit: number): Promise<SessionEvent[]> {
+    const rows = await this.db
+      .selectFrom('events')
+      .select('payload')
+      .where('session_id', '=', sessionId)
+      .where('seq', '>', afterSeq)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => JSON.parse(r.payload) as SessionEvent);
+  }
+
+  async lastSeq(sessionId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('events')
+      .select((eb) => eb.fn.max('seq').as('last'))
+      .where('session_id', '=', sessionId)
+      .executeTakeFirst();
+    return Number(row?.last ?? 0);
+  }
+}
+
+type Row = Selectable<SessionsTable>;
+
+function toRow(record: Partial<SessionRecord>): Partial<Row> {
+  const row: Partial<Row> = {};
+  if (record.id !== undefined) row.id = record.id;
+  if (record.owner !== undefined) row.owner = record.owner;
+  if (record.provider !== undefined) row.provider = record.provider;
+  if (record.model !== undefined) row.model = record.model;
+  if (record.state !== undefined) row.state = record.state;
+  if (record.cwd !== undefined) row.cwd = record.cwd;
+  if (record.providerRef !== undefined) row.provider_ref = record.providerRef;
+  if (record.suspendedState !== undefined) {
+    row.suspended_state = record.suspendedState && JSON.stringify(record.suspendedState);
+  }
+  if (record.usage !== undefined) row.usage = JSON.stringify(record.usage);
+  if (record.createdAt !== undefined) row.created_at = record.createdAt;
+  if (record.updatedAt !== undefined) row.updated_at = record.updatedAt;
+  if (record.nodeId !== undefined) row.node_id = record.nodeId;
+  if (record.agentPid !== undefined) row.agent_pid = record.agentPid;
+  return row;
+}
+
+function fromRow(row: Row): SessionRecord {
+  return {
+    id: row.id,
+    owner: row.owner,
+    provider: row.provider,
+    model: row.model,
+    state: row.state as SessionState,
+    cwd: row.cwd,
+    providerRef: row.provider_ref,
+    suspendedState: row.suspended_state
+      ? (JSON.parse(row.suspended_state) as SuspendedState)
+      : null,
+    usage: JSON.parse(row.usage) as Usage,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    nodeId: row.node_id,
+    agentPid: row.agent_pid === null ? null : Number(row.agent_pid),
+  };
+}
