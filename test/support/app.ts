@@ -1,0 +1,57 @@
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppModule } from '../../apps/server/src/app.module';
+import { configureApp } from '../../apps/server/src/app.setup';
+import { loadConfig } from '../../apps/server/src/config/jelmore.config';
+import { FakeAnthropicServer, FakeAnthropicOptions } from '../fixtures/fake-anthropic';
+
+export interface TestServer {
+  app: INestApplication;
+  url: string;
+  fake: FakeAnthropicServer;
+  dir: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The real app (production setup, real Claude Code CLI from node_modules) on a loopback port, with its
+ * own data and workspace directories and a fake Anthropic API as the only stand-in.
+ */
+export async function startTestServer(
+  options: { env?: Record<string, string>; fake?: FakeAnthropicOptions } = {},
+): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'jelmore-e2e-'));
+  const fake = new FakeAnthropicServer(options.fake);
+  const fakeUrl = await fake.start();
+  // The agent's environment is copied from the server's through an allow-list, as in production.
+  process.env.ANTHROPIC_BASE_URL = fakeUrl;
+  process.env.ANTHROPIC_API_KEY = 'test-key-not-secret';
+  const config = loadConfig({
+    JELMORE_DATA_DIR: join(dir, 'data'),
+    JELMORE_WORKSPACE_ROOT: join(dir, 'workspace'),
+    JELMORE_HOST: '127.0.0.1',
+    JELMORE_PORT: '0',
+    ...options.env,
+  });
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppModule.forRoot(config)],
+  }).compile();
+  const app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
+  configureApp(app);
+  await app.listen(0, '127.0.0.1');
+  const url = await app.getUrl();
+  return {
+    app,
+    url: url.replace('[::1]', '127.0.0.1'),
+    fake,
+    dir,
+    async close() {
+      await app.close();
+      await fake.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
