@@ -34,6 +34,8 @@ const CLAUDE_ENV_ALLOW_LIST = [
   'NO_PROXY',
 ] as const;
 
+const HEALTH_TTL_MS = 30_000;
+
 @AgentProvider('claude')
 @Injectable()
 export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit {
@@ -42,6 +44,8 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit {
   private readonly bin: string | undefined;
   private readonly home: string;
   private binary: BinaryCheck = { ok: false, reason: 'not checked yet' };
+  private probe?: Promise<BinaryCheck>;
+  private checkedAt = 0;
   private active = 0;
   private total = 0;
   private failed = 0;
@@ -110,13 +114,19 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit {
   }
 
   async healthCheck(): Promise<ProviderHealth> {
-    this.binary = await checkClaudeBinary(this.bin);
+    // Probes and /v1/providers call this often; `--version` is a process start, so reuse a fresh answer
+    // (and share one that is under way).
+    if (!this.probe || Date.now() - this.checkedAt > HEALTH_TTL_MS) {
+      this.checkedAt = Date.now();
+      this.probe = checkClaudeBinary(this.bin);
+    }
+    this.binary = await this.probe;
     const healthy = this.binary.ok && this.options.claude.enabled;
     return {
       healthy,
       reason: !this.options.claude.enabled ? 'disabled in config' : this.binary.reason,
       version: this.binary.version,
-      checkedAt: new Date().toISOString(),
+      checkedAt: new Date(this.checkedAt).toISOString(),
     };
   }
 
