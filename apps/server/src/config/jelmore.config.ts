@@ -1,3 +1,5 @@
+// class-transformer's @Type reads decorator metadata when the classes below are defined.
+import 'reflect-metadata';
 import { plainToInstance, Type } from 'class-transformer';
 import {
   IsArray,

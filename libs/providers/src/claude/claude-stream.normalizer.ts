@@ -52,6 +52,11 @@ export class ClaudeStreamNormalizer {
     this.interruptRequested = true;
   }
 
+  /** A new user turn begins: an interrupt asked for after the previous turn ended no longer applies. */
+  startTurn(): void {
+    this.interruptRequested = false;
+  }
+
   push(line: ClaudeLine): SessionEventDraft[] {
     switch (line.type) {
       case 'system':

@@ -133,6 +133,7 @@ export class ClaudeCodeSession implements AgentSession {
   }
 
   private writeUser(text: string): void {
+    this.normalizer.startTurn();
     this.process!.writeLine({
       type: 'user',
       message: { role: 'user', content: [{ type: 'text', text }] },

@@ -132,8 +132,8 @@ describe('EventLog (real SQLite store)', () => {
     await small.open('s');
     await small.append('s', { type: 'assistant', text: 'first' });
     const stream = small.subscribe('s', 0, async () => false);
-    const first = await stream.next();
-    expect(first.value?.map((e) => e.seq)).toEqual([1]);
+    const first = (await stream.next()).value as SessionEvent[];
+    expect(first.map((e) => e.seq)).toEqual([1]);
     // The consumer now stalls while 1,000 events are committed.
     for (let i = 0; i < 1000; i++) void small.append('s', { type: 'assistant', text: String(i) });
     await small.flush();

@@ -1,0 +1,230 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { ConfigError, loadConfig } from './jelmore.config';
+
+/** The ConfigError loadConfig throws for env, with its message. */
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('loadConfig did not throw');
+}
+
+function expectOneLine(message: string): void {
+  expect(message).not.toMatch(/[\r\n]/);
+  expect(message.length).toBeGreaterThan(0);
+}
+
+describe('loadConfig', () => {
+  let dir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'jelmore-config-'));
+  });
+
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function configFile(content: unknown, name = 'jelmore.json'): string {
+    const path = join(dir, name);
+    writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+    return path;
+  }
+
+  describe('defaults', () => {
+    it('listens on port 3000 with the claude provider and its defaults', () => {
+      const config = loadConfig({});
+
+      expect(config.port).toBe(3000);
+      expect(config.host).toBe('0.0.0.0');
+      expect(config.defaultProvider).toBe('claude');
+      expect(config.claude).toMatchObject({
+        enabled: true,
+        defaultModel: 'sonnet',
+        maxConcurrentSessions: 10,
+        permissionMode: 'acceptEdits',
+      });
+      expect(config.claude.bin).toBeUndefined();
+    });
+
+    it('makes dataDir and workspaceRoot absolute', () => {
+      const config = loadConfig({});
+
+      expect(isAbsolute(config.dataDir)).toBe(true);
+      expect(config.dataDir).toBe(resolve('data'));
+      expect(isAbsolute(config.workspaceRoot)).toBe(true);
+      expect(config.workspaceRoot).toBe(resolve('workspace'));
+    });
+
+    it('keeps the SQLite database under the data dir', () => {
+      const config = loadConfig({});
+      expect(config.databaseUrl).toMatch(/^sqlite:/);
+      expect(resolve(config.databaseUrl.slice('sqlite:'.length))).toBe(
+        join(config.dataDir, 'jelmore.db'),
+      );
+
+      const moved = loadConfig({ JELMORE_DATA_DIR: dir });
+      expect(moved.dataDir).toBe(dir);
+      expect(moved.databaseUrl).toBe(`sqlite:${dir}/jelmore.db`);
+    });
+  });
+
+  describe('environment', () => {
+    it('takes JELMORE_PORT and JELMORE_CLAUDE_BIN', () => {
+      const config = loadConfig({ JELMORE_PORT: '4000', JELMORE_CLAUDE_BIN: '/opt/claude/bin' });
+      expect(config.port).toBe(4000);
+      expect(config.claude.bin).toBe('/opt/claude/bin');
+    });
+
+    it('parses booleans, integers and lists', () => {
+      const config = loadConfig({
+        JELMORE_LOAD_BALANCING: 'yes',
+        JELMORE_AUTO_SELECTION: 'off',
+        JELMORE_CLAUDE_MAX_CONCURRENT_SESSIONS: '2',
+        JELMORE_CLAUDE_ALLOWED_TOOLS: 'Bash, Read,,',
+        JELMORE_CLAUDE_PERMISSION_MODE: 'plan',
+      });
+      expect(config.loadBalancing).toBe(true);
+      expect(config.autoSelection).toBe(false);
+      expect(config.claude.maxConcurrentSessions).toBe(2);
+      expect(config.claude.allowedTools).toEqual(['Bash', 'Read']);
+      expect(config.claude.permissionMode).toBe('plan');
+    });
+
+    it('treats an empty variable as unset', () => {
+      expect(loadConfig({ JELMORE_PORT: '' }).port).toBe(3000);
+    });
+  });
+
+  describe('JSON file (JELMORE_CONFIG)', () => {
+    const seed = {
+      default_provider: 'claude',
+      providers: { claude: { default_model: 'opus', max_concurrent_sessions: 3 } },
+    };
+
+    it('reads the snake_case keys of the seed', () => {
+      const config = loadConfig({ JELMORE_CONFIG: configFile(seed) });
+      expect(config.defaultProvider).toBe('claude');
+      expect(config.claude.defaultModel).toBe('opus');
+      expect(config.claude.maxConcurrentSessions).toBe(3);
+      // Keys the file leaves out keep their defaults.
+      expect(config.port).toBe(3000);
+      expect(config.claude.permissionMode).toBe('acceptEdits');
+    });
+
+    it('reads top-level keys and claude_bin', () => {
+      const config = loadConfig({
+        JELMORE_CONFIG: configFile({
+          port: 5000,
+          load_balancing: true,
+          providers: { claude: { claude_bin: '/usr/local/bin/claude' } },
+        }),
+      });
+      expect(config.port).toBe(5000);
+      expect(config.loadBalancing).toBe(true);
+      expect(config.claude.bin).toBe('/usr/local/bin/claude');
+    });
+
+    it('lets the environment win over the file', () => {
+      const config = loadConfig({
+        JELMORE_CONFIG: configFile({ ...seed, port: 5000 }),
+        JELMORE_PORT: '4000',
+        JELMORE_CLAUDE_MAX_CONCURRENT_SESSIONS: '7',
+      });
+      expect(config.port).toBe(4000);
+      expect(config.claude.maxConcurrentSessions).toBe(7);
+      expect(config.claude.defaultModel).toBe('opus');
+    });
+  });
+
+  describe('errors: one line naming the key', () => {
+    it('JELMORE_PORT=abc', () => {
+      const { message } = configError({ JELMORE_PORT: 'abc' });
+      expect(message).toContain('JELMORE_PORT');
+      expect(message).toContain('"abc"');
+      expectOneLine(message);
+    });
+
+    it('JELMORE_PORT out of range', () => {
+      const { message } = configError({ JELMORE_PORT: '70000' });
+      expect(message).toContain('JELMORE_PORT');
+      expectOneLine(message);
+    });
+
+    it('JELMORE_CLAUDE_PERMISSION_MODE=yolo', () => {
+      const { message } = configError({ JELMORE_CLAUDE_PERMISSION_MODE: 'yolo' });
+      expect(message).toContain('JELMORE_CLAUDE_PERMISSION_MODE');
+      expect(message).toContain('yolo');
+      expectOneLine(message);
+    });
+
+    it('stays on one line when the bad value holds a newline', () => {
+      const { message } = configError({ JELMORE_CLAUDE_PERMISSION_MODE: 'yo\nlo' });
+      expect(message).toContain('JELMORE_CLAUDE_PERMISSION_MODE');
+      expectOneLine(message);
+    });
+
+    it('a bad boolean names its variable', () => {
+      const { message } = configError({ JELMORE_COST_OPTIMIZATION: 'maybe' });
+      expect(message).toContain('JELMORE_COST_OPTIMIZATION');
+      expectOneLine(message);
+    });
+
+    it('a bad value in the file names the file and the key path', () => {
+      const path = configFile({ providers: { claude: { max_concurrent_sessions: 0 } } });
+      const { message } = configError({ JELMORE_CONFIG: path });
+      expect(message).toContain('providers.claude.max_concurrent_sessions');
+      expect(message).toContain(path);
+      expectOneLine(message);
+    });
+
+    it('a bad top-level value in the file names its key', () => {
+      const path = configFile({ default_provider: 'gpt' });
+      const { message } = configError({ JELMORE_CONFIG: path });
+      expect(message).toContain('default_provider');
+      expect(message).toContain('"gpt"');
+      expectOneLine(message);
+    });
+
+    it('a good env value hides a bad file value for the same key', () => {
+      const path = configFile({ providers: { claude: { max_concurrent_sessions: 'many' } } });
+      const config = loadConfig({
+        JELMORE_CONFIG: path,
+        JELMORE_CLAUDE_MAX_CONCURRENT_SESSIONS: '4',
+      });
+      expect(config.claude.maxConcurrentSessions).toBe(4);
+    });
+
+    it('a missing file', () => {
+      const path = join(dir, 'absent.json');
+      const { message } = configError({ JELMORE_CONFIG: path });
+      expect(message).toContain('JELMORE_CONFIG');
+      expect(message).toContain(path);
+      expectOneLine(message);
+    });
+
+    it('a directory instead of a file', () => {
+      const { message } = configError({ JELMORE_CONFIG: dir });
+      expect(message).toContain('JELMORE_CONFIG');
+      expectOneLine(message);
+    });
+
+    it.each([
+      ['not JSON', '{ port: 3000 '],
+      ['an array', '[1, 2]'],
+      ['null', 'null'],
+      ['a string', '"port"'],
+    ])('a file holding %s', (_name, content) => {
+      const path = configFile(content);
+      const { message } = configError({ JELMORE_CONFIG: path });
+      expect(message).toContain('JELMORE_CONFIG');
+      expect(message).toContain(path);
+      expectOneLine(message);
+    });
+  });
+});
