@@ -118,6 +118,16 @@ describe('session lifecycle with the real Claude Code CLI', () => {
     expect(after).toMatchObject({ ok: true, session: { cwd: `${session.cwd}/sub/deeper` } });
   });
 
+  it('reports a cd out of the workspace but does not make it the session cwd', async () => {
+    const { session, events } = await start('[[bash cd /tmp]]');
+    await events.waitForResults(1);
+    expect(events.ofType('directory_changed')[0]).toMatchObject({ from: session.cwd, to: '/tmp' });
+    const after = await wsRequest<{ session: SessionResource }>(socket, 'session:terminate', {
+      sessionId: session.id,
+    });
+    expect(after).toMatchObject({ ok: true, session: { cwd: session.cwd } });
+  });
+
   it('an agent killed from outside fails the session with an error event within 1 s', async () => {
     const { session, events } = await start('[[slow 40]]');
     await events.waitFor((all) => all.some((e) => e.type === 'assistant'));

@@ -21,9 +21,14 @@ export interface TestServer {
  * own data and workspace directories and a fake Anthropic API as the only stand-in.
  */
 export async function startTestServer(
-  options: { env?: Record<string, string>; fake?: FakeAnthropicOptions } = {},
+  options: {
+    env?: Record<string, string>;
+    fake?: FakeAnthropicOptions;
+    /** Reuse the data and workspace of an earlier server (a restart); kept on close. */
+    dir?: string;
+  } = {},
 ): Promise<TestServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'jelmore-e2e-'));
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'jelmore-e2e-'));
   const fake = new FakeAnthropicServer(options.fake);
   const fakeUrl = await fake.start();
   // The agent's environment is copied from the server's through an allow-list, as in production.
@@ -51,7 +56,7 @@ export async function startTestServer(
     async close() {
       await app.close();
       await fake.stop();
-      rmSync(dir, { recursive: true, force: true });
+      if (!options.dir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -63,13 +63,16 @@ export class ProviderNotFoundError extends ProviderError {
 }
 
 export class ModelNotSupportedError extends ProviderError {
+  /** Without `provider`: no registered provider serves the model. */
   constructor(
     readonly model: string,
-    provider: string,
+    provider?: string,
   ) {
     super(
-      `Model '${model}' is not supported by provider '${provider}'`,
-      provider,
+      provider
+        ? `Model '${model}' is not supported by provider '${provider}'`
+        : `No provider serves model '${model}'`,
+      provider ?? 'none',
       undefined,
       ErrorCode.ModelNotSupported,
     );

@@ -1,5 +1,6 @@
 export * from './agent-provider.decorator';
 export * from './claude/claude-stream.normalizer';
+export * from './claude/claude.models';
 export * from './claude/claude.options';
 export * from './claude/claude.provider';
 export * from './claude/directory-tracker';

@@ -72,7 +72,7 @@ export class ProviderRegistry {
         const info = provider.resolveModel(model);
         if (info) return { provider, model: info };
       }
-      throw new ModelNotSupportedError(model, 'any');
+      throw new ModelNotSupportedError(model);
     }
     return this.withModel(this.get(this.defaultProvider), undefined);
   }

@@ -1,9 +1,9 @@
 import {
+  BeforeApplicationShutdown,
   Inject,
   Injectable,
   Logger,
   OnApplicationBootstrap,
-  OnApplicationShutdown,
 } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -27,7 +27,7 @@ import { SESSIONS_MODULE_OPTIONS } from './sessions.module-definition';
 import type { SessionsModuleOptions } from './sessions.options';
 import { SessionStore } from './store/session-store';
 import { SessionRecord, toResource } from './store/session-record';
-import { resolveSessionCwd } from './workspace';
+import { isInsideWorkspace, resolveSessionCwd } from './workspace';
 
 export interface CreateSessionInput {
   query: string;
@@ -51,7 +51,7 @@ interface Runtime {
 const LIVE_STATES: SessionState[] = ['starting', 'running', 'idle'];
 
 @Injectable()
-export class SessionsService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class SessionsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(SessionsService.name);
   private readonly runtimes = new Map<string, Runtime>();
 
@@ -72,10 +72,21 @@ export class SessionsService implements OnApplicationBootstrap, OnApplicationShu
     }
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    await Promise.all(
-      [...this.runtimes.keys()].map((id) => this.suspend(id).catch(() => undefined)),
+  /**
+   * Suspends every running session so it can be resumed after the restart. Runs after every
+   * onModuleDestroy and before the store closes (in onApplicationShutdown).
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    const ids = [...this.runtimes.keys()];
+    const outcomes = await Promise.allSettled(
+      ids.map((id) => this.suspend(id, 'server shutting down')),
     );
+    outcomes.forEach((outcome, i) => {
+      if (outcome.status === 'rejected') {
+        this.logger.error(`session ${ids[i]} could not be suspended: ${String(outcome.reason)}`);
+      }
+    });
+    await this.log.flush();
   }
 
   async create(input: CreateSessionInput): Promise<SessionResource> {
@@ -186,7 +197,7 @@ export class SessionsService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   /** Ends the agent process and keeps what it needs to continue the conversation later. */
-  async suspend(id: string): Promise<SessionResource> {
+  async suspend(id: string, reason = 'suspended by client'): Promise<SessionResource> {
     const runtime = await this.runtime(id);
     runtime.ending = true;
     const state = await runtime.agent.suspend();
@@ -194,16 +205,19 @@ export class SessionsService implements OnApplicationBootstrap, OnApplicationShu
     runtime.record.suspendedState = state;
     runtime.record.providerRef = state.providerRef ?? runtime.record.providerRef;
     runtime.record.agentPid = null;
-    await this.transition(runtime.record, 'suspended', 'suspended by client');
+    await this.transition(runtime.record, 'suspended', reason);
     return this.resource(runtime.record);
   }
 
   /** Continues a suspended or interrupted session in a new agent process; it waits idle for input. */
   async resume(id: string): Promise<SessionResource> {
-    if (this.runtimes.has(id)) throw this.notActive(id, 'is already running');
     const record = await this.record(id);
+    if (this.runtimes.has(id)) throw this.notActive(record, 'is already running');
     if (record.state !== 'suspended' && record.state !== 'interrupted') {
-      throw this.notActive(id, `is ${record.state}; only suspended or interrupted sessions resume`);
+      throw this.notActive(
+        record,
+        `is ${record.state}; only suspended or interrupted sessions resume`,
+      );
     }
     const state: SuspendedState = record.suspendedState ?? {
       provider: record.provider,
@@ -211,9 +225,10 @@ export class SessionsService implements OnApplicationBootstrap, OnApplicationShu
       cwd: record.cwd,
       providerRef: record.providerRef ?? undefined,
     };
+    const cwd = resolveSessionCwd(this.options.workspaceRoot, id, state.cwd);
     const provider = this.registry.get(record.provider);
-    const agent = provider.createSession({ sessionId: id, cwd: state.cwd, model: state.model });
-    await agent.resume(state);
+    const agent = provider.createSession({ sessionId: id, cwd, model: state.model });
+    await agent.resume({ ...state, cwd });
     await this.log.open(id);
     const runtime: Runtime = { record, agent, inputs: [], ending: false };
     this.runtimes.set(id, runtime);
@@ -265,8 +280,11 @@ export class SessionsService implements OnApplicationBootstrap, OnApplicationShu
         await this.store.updateSession(record.id, { usage: record.usage });
         break;
       case 'directory_changed':
-        record.cwd = draft.to;
-        await this.store.updateSession(record.id, { cwd: record.cwd });
+        // Reported as it happened, but only a directory inside the workspace becomes the cwd a resume uses.
+        if (isInsideWorkspace(this.options.workspaceRoot, draft.to)) {
+          record.cwd = draft.to;
+          await this.store.updateSession(record.id, { cwd: record.cwd });
+        }
         break;
       case 'result': {
         record.providerRef = runtime.agent.providerRef ?? record.providerRef;
@@ -326,14 +344,18 @@ export class SessionsService implements OnApplicationBootstrap, OnApplicationShu
     if (runtime) return runtime;
     const record = await this.record(id);
     throw this.notActive(
-      id,
+      record,
       `is ${record.state}${record.state === 'suspended' || record.state === 'interrupted' ? '; resume it first' : ''}`,
     );
   }
 
-  private notActive(id: string, why: string): SessionError {
-    const provider = this.runtimes.get(id)?.record.provider ?? 'unknown';
-    return new SessionError(`Session ${id} ${why}`, provider, id, ErrorCode.SessionNotActive);
+  private notActive(record: SessionRecord, why: string): SessionError {
+    return new SessionError(
+      `Session ${record.id} ${why}`,
+      record.provider,
+      record.id,
+      ErrorCode.SessionNotActive,
+    );
   }
 
   private async resource(record: SessionRecord): Promise<SessionResource> {

@@ -23,9 +23,20 @@ export function resolveSessionCwd(root: string, sessionId: string, requested?: s
       field: 'cwd',
     });
   }
-  const rel = relative(realRoot, real);
-  if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+  if (!isInsideWorkspace(realRoot, real)) {
     throw new ValidationError(`cwd '${requested}' is outside the workspace`, { field: 'cwd' });
   }
   return real;
+}
+
+/** Whether `path` (after following links) lies in the workspace root or below it. */
+export function isInsideWorkspace(root: string, path: string): boolean {
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    return false;
+  }
+  const rel = relative(realpathSync(root), real);
+  return rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
 }

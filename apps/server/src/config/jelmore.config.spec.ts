@@ -41,7 +41,7 @@ describe('loadConfig', () => {
       const config = loadConfig({});
 
       expect(config.port).toBe(3000);
-      expect(config.host).toBe('0.0.0.0');
+      expect(config.host).toBe('127.0.0.1');
       expect(config.defaultProvider).toBe('claude');
       expect(config.claude).toMatchObject({
         enabled: true,
@@ -83,14 +83,12 @@ describe('loadConfig', () => {
 
     it('parses booleans, integers and lists', () => {
       const config = loadConfig({
-        JELMORE_LOAD_BALANCING: 'yes',
-        JELMORE_AUTO_SELECTION: 'off',
+        JELMORE_CLAUDE_ENABLED: 'off',
         JELMORE_CLAUDE_MAX_CONCURRENT_SESSIONS: '2',
         JELMORE_CLAUDE_ALLOWED_TOOLS: 'Bash, Read,,',
         JELMORE_CLAUDE_PERMISSION_MODE: 'plan',
       });
-      expect(config.loadBalancing).toBe(true);
-      expect(config.autoSelection).toBe(false);
+      expect(config.claude.enabled).toBe(false);
       expect(config.claude.maxConcurrentSessions).toBe(2);
       expect(config.claude.allowedTools).toEqual(['Bash', 'Read']);
       expect(config.claude.permissionMode).toBe('plan');
@@ -121,12 +119,12 @@ describe('loadConfig', () => {
       const config = loadConfig({
         JELMORE_CONFIG: configFile({
           port: 5000,
-          load_balancing: true,
+          session_ttl_seconds: 60,
           providers: { claude: { claude_bin: '/usr/local/bin/claude' } },
         }),
       });
       expect(config.port).toBe(5000);
-      expect(config.loadBalancing).toBe(true);
+      expect(config.sessionTtlSeconds).toBe(60);
       expect(config.claude.bin).toBe('/usr/local/bin/claude');
     });
 
@@ -156,6 +154,18 @@ describe('loadConfig', () => {
       expectOneLine(message);
     });
 
+    it('a port of the wrong JSON type is said to need an integer, not a smaller number', () => {
+      const { message } = configError({ JELMORE_CONFIG: configFile({ port: '3000' }) });
+      expect(message).toContain('port must be an integer');
+      expectOneLine(message);
+    });
+
+    it('a default model Claude does not serve', () => {
+      const { message } = configError({ JELMORE_CLAUDE_DEFAULT_MODEL: 'gpt-4o' });
+      expect(message).toContain('JELMORE_CLAUDE_DEFAULT_MODEL must be a Claude model');
+      expectOneLine(message);
+    });
+
     it('JELMORE_CLAUDE_PERMISSION_MODE=yolo', () => {
       const { message } = configError({ JELMORE_CLAUDE_PERMISSION_MODE: 'yolo' });
       expect(message).toContain('JELMORE_CLAUDE_PERMISSION_MODE');
@@ -170,8 +180,8 @@ describe('loadConfig', () => {
     });
 
     it('a bad boolean names its variable', () => {
-      const { message } = configError({ JELMORE_COST_OPTIMIZATION: 'maybe' });
-      expect(message).toContain('JELMORE_COST_OPTIMIZATION');
+      const { message } = configError({ JELMORE_CLAUDE_ENABLED: 'maybe' });
+      expect(message).toContain('JELMORE_CLAUDE_ENABLED');
       expectOneLine(message);
     });
 

@@ -22,6 +22,7 @@ import {
   CLAUDE_PERMISSION_MODES,
   ClaudePermissionMode,
   DEFAULT_CLAUDE_OPTIONS,
+  resolveClaudeModel,
 } from '@jelmore/providers';
 import { DEFAULT_SESSIONS_OPTIONS } from '@jelmore/sessions';
 
@@ -44,9 +45,6 @@ export class JelmoreConfig {
   @IsString() @IsNotEmpty() workspaceRoot!: string;
   @IsInt() @Min(1) sessionTtlSeconds!: number;
   @IsIn(['claude']) defaultProvider!: string;
-  @IsBoolean() autoSelection!: boolean;
-  @IsBoolean() loadBalancing!: boolean;
-  @IsBoolean() costOptimization!: boolean;
   @ValidateNested() @Type(() => ClaudeConfig) claude!: ClaudeConfig;
 }
 
@@ -86,7 +84,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
   const dataDir = pick('dataDir', 'JELMORE_DATA_DIR', 'data_dir', file, String, './data') as string;
   const plain = {
     port: pick('port', 'JELMORE_PORT', 'port', file, toInt, 3000),
-    host: pick('host', 'JELMORE_HOST', 'host', file, String, '0.0.0.0'),
+    // Loopback until API keys exist: nothing else should reach an unauthenticated agent runner.
+    host: pick('host', 'JELMORE_HOST', 'host', file, String, '127.0.0.1'),
     databaseUrl: pick(
       'databaseUrl',
       'JELMORE_DATABASE_URL',
@@ -119,30 +118,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
       file,
       String,
       'claude',
-    ),
-    autoSelection: pick(
-      'autoSelection',
-      'JELMORE_AUTO_SELECTION',
-      'auto_selection',
-      file,
-      toBool,
-      true,
-    ),
-    loadBalancing: pick(
-      'loadBalancing',
-      'JELMORE_LOAD_BALANCING',
-      'load_balancing',
-      file,
-      toBool,
-      false,
-    ),
-    costOptimization: pick(
-      'costOptimization',
-      'JELMORE_COST_OPTIMIZATION',
-      'cost_optimization',
-      file,
-      toBool,
-      false,
     ),
     claude: {
       enabled: pick(
@@ -191,6 +166,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
   const config = plainToInstance(JelmoreConfig, plain);
   const errors = validateSync(config, { forbidUnknownValues: true });
   if (errors.length > 0) throw new ConfigError(describe(errors[0], keys));
+  if (!resolveClaudeModel(config.claude.defaultModel)) {
+    throw new ConfigError(
+      `Invalid configuration: ${keys['claude.defaultModel']} must be a Claude model id or alias such as opus, sonnet or haiku (got ${JSON.stringify(config.claude.defaultModel)})`,
+    );
+  }
   config.dataDir = resolve(config.dataDir);
   config.workspaceRoot = resolve(config.workspaceRoot);
   return config;
@@ -201,7 +181,12 @@ function describe(error: ClassValidationError, keys: Record<string, string>, pre
   if (!error.constraints && error.children?.length) {
     return describe(error.children[0], keys, `${path}.`);
   }
-  const expected = Object.values(error.constraints ?? {})[0]?.replace(/^\S+ /, '') ?? 'is invalid';
+  // Name the type a value should have before its range: "must be an integer" beats "must not be > 65535".
+  const constraints = error.constraints ?? {};
+  const key =
+    Object.keys(constraints).find((k) => /^is(Int|Boolean|String|Array|In)$/.test(k)) ??
+    Object.keys(constraints)[0];
+  const expected = key ? constraints[key].replace(/^\S+ /, '') : 'is invalid';
   return `Invalid configuration: ${keys[path] ?? path} ${expected} (got ${JSON.stringify(error.value)})`;
 }
 

@@ -89,6 +89,10 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit {
     if (!this.binary.ok || !this.bin) {
       throw new ProviderUnavailableError(this.name, this.binary.reason ?? 'binary not found');
     }
+    const max = this.options.claude.maxConcurrentSessions;
+    if (this.active >= max) {
+      throw new ProviderUnavailableError(this.name, `at capacity (${this.active}/${max} sessions)`);
+    }
     const model = this.resolveModel(config.model);
     if (!model) throw new ProviderUnavailableError(this.name, `no model ${config.model}`);
     mkdirSync(this.home, { recursive: true });

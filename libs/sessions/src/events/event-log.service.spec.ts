@@ -39,7 +39,7 @@ describe('EventLog (real SQLite store)', () => {
   });
 
   afterEach(async () => {
-    await store.onModuleDestroy();
+    await store.onApplicationShutdown();
     rmSync(dir, { recursive: true, force: true });
   });
 

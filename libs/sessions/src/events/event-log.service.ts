@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import type { SessionEvent, SessionEventDraft } from '@jelmore/contracts';
 import { SESSIONS_MODULE_OPTIONS } from '../sessions.module-definition';
 import type { SessionsModuleOptions } from '../sessions.options';
@@ -22,7 +22,7 @@ const REPLAY_PAGE = 1000;
  * survives a crash.
  */
 @Injectable()
-export class EventLog implements OnApplicationShutdown {
+export class EventLog implements BeforeApplicationShutdown {
   private readonly logger = new Logger(EventLog.name);
   private readonly seqs = new Map<string, number>();
   private readonly listeners = new Map<string, Set<Listener>>();
@@ -147,7 +147,8 @@ export class EventLog implements OnApplicationShutdown {
     }
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Commits what is pending before the store closes (in onApplicationShutdown). */
+  async beforeApplicationShutdown(): Promise<void> {
     await this.flush();
   }
 

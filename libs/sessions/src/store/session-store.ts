@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Kysely, Selectable, sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import type { SessionEvent, SessionState, SuspendedState, Usage } from '@jelmore/contracts';
@@ -11,7 +11,7 @@ import type { SessionRecord } from './session-record';
 
 /** Sessions and their event log, behind one Kysely schema for every adapter. */
 @Injectable()
-export class SessionStore implements OnModuleInit, OnModuleDestroy {
+export class SessionStore implements OnModuleInit, OnApplicationShutdown {
   readonly db: Kysely<Database>;
 
   constructor(@Inject(SESSIONS_MODULE_OPTIONS) options: SessionsModuleOptions) {
@@ -29,7 +29,8 @@ export class SessionStore implements OnModuleInit, OnModuleDestroy {
         : new Error(`Migration failed: ${JSON.stringify(error)}`);
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /** Last of the shutdown hooks, so sessions are suspended and events flushed before it closes. */
+  async onApplicationShutdown(): Promise<void> {
     await this.db.destroy();
   }
 
