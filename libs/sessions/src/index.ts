@@ -1,3 +1,4 @@
+export * from './cleanup.job';
 export * from './events/event-log.service';
 export * from './events/lagged.error';
 export * from './sessions.module';
