@@ -183,5 +183,14 @@ describe('Claude Code sessions over Socket.IO (real CLI, fake model API)', () =>
     expect(ids).toEqual(ids.map((_, i) => i + 3));
     expect(sse.body as string).toContain('"to":"terminated"');
     expect(existsSync(session.cwd)).toBe(true);
+
+    // The session's usage counts in the per-provider metrics.
+    const ended = (await http.get(`/v1/sessions/${session.id}`).expect(200)).body as SessionResource;
+    expect(ended.usage.costUsd).toBeGreaterThan(0);
+    const metrics = (await http.get('/v1/metrics').expect(200)).body;
+    expect(metrics.total_sessions).toBeGreaterThanOrEqual(1);
+    expect(metrics.providers.claude.total_sessions).toBe(metrics.total_sessions);
+    expect(metrics.providers.claude.usage.costUsd).toBeGreaterThanOrEqual(ended.usage.costUsd);
+    expect(metrics.usage.costUsd).toBe(metrics.providers.claude.usage.costUsd);
   });
 });

@@ -4,6 +4,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { TerminusModule } from '@nestjs/terminus';
 import { ProvidersModule } from '@jelmore/providers';
 import { DEFAULT_SESSIONS_OPTIONS, SessionsModule } from '@jelmore/sessions';
+import { MetricsController } from './api/metrics.controller';
 import { ProvidersController } from './api/providers.controller';
 import { SessionsController } from './api/sessions.controller';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
@@ -33,7 +34,7 @@ export class AppModule {
           sessionTtlSeconds: config.sessionTtlSeconds,
         }),
       ],
-      controllers: [SessionsController, ProvidersController, HealthController],
+      controllers: [SessionsController, ProvidersController, MetricsController, HealthController],
       providers: [
         { provide: JelmoreConfig, useValue: config },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

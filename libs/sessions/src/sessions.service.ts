@@ -19,6 +19,7 @@ import {
   SessionState,
   SuspendedState,
   TERMINAL_STATES,
+  Usage,
   ZERO_USAGE,
 } from '@jelmore/contracts';
 import { killGroup, ProviderRegistry } from '@jelmore/providers';
@@ -35,6 +36,13 @@ export interface CreateSessionInput {
   model?: string;
   cwd?: string;
   owner?: string;
+}
+
+export interface SessionMetrics {
+  total_sessions: number;
+  active_sessions: number;
+  usage: Usage;
+  providers: Record<string, { total_sessions: number; active_sessions: number; usage: Usage }>;
 }
 
 /** A session whose agent runs in this process. */
@@ -138,6 +146,22 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
   async list(): Promise<SessionResource[]> {
     const records = await this.store.listSessions();
     return Promise.all(records.map((r) => this.resource(r)));
+  }
+
+  /** Session counts and usage, in all and per provider (sessions of every age in the store). */
+  async metrics(): Promise<SessionMetrics> {
+    const totals = await this.store.totalsByProvider(LIVE_STATES);
+    return {
+      total_sessions: totals.reduce((n, t) => n + t.sessions, 0),
+      active_sessions: totals.reduce((n, t) => n + t.active, 0),
+      usage: totals.reduce((sum, t) => addUsage(sum, t.usage), { ...ZERO_USAGE }),
+      providers: Object.fromEntries(
+        totals.map((t) => [
+          t.provider,
+          { total_sessions: t.sessions, active_sessions: t.active, usage: t.usage },
+        ]),
+      ),
+    };
   }
 
   /** Committed events after `after`, at most `limit`. */

@@ -13,7 +13,9 @@ export interface SessionsTable {
   cwd: string;
   provider_ref: string | null;
   suspended_state: string | null;
-  usage: string;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
   created_at: string;
   updated_at: string;
   node_id: string | null;

@@ -2,6 +2,13 @@ import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import { Kysely, Selectable, sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import type { SessionEvent, SessionState, SuspendedState, Usage } from '@jelmore/contracts';
+
+export interface ProviderTotals {
+  provider: string;
+  sessions: number;
+  active: number;
+  usage: Usage;
+}
 import { SESSIONS_MODULE_OPTIONS } from '../sessions.module-definition';
 import type { SessionsModuleOptions } from '../sessions.options';
 import { createDialect } from './dialect';
@@ -66,6 +73,41 @@ export class SessionStore implements OnModuleInit, OnApplicationShutdown {
     return (await query.execute()).map(fromRow);
   }
 
+  /** Sessions, live sessions and usage summed per provider. */
+  async totalsByProvider(liveStates: readonly SessionState[]): Promise<ProviderTotals[]> {
+    const rows = await this.db
+      .selectFrom('sessions')
+      .select((eb) => [
+        'provider',
+        eb.fn.countAll<number>().as('sessions'),
+        eb.fn
+          .sum<number>(
+            eb
+              .case()
+              .when('state', 'in', [...liveStates])
+              .then(1)
+              .else(0)
+              .end(),
+          )
+          .as('active'),
+        eb.fn.sum<number>('input_tokens').as('input_tokens'),
+        eb.fn.sum<number>('output_tokens').as('output_tokens'),
+        eb.fn.sum<number>('cost_usd').as('cost_usd'),
+      ])
+      .groupBy('provider')
+      .execute();
+    return rows.map((r) => ({
+      provider: r.provider,
+      sessions: Number(r.sessions),
+      active: Number(r.active),
+      usage: {
+        inputTokens: Number(r.input_tokens),
+        outputTokens: Number(r.output_tokens),
+        costUsd: Math.round(Number(r.cost_usd) * 1e9) / 1e9,
+      },
+    }));
+  }
+
   /** Writes a batch of events in one transaction (the group commit). */
   async appendEvents(events: SessionEvent[], encoded: string[]): Promise<void> {
     if (events.length === 0) return;
@@ -124,7 +166,11 @@ function toRow(record: Partial<SessionRecord>): Partial<Row> {
   if (record.suspendedState !== undefined) {
     row.suspended_state = record.suspendedState && JSON.stringify(record.suspendedState);
   }
-  if (record.usage !== undefined) row.usage = JSON.stringify(record.usage);
+  if (record.usage !== undefined) {
+    row.input_tokens = record.usage.inputTokens;
+    row.output_tokens = record.usage.outputTokens;
+    row.cost_usd = record.usage.costUsd;
+  }
   if (record.createdAt !== undefined) row.created_at = record.createdAt;
   if (record.updatedAt !== undefined) row.updated_at = record.updatedAt;
   if (record.nodeId !== undefined) row.node_id = record.nodeId;
@@ -144,7 +190,11 @@ function fromRow(row: Row): SessionRecord {
     suspendedState: row.suspended_state
       ? (JSON.parse(row.suspended_state) as SuspendedState)
       : null,
-    usage: JSON.parse(row.usage) as Usage,
+    usage: {
+      inputTokens: Number(row.input_tokens),
+      outputTokens: Number(row.output_tokens),
+      costUsd: Number(row.cost_usd),
+    },
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     nodeId: row.node_id,

@@ -1,0 +1,17 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { SessionMetrics, SessionsService } from '@jelmore/sessions';
+
+@ApiTags('metrics')
+@Controller('v1/metrics')
+export class MetricsController {
+  constructor(private readonly sessions: SessionsService) {}
+
+  @Get()
+  @ApiOkResponse({
+    description: 'total_sessions, active_sessions, usage and cost, in all and per provider',
+  })
+  metrics(): Promise<SessionMetrics> {
+    return this.sessions.metrics();
+  }
+}
