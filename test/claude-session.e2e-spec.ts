@@ -185,7 +185,8 @@ describe('Claude Code sessions over Socket.IO (real CLI, fake model API)', () =>
     expect(existsSync(session.cwd)).toBe(true);
 
     // The session's usage counts in the per-provider metrics.
-    const ended = (await http.get(`/v1/sessions/${session.id}`).expect(200)).body as SessionResource;
+    const ended = (await http.get(`/v1/sessions/${session.id}`).expect(200))
+      .body as SessionResource;
     expect(ended.usage.costUsd).toBeGreaterThan(0);
     const metrics = (await http.get('/v1/metrics').expect(200)).body;
     expect(metrics.total_sessions).toBeGreaterThanOrEqual(1);
