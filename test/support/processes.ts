@@ -6,7 +6,7 @@ export function processesMentioning(needle: string): number[] {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
       if (cmdline.includes(needle)) pids.push(Number(entry));
     } catch {
       // The process ended while we looked.

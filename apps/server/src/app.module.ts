@@ -26,6 +26,7 @@ export class AppModule {
           defaultProvider: config.defaultProvider,
           dataDir: config.dataDir,
           claude: config.claude,
+          opencode: config.opencode,
         }),
         SessionsModule.forRoot({
           ...DEFAULT_SESSIONS_OPTIONS,

@@ -18,6 +18,7 @@ import {
 import { AgentProvider } from './agent-provider.decorator';
 import { ClaudeCodeProvider } from './claude/claude.provider';
 import { DEFAULT_CLAUDE_OPTIONS } from './claude/claude.options';
+import { DEFAULT_OPENCODE_OPTIONS } from './opencode/opencode.options';
 import { ProviderRegistry } from './provider-registry.service';
 import { providerToken } from './providers.constants';
 import { ProvidersModule } from './providers.module';
@@ -93,6 +94,7 @@ describe('ProviderRegistry in ProvidersModule', () => {
       defaultProvider: 'fake',
       dataDir,
       claude: { ...DEFAULT_CLAUDE_OPTIONS, bin: MISSING_BIN },
+      opencode: DEFAULT_OPENCODE_OPTIONS,
       ...extra,
     });
   }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { ClaudeCodeProvider } from './claude/claude.provider';
+import { OpencodeProvider } from './opencode/opencode.provider';
 import { ProviderRegistry } from './provider-registry.service';
 import { ProvidersExplorer } from './providers.explorer';
 import {
@@ -9,7 +10,7 @@ import {
   OPTIONS_TYPE,
 } from './providers.module-definition';
 
-const builtIn = agentProviderDefinitions(ClaudeCodeProvider);
+const builtIn = [ClaudeCodeProvider, OpencodeProvider].flatMap(agentProviderDefinitions);
 
 /**
  * The provider registry and the built-in providers. `forRoot(options)` / `forRootAsync(...)` configure it;

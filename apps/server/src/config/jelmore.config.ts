@@ -7,8 +7,10 @@ import {
   IsIn,
   IsInt,
   IsNotEmpty,
+  IsObject,
   IsOptional,
   IsString,
+  IsUrl,
   Matches,
   Max,
   Min,
@@ -22,6 +24,9 @@ import {
   CLAUDE_PERMISSION_MODES,
   ClaudePermissionMode,
   DEFAULT_CLAUDE_OPTIONS,
+  DEFAULT_OPENCODE_OPTIONS,
+  OpencodeModelOverride,
+  opencodeModels,
   resolveClaudeModel,
 } from '@jelmore/providers';
 import { DEFAULT_SESSIONS_OPTIONS } from '@jelmore/sessions';
@@ -35,6 +40,17 @@ export class ClaudeConfig {
   @IsArray() @IsString({ each: true }) allowedTools!: string[];
 }
 
+export class OpencodeConfig {
+  @IsBoolean() enabled!: boolean;
+  @IsOptional() @IsUrl({ require_tld: false, protocols: ['http', 'https'] }) apiEndpoint?: string;
+  @IsOptional() @IsString() @IsNotEmpty() bin?: string;
+  @IsOptional() @IsUrl({ require_tld: false, protocols: ['http', 'https'] }) baseUrl?: string;
+  @IsOptional() @IsString() apiKey?: string;
+  @IsString() @IsNotEmpty() defaultModel!: string;
+  @IsInt() @Min(1) maxConcurrentSessions!: number;
+  @IsObject() models!: Record<string, OpencodeModelOverride>;
+}
+
 /** The server's whole configuration, validated once at boot. */
 export class JelmoreConfig {
   @IsInt() @Min(0) @Max(65535) port!: number;
@@ -44,8 +60,9 @@ export class JelmoreConfig {
   @IsString() @IsNotEmpty() dataDir!: string;
   @IsString() @IsNotEmpty() workspaceRoot!: string;
   @IsInt() @Min(1) sessionTtlSeconds!: number;
-  @IsIn(['claude']) defaultProvider!: string;
+  @IsIn(['claude', 'opencode']) defaultProvider!: string;
   @ValidateNested() @Type(() => ClaudeConfig) claude!: ClaudeConfig;
+  @ValidateNested() @Type(() => OpencodeConfig) opencode!: OpencodeConfig;
 }
 
 /** A configuration error: one line naming the key and what was expected. */
@@ -60,6 +77,7 @@ type Source = Record<string, unknown>;
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig {
   const file = env.JELMORE_CONFIG ? readConfigFile(env.JELMORE_CONFIG) : {};
   const fileClaude = (objectAt(file, 'providers', 'claude') ?? {}) as Source;
+  const fileOpencode = (objectAt(file, 'providers', 'opencode') ?? {}) as Source;
   const keys: Record<string, string> = {};
   const pick = (
     path: string,
@@ -74,8 +92,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
       return parse(env[envName]);
     }
     if (fileKey && source[fileKey] !== undefined) {
-      keys[path] =
-        `${env.JELMORE_CONFIG}: ${path.startsWith('claude.') ? 'providers.claude.' : ''}${fileKey}`;
+      const section = path.includes('.') ? `providers.${path.split('.')[0]}.` : '';
+      keys[path] = `${env.JELMORE_CONFIG}: ${section}${fileKey}`;
       return source[fileKey];
     }
     keys[path] = envName;
@@ -162,10 +180,82 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
         DEFAULT_CLAUDE_OPTIONS.allowedTools,
       ),
     },
+    opencode: {
+      enabled: pick(
+        'opencode.enabled',
+        'JELMORE_OPENCODE_ENABLED',
+        'enabled',
+        fileOpencode,
+        toBool,
+        DEFAULT_OPENCODE_OPTIONS.enabled,
+      ),
+      apiEndpoint: pick(
+        'opencode.apiEndpoint',
+        'JELMORE_OPENCODE_API_ENDPOINT',
+        'api_endpoint',
+        fileOpencode,
+        String,
+        undefined,
+      ),
+      bin: pick(
+        'opencode.bin',
+        'JELMORE_OPENCODE_BIN',
+        'opencode_bin',
+        fileOpencode,
+        String,
+        undefined,
+      ),
+      baseUrl: pick(
+        'opencode.baseUrl',
+        'JELMORE_OPENCODE_BASE_URL',
+        'base_url',
+        fileOpencode,
+        String,
+        undefined,
+      ),
+      // Keys come from the environment only, never from a file that may be committed or shared.
+      apiKey: pick(
+        'opencode.apiKey',
+        'JELMORE_OPENCODE_API_KEY',
+        undefined,
+        fileOpencode,
+        String,
+        undefined,
+      ),
+      defaultModel: pick(
+        'opencode.defaultModel',
+        'JELMORE_OPENCODE_DEFAULT_MODEL',
+        'default_model',
+        fileOpencode,
+        String,
+        DEFAULT_OPENCODE_OPTIONS.defaultModel,
+      ),
+      maxConcurrentSessions: pick(
+        'opencode.maxConcurrentSessions',
+        'JELMORE_OPENCODE_MAX_CONCURRENT_SESSIONS',
+        'max_concurrent_sessions',
+        fileOpencode,
+        toInt,
+        DEFAULT_OPENCODE_OPTIONS.maxConcurrentSessions,
+      ),
+      models: modelOverrides(
+        fileOpencode.models,
+        `${env.JELMORE_CONFIG}: providers.opencode.models`,
+      ),
+    },
   };
   const config = plainToInstance(JelmoreConfig, plain);
   const errors = validateSync(config, { forbidUnknownValues: true });
   if (errors.length > 0) throw new ConfigError(describe(errors[0], keys));
+  const opencodeModelIds = opencodeModels(config.opencode.models).flatMap((m) => [
+    m.id,
+    ...m.aliases,
+  ]);
+  if (!opencodeModelIds.includes(config.opencode.defaultModel)) {
+    throw new ConfigError(
+      `Invalid configuration: ${keys['opencode.defaultModel']} must be one of ${opencodeModelIds.join(', ')} (got ${JSON.stringify(config.opencode.defaultModel)})`,
+    );
+  }
   if (!resolveClaudeModel(config.claude.defaultModel)) {
     throw new ConfigError(
       `Invalid configuration: ${keys['claude.defaultModel']} must be a Claude model id or alias such as opus, sonnet or haiku (got ${JSON.stringify(config.claude.defaultModel)})`,
@@ -188,6 +278,50 @@ function describe(error: ClassValidationError, keys: Record<string, string>, pre
     Object.keys(constraints)[0];
   const expected = key ? constraints[key].replace(/^\S+ /, '') : 'is invalid';
   return `Invalid configuration: ${keys[path] ?? path} ${expected} (got ${JSON.stringify(error.value)})`;
+}
+
+/** `providers.opencode.models` of the file: per-model id, context window and prices, by canonical id. */
+function modelOverrides(value: unknown, where: string): Record<string, OpencodeModelOverride> {
+  if (value === undefined) return {};
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError(`Invalid configuration: ${where} must be an object keyed by model id`);
+  }
+  const known = opencodeModels({}).map((m) => m.id);
+  const fields = {
+    id: 'string',
+    context_window: 'number',
+    input_price_per_mtok: 'number',
+    output_price_per_mtok: 'number',
+  } as const;
+  return Object.fromEntries(
+    Object.entries(value as Source).map(([model, raw]) => {
+      if (!known.includes(model)) {
+        throw new ConfigError(
+          `Invalid configuration: ${where}.${model} is not a known model (${known.join(', ')})`,
+        );
+      }
+      const entry = (raw ?? {}) as Source;
+      for (const [key, v] of Object.entries(entry)) {
+        const type = fields[key as keyof typeof fields];
+        const ok =
+          type === 'string' ? typeof v === 'string' && v !== '' : typeof v === 'number' && v >= 0;
+        if (!ok) {
+          throw new ConfigError(
+            `Invalid configuration: ${where}.${model}.${key} ${type ? `must be a ${type === 'number' ? 'non-negative number' : 'non-empty string'}` : `is not one of ${Object.keys(fields).join(', ')}`} (got ${JSON.stringify(v)})`,
+          );
+        }
+      }
+      return [
+        model,
+        {
+          id: entry.id as string | undefined,
+          contextWindow: entry.context_window as number | undefined,
+          inputPricePerMTok: entry.input_price_per_mtok as number | undefined,
+          outputPricePerMTok: entry.output_price_per_mtok as number | undefined,
+        },
+      ];
+    }),
+  );
 }
 
 function readConfigFile(path: string): Source {

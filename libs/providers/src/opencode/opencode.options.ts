@@ -1,0 +1,33 @@
+/** Per-model settings that the JSON file may override (keyed by the canonical id). */
+export interface OpencodeModelOverride {
+  /** The id the OpenAI-compatible endpoint knows the model by, e.g. `deepseek/deepseek-chat`. */
+  id?: string;
+  contextWindow?: number;
+  inputPricePerMTok?: number;
+  outputPricePerMTok?: number;
+}
+
+export interface OpencodeOptions {
+  enabled: boolean;
+  /** An `opencode serve` that is already running; without it Jelmore starts and supervises its own. */
+  apiEndpoint?: string;
+  /** The opencode binary; by default the one installed from npm with this package. */
+  bin?: string;
+  /** The OpenAI-compatible endpoint serving the models (JELMORE_OPENCODE_BASE_URL). */
+  baseUrl?: string;
+  /** Its key: from the environment only (JELMORE_OPENCODE_API_KEY). */
+  apiKey?: string;
+  defaultModel: string;
+  maxConcurrentSessions: number;
+  models: Record<string, OpencodeModelOverride>;
+}
+
+export const DEFAULT_OPENCODE_OPTIONS: OpencodeOptions = {
+  enabled: true,
+  defaultModel: 'deepseek-v3',
+  maxConcurrentSessions: 20,
+  models: {},
+};
+
+/** The provider id under which Jelmore's models appear in opencode's config. */
+export const OPENCODE_PROVIDER_ID = 'jelmore';

@@ -1,0 +1,173 @@
+import {
+  AgentSession,
+  ErrorCode,
+  ModelInfo,
+  SessionConfig,
+  SessionEventDraft,
+  StartOptions,
+  SuspendedState,
+} from '@jelmore/contracts';
+import { AsyncQueue } from '../process/async-queue';
+import { OpencodeEventNormalizer } from './opencode-event.normalizer';
+import { OPENCODE_PROVIDER_ID } from './opencode.options';
+import type { OpencodeServer } from './opencode-server';
+
+/**
+ * One conversation on the node's shared `opencode serve`: an opencode session in the Jelmore session's
+ * directory. Its history lives in the server's data (under Jelmore's data dir), so a suspended or
+ * interrupted session resumes by its opencode session id.
+ */
+export class OpencodeSession implements AgentSession {
+  private readonly queue = new AsyncQueue<SessionEventDraft>();
+  private readonly normalizer: OpencodeEventNormalizer;
+  private opencodeId?: string;
+  private unlisten?: () => void;
+  private ending = false;
+
+  constructor(
+    private readonly config: SessionConfig,
+    private readonly modelInfo: ModelInfo,
+    private readonly server: OpencodeServer,
+    private readonly onEnd: (unexpected: boolean) => void,
+  ) {
+    this.normalizer = new OpencodeEventNormalizer(modelInfo);
+  }
+
+  get id(): string {
+    return this.config.sessionId;
+  }
+
+  get model(): string {
+    return this.modelInfo.id;
+  }
+
+  get providerRef(): string | undefined {
+    return this.opencodeId;
+  }
+
+  /** The agent runs inside the shared server, not in a process of its own. */
+  get pid(): undefined {
+    return undefined;
+  }
+
+  events(): AsyncIterable<SessionEventDraft> {
+    return this.queue;
+  }
+
+  async start(query: string, options: StartOptions = {}): Promise<void> {
+    if (!options.continue || !this.opencodeId) {
+      const created = await this.server.request<{ id: string }>(
+        'POST',
+        `/session?${this.directory()}`,
+        {
+          title: `jelmore ${this.id}`,
+        },
+      );
+      this.opencodeId = created.id;
+    }
+    this.attach();
+    await this.prompt(query);
+  }
+
+  async send(input: string): Promise<void> {
+    if (!this.unlisten) this.attach();
+    await this.prompt(input);
+  }
+
+  async interrupt(): Promise<void> {
+    if (this.opencodeId && this.normalizer.turnActive) {
+      await this.server.request('POST', `/session/${this.opencodeId}/abort?${this.directory()}`);
+    }
+  }
+
+  async terminate(): Promise<void> {
+    await this.end();
+  }
+
+  async suspend(): Promise<SuspendedState> {
+    await this.end();
+    return {
+      provider: 'opencode',
+      model: this.model,
+      cwd: this.config.cwd,
+      providerRef: this.opencodeId,
+    };
+  }
+
+  /** Adopts a suspended conversation; the next input continues it. */
+  async resume(state: SuspendedState): Promise<void> {
+    this.opencodeId = state.providerRef;
+    if (!this.opencodeId)
+      throw new Error('nothing to resume: the session has no opencode session id');
+    await this.server.ready();
+    this.attach();
+  }
+
+  private async prompt(text: string): Promise<void> {
+    this.normalizer.startTurn();
+    try {
+      await this.server.request(
+        'POST',
+        `/session/${this.opencodeId}/prompt_async?${this.directory()}`,
+        {
+          parts: [{ type: 'text', text }],
+          model: { providerID: OPENCODE_PROVIDER_ID, modelID: this.model },
+        },
+      );
+    } catch (err) {
+      this.fail(
+        `opencode did not take the prompt: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      throw err;
+    }
+  }
+
+  private attach(): void {
+    this.unlisten?.();
+    this.unlisten = this.server.listen(this.opencodeId!, {
+      onEvent: (event) => {
+        if (event.type === 'permission.asked') this.rejectPermission(event.properties?.id);
+        for (const draft of this.normalizer.push(event)) this.queue.push(draft);
+      },
+      onServerLost: (reason) => this.fail(reason),
+    });
+  }
+
+  /**
+   * Nobody can answer a permission prompt yet (relaying them to clients is to come), and an unanswered
+   * one blocks the turn forever: refuse it, and the tool reports the refusal.
+   */
+  private rejectPermission(requestId: unknown): void {
+    if (typeof requestId !== 'string') return;
+    this.server
+      .request('POST', `/permission/${requestId}/reply?${this.directory()}`, { reply: 'reject' })
+      .catch(() => undefined);
+  }
+
+  private fail(reason: string): void {
+    if (this.ending || this.queue.isEnded) return;
+    this.unlisten?.();
+    this.unlisten = undefined;
+    this.queue.push({ type: 'error', code: ErrorCode.AgentExited, message: reason });
+    this.queue.end();
+    this.onEnd(true);
+  }
+
+  private async end(): Promise<void> {
+    if (this.ending) return;
+    this.ending = true;
+    if (this.opencodeId && this.normalizer.turnActive) {
+      await this.server
+        .request('POST', `/session/${this.opencodeId}/abort?${this.directory()}`)
+        .catch(() => undefined);
+    }
+    this.unlisten?.();
+    this.unlisten = undefined;
+    this.queue.end();
+    this.onEnd(false);
+  }
+
+  private directory(): string {
+    return `directory=${encodeURIComponent(this.config.cwd)}`;
+  }
+}

@@ -1,0 +1,163 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Socket } from 'socket.io-client';
+import request from 'supertest';
+import type { SessionResource } from '@jelmore/contracts';
+import {
+  COMPLETION_TOKENS,
+  contentText,
+  FakeOpenAIServer,
+  PROMPT_TOKENS,
+} from './fixtures/fake-openai';
+import { startTestServer, TestServer } from './support/app';
+import { eventually, processesMentioning, waitUntil } from './support/processes';
+import { connect, EventCollector, request as wsRequest } from './support/ws-client';
+
+describe('OpenCode sessions (real opencode serve, fake OpenAI-compatible API)', () => {
+  const models = new FakeOpenAIServer({ slowDelayMs: 150 });
+  let server: TestServer;
+  let socket: Socket;
+
+  beforeAll(async () => {
+    const baseUrl = await models.start();
+    server = await startTestServer({
+      env: { JELMORE_OPENCODE_BASE_URL: baseUrl, JELMORE_OPENCODE_API_KEY: 'test-key-not-secret' },
+    });
+    socket = await connect(server.url);
+  });
+
+  afterAll(async () => {
+    socket?.disconnect();
+    await server?.close();
+    await models.stop();
+  });
+
+  async function start(payload: object) {
+    const ack = await wsRequest<{ session: SessionResource }>(socket, 'session:create', payload);
+    if (!ack.ok) throw new Error(JSON.stringify(ack.error));
+    const events = new EventCollector(socket, ack.session.id);
+    await wsRequest(socket, 'session:subscribe', { sessionId: ack.session.id });
+    return { session: ack.session, events };
+  }
+
+  const requestsContaining = (text: string) =>
+    models.agentRequests().filter((r) => {
+      const last = [...r.messages].reverse().find((m) => m.role === 'user');
+      return contentText(last?.content).includes(text);
+    });
+
+  it('keeps the conversation across turns, streams text in pieces and prices each turn', async () => {
+    const { session, events } = await start({ provider: 'opencode', query: 'My name is Ada' });
+    expect(session).toMatchObject({ provider: 'opencode', model: 'deepseek-chat' });
+    await events.waitForResults(1, 60_000);
+    expect(events.ofType('result')[0].text).toBe('Echo: My name is Ada');
+    expect(events.ofType('assistant').length).toBeGreaterThanOrEqual(3);
+
+    await wsRequest(socket, 'session:input', {
+      sessionId: session.id,
+      text: '[[slow 4]] what is my name?',
+    });
+    await events.waitForResults(2);
+    const [second] = requestsContaining('what is my name?');
+    const history = JSON.stringify(second.messages);
+    expect(history).toContain('My name is Ada');
+    expect(history).toContain('Echo: My name is Ada');
+    const pieces = events.events.filter(
+      (e) => e.seq > events.ofType('result')[0].seq && e.type === 'assistant',
+    );
+    expect(pieces).toHaveLength(4);
+    const arrival = pieces.map((p) => events.receivedAt[events.events.indexOf(p)]);
+    expect(arrival[3] - arrival[0]).toBeGreaterThanOrEqual(300);
+
+    // Cost from the fake's usage numbers and deepseek-chat's price table ($0.27 / $1.10 per 1M).
+    const usage = events.ofType('usage')[1];
+    expect(usage).toMatchObject({ inputTokens: PROMPT_TOKENS, outputTokens: COMPLETION_TOKENS });
+    expect(usage.costUsd).toBeCloseTo((PROMPT_TOKENS * 0.27 + COMPLETION_TOKENS * 1.1) / 1e6, 12);
+    const resource = (await request(server.url).get(`/v1/sessions/${session.id}`))
+      .body as SessionResource;
+    expect(resource.usage.costUsd).toBeCloseTo(2 * usage.costUsd, 12);
+    const metrics = (await request(server.url).get('/v1/metrics').expect(200)).body;
+    expect(metrics.providers.opencode.usage.costUsd).toBeGreaterThanOrEqual(resource.usage.costUsd);
+    await wsRequest(socket, 'session:terminate', { sessionId: session.id });
+  });
+
+  it('picks the provider and the model from a model alias alone', async () => {
+    const { session, events } = await start({ model: 'kimi-k2', query: 'which model?' });
+    expect(session).toMatchObject({ provider: 'opencode', model: 'kimi-k2-0905-preview' });
+    await events.waitForResults(1, 60_000);
+    expect(requestsContaining('which model?').map((r) => r.model)).toEqual([
+      'kimi-k2-0905-preview',
+    ]);
+    const usage = events.ofType('usage')[0];
+    expect(usage.costUsd).toBeCloseTo((PROMPT_TOKENS * 0.6 + COMPLETION_TOKENS * 2.5) / 1e6, 12);
+    await wsRequest(socket, 'session:terminate', { sessionId: session.id });
+  });
+
+  it('runs a bash tool call in the session directory', async () => {
+    const { session, events } = await start({
+      provider: 'opencode',
+      query: '[[bash echo from-opencode > oc.txt]]',
+    });
+    await events.waitForResults(1, 60_000);
+    const toolUse = events.ofType('tool_use')[0];
+    expect(toolUse).toMatchObject({
+      name: 'bash',
+      input: { command: 'echo from-opencode > oc.txt' },
+    });
+    expect(events.ofType('tool_result')[0]).toMatchObject({
+      toolUseId: toolUse.id,
+      isError: false,
+    });
+    expect(readFileSync(join(session.cwd, 'oc.txt'), 'utf8').trim()).toBe('from-opencode');
+    // Two model calls (the tool call, then the text after it), both counted.
+    expect(events.ofType('usage')[0].inputTokens).toBe(2 * PROMPT_TOKENS);
+    expect(events.ofType('result')[0].text).toBe('Tool finished.');
+    await wsRequest(socket, 'session:terminate', { sessionId: session.id });
+  });
+
+  it('interrupt aborts the turn; suspend and resume keep the history', async () => {
+    const { session, events } = await start({ provider: 'opencode', query: '[[slow 40]]' });
+    await events.waitFor((all) => all.filter((e) => e.type === 'assistant').length >= 2, 60_000);
+    await wsRequest(socket, 'session:interrupt', { sessionId: session.id });
+    await events.waitForResults(1);
+    expect(events.ofType('result')[0].interrupted).toBe(true);
+    expect(events.ofType('error')).toHaveLength(0);
+
+    await events.waitFor((all) => all.some((e) => e.type === 'status' && e.to === 'idle'));
+    expect(await wsRequest(socket, 'session:suspend', { sessionId: session.id })).toMatchObject({
+      ok: true,
+    });
+    expect(await wsRequest(socket, 'session:resume', { sessionId: session.id })).toMatchObject({
+      ok: true,
+    });
+    await wsRequest(socket, 'session:input', { sessionId: session.id, text: 'still there?' });
+    await events.waitForResults(2);
+    expect(JSON.stringify(requestsContaining('still there?')[0].messages)).toContain('[[slow 40]]');
+    await wsRequest(socket, 'session:terminate', { sessionId: session.id });
+  });
+
+  it('when the opencode server dies: error event, session failed, provider unhealthy, then it recovers', async () => {
+    const { session, events } = await start({ provider: 'opencode', query: '[[slow 60]]' });
+    await events.waitFor((all) => all.some((e) => e.type === 'assistant'), 60_000);
+    const [pid] = processesMentioning('opencode.exe serve');
+    expect(pid).toBeDefined();
+    process.kill(pid, 'SIGKILL');
+    await events.waitFor((all) => all.some((e) => e.type === 'status' && e.to === 'failed'), 5000);
+    expect(events.ofType('error')[0]).toMatchObject({ code: 'AGENT_EXITED' });
+    expect(events.ofType('error')[0].message).toContain('opencode server exited');
+
+    const health = async () =>
+      (await request(server.url).get('/v1/providers/health')).body.opencode;
+    expect((await health()).healthy).toBe(false);
+    expect(await waitUntil(async () => (await health()).healthy === true, 30_000)).toBe(true);
+    expect(await eventually(() => processesMentioning('opencode.exe serve').length === 1)).toBe(
+      true,
+    );
+
+    const again = await start({ provider: 'opencode', query: 'after the restart' });
+    await again.events.waitForResults(1, 60_000);
+    expect(again.events.ofType('result')[0].text).toBe('Echo: after the restart');
+    await wsRequest(socket, 'session:terminate', { sessionId: again.session.id });
+    expect(session.id).not.toBe(again.session.id);
+  });
+});
