@@ -115,7 +115,7 @@ describe('ProviderRegistry in ProvidersModule', () => {
     });
 
     it('lists the built-in claude provider and the discovered fake', () => {
-      expect(registry.list().sort()).toEqual(['claude', 'fake']);
+      expect(registry.list().sort()).toEqual(['claude', 'fake', 'opencode']);
       expect(registry.has('fake')).toBe(true);
     });
 
@@ -203,10 +203,13 @@ describe('ProviderRegistry in ProvidersModule', () => {
     it('reports claude unhealthy with the missing path, and the fake healthy', async () => {
       const health = await registry.healthCheckAll();
 
-      expect(Object.keys(health).sort()).toEqual(['claude', 'fake']);
+      expect(Object.keys(health).sort()).toEqual(['claude', 'fake', 'opencode']);
       expect(health.fake.healthy).toBe(true);
       expect(health.claude.healthy).toBe(false);
       expect(health.claude.reason).toContain(MISSING_BIN);
+      // No model endpoint configured: opencode says so instead of starting a server.
+      expect(health.opencode).toMatchObject({ healthy: false });
+      expect(health.opencode.reason).toContain('JELMORE_OPENCODE_BASE_URL');
       expect(Number.isNaN(Date.parse(health.claude.checkedAt))).toBe(false);
     });
 
@@ -244,7 +247,7 @@ describe('ProviderRegistry in ProvidersModule', () => {
     expect(byToken).toBe(app.get(FakeProvider));
     expect(registry.get('fake')).toBe(byToken);
     // The useExisting alias carries the decorator metadata too; it must not register 'fake' twice.
-    expect(registry.list().sort()).toEqual(['claude', 'fake']);
+    expect(registry.list().sort()).toEqual(['claude', 'fake', 'opencode']);
   });
 
   it('fails at init when two classes claim the same provider name', async () => {
