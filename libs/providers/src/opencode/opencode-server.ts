@@ -44,6 +44,7 @@ export function defaultOpencodeBin(): string | undefined {
 export class OpencodeServer {
   private readonly logger = new Logger(OpencodeServer.name);
   private readonly listeners = new Map<string, OpencodeListener>();
+  private readonly directories = new Map<string, number>();
   private child?: ChildProcess;
   private url?: string;
   private starting?: Promise<string>;
@@ -70,6 +71,30 @@ export class OpencodeServer {
     this.listeners.set(sessionId, listener);
     return () => {
       if (this.listeners.get(sessionId) === listener) this.listeners.delete(sessionId);
+    };
+  }
+
+  /**
+   * Marks a directory in use by a session. opencode keeps an instance per directory (plugins, tools: about
+   * 50 MiB); the returned release disposes it once no session uses the directory any more.
+   */
+  useDirectory(directory: string): () => void {
+    this.directories.set(directory, (this.directories.get(directory) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.directories.get(directory) ?? 1) - 1;
+      if (left > 0) {
+        this.directories.set(directory, left);
+        return;
+      }
+      this.directories.delete(directory);
+      if (!this.url) return;
+      this.request('POST', `/instance/dispose?directory=${encodeURIComponent(directory)}`).catch(
+        (err: unknown) =>
+          this.logger.warn(`opencode instance for ${directory} not disposed: ${String(err)}`),
+      );
     };
   }
 
@@ -224,6 +249,7 @@ export class OpencodeServer {
     if (this.child !== child) return;
     this.child = undefined;
     this.url = undefined;
+    this.directories.clear();
     this.events?.abort();
     const reason = `opencode server exited (${signal ?? `code ${code}`})`;
     this.lostAll(reason);

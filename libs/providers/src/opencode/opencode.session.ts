@@ -22,6 +22,7 @@ export class OpencodeSession implements AgentSession {
   private readonly normalizer: OpencodeEventNormalizer;
   private opencodeId?: string;
   private unlisten?: () => void;
+  private releaseDirectory?: () => void;
   private ending = false;
 
   constructor(
@@ -123,6 +124,7 @@ export class OpencodeSession implements AgentSession {
   }
 
   private attach(): void {
+    this.releaseDirectory ??= this.server.useDirectory(this.config.cwd);
     this.unlisten?.();
     this.unlisten = this.server.listen(this.opencodeId!, {
       onEvent: (event) => {
@@ -146,8 +148,7 @@ export class OpencodeSession implements AgentSession {
 
   private fail(reason: string): void {
     if (this.ending || this.queue.isEnded) return;
-    this.unlisten?.();
-    this.unlisten = undefined;
+    this.detach();
     this.queue.push({ type: 'error', code: ErrorCode.AgentExited, message: reason });
     this.queue.end();
     this.onEnd(true);
@@ -161,10 +162,16 @@ export class OpencodeSession implements AgentSession {
         .request('POST', `/session/${this.opencodeId}/abort?${this.directory()}`)
         .catch(() => undefined);
     }
-    this.unlisten?.();
-    this.unlisten = undefined;
+    this.detach();
     this.queue.end();
     this.onEnd(false);
+  }
+
+  private detach(): void {
+    this.unlisten?.();
+    this.unlisten = undefined;
+    this.releaseDirectory?.();
+    this.releaseDirectory = undefined;
   }
 
   private directory(): string {
