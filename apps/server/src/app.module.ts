@@ -27,6 +27,7 @@ export class AppModule {
           dataDir: config.dataDir,
           claude: config.claude,
           opencode: config.opencode,
+          scripted: config.scripted,
         }),
         SessionsModule.forRoot({
           ...DEFAULT_SESSIONS_OPTIONS,

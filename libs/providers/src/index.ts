@@ -15,3 +15,4 @@ export * from './providers.constants';
 export * from './providers.module';
 export * from './providers.module-definition';
 export * from './providers.options';
+export * from './scripted/scripted.provider';

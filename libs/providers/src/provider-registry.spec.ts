@@ -95,6 +95,7 @@ describe('ProviderRegistry in ProvidersModule', () => {
       dataDir,
       claude: { ...DEFAULT_CLAUDE_OPTIONS, bin: MISSING_BIN },
       opencode: DEFAULT_OPENCODE_OPTIONS,
+      scripted: { enabled: false, maxConcurrentSessions: 1 },
       ...extra,
     });
   }
@@ -115,7 +116,7 @@ describe('ProviderRegistry in ProvidersModule', () => {
     });
 
     it('lists the built-in claude provider and the discovered fake', () => {
-      expect(registry.list().sort()).toEqual(['claude', 'fake', 'opencode']);
+      expect(registry.list().sort()).toEqual(['claude', 'fake', 'opencode', 'scripted']);
       expect(registry.has('fake')).toBe(true);
     });
 
@@ -203,7 +204,7 @@ describe('ProviderRegistry in ProvidersModule', () => {
     it('reports claude unhealthy with the missing path, and the fake healthy', async () => {
       const health = await registry.healthCheckAll();
 
-      expect(Object.keys(health).sort()).toEqual(['claude', 'fake', 'opencode']);
+      expect(Object.keys(health).sort()).toEqual(['claude', 'fake', 'opencode', 'scripted']);
       expect(health.fake.healthy).toBe(true);
       expect(health.claude.healthy).toBe(false);
       expect(health.claude.reason).toContain(MISSING_BIN);
@@ -247,7 +248,7 @@ describe('ProviderRegistry in ProvidersModule', () => {
     expect(byToken).toBe(app.get(FakeProvider));
     expect(registry.get('fake')).toBe(byToken);
     // The useExisting alias carries the decorator metadata too; it must not register 'fake' twice.
-    expect(registry.list().sort()).toEqual(['claude', 'fake', 'opencode']);
+    expect(registry.list().sort()).toEqual(['claude', 'fake', 'opencode', 'scripted']);
   });
 
   it('fails at init when two classes claim the same provider name', async () => {

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { ClaudeCodeProvider } from './claude/claude.provider';
 import { OpencodeProvider } from './opencode/opencode.provider';
+import { ScriptedProvider } from './scripted/scripted.provider';
 import { ProviderRegistry } from './provider-registry.service';
 import { ProvidersExplorer } from './providers.explorer';
 import {
@@ -10,7 +11,9 @@ import {
   OPTIONS_TYPE,
 } from './providers.module-definition';
 
-const builtIn = [ClaudeCodeProvider, OpencodeProvider].flatMap(agentProviderDefinitions);
+const builtIn = [ClaudeCodeProvider, OpencodeProvider, ScriptedProvider].flatMap(
+  agentProviderDefinitions,
+);
 
 /**
  * The provider registry and the built-in providers. `forRoot(options)` / `forRootAsync(...)` configure it;

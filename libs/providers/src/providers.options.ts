@@ -7,4 +7,6 @@ export interface ProvidersModuleOptions {
   dataDir: string;
   claude: ClaudeOptions;
   opencode: OpencodeOptions;
+  /** The scripted provider (no model: demos and load tests). */
+  scripted: { enabled: boolean; maxConcurrentSessions: number };
 }

@@ -42,13 +42,22 @@ export class ClaudeConfig {
 
 export class OpencodeConfig {
   @IsBoolean() enabled!: boolean;
-  @IsOptional() @IsUrl({ require_tld: false, protocols: ['http', 'https'] }) apiEndpoint?: string;
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  apiEndpoint?: string;
   @IsOptional() @IsString() @IsNotEmpty() bin?: string;
-  @IsOptional() @IsUrl({ require_tld: false, protocols: ['http', 'https'] }) baseUrl?: string;
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  baseUrl?: string;
   @IsOptional() @IsString() apiKey?: string;
   @IsString() @IsNotEmpty() defaultModel!: string;
   @IsInt() @Min(1) maxConcurrentSessions!: number;
   @IsObject() models!: Record<string, OpencodeModelOverride>;
+}
+
+export class ScriptedConfig {
+  @IsBoolean() enabled!: boolean;
+  @IsInt() @Min(1) maxConcurrentSessions!: number;
 }
 
 /** The server's whole configuration, validated once at boot. */
@@ -63,6 +72,7 @@ export class JelmoreConfig {
   @IsIn(['claude', 'opencode']) defaultProvider!: string;
   @ValidateNested() @Type(() => ClaudeConfig) claude!: ClaudeConfig;
   @ValidateNested() @Type(() => OpencodeConfig) opencode!: OpencodeConfig;
+  @ValidateNested() @Type(() => ScriptedConfig) scripted!: ScriptedConfig;
 }
 
 /** A configuration error: one line naming the key and what was expected. */
@@ -78,6 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
   const file = env.JELMORE_CONFIG ? readConfigFile(env.JELMORE_CONFIG) : {};
   const fileClaude = (objectAt(file, 'providers', 'claude') ?? {}) as Source;
   const fileOpencode = (objectAt(file, 'providers', 'opencode') ?? {}) as Source;
+  const fileScripted = (objectAt(file, 'providers', 'scripted') ?? {}) as Source;
   const keys: Record<string, string> = {};
   const pick = (
     path: string,
@@ -243,6 +254,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
         `${env.JELMORE_CONFIG}: providers.opencode.models`,
       ),
     },
+    scripted: {
+      enabled: pick(
+        'scripted.enabled',
+        'JELMORE_SCRIPTED_ENABLED',
+        'enabled',
+        fileScripted,
+        toBool,
+        false,
+      ),
+      maxConcurrentSessions: pick(
+        'scripted.maxConcurrentSessions',
+        'JELMORE_SCRIPTED_MAX_CONCURRENT_SESSIONS',
+        'max_concurrent_sessions',
+        fileScripted,
+        toInt,
+        2000,
+      ),
+    },
   };
   const config = plainToInstance(JelmoreConfig, plain);
   const errors = validateSync(config, { forbidUnknownValues: true });
@@ -300,11 +329,16 @@ function modelOverrides(value: unknown, where: string): Record<string, OpencodeM
           `Invalid configuration: ${where}.${model} is not a known model (${known.join(', ')})`,
         );
       }
-      const entry = (raw ?? {}) as Source;
+      if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
+        throw new ConfigError(`Invalid configuration: ${where}.${model} must be an object`);
+      }
+      const entry = raw as Source;
       for (const [key, v] of Object.entries(entry)) {
-        const type = fields[key as keyof typeof fields];
+        const type = fields[key as keyof typeof fields] as 'string' | 'number' | undefined;
         const ok =
-          type === 'string' ? typeof v === 'string' && v !== '' : typeof v === 'number' && v >= 0;
+          type === 'string'
+            ? typeof v === 'string' && v !== ''
+            : type === 'number' && typeof v === 'number' && v >= 0;
         if (!ok) {
           throw new ConfigError(
             `Invalid configuration: ${where}.${model}.${key} ${type ? `must be a ${type === 'number' ? 'non-negative number' : 'non-empty string'}` : `is not one of ${Object.keys(fields).join(', ')}`} (got ${JSON.stringify(v)})`,

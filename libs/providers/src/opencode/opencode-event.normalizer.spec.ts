@@ -461,35 +461,28 @@ describe('OpencodeEventNormalizer', () => {
       expect(result).not.toHaveProperty('interrupted');
     });
 
-    // BUG: the normalizer ends a turn on *any* session.idle, but an abort is followed by two. The
-    // SessionsService sends the next queued input as soon as it sees the result (from the first idle),
-    // so startTurn runs before the stale second idle arrives (~10 ms later in this recording); that idle
-    // then ends the new turn at once with an empty result, and the new turn's real idle finds no turn.
-    // Fix: end a turn only on a session.idle that follows a `session.status` busy seen since startTurn.
-    it.failing(
-      'a queued prompt sent right after the interrupted result gets its own result',
-      () => {
-        const normalizer = new OpencodeEventNormalizer(deepseek);
-        // The first turn starts with the session; the second as soon as the first one's result arrives.
-        normalizer.startTurn(0);
-        const drafts: SessionEventDraft[][] = [[]];
-        let results = 0;
-        for (const event of sessionB) {
-          const out = normalizer.push(event, 100);
-          drafts[drafts.length - 1].push(...out);
-          if (out.some((d) => d.type === 'result') && ++results === 1) {
-            normalizer.startTurn(50);
-            drafts.push([]);
-          }
+    // An abort is followed by two idles; the second must not end the next turn, which starts in between.
+    it('a queued prompt sent right after the interrupted result gets its own result', () => {
+      const normalizer = new OpencodeEventNormalizer(deepseek);
+      // The first turn starts with the session; the second as soon as the first one's result arrives.
+      normalizer.startTurn(0);
+      const drafts: SessionEventDraft[][] = [[]];
+      let results = 0;
+      for (const event of sessionB) {
+        const out = normalizer.push(event, 100);
+        drafts[drafts.length - 1].push(...out);
+        if (out.some((d) => d.type === 'result') && ++results === 1) {
+          normalizer.startTurn(50);
+          drafts.push([]);
         }
-        expect(ofType(drafts[1], 'result')).toEqual([
-          expect.objectContaining({
-            text: 'Echo: Are you still there after the abort?. This is the fake reply number 5.',
-            usage: expect.objectContaining({ inputTokens: 105, outputTokens: 21 }),
-          }),
-        ]);
-      },
-    );
+      }
+      expect(ofType(drafts[1], 'result')).toEqual([
+        expect.objectContaining({
+          text: 'Echo: Are you still there after the abort?. This is the fake reply number 5.',
+          usage: expect.objectContaining({ inputTokens: 105, outputTokens: 21 }),
+        }),
+      ]);
+    });
   });
 
   describe('session C: the model answers HTTP 400', () => {
@@ -518,20 +511,17 @@ describe('OpencodeEventNormalizer', () => {
     });
 
     // Same race as after an abort (see session B): the stale second idle ends a prompt queued behind it.
-    it.failing(
-      'a prompt started right after the failed turn’s result is not ended by the stale idle',
-      () => {
-        const normalizer = new OpencodeEventNormalizer(deepseek);
-        normalizer.startTurn(0);
-        let results = 0;
-        for (const event of sessionC) {
-          const out = normalizer.push(event, 100);
-          if (out.some((d) => d.type === 'result') && ++results === 1) normalizer.startTurn(50);
-        }
-        expect(results).toBe(1);
-        expect(normalizer.turnActive).toBe(true);
-      },
-    );
+    it('a prompt started right after the failed turn’s result is not ended by the stale idle', () => {
+      const normalizer = new OpencodeEventNormalizer(deepseek);
+      normalizer.startTurn(0);
+      let results = 0;
+      for (const event of sessionC) {
+        const out = normalizer.push(event, 100);
+        if (out.some((d) => d.type === 'result') && ++results === 1) normalizer.startTurn(50);
+      }
+      expect(results).toBe(1);
+      expect(normalizer.turnActive).toBe(true);
+    });
   });
 
   describe('session D: the opencode server was killed mid-stream', () => {

@@ -26,6 +26,8 @@ interface Part {
 
 interface Turn {
   startedAt: number;
+  /** opencode said busy for this turn: only an idle after that ends it (aborts send a stale second idle). */
+  busy: boolean;
   text: string;
   inputTokens: number;
   outputTokens: number;
@@ -36,7 +38,7 @@ interface Turn {
  * Turns one opencode session's events into SessionEvent drafts. Deltas carry neither the part's type nor
  * the message's role, so both are remembered from the `message.updated` / `message.part.updated` events
  * that announce them: only assistant text becomes `assistant` events (not the user's text, not reasoning).
- * A turn ends on the first `session.idle` after its prompt (aborts and errors send two).
+ * A turn ends on the first `session.idle` after it went busy (aborts and errors send two idles).
  */
 export class OpencodeEventNormalizer {
   private readonly roles = new Map<string, string>();
@@ -50,7 +52,14 @@ export class OpencodeEventNormalizer {
 
   /** Call before sending a prompt: its events may arrive before the HTTP answer. */
   startTurn(now = Date.now()): void {
-    this.turn = { startedAt: now, text: '', inputTokens: 0, outputTokens: 0, aborted: false };
+    this.turn = {
+      startedAt: now,
+      busy: false,
+      text: '',
+      inputTokens: 0,
+      outputTokens: 0,
+      aborted: false,
+    };
   }
 
   get turnActive(): boolean {
@@ -75,6 +84,10 @@ export class OpencodeEventNormalizer {
         return this.error(
           props.error as { name?: string; data?: { message?: string } } | undefined,
         );
+      case 'session.status':
+        if ((props.status as { type?: string } | undefined)?.type === 'busy' && this.turn)
+          this.turn.busy = true;
+        return [];
       case 'session.idle':
         return this.idle(now);
       default:
@@ -167,7 +180,7 @@ export class OpencodeEventNormalizer {
 
   private idle(now: number): SessionEventDraft[] {
     const turn = this.turn;
-    if (!turn) return [];
+    if (!turn?.busy) return [];
     this.turn = undefined;
     const usage: Usage = {
       inputTokens: turn.inputTokens,

@@ -100,12 +100,20 @@ export class EventLog implements BeforeApplicationShutdown {
     const buffered: SessionEvent[][] = [];
     let bufferedCount = 0;
     let ended = false;
+    let lagged = false;
     let wake: (() => void) | undefined;
+    // The buffer is checked as it fills, not when the consumer next pulls: a stalled consumer may never
+    // pull again, and its buffer must not grow while it stalls.
     const listener: Listener = (batch) => {
       if (batch === 'end') ended = true;
-      else {
+      else if (!lagged) {
         buffered.push(batch);
         bufferedCount += batch.length;
+        if (bufferedCount > this.options.subscriberBufferEvents) {
+          lagged = true;
+          buffered.length = 0;
+          bufferedCount = 0;
+        }
       }
       wake?.();
     };
@@ -125,7 +133,7 @@ export class EventLog implements BeforeApplicationShutdown {
         if (page.length < REPLAY_PAGE) break;
       }
       while (!signal?.aborted) {
-        if (bufferedCount > this.options.subscriberBufferEvents) throw new LaggedError(last);
+        if (lagged) throw new LaggedError(last);
         const batch = buffered.shift();
         if (batch) {
           bufferedCount -= batch.length;

@@ -1,0 +1,94 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  AgentProviderPort,
+  AgentSession,
+  ModelInfo,
+  ProviderCapabilities,
+  ProviderHealth,
+  ProviderMetrics,
+  ProviderUnavailableError,
+  SessionConfig,
+} from '@jelmore/contracts';
+import { AgentProvider } from '../agent-provider.decorator';
+import { PROVIDERS_MODULE_OPTIONS } from '../providers.module-definition';
+import type { ProvidersModuleOptions } from '../providers.options';
+import { ScriptedSession } from './scripted.session';
+
+const SCRIPTED_MODEL: ModelInfo = {
+  id: 'scripted',
+  aliases: [],
+  provider: 'scripted',
+  contextWindow: 0,
+  inputPricePerMTok: 0,
+  outputPricePerMTok: 0,
+};
+
+/**
+ * A provider whose agents replay scripted traffic with no model behind them: for demos and load tests.
+ * Registered like any other, off unless enabled, and never the default.
+ */
+@AgentProvider('scripted')
+@Injectable()
+export class ScriptedProvider implements AgentProviderPort {
+  readonly name = 'scripted';
+  private active = 0;
+  private total = 0;
+
+  constructor(@Inject(PROVIDERS_MODULE_OPTIONS) private readonly options: ProvidersModuleOptions) {}
+
+  get capabilities(): ProviderCapabilities {
+    return {
+      streaming: true,
+      tools: false,
+      fileOperations: false,
+      codeExecution: false,
+      multimodal: false,
+      continuation: false,
+      directoryTracking: false,
+      maxConcurrentSessions: this.options.scripted.maxConcurrentSessions,
+      maxContextTokens: 0,
+    };
+  }
+
+  models(): ModelInfo[] {
+    return [SCRIPTED_MODEL];
+  }
+
+  resolveModel(model?: string): ModelInfo | undefined {
+    return model === undefined || model === SCRIPTED_MODEL.id ? SCRIPTED_MODEL : undefined;
+  }
+
+  createSession(config: SessionConfig): AgentSession {
+    if (!this.options.scripted.enabled) {
+      throw new ProviderUnavailableError(
+        this.name,
+        'disabled in config (JELMORE_SCRIPTED_ENABLED)',
+      );
+    }
+    const max = this.options.scripted.maxConcurrentSessions;
+    if (this.active >= max) {
+      throw new ProviderUnavailableError(this.name, `at capacity (${this.active}/${max} sessions)`);
+    }
+    this.active++;
+    this.total++;
+    let ended = false;
+    return new ScriptedSession({ ...config, model: SCRIPTED_MODEL.id }, () => {
+      if (ended) return;
+      ended = true;
+      this.active--;
+    });
+  }
+
+  async healthCheck(): Promise<ProviderHealth> {
+    const enabled = this.options.scripted.enabled;
+    return {
+      healthy: enabled,
+      ...(enabled ? {} : { reason: 'disabled in config' }),
+      checkedAt: new Date().toISOString(),
+    };
+  }
+
+  metrics(): ProviderMetrics {
+    return { activeSessions: this.active, totalSessions: this.total, failedSessions: 0 };
+  }
+}
