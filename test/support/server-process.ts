@@ -8,6 +8,10 @@ const MAIN = join(__dirname, '..', '..', 'dist', 'apps', 'server', 'src', 'main.
 /** The built server (`npm run build`) as a real OS process, for tests that kill it. */
 export class ServerProcess {
   private child?: ChildProcess;
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
   output = '';
 
   constructor(

@@ -57,8 +57,10 @@ export class EventCollector {
     while (!predicate(this.events)) {
       const left = deadline - Date.now();
       if (left <= 0) {
-        const seen = this.events.map((e) => `${e.seq}:${e.type}`).join(' ');
-        throw new Error(`Timed out waiting for events; got: ${seen}`);
+        const tail = this.events.slice(-10).map((e) => `${e.seq}:${e.type}`);
+        throw new Error(
+          `Timed out waiting for events; got ${this.events.length} (last: ${tail.join(' ')}), errors: ${JSON.stringify(this.errors)}`,
+        );
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);

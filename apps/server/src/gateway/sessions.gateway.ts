@@ -22,8 +22,11 @@ import { toErrorBody } from '../common/error-body';
 import { validateDto } from '../common/validation';
 import { toObservable } from './event-stream';
 
-/** Engine.io packets queued for a socket before the producer waits for it to drain. */
-const MAX_QUEUED_PACKETS = 64;
+/**
+ * Engine.io packets (each one batch of up to commitMaxBatch events) queued for a socket before the
+ * producer waits for it to drain: past this, a slow client's backlog builds in the log's bounded buffer.
+ */
+const MAX_QUEUED_PACKETS = 8;
 
 @WebSocketGateway({ namespace: WS_NAMESPACE, cors: { origin: true } })
 export class SessionsGateway implements OnGatewayDisconnect, OnApplicationShutdown {
