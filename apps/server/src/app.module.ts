@@ -34,6 +34,7 @@ export class AppModule {
           databaseUrl: config.databaseUrl,
           workspaceRoot: config.workspaceRoot,
           sessionTtlSeconds: config.sessionTtlSeconds,
+          eventRetentionSeconds: config.eventRetentionSeconds,
         }),
       ],
       controllers: [SessionsController, ProvidersController, MetricsController, HealthController],

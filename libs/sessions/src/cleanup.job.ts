@@ -17,6 +17,8 @@ export class SessionCleanupJob {
     try {
       const ended = await this.sessions.expireIdle();
       if (ended > 0) this.logger.log(`Ended ${ended} expired sessions`);
+      const pruned = await this.sessions.pruneEvents();
+      if (pruned > 0) this.logger.log(`Pruned ${pruned} events of sessions past retention`);
     } catch (err) {
       this.logger.error(`Session cleanup failed: ${String(err)}`);
     } finally {

@@ -5,6 +5,8 @@ export interface SessionsModuleOptions {
   workspaceRoot: string;
   /** Idle, suspended or interrupted sessions untouched this long are ended by the cleanup job. */
   sessionTtlSeconds: number;
+  /** Events of sessions that ended this long ago are deleted by the cleanup job (the session row stays). */
+  eventRetentionSeconds: number;
   /** Group commit: the longest an event waits for its batch to be written. */
   commitIntervalMs: number;
   /** Group commit: a batch this large is written at once. */
@@ -18,6 +20,7 @@ export const DEFAULT_SESSIONS_OPTIONS: Omit<
   'databaseUrl' | 'workspaceRoot'
 > = {
   sessionTtlSeconds: 3600,
+  eventRetentionSeconds: 7 * 24 * 3600,
   commitIntervalMs: 2,
   commitMaxBatch: 500,
   subscriberBufferEvents: 10_000,

@@ -278,6 +278,12 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
     return ended;
   }
 
+  /** Deletes the event logs of sessions that ended longer ago than the retention. */
+  async pruneEvents(now = Date.now()): Promise<number> {
+    const cutoff = new Date(now - this.options.eventRetentionSeconds * 1000).toISOString();
+    return this.store.pruneEvents(cutoff);
+  }
+
   private pump(runtime: Runtime): void {
     const run = async () => {
       for await (const draft of runtime.agent.events()) await this.onAgentEvent(runtime, draft);

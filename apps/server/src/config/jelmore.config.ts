@@ -69,6 +69,7 @@ export class JelmoreConfig {
   @IsString() @IsNotEmpty() dataDir!: string;
   @IsString() @IsNotEmpty() workspaceRoot!: string;
   @IsInt() @Min(1) sessionTtlSeconds!: number;
+  @IsInt() @Min(1) eventRetentionSeconds!: number;
   @IsIn(['claude', 'opencode']) defaultProvider!: string;
   @ValidateNested() @Type(() => ClaudeConfig) claude!: ClaudeConfig;
   @ValidateNested() @Type(() => OpencodeConfig) opencode!: OpencodeConfig;
@@ -139,6 +140,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
       file,
       toInt,
       DEFAULT_SESSIONS_OPTIONS.sessionTtlSeconds,
+    ),
+    eventRetentionSeconds: pick(
+      'eventRetentionSeconds',
+      'JELMORE_EVENT_RETENTION_SECONDS',
+      'event_retention_seconds',
+      file,
+      toInt,
+      DEFAULT_SESSIONS_OPTIONS.eventRetentionSeconds,
     ),
     defaultProvider: pick(
       'defaultProvider',

@@ -108,6 +108,21 @@ export class SessionStore implements OnModuleInit, OnApplicationShutdown {
     }));
   }
 
+  /** Deletes the events of sessions that ended (terminated or failed) before `cutoff`; returns how many. */
+  async pruneEvents(cutoff: string): Promise<number> {
+    const result = await this.db
+      .deleteFrom('events')
+      .where('session_id', 'in', (eb) =>
+        eb
+          .selectFrom('sessions')
+          .select('id')
+          .where('state', 'in', ['terminated', 'failed'])
+          .where('updated_at', '<', cutoff),
+      )
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   /** Writes a batch of events in one transaction (the group commit). */
   async appendEvents(events: SessionEvent[], encoded: string[]): Promise<void> {
     if (events.length === 0) return;
