@@ -139,8 +139,9 @@ describe('OpenCode sessions (real opencode serve, fake OpenAI-compatible API)', 
   it('when the opencode server dies: error event, session failed, provider unhealthy, then it recovers', async () => {
     const { session, events } = await start({ provider: 'opencode', query: '[[slow 60]]' });
     await events.waitFor((all) => all.some((e) => e.type === 'assistant'), 60_000);
-    const [pid] = processesMentioning('opencode.exe serve');
-    expect(pid).toBeDefined();
+    const pidFile = join(server.dir, 'data', 'agents', 'opencode', 'server.pid');
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    expect(processesMentioning('opencode.exe serve')).toContain(pid);
     process.kill(pid, 'SIGKILL');
     await events.waitFor((all) => all.some((e) => e.type === 'status' && e.to === 'failed'), 5000);
     expect(events.ofType('error')[0]).toMatchObject({ code: 'AGENT_EXITED' });
@@ -150,7 +151,11 @@ describe('OpenCode sessions (real opencode serve, fake OpenAI-compatible API)', 
       (await request(server.url).get('/v1/providers/health')).body.opencode;
     expect((await health()).healthy).toBe(false);
     expect(await waitUntil(async () => (await health()).healthy === true, 30_000)).toBe(true);
-    expect(await eventually(() => processesMentioning('opencode.exe serve').length === 1)).toBe(
+    // One new server in place of the killed one.
+    const restarted = Number(readFileSync(pidFile, 'utf8'));
+    expect(restarted).not.toBe(pid);
+    expect(processesMentioning('opencode.exe serve')).toContain(restarted);
+    expect(await eventually(() => !processesMentioning('opencode.exe serve').includes(pid))).toBe(
       true,
     );
 

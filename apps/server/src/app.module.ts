@@ -11,6 +11,8 @@ import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { JelmoreConfig } from './config/jelmore.config';
 import { SessionsGateway } from './gateway/sessions.gateway';
 import { HealthController } from './health/health.controller';
+import { PrometheusController } from './metrics/metrics.controller';
+import { PrometheusService } from './metrics/prometheus.service';
 
 @Module({})
 export class AppModule {
@@ -24,6 +26,12 @@ export class AppModule {
         ProvidersModule.forRoot({
           isGlobal: true,
           defaultProvider: config.defaultProvider,
+          loadBalancing: config.loadBalancing,
+          costOptimization: config.costOptimization,
+          circuit: {
+            failureThreshold: config.circuitFailureThreshold,
+            cooldownMs: config.circuitCooldownSeconds * 1000,
+          },
           dataDir: config.dataDir,
           claude: config.claude,
           opencode: config.opencode,
@@ -37,11 +45,18 @@ export class AppModule {
           eventRetentionSeconds: config.eventRetentionSeconds,
         }),
       ],
-      controllers: [SessionsController, ProvidersController, MetricsController, HealthController],
+      controllers: [
+        SessionsController,
+        ProvidersController,
+        MetricsController,
+        PrometheusController,
+        HealthController,
+      ],
       providers: [
         { provide: JelmoreConfig, useValue: config },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         SessionsGateway,
+        PrometheusService,
       ],
     };
   }

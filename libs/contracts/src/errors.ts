@@ -12,6 +12,7 @@ export enum ErrorCode {
   AgentExited = 'AGENT_EXITED',
   AgentError = 'AGENT_ERROR',
   Lagged = 'LAGGED',
+  BudgetExceeded = 'BUDGET_EXCEEDED',
   Unauthorized = 'UNAUTHORIZED',
   Internal = 'INTERNAL',
 }
@@ -98,6 +99,21 @@ export class SessionError extends ProviderError {
     code = ErrorCode.SessionError,
   ) {
     super(message, provider, sessionId, code);
+  }
+}
+
+/** A cost budget was reached; names which budget, its limit and the spend. */
+export class BudgetExceededError extends JelmoreError {
+  constructor(
+    readonly budget: 'session' | 'key',
+    readonly limitUsd: number,
+    readonly spentUsd: number,
+  ) {
+    super(
+      ErrorCode.BudgetExceeded,
+      `The ${budget} budget of $${limitUsd} is reached: $${spentUsd} spent`,
+      { budget, limitUsd, spentUsd },
+    );
   }
 }
 

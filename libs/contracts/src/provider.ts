@@ -86,6 +86,8 @@ export interface AgentSession {
 export interface AgentProviderPort {
   readonly name: string;
   readonly capabilities: ProviderCapabilities;
+  /** false: used only when a session names it or one of its models (demo and test providers). */
+  readonly autoSelect?: boolean;
   models(): ModelInfo[];
   /** The canonical model for an id or alias, or undefined when the provider does not serve it. */
   resolveModel(model?: string): ModelInfo | undefined;

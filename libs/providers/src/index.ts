@@ -16,3 +16,6 @@ export * from './providers.module';
 export * from './providers.module-definition';
 export * from './providers.options';
 export * from './scripted/scripted.provider';
+export * from './selection/circuit-breaker';
+export * from './selection/provider-selector.service';
+export * from './selection/selection.types';

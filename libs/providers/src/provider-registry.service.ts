@@ -1,11 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import {
-  AgentProviderPort,
-  ModelInfo,
-  ModelNotSupportedError,
-  ProviderHealth,
-  ProviderNotFoundError,
-} from '@jelmore/contracts';
+import { AgentProviderPort, ProviderHealth, ProviderNotFoundError } from '@jelmore/contracts';
 import { PROVIDERS_MODULE_OPTIONS } from './providers.module-definition';
 import type { ProvidersModuleOptions } from './providers.options';
 
@@ -14,11 +8,6 @@ export type ProviderFactory = () => AgentProviderPort;
 interface Entry {
   factory: ProviderFactory;
   instance?: AgentProviderPort;
-}
-
-export interface ProviderChoice {
-  provider: AgentProviderPort;
-  model: ModelInfo;
 }
 
 /** Every agent provider by name: discovered at boot, or registered at run time. */
@@ -60,23 +49,6 @@ export class ProviderRegistry {
     return this.options.defaultProvider;
   }
 
-  /**
-   * The provider and model for a request: the named provider, else the one serving the named model,
-   * else the default provider. Throws for unknown providers and unsupported models.
-   */
-  choose(providerName?: string, model?: string): ProviderChoice {
-    if (providerName) return this.withModel(this.get(providerName), model);
-    if (model) {
-      for (const name of this.list()) {
-        const provider = this.get(name);
-        const info = provider.resolveModel(model);
-        if (info) return { provider, model: info };
-      }
-      throw new ModelNotSupportedError(model);
-    }
-    return this.withModel(this.get(this.defaultProvider), undefined);
-  }
-
   async healthCheckAll(): Promise<Record<string, ProviderHealth>> {
     const names = this.list();
     const results = await Promise.all(
@@ -93,11 +65,5 @@ export class ProviderRegistry {
       }),
     );
     return Object.fromEntries(names.map((name, i) => [name, results[i]]));
-  }
-
-  private withModel(provider: AgentProviderPort, model: string | undefined): ProviderChoice {
-    const info = provider.resolveModel(model);
-    if (!info) throw new ModelNotSupportedError(model ?? '(default)', provider.name);
-    return { provider, model: info };
   }
 }

@@ -19,6 +19,8 @@ import { AgentProvider } from './agent-provider.decorator';
 import { ClaudeCodeProvider } from './claude/claude.provider';
 import { DEFAULT_CLAUDE_OPTIONS } from './claude/claude.options';
 import { DEFAULT_OPENCODE_OPTIONS } from './opencode/opencode.options';
+import { DEFAULT_CIRCUIT_OPTIONS } from './selection/circuit-breaker';
+import { ProviderSelector } from './selection/provider-selector.service';
 import { ProviderRegistry } from './provider-registry.service';
 import { providerToken } from './providers.constants';
 import { ProvidersModule } from './providers.module';
@@ -96,6 +98,9 @@ describe('ProviderRegistry in ProvidersModule', () => {
       claude: { ...DEFAULT_CLAUDE_OPTIONS, bin: MISSING_BIN },
       opencode: DEFAULT_OPENCODE_OPTIONS,
       scripted: { enabled: false, maxConcurrentSessions: 1 },
+      loadBalancing: false,
+      costOptimization: false,
+      circuit: DEFAULT_CIRCUIT_OPTIONS,
       ...extra,
     });
   }
@@ -169,34 +174,47 @@ describe('ProviderRegistry in ProvidersModule', () => {
       expect((caught as Error).message).toMatch(/'nope'.*claude/);
     });
 
-    it('chooses the provider that serves a model alias: opus -> claude, claude-opus-5-5', () => {
-      const choice = registry.choose(undefined, 'opus');
-      expect(choice.provider).toBe(registry.get('claude'));
-      expect(choice.model.id).toBe('claude-opus-5-5');
-    });
-
-    it('chooses the fake for its own model and the default provider when nothing is named', () => {
-      expect(registry.choose(undefined, 'fake-1').provider).toBe(registry.get('fake'));
-      const byDefault = registry.choose();
+    it('selects by model alias, and skips claude while its binary is missing', () => {
+      const selector = module!.get(ProviderSelector);
+      expect(selector.candidates({ model: 'fake-1' })[0].provider).toBe(registry.get('fake'));
+      // opus is claude's alone, and claude is unhealthy: nothing can serve it, and the error says why.
+      expect(() => selector.candidates({ model: 'opus' })).toThrow(
+        expect.objectContaining({
+          code: 'PROVIDER_UNAVAILABLE',
+          message: expect.stringContaining(MISSING_BIN),
+        }),
+      );
+      const byDefault = selector.candidates({})[0];
       expect(byDefault.provider).toBe(registry.get('fake'));
       expect(byDefault.model).toBe(FAKE_MODEL);
     });
 
     it('uses the claude default model when only the provider is named', () => {
-      expect(registry.choose('claude').model.id).toBe('claude-sonnet-5-5');
+      const selector = module!.get(ProviderSelector);
+      expect(selector.candidates({ provider: 'claude' })[0].model.id).toBe('claude-sonnet-5-5');
+      expect(selector.candidates({ provider: 'claude', model: 'opus' })[0].model.id).toBe(
+        'claude-opus-5-5',
+      );
     });
 
     it('rejects a model the named provider does not serve with MODEL_NOT_SUPPORTED', () => {
-      expect(() => registry.choose('claude', 'gpt-4')).toThrow(ModelNotSupportedError);
-      expect(() => registry.choose('claude', 'gpt-4')).toThrow(
+      const selector = module!.get(ProviderSelector);
+      expect(() => selector.candidates({ provider: 'claude', model: 'gpt-4' })).toThrow(
+        ModelNotSupportedError,
+      );
+      expect(() => selector.candidates({ provider: 'claude', model: 'gpt-4' })).toThrow(
         expect.objectContaining({ code: 'MODEL_NOT_SUPPORTED', model: 'gpt-4' }),
       );
-      expect(() => registry.choose(undefined, 'gpt-4')).toThrow(ModelNotSupportedError);
-      expect(() => registry.choose('nope', 'opus')).toThrow(ProviderNotFoundError);
+      expect(() => selector.candidates({ model: 'gpt-4' })).toThrow(ModelNotSupportedError);
+      expect(() => selector.candidates({ provider: 'nope', model: 'opus' })).toThrow(
+        ProviderNotFoundError,
+      );
     });
 
     it('passes a dated claude model id through', () => {
-      const choice = registry.choose('claude', 'claude-3-5-sonnet-20241022');
+      const choice = module!
+        .get(ProviderSelector)
+        .candidates({ provider: 'claude', model: 'claude-3-5-sonnet-20241022' })[0];
       expect(choice.provider).toBe(registry.get('claude'));
       expect(choice.model.id).toBe('claude-3-5-sonnet-20241022');
     });

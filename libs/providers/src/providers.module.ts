@@ -5,6 +5,7 @@ import { OpencodeProvider } from './opencode/opencode.provider';
 import { ScriptedProvider } from './scripted/scripted.provider';
 import { ProviderRegistry } from './provider-registry.service';
 import { ProvidersExplorer } from './providers.explorer';
+import { ProviderSelector } from './selection/provider-selector.service';
 import {
   agentProviderDefinitions,
   ConfigurableModuleClass,
@@ -22,8 +23,8 @@ const builtIn = [ClaudeCodeProvider, OpencodeProvider, ScriptedProvider].flatMap
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [ProviderRegistry, ProvidersExplorer, ...builtIn],
-  exports: [ProviderRegistry, ...builtIn],
+  providers: [ProviderRegistry, ProviderSelector, ProvidersExplorer, ...builtIn],
+  exports: [ProviderRegistry, ProviderSelector, ...builtIn],
 })
 export class ProvidersModule extends ConfigurableModuleClass {
   /** Same as forRoot: the name DESIGN.md gives for adding provider classes. */

@@ -1,8 +1,14 @@
 import type { ClaudeOptions } from './claude/claude.options';
 import type { OpencodeOptions } from './opencode/opencode.options';
+import type { CircuitBreakerOptions } from './selection/circuit-breaker';
 
 export interface ProvidersModuleOptions {
   defaultProvider: string;
+  /** Prefer the least loaded provider (active / max sessions), round robin among equals. */
+  loadBalancing: boolean;
+  /** Prefer the cheapest model that meets a session's requirements. */
+  costOptimization: boolean;
+  circuit: CircuitBreakerOptions;
   /** Where agents keep their own state (HOME, transcripts), so it survives restarts. */
   dataDir: string;
   claude: ClaudeOptions;

@@ -7,11 +7,14 @@ import {
 } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { Subject } from 'rxjs';
 import {
   addUsage,
   AgentSession,
   ErrorCode,
+  BudgetExceededError,
   NotFoundError,
+  ProviderUnavailableError,
   SessionError,
   SessionEvent,
   SessionEventDraft,
@@ -22,7 +25,13 @@ import {
   Usage,
   ZERO_USAGE,
 } from '@jelmore/contracts';
-import { killGroup, ProviderRegistry } from '@jelmore/providers';
+import {
+  killGroup,
+  ProviderCandidate,
+  ProviderRegistry,
+  ProviderSelector,
+  SessionRequirements,
+} from '@jelmore/providers';
 import { EventLog } from './events/event-log.service';
 import { SESSIONS_MODULE_OPTIONS } from './sessions.module-definition';
 import type { SessionsModuleOptions } from './sessions.options';
@@ -36,6 +45,14 @@ export interface CreateSessionInput {
   model?: string;
   cwd?: string;
   owner?: string;
+  requirements?: SessionRequirements;
+  /** The turn in which the session's cost reaches this stops, and no further input is taken. */
+  maxBudgetUsd?: number;
+}
+
+export interface CommittedEvent {
+  record: SessionRecord;
+  event: SessionEvent;
 }
 
 export interface SessionMetrics {
@@ -62,11 +79,14 @@ const LIVE_STATES: SessionState[] = ['starting', 'running', 'idle'];
 export class SessionsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(SessionsService.name);
   private readonly runtimes = new Map<string, Runtime>();
+  /** Every committed event with its session, for observers such as the metrics. */
+  readonly committed$ = new Subject<CommittedEvent>();
 
   constructor(
     private readonly store: SessionStore,
     private readonly log: EventLog,
     private readonly registry: ProviderRegistry,
+    private readonly selector: ProviderSelector,
     @Inject(SESSIONS_MODULE_OPTIONS) private readonly options: SessionsModuleOptions,
   ) {}
 
@@ -98,10 +118,14 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   async create(input: CreateSessionInput): Promise<SessionResource> {
-    const { provider, model } = this.registry.choose(input.provider, input.model);
+    const selection = this.selector.select({
+      provider: input.provider,
+      model: input.model,
+      requirements: input.requirements,
+    });
     const id = randomUUID();
     const cwd = resolveSessionCwd(this.options.workspaceRoot, id, input.cwd);
-    const agent = provider.createSession({ sessionId: id, cwd, model: model.id });
+    const { provider, model, agent, fallback } = this.open(selection, id, cwd);
     const now = new Date().toISOString();
     const record: SessionRecord = {
       id,
@@ -117,6 +141,7 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
       updatedAt: now,
       nodeId: null,
       agentPid: null,
+      maxBudgetUsd: input.maxBudgetUsd ?? null,
     };
     await this.store.insertSession(record);
     await this.log.open(id);
@@ -125,11 +150,12 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
     this.logger.log(
       `session ${id} created provider=${provider.name} model=${model.id} queryLength=${input.query.length}`,
     );
-    await this.transition(record, 'starting');
+    await this.transition(record, 'starting', fallback);
     this.pump(runtime);
     try {
       await agent.start(input.query);
     } catch (err) {
+      this.selector.circuit(provider.name).recordFailure();
       await this.fail(runtime, err);
       throw err;
     }
@@ -137,6 +163,37 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
     record.agentPid = agent.pid ?? null;
     await this.transition(record, 'running');
     return this.resource(record);
+  }
+
+  /**
+   * The first candidate that takes the session. One that is unavailable (disabled, unhealthy binary,
+   * at capacity) is skipped; the reason is kept for the session's first status event.
+   */
+  private open(
+    { candidates, skipped: passedOver }: { candidates: ProviderCandidate[]; skipped: string[] },
+    sessionId: string,
+    cwd: string,
+  ): ProviderCandidate & { agent: AgentSession; fallback?: string } {
+    const skipped = [...passedOver];
+    for (const candidate of candidates) {
+      try {
+        const agent = candidate.provider.createSession({
+          sessionId,
+          cwd,
+          model: candidate.model.id,
+        });
+        this.selector.circuit(candidate.provider.name).begin();
+        const fallback = skipped.length
+          ? `fell back to ${candidate.provider.name}: ${skipped.join('; ')}`
+          : undefined;
+        return { ...candidate, agent, fallback };
+      } catch (err) {
+        if (!(err instanceof ProviderUnavailableError)) throw err;
+        skipped.push(`${candidate.provider.name} unavailable (${err.message})`);
+        if (candidates.length === 1) throw err;
+      }
+    }
+    throw new ProviderUnavailableError('any', `every candidate refused: ${skipped.join('; ')}`);
   }
 
   async get(id: string): Promise<SessionResource> {
@@ -186,6 +243,10 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
   /** Starts a turn now when the agent is idle; queues it for the next turn while one runs. */
   async input(id: string, text: string): Promise<void> {
     const runtime = await this.runtime(id);
+    const budget = runtime.record.maxBudgetUsd;
+    if (budget !== null && runtime.record.usage.costUsd >= budget) {
+      throw new BudgetExceededError('session', budget, runtime.record.usage.costUsd);
+    }
     if (runtime.record.state === 'idle') {
       await this.transition(runtime.record, 'running');
       await runtime.agent.send(text);
@@ -288,6 +349,7 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
     const run = async () => {
       for await (const draft of runtime.agent.events()) await this.onAgentEvent(runtime, draft);
       if (!runtime.ending) {
+        this.selector.circuit(runtime.record.provider).recordFailure();
         this.runtimes.delete(runtime.record.id);
         runtime.record.agentPid = null;
         await this.transition(runtime.record, 'failed', 'agent exited');
@@ -303,11 +365,12 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
     const { record } = runtime;
     // Not awaited: seq order is fixed on append, and waiting per event would cap a session at one event
     // per commit interval.
-    this.log.append(record.id, draft).catch(() => undefined);
+    this.append(record, draft).catch(() => undefined);
     switch (draft.type) {
       case 'usage':
         record.usage = addUsage(record.usage, draft);
         await this.store.updateSession(record.id, { usage: record.usage });
+        await this.enforceBudget(runtime);
         break;
       case 'directory_changed':
         // Reported as it happened, but only a directory inside the workspace becomes the cwd a resume uses.
@@ -317,6 +380,7 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
         }
         break;
       case 'result': {
+        this.selector.circuit(record.provider).recordSuccess();
         record.providerRef = runtime.agent.providerRef ?? record.providerRef;
         const next = runtime.inputs.shift();
         if (next !== undefined) await runtime.agent.send(next);
@@ -328,16 +392,24 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
     }
   }
 
+  /** A session that spent its budget stops its turn and takes no more input. */
+  private async enforceBudget(runtime: Runtime): Promise<void> {
+    const { record } = runtime;
+    if (record.maxBudgetUsd === null || record.usage.costUsd < record.maxBudgetUsd) return;
+    runtime.inputs.length = 0;
+    const error = new BudgetExceededError('session', record.maxBudgetUsd, record.usage.costUsd);
+    this.append(record, { type: 'error', code: error.code, message: error.message }).catch(
+      () => undefined,
+    );
+    if (record.state === 'running') await runtime.agent.interrupt();
+  }
+
   private async fail(runtime: Runtime, err: unknown): Promise<void> {
     runtime.ending = true;
     this.runtimes.delete(runtime.record.id);
     await runtime.agent.terminate().catch(() => undefined);
     const message = err instanceof Error ? err.message : String(err);
-    await this.log.append(runtime.record.id, {
-      type: 'error',
-      code: ErrorCode.SessionError,
-      message,
-    });
+    await this.append(runtime.record, { type: 'error', code: ErrorCode.SessionError, message });
     await this.transition(runtime.record, 'failed', message);
     await this.log.close(runtime.record.id);
   }
@@ -358,7 +430,13 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
       agentPid: record.agentPid,
       suspendedState: record.suspendedState,
     });
-    await this.log.append(record.id, { type: 'status', from, to, ...(reason ? { reason } : {}) });
+    await this.append(record, { type: 'status', from, to, ...(reason ? { reason } : {}) });
+  }
+
+  /** Appends to the log and, once committed, tells observers (metrics) with the session it belongs to. */
+  private async append(record: SessionRecord, draft: SessionEventDraft): Promise<void> {
+    const event = await this.log.append(record.id, draft);
+    this.committed$.next({ record, event });
   }
 
   private async record(id: string): Promise<SessionRecord> {

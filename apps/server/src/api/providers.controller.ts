@@ -1,28 +1,30 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { ProviderRegistry } from '@jelmore/providers';
+import { ProviderRegistry, ProviderSelector } from '@jelmore/providers';
 
 @ApiTags('providers')
 @Controller('v1/providers')
 export class ProvidersController {
-  constructor(private readonly registry: ProviderRegistry) {}
+  constructor(
+    private readonly registry: ProviderRegistry,
+    private readonly selector: ProviderSelector,
+  ) {}
 
-  /** Every provider with its capabilities, models, health and load. */
+  /** Every provider with its capabilities, models, health (with its circuit) and load. */
   @Get()
   async list() {
-    const health = await this.registry.healthCheckAll();
+    const health = await this.health();
     return {
       defaultProvider: this.registry.defaultProvider,
       providers: this.registry.list().map((name) => {
         const provider = this.registry.get(name);
-        const metrics = provider.metrics();
         return {
           name,
           capabilities: provider.capabilities,
           models: provider.models(),
           health: health[name],
           load: {
-            active: metrics.activeSessions,
+            active: provider.metrics().activeSessions,
             max: provider.capabilities.maxConcurrentSessions,
           },
         };
@@ -30,8 +32,15 @@ export class ProvidersController {
     };
   }
 
+  /** Checks every provider now (selection uses these answers too). */
   @Get('health')
-  health() {
-    return this.registry.healthCheckAll();
+  async health() {
+    const health = await this.selector.refreshHealth();
+    return Object.fromEntries(
+      Object.entries(health).map(([name, h]) => [
+        name,
+        { ...h, circuit: this.selector.circuitState(name) },
+      ]),
+    );
   }
 }

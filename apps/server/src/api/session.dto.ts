@@ -1,6 +1,15 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
+import { CAPABILITY_NAMES, CapabilityName, SessionRequirements } from '@jelmore/providers';
+import type { CreateSessionInput } from '@jelmore/sessions';
 import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsNumber,
+  IsPositive,
+  ValidateNested,
   IsInt,
   IsNotEmpty,
   IsOptional,
@@ -14,6 +23,48 @@ import {
 
 export const MAX_QUERY_LENGTH = 100_000;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
+
+/** What a session needs from its provider, in the seed's snake_case. */
+export class RequirementsDto {
+  @ApiPropertyOptional({ enum: CAPABILITY_NAMES, isArray: true, example: ['streaming', 'tools'] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(CAPABILITY_NAMES.length)
+  @IsIn(CAPABILITY_NAMES, { each: true })
+  capabilities?: CapabilityName[];
+
+  @ApiPropertyOptional({ description: 'Same as the top-level model' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  @Matches(NAME, { message: 'model must be a model id or alias' })
+  model?: string;
+
+  @ApiPropertyOptional({ example: 100000 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  min_context_tokens?: number;
+
+  @ApiPropertyOptional({ description: 'Prefer the cheapest model that meets the requirements' })
+  @IsOptional()
+  @IsBoolean()
+  cost_sensitive?: boolean;
+
+  @ApiPropertyOptional({ description: 'Prefer the most capable model' })
+  @IsOptional()
+  @IsBoolean()
+  premium_features?: boolean;
+
+  toRequirements(): SessionRequirements {
+    return {
+      capabilities: this.capabilities,
+      minContextTokens: this.min_context_tokens,
+      costSensitive: this.cost_sensitive,
+      premiumFeatures: this.premium_features,
+    };
+  }
+}
 
 export class CreateSessionDto {
   @ApiProperty({ example: 'Write a hello-world script in hello.py and run it' })
@@ -42,6 +93,30 @@ export class CreateSessionDto {
   @IsNotEmpty()
   @MaxLength(4096)
   cwd?: string;
+
+  @ApiPropertyOptional({ type: RequirementsDto, description: 'Used when no provider is named' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => RequirementsDto)
+  requirements?: RequirementsDto;
+
+  @ApiPropertyOptional({ example: 0.5, description: 'USD; the turn that reaches it stops' })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @IsPositive()
+  maxBudgetUsd?: number;
+
+  /** What the sessions service takes. */
+  toInput(): CreateSessionInput {
+    return {
+      query: this.query,
+      provider: this.provider,
+      model: this.model ?? this.requirements?.model,
+      cwd: this.cwd,
+      requirements: this.requirements?.toRequirements(),
+      maxBudgetUsd: this.maxBudgetUsd,
+    };
+  }
 }
 
 export class InputDto {

@@ -26,7 +26,7 @@ export class SessionsController {
   @Post()
   @ApiCreatedResponse({ description: 'The session, already starting its first turn' })
   create(@Body() dto: CreateSessionDto): Promise<SessionResource> {
-    return this.sessions.create(dto);
+    return this.sessions.create(dto.toInput());
   }
 
   @Get()

@@ -15,6 +15,8 @@ export function statusOf(code: ErrorCode): number {
     case ErrorCode.SessionNotFound:
     case ErrorCode.ProviderNotFound:
       return HttpStatus.NOT_FOUND;
+    case ErrorCode.BudgetExceeded:
+      return HttpStatus.PAYMENT_REQUIRED;
     case ErrorCode.SessionNotActive:
     case ErrorCode.SessionError:
     case ErrorCode.Lagged:

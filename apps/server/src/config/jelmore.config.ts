@@ -23,6 +23,7 @@ import { resolve } from 'node:path';
 import {
   CLAUDE_PERMISSION_MODES,
   ClaudePermissionMode,
+  DEFAULT_CIRCUIT_OPTIONS,
   DEFAULT_CLAUDE_OPTIONS,
   DEFAULT_OPENCODE_OPTIONS,
   OpencodeModelOverride,
@@ -71,6 +72,10 @@ export class JelmoreConfig {
   @IsInt() @Min(1) sessionTtlSeconds!: number;
   @IsInt() @Min(1) eventRetentionSeconds!: number;
   @IsIn(['claude', 'opencode']) defaultProvider!: string;
+  @IsBoolean() loadBalancing!: boolean;
+  @IsBoolean() costOptimization!: boolean;
+  @IsInt() @Min(1) circuitFailureThreshold!: number;
+  @IsInt() @Min(0) circuitCooldownSeconds!: number;
   @ValidateNested() @Type(() => ClaudeConfig) claude!: ClaudeConfig;
   @ValidateNested() @Type(() => OpencodeConfig) opencode!: OpencodeConfig;
   @ValidateNested() @Type(() => ScriptedConfig) scripted!: ScriptedConfig;
@@ -156,6 +161,38 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
       file,
       String,
       'claude',
+    ),
+    loadBalancing: pick(
+      'loadBalancing',
+      'JELMORE_LOAD_BALANCING',
+      'load_balancing',
+      file,
+      toBool,
+      false,
+    ),
+    costOptimization: pick(
+      'costOptimization',
+      'JELMORE_COST_OPTIMIZATION',
+      'cost_optimization',
+      file,
+      toBool,
+      false,
+    ),
+    circuitFailureThreshold: pick(
+      'circuitFailureThreshold',
+      'JELMORE_CIRCUIT_FAILURE_THRESHOLD',
+      'circuit_failure_threshold',
+      file,
+      toInt,
+      DEFAULT_CIRCUIT_OPTIONS.failureThreshold,
+    ),
+    circuitCooldownSeconds: pick(
+      'circuitCooldownSeconds',
+      'JELMORE_CIRCUIT_COOLDOWN_SECONDS',
+      'circuit_cooldown_seconds',
+      file,
+      toInt,
+      DEFAULT_CIRCUIT_OPTIONS.cooldownMs / 1000,
     ),
     claude: {
       enabled: pick(

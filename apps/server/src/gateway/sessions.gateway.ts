@@ -50,7 +50,7 @@ export class SessionsGateway implements OnGatewayDisconnect, OnApplicationShutdo
   @SubscribeMessage(WsClientEvents.create)
   create(@MessageBody() payload: unknown) {
     return ack(async () => ({
-      session: await this.sessions.create(validateDto(CreateSessionDto, payload)),
+      session: await this.sessions.create(validateDto(CreateSessionDto, payload).toInput()),
     }));
   }
 

@@ -98,8 +98,9 @@ export class OpencodeServer {
     };
   }
 
-  /** Up when the server answers now; the reason otherwise. */
+  /** Up when the server answers now; the reason otherwise. A start under way is waited for. */
   async health(): Promise<{ healthy: boolean; reason?: string }> {
+    await this.starting?.catch(() => undefined);
     if (!this.url) {
       if (this.starting || this.restartTimer)
         return { healthy: false, reason: this.lastError ?? 'starting' };
@@ -132,6 +133,8 @@ export class OpencodeServer {
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.restartTimer);
+    // A start under way would leave its server behind: let it finish (it checks `stopping`), then end it.
+    await this.starting?.catch(() => undefined);
     this.events?.abort();
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
@@ -164,6 +167,7 @@ export class OpencodeServer {
     const home = this.options.home;
     this.endLeftover();
     await this.prepareOffline(bin);
+    if (this.stopping) throw new Error('opencode server is stopping');
     const child = spawn(bin, ['serve', '--port', '0', '--hostname', '127.0.0.1'], {
       cwd: home,
       detached: true,

@@ -31,6 +31,7 @@ const SCRIPTED_MODEL: ModelInfo = {
 @Injectable()
 export class ScriptedProvider implements AgentProviderPort {
   readonly name = 'scripted';
+  readonly autoSelect = false;
   private active = 0;
   private total = 0;
 

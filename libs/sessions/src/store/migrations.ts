@@ -21,6 +21,7 @@ const migrations: Record<string, Migration> = {
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .addColumn('node_id', 'text')
         .addColumn('agent_pid', 'integer')
+        .addColumn('max_budget_usd', 'double precision')
         .execute();
       await db.schema.createIndex('sessions_state').on('sessions').column('state').execute();
       // Append-only table with a unique (session_id, seq) index: the cheapest layout that still

@@ -20,6 +20,7 @@ export interface SessionsTable {
   updated_at: string;
   node_id: string | null;
   agent_pid: number | null;
+  max_budget_usd: number | null;
 }
 
 export interface EventsTable {

@@ -15,6 +15,7 @@ export interface SessionRecord {
   updatedAt: string;
   nodeId: string | null;
   agentPid: number | null;
+  maxBudgetUsd: number | null;
 }
 
 export function toResource(record: SessionRecord, lastSeq: number): SessionResource {

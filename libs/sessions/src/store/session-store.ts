@@ -190,6 +190,7 @@ function toRow(record: Partial<SessionRecord>): Partial<Row> {
   if (record.updatedAt !== undefined) row.updated_at = record.updatedAt;
   if (record.nodeId !== undefined) row.node_id = record.nodeId;
   if (record.agentPid !== undefined) row.agent_pid = record.agentPid;
+  if (record.maxBudgetUsd !== undefined) row.max_budget_usd = record.maxBudgetUsd;
   return row;
 }
 
@@ -214,5 +215,6 @@ function fromRow(row: Row): SessionRecord {
     updatedAt: row.updated_at,
     nodeId: row.node_id,
     agentPid: row.agent_pid === null ? null : Number(row.agent_pid),
+    maxBudgetUsd: row.max_budget_usd === null ? null : Number(row.max_budget_usd),
   };
 }

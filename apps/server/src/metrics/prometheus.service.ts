@@ -1,0 +1,149 @@
+import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Subscription } from 'rxjs';
+import { TERMINAL_STATES } from '@jelmore/contracts';
+import { ProviderRegistry, ProviderSelector } from '@jelmore/providers';
+import { CommittedEvent, SessionsService } from '@jelmore/sessions';
+
+const CIRCUIT_VALUES = { closed: 0, 'half-open': 1, open: 2 } as const;
+const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32];
+
+/** Prometheus metrics, fed by the committed event stream of every session. Names start with jelmore_. */
+@Injectable()
+export class PrometheusService implements OnModuleInit, OnModuleDestroy {
+  readonly registry = new Registry();
+  private subscription?: Subscription;
+  /** Sessions whose first assistant event has not been seen yet. */
+  private readonly awaitingFirstEvent = new Set<string>();
+
+  private readonly created = new Counter({
+    name: 'jelmore_sessions_created_total',
+    help: 'Sessions started, by provider',
+    labelNames: ['provider'],
+    registers: [this.registry],
+  });
+  private readonly ended = new Counter({
+    name: 'jelmore_sessions_ended_total',
+    help: 'Sessions that ended, by provider and outcome (terminated, failed)',
+    labelNames: ['provider', 'outcome'],
+    registers: [this.registry],
+  });
+  private readonly events = new Counter({
+    name: 'jelmore_events_total',
+    help: 'Session events committed, by type',
+    labelNames: ['type'],
+    registers: [this.registry],
+  });
+  private readonly startup = new Histogram({
+    name: 'jelmore_session_startup_seconds',
+    help: 'From session creation to the running state',
+    labelNames: ['provider'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly firstEvent = new Histogram({
+    name: 'jelmore_session_first_event_seconds',
+    help: 'From session creation to its first assistant text',
+    labelNames: ['provider'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly tokens = new Counter({
+    name: 'jelmore_tokens_total',
+    help: 'Model tokens, by provider, model and direction (input, output)',
+    labelNames: ['provider', 'model', 'direction'],
+    registers: [this.registry],
+  });
+  private readonly cost = new Counter({
+    name: 'jelmore_cost_usd_total',
+    help: 'Model cost in USD, by provider and model',
+    labelNames: ['provider', 'model'],
+    registers: [this.registry],
+  });
+
+  constructor(
+    private readonly sessions: SessionsService,
+    providers: ProviderRegistry,
+    selector: ProviderSelector,
+  ) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'jelmore_' });
+    new Gauge({
+      name: 'jelmore_sessions_active',
+      help: 'Sessions with a live agent, by provider',
+      labelNames: ['provider'],
+      registers: [this.registry],
+      collect() {
+        for (const name of providers.list())
+          this.set({ provider: name }, providers.get(name).metrics().activeSessions);
+      },
+    });
+    new Gauge({
+      name: 'jelmore_provider_healthy',
+      help: 'Whether the provider passed its last health check (1) or not (0)',
+      labelNames: ['provider'],
+      registers: [this.registry],
+      collect() {
+        for (const name of providers.list()) {
+          const health = selector.lastHealth(name);
+          if (health) this.set({ provider: name }, health.healthy ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'jelmore_provider_circuit_state',
+      help: 'Circuit breaker per provider: 0 closed, 1 half-open, 2 open',
+      labelNames: ['provider'],
+      registers: [this.registry],
+      collect() {
+        for (const name of providers.list())
+          this.set({ provider: name }, CIRCUIT_VALUES[selector.circuitState(name)]);
+      },
+    });
+  }
+
+  onModuleInit(): void {
+    this.subscription = this.sessions.committed$.subscribe((committed) => this.observe(committed));
+  }
+
+  onModuleDestroy(): void {
+    this.subscription?.unsubscribe();
+  }
+
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  private observe({ record, event }: CommittedEvent): void {
+    const provider = record.provider;
+    const sinceCreation = () => (Date.parse(event.ts) - Date.parse(record.createdAt)) / 1000;
+    this.events.inc({ type: event.type });
+    switch (event.type) {
+      case 'status':
+        if (event.from === null && event.to === 'starting') {
+          this.created.inc({ provider });
+          this.awaitingFirstEvent.add(record.id);
+        } else if (event.from === 'starting' && event.to === 'running') {
+          this.startup.observe({ provider }, sinceCreation());
+        } else if (TERMINAL_STATES.has(event.to)) {
+          this.ended.inc({ provider, outcome: event.to });
+          this.awaitingFirstEvent.delete(record.id);
+        }
+        break;
+      case 'assistant':
+        if (this.awaitingFirstEvent.delete(record.id))
+          this.firstEvent.observe({ provider }, sinceCreation());
+        break;
+      case 'usage':
+        this.tokens.inc({ provider, model: record.model, direction: 'input' }, event.inputTokens);
+        this.tokens.inc({ provider, model: record.model, direction: 'output' }, event.outputTokens);
+        this.cost.inc({ provider, model: record.model }, event.costUsd);
+        break;
+      default:
+        break;
+    }
+  }
+}
