@@ -39,6 +39,7 @@ export async function startTestServer(
     JELMORE_WORKSPACE_ROOT: join(dir, 'workspace'),
     JELMORE_HOST: '127.0.0.1',
     JELMORE_PORT: '0',
+    JELMORE_LOG_LEVEL: 'warn',
     ...options.env,
   });
   const moduleRef = await Test.createTestingModule({

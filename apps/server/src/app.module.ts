@@ -1,6 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
+import { randomUUID } from 'node:crypto';
+import { LoggerModule } from 'nestjs-pino';
 import { TerminusModule } from '@nestjs/terminus';
 import { ProvidersModule } from '@jelmore/providers';
 import { DEFAULT_SESSIONS_OPTIONS, SessionsModule } from '@jelmore/sessions';
@@ -21,6 +23,24 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.logLevel,
+            // A caller's request id is kept, so its logs and ours line up; else one is made.
+            genReqId: (req, res) => {
+              const given = req.headers['x-request-id'];
+              const id =
+                typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+              res.setHeader('x-request-id', id);
+              return id;
+            },
+            redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'],
+            // Logs made while serving a request carry its id, not the whole request again.
+            quietReqLogger: true,
+            // Probes and scrapes would drown the log.
+            autoLogging: { ignore: (req) => /^\/(health|metrics)/.test(req.url ?? '') },
+          },
+        }),
         ScheduleModule.forRoot(),
         TerminusModule.forRoot({ logger: false }),
         ProvidersModule.forRoot({

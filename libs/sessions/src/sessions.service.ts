@@ -147,9 +147,15 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
     await this.log.open(id);
     const runtime: Runtime = { record, agent, inputs: [], ending: false };
     this.runtimes.set(id, runtime);
-    this.logger.log(
-      `session ${id} created provider=${provider.name} model=${model.id} queryLength=${input.query.length}`,
-    );
+    // Ids and sizes only: the query text itself is never logged.
+    this.logger.log({
+      msg: 'session created',
+      sessionId: id,
+      provider: provider.name,
+      model: model.id,
+      queryLength: input.query.length,
+      ...(fallback ? { fallback } : {}),
+    });
     await this.transition(record, 'starting', fallback);
     this.pump(runtime);
     try {
@@ -421,6 +427,15 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
     reason?: string,
   ): Promise<void> {
     const from = record.state === to && to === 'starting' ? null : record.state;
+    this.logger.log({
+      msg: 'session state',
+      sessionId: record.id,
+      provider: record.provider,
+      model: record.model,
+      from,
+      to,
+      ...(reason ? { reason } : {}),
+    });
     record.state = to;
     record.updatedAt = new Date().toISOString();
     await this.store.updateSession(record.id, {

@@ -32,6 +32,8 @@ import {
 } from '@jelmore/providers';
 import { DEFAULT_SESSIONS_OPTIONS } from '@jelmore/sessions';
 
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
 export class ClaudeConfig {
   @IsBoolean() enabled!: boolean;
   @IsOptional() @IsString() @IsNotEmpty() bin?: string;
@@ -69,6 +71,7 @@ export class JelmoreConfig {
   databaseUrl!: string;
   @IsString() @IsNotEmpty() dataDir!: string;
   @IsString() @IsNotEmpty() workspaceRoot!: string;
+  @IsIn(LOG_LEVELS) logLevel!: (typeof LOG_LEVELS)[number];
   @IsInt() @Min(1) sessionTtlSeconds!: number;
   @IsInt() @Min(1) eventRetentionSeconds!: number;
   @IsIn(['claude', 'opencode']) defaultProvider!: string;
@@ -138,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
       String,
       './workspace',
     ),
+    logLevel: pick('logLevel', 'JELMORE_LOG_LEVEL', 'log_level', file, String, 'info'),
     sessionTtlSeconds: pick(
       'sessionTtlSeconds',
       'JELMORE_SESSION_TTL_SECONDS',

@@ -138,17 +138,16 @@ export class ProviderSelector implements OnApplicationBootstrap {
     if (candidates.length === 0) {
       throw new ProviderUnavailableError('any', `no provider meets ${describe(requirements)}`);
     }
-    const usable = candidates.filter((c) => this.usable(c.provider.name));
-    if (usable.length === 0) {
-      const reasons = candidates.map(
-        (c) => `${c.provider.name}: ${this.whyUnusable(c.provider.name)}`,
-      );
+    const all = this.order(candidates, requirements);
+    const ordered = all.filter((c) => this.usable(c.provider.name));
+    if (ordered.length === 0) {
+      const reasons = all.map((c) => `${c.provider.name}: ${this.whyUnusable(c.provider.name)}`);
       throw new ProviderUnavailableError('any', `no provider is available (${reasons.join('; ')})`);
     }
-    const skipped = candidates
-      .filter((c) => !usable.includes(c))
+    // Only those that would have come first were passed over; the rest were never in line.
+    const skipped = all
+      .slice(0, all.indexOf(ordered[0]))
       .map((c) => `${c.provider.name} skipped (${this.whyUnusable(c.provider.name)})`);
-    const ordered = this.order(usable, requirements);
     return { candidates: this.applyAlgorithm(ordered, request), skipped };
   }
 

@@ -482,7 +482,7 @@ describe('ProviderSelector', () => {
       expect(err.code).toBe(ErrorCode.ProviderUnavailable);
       expect(err.message).toBe(
         "Provider 'any' is unavailable: no provider is available " +
-          '(alpha: binary missing; beta: no API key; gamma: out of credit; delta: unhealthy)',
+          '(beta: no API key; alpha: binary missing; gamma: out of credit; delta: unhealthy)',
       );
     });
 
@@ -493,7 +493,7 @@ describe('ProviderSelector', () => {
       const err = errorOf(() => selector.candidates({ requirements: { capabilities: ['tools'] } }));
       expect(err.message).toBe(
         "Provider 'any' is unavailable: no provider is available " +
-          '(alpha: alpha down; beta: beta down; delta: delta down)',
+          '(beta: beta down; alpha: alpha down; delta: delta down)',
       );
     });
 
@@ -507,23 +507,19 @@ describe('ProviderSelector', () => {
       expect(names(selector.candidates({}))).toEqual(['alpha', 'gamma', 'delta']);
     });
 
-    it('select() reports the providers passed over, and why', async () => {
+    it('select() reports the providers passed over ahead of the choice, and why', async () => {
       const { selector, p } = setup();
-      p.alpha.unhealthy('binary missing');
+      p.beta.unhealthy('binary missing');
+      p.alpha.unhealthy('no key');
       await selector.refreshHealth();
       for (let i = 0; i < 3; i++) selector.circuit('delta').recordFailure();
 
+      // Ranked: beta (the default), alpha, gamma, delta; the first usable is gamma.
       const { candidates, skipped } = selector.select({});
-      expect(names(candidates)).toEqual(['beta', 'gamma']);
-      expect(skipped).toEqual(['alpha skipped (binary missing)', 'delta skipped (circuit open)']);
-      // Providers the request filtered out (here: lacking tools) are not "skipped".
-      expect(selector.select({ requirements: { capabilities: ['tools'] } }).skipped).toEqual([
-        'alpha skipped (binary missing)',
-        'delta skipped (circuit open)',
-      ]);
-      expect(selector.select({ requirements: { capabilities: ['multimodal'] } }).skipped).toEqual(
-        [],
-      );
+      expect(names(candidates)).toEqual(['gamma']);
+      expect(skipped).toEqual(['beta skipped (binary missing)', 'alpha skipped (no key)']);
+      // Providers ranked after the choice (delta, circuit open) were never in line: not "skipped".
+      expect(skipped.join()).not.toContain('delta');
       expect(selector.select({ provider: 'alpha' })).toEqual({
         candidates: [{ provider: p.alpha, model: expect.objectContaining({ id: 'alpha-pro' }) }],
         skipped: [],
