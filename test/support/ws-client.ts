@@ -1,8 +1,12 @@
 import { io, Socket } from 'socket.io-client';
 import type { SessionEvent, SessionStreamError, WsAck } from '@jelmore/contracts';
 
-export function connect(url: string): Promise<Socket> {
-  const socket = io(`${url}/sessions`, { transports: ['websocket'], reconnection: false });
+export function connect(url: string, token?: string): Promise<Socket> {
+  const socket = io(`${url}/sessions`, {
+    transports: ['websocket'],
+    reconnection: false,
+    ...(token ? { auth: { token } } : {}),
+  });
   return new Promise((resolve, reject) => {
     socket.once('connect', () => resolve(socket));
     socket.once('connect_error', reject);

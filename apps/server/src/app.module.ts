@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { ScheduleModule } from '@nestjs/schedule';
 import { randomUUID } from 'node:crypto';
 import { LoggerModule } from 'nestjs-pino';
@@ -9,6 +10,9 @@ import { DEFAULT_SESSIONS_OPTIONS, SessionsModule } from '@jelmore/sessions';
 import { MetricsController } from './api/metrics.controller';
 import { ProvidersController } from './api/providers.controller';
 import { SessionsController } from './api/sessions.controller';
+import { ApiKeyGuard } from './auth/api-key.guard';
+import { ApiKeysService } from './auth/api-keys.service';
+import { KeyThrottlerGuard } from './auth/key-throttler.guard';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { JelmoreConfig } from './config/jelmore.config';
 import { SessionsGateway } from './gateway/sessions.gateway';
@@ -41,6 +45,9 @@ export class AppModule {
             autoLogging: { ignore: (req) => /^\/(health|metrics)/.test(req.url ?? '') },
           },
         }),
+        ThrottlerModule.forRoot([
+          { name: 'default', ttl: 60_000, limit: config.rateLimitPerMinute },
+        ]),
         ScheduleModule.forRoot(),
         TerminusModule.forRoot({ logger: false }),
         ProvidersModule.forRoot({
@@ -75,6 +82,10 @@ export class AppModule {
       providers: [
         { provide: JelmoreConfig, useValue: config },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
+        ApiKeysService,
+        // Authentication first, so the rate limit counts per key.
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: APP_GUARD, useClass: KeyThrottlerGuard },
         SessionsGateway,
         PrometheusService,
       ],

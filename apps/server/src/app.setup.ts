@@ -1,9 +1,21 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import helmet from 'helmet';
 import { createValidationPipe } from './common/validation';
+import { JelmoreConfig } from './config/jelmore.config';
+import { ConfiguredIoAdapter } from './gateway/configured-io.adapter';
+import { MAX_QUERY_LENGTH } from './api/session.dto';
+
+/** A WS message may carry one query of the largest size, with room for its JSON framing. */
+const MAX_WS_MESSAGE_BYTES = 4 * MAX_QUERY_LENGTH + 64 * 1024;
 
 /** What main.ts and the e2e tests both apply to the app, so tests run the production setup. */
 export function configureApp(app: INestApplication): void {
+  const config = app.get(JelmoreConfig);
+  // The OpenAPI page loads inline scripts, so the default content security policy is left out.
+  app.use(helmet({ contentSecurityPolicy: false }));
+  if (config.corsOrigins.length) app.enableCors({ origin: config.corsOrigins });
+  app.useWebSocketAdapter(new ConfiguredIoAdapter(app, config.corsOrigins, MAX_WS_MESSAGE_BYTES));
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(
@@ -12,6 +24,11 @@ export function configureApp(app: INestApplication): void {
       .setTitle('Jelmore')
       .setDescription('AI coding-agent sessions behind one interface, streamed live')
       .setVersion('0.1.0')
+      .addBearerAuth({
+        type: 'http',
+        scheme: 'bearer',
+        description: 'An API key from JELMORE_API_KEYS',
+      })
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });

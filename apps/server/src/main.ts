@@ -18,8 +18,16 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create(AppModule.forRoot(config), { bufferLogs: true });
   app.useLogger(app.get(PinoLogger));
   configureApp(app);
-  await app.listen(config.port, config.host);
-  new Logger('Jelmore').log(`Listening on http://${config.host}:${config.port} (OpenAPI at /docs)`);
+  const logger = new Logger('Jelmore');
+  // Without API keys nothing authenticates callers: only this machine may reach the server.
+  const host = config.apiKeys.length === 0 ? '127.0.0.1' : config.host;
+  if (host !== config.host) {
+    logger.warn(`No JELMORE_API_KEYS: listening on 127.0.0.1 only, not on ${config.host}`);
+  } else if (config.apiKeys.length === 0) {
+    logger.warn('No JELMORE_API_KEYS: no authentication, loopback only');
+  }
+  await app.listen(config.port, host);
+  logger.log(`Listening on http://${host}:${config.port} (OpenAPI at /docs)`);
 }
 
 void bootstrap();

@@ -13,6 +13,7 @@ export enum ErrorCode {
   AgentError = 'AGENT_ERROR',
   Lagged = 'LAGGED',
   BudgetExceeded = 'BUDGET_EXCEEDED',
+  RateLimited = 'RATE_LIMITED',
   Unauthorized = 'UNAUTHORIZED',
   Internal = 'INTERNAL',
 }

@@ -39,6 +39,12 @@ import { SessionStore } from './store/session-store';
 import { SessionRecord, toResource } from './store/session-record';
 import { isInsideWorkspace, resolveSessionCwd } from './workspace';
 
+/** Who acts on a session: its owner, or an admin. Without one (internal jobs) nothing is checked. */
+export interface SessionActor {
+  id: string;
+  admin: boolean;
+}
+
 export interface CreateSessionInput {
   query: string;
   provider?: string;
@@ -202,12 +208,14 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
     throw new ProviderUnavailableError('any', `every candidate refused: ${skipped.join('; ')}`);
   }
 
-  async get(id: string): Promise<SessionResource> {
-    return this.resource(await this.record(id));
+  async get(id: string, actor?: SessionActor): Promise<SessionResource> {
+    return this.resource(await this.record(id, actor));
   }
 
-  async list(): Promise<SessionResource[]> {
-    const records = await this.store.listSessions();
+  /** The actor's own sessions (an admin's: all). */
+  async list(actor?: SessionActor): Promise<SessionResource[]> {
+    const owner = actor && !actor.admin ? actor.id : undefined;
+    const records = await this.store.listSessions({ owner });
     return Promise.all(records.map((r) => this.resource(r)));
   }
 
@@ -228,8 +236,13 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   /** Committed events after `after`, at most `limit`. */
-  async events(id: string, after: number, limit: number): Promise<SessionEvent[]> {
-    await this.record(id);
+  async events(
+    id: string,
+    after: number,
+    limit: number,
+    actor?: SessionActor,
+  ): Promise<SessionEvent[]> {
+    await this.record(id, actor);
     return this.store.readEvents(id, after, limit);
   }
 
@@ -238,8 +251,9 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
     id: string,
     after: number,
     signal?: AbortSignal,
+    actor?: SessionActor,
   ): Promise<{ lastSeq: number; batches: AsyncGenerator<SessionEvent[]> }> {
-    await this.record(id);
+    await this.record(id, actor);
     const lastSeq = this.log.lastSeq(id) ?? (await this.store.lastSeq(id));
     const isEnded = async () =>
       !this.runtimes.has(id) && TERMINAL_STATES.has((await this.record(id)).state);
@@ -247,8 +261,8 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   /** Starts a turn now when the agent is idle; queues it for the next turn while one runs. */
-  async input(id: string, text: string): Promise<void> {
-    const runtime = await this.runtime(id);
+  async input(id: string, text: string, actor?: SessionActor): Promise<void> {
+    const runtime = await this.runtime(id, actor);
     const budget = runtime.record.maxBudgetUsd;
     if (budget !== null && runtime.record.usage.costUsd >= budget) {
       throw new BudgetExceededError('session', budget, runtime.record.usage.costUsd);
@@ -263,13 +277,18 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
     }
   }
 
-  async interrupt(id: string): Promise<void> {
-    const runtime = await this.runtime(id);
+  async interrupt(id: string, actor?: SessionActor): Promise<void> {
+    const runtime = await this.runtime(id, actor);
     runtime.inputs.length = 0;
     await runtime.agent.interrupt();
   }
 
-  async terminate(id: string, reason = 'terminated by client'): Promise<SessionResource> {
+  async terminate(
+    id: string,
+    reason = 'terminated by client',
+    actor?: SessionActor,
+  ): Promise<SessionResource> {
+    await this.record(id, actor);
     const runtime = this.runtimes.get(id);
     if (runtime) {
       runtime.ending = true;
@@ -288,8 +307,12 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   /** Ends the agent process and keeps what it needs to continue the conversation later. */
-  async suspend(id: string, reason = 'suspended by client'): Promise<SessionResource> {
-    const runtime = await this.runtime(id);
+  async suspend(
+    id: string,
+    reason = 'suspended by client',
+    actor?: SessionActor,
+  ): Promise<SessionResource> {
+    const runtime = await this.runtime(id, actor);
     runtime.ending = true;
     const state = await runtime.agent.suspend();
     this.runtimes.delete(id);
@@ -301,8 +324,8 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   /** Continues a suspended or interrupted session in a new agent process; it waits idle for input. */
-  async resume(id: string): Promise<SessionResource> {
-    const record = await this.record(id);
+  async resume(id: string, actor?: SessionActor): Promise<SessionResource> {
+    const record = await this.record(id, actor);
     if (this.runtimes.has(id)) throw this.notActive(record, 'is already running');
     if (record.state !== 'suspended' && record.state !== 'interrupted') {
       throw this.notActive(
@@ -454,18 +477,19 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
     this.committed$.next({ record, event });
   }
 
-  private async record(id: string): Promise<SessionRecord> {
-    const live = this.runtimes.get(id)?.record;
-    if (live) return live;
-    const record = await this.store.getSession(id);
-    if (!record) throw new NotFoundError(`Session ${id} not found`, ErrorCode.SessionNotFound);
+  /** The session, if the actor may see it: another key's session is reported as missing. */
+  private async record(id: string, actor?: SessionActor): Promise<SessionRecord> {
+    const record = this.runtimes.get(id)?.record ?? (await this.store.getSession(id));
+    if (!record || (actor && !actor.admin && record.owner !== actor.id)) {
+      throw new NotFoundError(`Session ${id} not found`, ErrorCode.SessionNotFound);
+    }
     return record;
   }
 
-  private async runtime(id: string): Promise<Runtime> {
+  private async runtime(id: string, actor?: SessionActor): Promise<Runtime> {
+    const record = await this.record(id, actor);
     const runtime = this.runtimes.get(id);
     if (runtime) return runtime;
-    const record = await this.record(id);
     throw this.notActive(
       record,
       `is ${record.state}${record.state === 'suspended' || record.state === 'interrupted' ? '; resume it first' : ''}`,

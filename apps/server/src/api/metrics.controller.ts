@@ -1,8 +1,9 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { SessionMetrics, SessionsService } from '@jelmore/sessions';
 
 @ApiTags('metrics')
+@ApiBearerAuth()
 @Controller('v1/metrics')
 export class MetricsController {
   constructor(private readonly sessions: SessionsService) {}

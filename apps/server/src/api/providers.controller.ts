@@ -1,8 +1,9 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { ProviderRegistry, ProviderSelector } from '@jelmore/providers';
 
 @ApiTags('providers')
+@ApiBearerAuth()
 @Controller('v1/providers')
 export class ProvidersController {
   constructor(

@@ -15,6 +15,8 @@ export function statusOf(code: ErrorCode): number {
     case ErrorCode.SessionNotFound:
     case ErrorCode.ProviderNotFound:
       return HttpStatus.NOT_FOUND;
+    case ErrorCode.RateLimited:
+      return HttpStatus.TOO_MANY_REQUESTS;
     case ErrorCode.BudgetExceeded:
       return HttpStatus.PAYMENT_REQUIRED;
     case ErrorCode.SessionNotActive:
@@ -41,6 +43,7 @@ const HTTP_CODES: Partial<Record<number, ErrorCode>> = {
   401: ErrorCode.Unauthorized,
   404: ErrorCode.NotFound,
   413: ErrorCode.ValidationFailed,
+  429: ErrorCode.RateLimited,
 };
 
 /**

@@ -63,6 +63,12 @@ export class ScriptedConfig {
   @IsInt() @Min(1) maxConcurrentSessions!: number;
 }
 
+export interface ApiKey {
+  id: string;
+  key: string;
+  admin: boolean;
+}
+
 /** The server's whole configuration, validated once at boot. */
 export class JelmoreConfig {
   @IsInt() @Min(0) @Max(65535) port!: number;
@@ -79,6 +85,10 @@ export class JelmoreConfig {
   @IsBoolean() costOptimization!: boolean;
   @IsInt() @Min(1) circuitFailureThreshold!: number;
   @IsInt() @Min(0) circuitCooldownSeconds!: number;
+  /** From JELMORE_API_KEYS only (`id:key[:admin]`, comma-separated); empty: no auth, loopback only. */
+  @IsArray() apiKeys!: ApiKey[];
+  @IsArray() @IsString({ each: true }) corsOrigins!: string[];
+  @IsInt() @Min(1) rateLimitPerMinute!: number;
   @ValidateNested() @Type(() => ClaudeConfig) claude!: ClaudeConfig;
   @ValidateNested() @Type(() => OpencodeConfig) opencode!: OpencodeConfig;
   @ValidateNested() @Type(() => ScriptedConfig) scripted!: ScriptedConfig;
@@ -121,6 +131,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
   };
   const dataDir = pick('dataDir', 'JELMORE_DATA_DIR', 'data_dir', file, String, './data') as string;
   const plain = {
+    apiKeys: parseApiKeys(env.JELMORE_API_KEYS),
+    corsOrigins: pick('corsOrigins', 'JELMORE_CORS_ORIGINS', 'cors_origins', file, toList, []),
+    rateLimitPerMinute: pick(
+      'rateLimitPerMinute',
+      'JELMORE_RATE_LIMIT_PER_MINUTE',
+      'rate_limit_per_minute',
+      file,
+      toInt,
+      600,
+    ),
     port: pick('port', 'JELMORE_PORT', 'port', file, toInt, 3000),
     // Loopback until API keys exist: nothing else should reach an unauthenticated agent runner.
     host: pick('host', 'JELMORE_HOST', 'host', file, String, '127.0.0.1'),
@@ -406,6 +426,32 @@ function modelOverrides(value: unknown, where: string): Record<string, OpencodeM
       ];
     }),
   );
+}
+
+/** `id:key[:admin]`, comma-separated. The message never repeats a key. */
+function parseApiKeys(value: string | undefined): ApiKey[] {
+  if (!value?.trim()) return [];
+  const keys = value.split(',').map((entry, i) => {
+    const parts = entry.trim().split(':');
+    const [id, key, role] = parts;
+    const ok =
+      parts.length >= 2 &&
+      parts.length <= 3 &&
+      /^[A-Za-z0-9_.-]{1,64}$/.test(id) &&
+      key.length >= 16 &&
+      (role === undefined || role === 'admin');
+    if (!ok) {
+      throw new ConfigError(
+        `Invalid configuration: JELMORE_API_KEYS entry ${i + 1} must be id:key or id:key:admin, with an id of letters, digits, _ . - and a key of at least 16 characters`,
+      );
+    }
+    return { id, key, admin: role === 'admin' };
+  });
+  const ids = keys.map((k) => k.id);
+  const twice = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (twice)
+    throw new ConfigError(`Invalid configuration: JELMORE_API_KEYS names the id '${twice}' twice`);
+  return keys;
 }
 
 function readConfigFile(path: string): Source {

@@ -3,13 +3,15 @@ import {
   ConnectedSocket,
   MessageBody,
   OnGatewayDisconnect,
+  OnGatewayInit,
   SubscribeMessage,
   WebSocketGateway,
 } from '@nestjs/websockets';
 import { once } from 'node:events';
 import { Subscription } from 'rxjs';
-import type { Socket } from 'socket.io';
+import type { Namespace, Socket } from 'socket.io';
 import {
+  ErrorCode,
   SessionStreamError,
   WS_NAMESPACE,
   WsAck,
@@ -18,6 +20,7 @@ import {
 } from '@jelmore/contracts';
 import { SessionsService } from '@jelmore/sessions';
 import { CreateSessionDto, SessionRefDto, SubscribeDto, WsInputDto } from '../api/session.dto';
+import { ApiKeysService, LOCAL_PRINCIPAL, Principal } from '../auth/api-keys.service';
 import { toErrorBody } from '../common/error-body';
 import { validateDto } from '../common/validation';
 import { toObservable } from './event-stream';
@@ -28,13 +31,37 @@ import { toObservable } from './event-stream';
  */
 const MAX_QUEUED_PACKETS = 8;
 
-@WebSocketGateway({ namespace: WS_NAMESPACE, cors: { origin: true } })
-export class SessionsGateway implements OnGatewayDisconnect, OnApplicationShutdown {
+// CORS and payload limits come from the adapter (see app.setup.ts), which reads the configuration.
+@WebSocketGateway({ namespace: WS_NAMESPACE })
+export class SessionsGateway
+  implements OnGatewayInit<Namespace>, OnGatewayDisconnect, OnApplicationShutdown
+{
   private readonly logger = new Logger(SessionsGateway.name);
   /** socket id → session id → its live subscription. */
   private readonly subscriptions = new Map<string, Map<string, Subscription>>();
 
-  constructor(private readonly sessions: SessionsService) {}
+  constructor(
+    private readonly sessions: SessionsService,
+    private readonly keys: ApiKeysService,
+  ) {}
+
+  /** The handshake needs a valid key (`auth: { token }`); without one the client gets connect_error. */
+  afterInit(namespace: Namespace): void {
+    namespace.use((socket, next) => {
+      const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+      const principal = this.keys.authenticate(typeof token === 'string' ? token : undefined);
+      if (!principal) {
+        const error = new Error('A valid API key is required: auth: { token }') as Error & {
+          data: unknown;
+        };
+        error.data = { code: ErrorCode.Unauthorized };
+        next(error);
+        return;
+      }
+      (socket.data as { principal?: Principal }).principal = principal;
+      next();
+    });
+  }
 
   handleDisconnect(socket: Socket): void {
     for (const sub of this.subscriptions.get(socket.id)?.values() ?? []) sub.unsubscribe();
@@ -48,9 +75,12 @@ export class SessionsGateway implements OnGatewayDisconnect, OnApplicationShutdo
   }
 
   @SubscribeMessage(WsClientEvents.create)
-  create(@MessageBody() payload: unknown) {
+  create(@ConnectedSocket() socket: Socket, @MessageBody() payload: unknown) {
     return ack(async () => ({
-      session: await this.sessions.create(validateDto(CreateSessionDto, payload).toInput()),
+      session: await this.sessions.create({
+        ...validateDto(CreateSessionDto, payload).toInput(),
+        owner: principalOf(socket).id,
+      }),
     }));
   }
 
@@ -59,10 +89,12 @@ export class SessionsGateway implements OnGatewayDisconnect, OnApplicationShutdo
   subscribe(@ConnectedSocket() socket: Socket, @MessageBody() payload: unknown) {
     return ack(async () => {
       const { sessionId, after } = validateDto(SubscribeDto, payload);
-      const { lastSeq } = await this.sessions.get(sessionId);
+      const principal = principalOf(socket);
+      const { lastSeq } = await this.sessions.get(sessionId, principal);
       this.unsubscribeFrom(socket, sessionId);
       const stream = toObservable(
-        async (signal) => (await this.sessions.stream(sessionId, after ?? 0, signal)).batches,
+        async (signal) =>
+          (await this.sessions.stream(sessionId, after ?? 0, signal, principal)).batches,
         (signal) => whenWritable(socket, signal),
       );
       const perSocket = this.subscriptions.get(socket.id) ?? new Map<string, Subscription>();
@@ -97,40 +129,54 @@ export class SessionsGateway implements OnGatewayDisconnect, OnApplicationShutdo
   }
 
   @SubscribeMessage(WsClientEvents.input)
-  input(@MessageBody() payload: unknown) {
+  input(@ConnectedSocket() socket: Socket, @MessageBody() payload: unknown) {
     return ack(async () => {
       const { sessionId, text } = validateDto(WsInputDto, payload);
-      await this.sessions.input(sessionId, text);
+      await this.sessions.input(sessionId, text, principalOf(socket));
       return {};
     });
   }
 
   @SubscribeMessage(WsClientEvents.interrupt)
-  interrupt(@MessageBody() payload: unknown) {
+  interrupt(@ConnectedSocket() socket: Socket, @MessageBody() payload: unknown) {
     return ack(async () => {
-      await this.sessions.interrupt(validateDto(SessionRefDto, payload).sessionId);
+      await this.sessions.interrupt(
+        validateDto(SessionRefDto, payload).sessionId,
+        principalOf(socket),
+      );
       return {};
     });
   }
 
   @SubscribeMessage(WsClientEvents.suspend)
-  suspend(@MessageBody() payload: unknown) {
+  suspend(@ConnectedSocket() socket: Socket, @MessageBody() payload: unknown) {
     return ack(async () => ({
-      session: await this.sessions.suspend(validateDto(SessionRefDto, payload).sessionId),
+      session: await this.sessions.suspend(
+        validateDto(SessionRefDto, payload).sessionId,
+        undefined,
+        principalOf(socket),
+      ),
     }));
   }
 
   @SubscribeMessage(WsClientEvents.resume)
-  resume(@MessageBody() payload: unknown) {
+  resume(@ConnectedSocket() socket: Socket, @MessageBody() payload: unknown) {
     return ack(async () => ({
-      session: await this.sessions.resume(validateDto(SessionRefDto, payload).sessionId),
+      session: await this.sessions.resume(
+        validateDto(SessionRefDto, payload).sessionId,
+        principalOf(socket),
+      ),
     }));
   }
 
   @SubscribeMessage(WsClientEvents.terminate)
-  terminate(@MessageBody() payload: unknown) {
+  terminate(@ConnectedSocket() socket: Socket, @MessageBody() payload: unknown) {
     return ack(async () => ({
-      session: await this.sessions.terminate(validateDto(SessionRefDto, payload).sessionId),
+      session: await this.sessions.terminate(
+        validateDto(SessionRefDto, payload).sessionId,
+        undefined,
+        principalOf(socket),
+      ),
     }));
   }
 
@@ -144,6 +190,10 @@ export class SessionsGateway implements OnGatewayDisconnect, OnApplicationShutdo
     const perSocket = this.subscriptions.get(socket.id);
     if (perSocket?.get(sessionId) === subscription) perSocket.delete(sessionId);
   }
+}
+
+function principalOf(socket: Socket): Principal {
+  return (socket.data as { principal?: Principal }).principal ?? LOCAL_PRINCIPAL;
 }
 
 /** Runs a handler and turns its outcome into the ack every client event gets. */

@@ -1,10 +1,15 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import { SkipThrottle } from '@nestjs/throttler';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { ProviderRegistry } from '@jelmore/providers';
 import { SessionStore } from '@jelmore/sessions';
+import { Public } from '../auth/public.decorator';
 
 @ApiTags('health')
+@Public()
+// Kubernetes probes every few seconds from one address: never rate limited.
+@SkipThrottle()
 @Controller('health')
 export class HealthController {
   constructor(

@@ -1,9 +1,10 @@
 import { Controller, Get, Header, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { PrometheusService } from './prometheus.service';
 
 @ApiTags('metrics')
+@ApiBearerAuth()
 @Controller('metrics')
 export class PrometheusController {
   constructor(private readonly prometheus: PrometheusService) {}

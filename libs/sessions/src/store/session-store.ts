@@ -67,9 +67,12 @@ export class SessionStore implements OnModuleInit, OnApplicationShutdown {
     return row && fromRow(row);
   }
 
-  async listSessions(filter: { states?: SessionState[] } = {}): Promise<SessionRecord[]> {
+  async listSessions(
+    filter: { states?: SessionState[]; owner?: string } = {},
+  ): Promise<SessionRecord[]> {
     let query = this.db.selectFrom('sessions').selectAll().orderBy('created_at', 'desc');
     if (filter.states) query = query.where('state', 'in', filter.states);
+    if (filter.owner !== undefined) query = query.where('owner', '=', filter.owner);
     return (await query.execute()).map(fromRow);
   }
 
