@@ -12,6 +12,7 @@ import {
   SessionConfig,
 } from '@jelmore/contracts';
 import { AgentProvider } from '../agent-provider.decorator';
+import { SessionSlots } from '../session-slots';
 import { allowListedEnv } from '../process/agent-process';
 import { PROVIDERS_MODULE_OPTIONS } from '../providers.module-definition';
 import type { ProvidersModuleOptions } from '../providers.options';
@@ -46,13 +47,12 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit {
   private binary: BinaryCheck = { ok: false, reason: 'not checked yet' };
   private probe?: Promise<BinaryCheck>;
   private checkedAt = 0;
-  private active = 0;
-  private total = 0;
-  private failed = 0;
+  private readonly slots: SessionSlots;
 
   constructor(@Inject(PROVIDERS_MODULE_OPTIONS) private readonly options: ProvidersModuleOptions) {
     this.bin = options.claude.bin ?? defaultClaudeBin();
     this.home = join(options.dataDir, 'agents', 'claude');
+    this.slots = new SessionSlots(this.name, options.claude.maxConcurrentSessions);
   }
 
   get capabilities(): ProviderCapabilities {
@@ -89,29 +89,18 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit {
     if (!this.binary.ok || !this.bin) {
       throw new ProviderUnavailableError(this.name, this.binary.reason ?? 'binary not found');
     }
-    const max = this.options.claude.maxConcurrentSessions;
-    if (this.active >= max) {
-      throw new ProviderUnavailableError(this.name, `at capacity (${this.active}/${max} sessions)`);
-    }
     const model = this.resolveModel(config.model);
     if (!model) throw new ProviderUnavailableError(this.name, `no model ${config.model}`);
     mkdirSync(this.home, { recursive: true });
-    this.active++;
-    this.total++;
-    let released = false;
+    const release = this.slots.take();
     const session = new ClaudeCodeSession(
       { ...config, model: model.id },
       {
         bin: this.bin,
         env: this.agentEnv(),
         options: this.options.claude,
-        onExit: (expected) => {
-          if (!expected) this.failed++;
-          // A session's process may restart after a crash; count the session active until its first exit.
-          if (released) return;
-          released = true;
-          this.active--;
-        },
+        // A session's process may restart after a crash: it holds its slot until its first exit.
+        onExit: (expected) => release(!expected),
       },
     );
     return session;
@@ -135,7 +124,7 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit {
   }
 
   metrics(): ProviderMetrics {
-    return { activeSessions: this.active, totalSessions: this.total, failedSessions: this.failed };
+    return this.slots.metrics();
   }
 
   private agentEnv(): NodeJS.ProcessEnv {

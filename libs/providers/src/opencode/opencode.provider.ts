@@ -11,6 +11,7 @@ import {
   SessionConfig,
 } from '@jelmore/contracts';
 import { AgentProvider } from '../agent-provider.decorator';
+import { SessionSlots } from '../session-slots';
 import { PROVIDERS_MODULE_OPTIONS } from '../providers.module-definition';
 import type { ProvidersModuleOptions } from '../providers.options';
 import { MAX_OUTPUT_TOKENS, opencodeModels } from './opencode.models';
@@ -26,13 +27,12 @@ export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnModu
   private readonly options: OpencodeOptions;
   private readonly modelList: ModelInfo[];
   private readonly server: OpencodeServer;
-  private active = 0;
-  private total = 0;
-  private failed = 0;
+  private readonly slots: SessionSlots;
 
   constructor(@Inject(PROVIDERS_MODULE_OPTIONS) options: ProvidersModuleOptions) {
     this.options = options.opencode;
     this.modelList = opencodeModels(this.options.models);
+    this.slots = new SessionSlots(this.name, this.options.maxConcurrentSessions);
     const home = join(options.dataDir, 'agents', 'opencode');
     this.server = new OpencodeServer({
       endpoint: this.options.apiEndpoint,
@@ -85,21 +85,9 @@ export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnModu
   createSession(config: SessionConfig): AgentSession {
     const missing = this.missingSetting();
     if (missing) throw new ProviderUnavailableError(this.name, missing);
-    const max = this.options.maxConcurrentSessions;
-    if (this.active >= max) {
-      throw new ProviderUnavailableError(this.name, `at capacity (${this.active}/${max} sessions)`);
-    }
     const model = this.resolveModel(config.model);
     if (!model) throw new ProviderUnavailableError(this.name, `no model ${config.model}`);
-    this.active++;
-    this.total++;
-    let ended = false;
-    return new OpencodeSession(config, model, this.server, (unexpected) => {
-      if (ended) return;
-      ended = true;
-      this.active--;
-      if (unexpected) this.failed++;
-    });
+    return new OpencodeSession(config, model, this.server, this.slots.take());
   }
 
   async healthCheck(): Promise<ProviderHealth> {
@@ -109,7 +97,7 @@ export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnModu
   }
 
   metrics(): ProviderMetrics {
-    return { activeSessions: this.active, totalSessions: this.total, failedSessions: this.failed };
+    return this.slots.metrics();
   }
 
   private missingSetting(): string | undefined {

@@ -10,6 +10,7 @@ import {
   SessionConfig,
 } from '@jelmore/contracts';
 import { AgentProvider } from '../agent-provider.decorator';
+import { SessionSlots } from '../session-slots';
 import { PROVIDERS_MODULE_OPTIONS } from '../providers.module-definition';
 import type { ProvidersModuleOptions } from '../providers.options';
 import { ScriptedSession } from './scripted.session';
@@ -32,10 +33,11 @@ const SCRIPTED_MODEL: ModelInfo = {
 export class ScriptedProvider implements AgentProviderPort {
   readonly name = 'scripted';
   readonly autoSelect = false;
-  private active = 0;
-  private total = 0;
+  private readonly slots: SessionSlots;
 
-  constructor(@Inject(PROVIDERS_MODULE_OPTIONS) private readonly options: ProvidersModuleOptions) {}
+  constructor(@Inject(PROVIDERS_MODULE_OPTIONS) private readonly options: ProvidersModuleOptions) {
+    this.slots = new SessionSlots(this.name, options.scripted.maxConcurrentSessions);
+  }
 
   get capabilities(): ProviderCapabilities {
     return {
@@ -66,18 +68,8 @@ export class ScriptedProvider implements AgentProviderPort {
         'disabled in config (JELMORE_SCRIPTED_ENABLED)',
       );
     }
-    const max = this.options.scripted.maxConcurrentSessions;
-    if (this.active >= max) {
-      throw new ProviderUnavailableError(this.name, `at capacity (${this.active}/${max} sessions)`);
-    }
-    this.active++;
-    this.total++;
-    let ended = false;
-    return new ScriptedSession({ ...config, model: SCRIPTED_MODEL.id }, () => {
-      if (ended) return;
-      ended = true;
-      this.active--;
-    });
+    const release = this.slots.take();
+    return new ScriptedSession({ ...config, model: SCRIPTED_MODEL.id }, () => release(false));
   }
 
   async healthCheck(): Promise<ProviderHealth> {
@@ -90,6 +82,6 @@ export class ScriptedProvider implements AgentProviderPort {
   }
 
   metrics(): ProviderMetrics {
-    return { activeSessions: this.active, totalSessions: this.total, failedSessions: 0 };
+    return this.slots.metrics();
   }
 }
