@@ -154,3 +154,56 @@ describe('rate limits', () => {
     }
   });
 });
+
+describe('key budgets', () => {
+  it("stop a key's spending across its sessions, naming the key budget; other keys go on", async () => {
+    const server = await startTestServer({
+      env: { JELMORE_API_KEYS: KEYS, JELMORE_KEY_BUDGETS: 'alice:0.0001' },
+    });
+    try {
+      const first = await request(server.url)
+        .post('/v1/sessions')
+        .set(bearer(ALICE))
+        .send({ query: 'spend a little' })
+        .expect(201);
+      const id = (first.body as SessionResource).id;
+      const idle = await waitUntil(
+        async () =>
+          (await request(server.url).get(`/v1/sessions/${id}`).set(bearer(ALICE))).body.state ===
+          'idle',
+      );
+      expect(idle).toBe(true);
+      const events = (await request(server.url).get(`/v1/sessions/${id}/events`).set(bearer(ALICE)))
+        .body.events;
+      expect(events.find((e: { type: string }) => e.type === 'error')).toMatchObject({
+        code: 'BUDGET_EXCEEDED',
+      });
+
+      const refused = await request(server.url)
+        .post('/v1/sessions')
+        .set(bearer(ALICE))
+        .send({ query: 'more' })
+        .expect(402);
+      expect(refused.body.error).toMatchObject({
+        code: 'BUDGET_EXCEEDED',
+        details: { budget: 'key', limitUsd: 0.0001 },
+      });
+      expect(refused.body.error.details.spentUsd).toBeGreaterThanOrEqual(0.0001);
+      await request(server.url)
+        .post(`/v1/sessions/${id}/input`)
+        .set(bearer(ALICE))
+        .send({ text: 'x' })
+        .expect(402);
+
+      const bob = await request(server.url)
+        .post('/v1/sessions')
+        .set(bearer(BOB))
+        .send({ query: 'fine' })
+        .expect(201);
+      await request(server.url).delete(`/v1/sessions/${bob.body.id}`).set(bearer(BOB)).expect(200);
+      await request(server.url).delete(`/v1/sessions/${id}`).set(bearer(ALICE)).expect(200);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -70,6 +70,7 @@ export class AppModule {
           workspaceRoot: config.workspaceRoot,
           sessionTtlSeconds: config.sessionTtlSeconds,
           eventRetentionSeconds: config.eventRetentionSeconds,
+          ownerBudgetsUsd: config.keyBudgetsUsd,
         }),
       ],
       controllers: [

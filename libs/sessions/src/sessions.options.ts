@@ -11,6 +11,8 @@ export interface SessionsModuleOptions {
   commitIntervalMs: number;
   /** Group commit: a batch this large is written at once. */
   commitMaxBatch: number;
+  /** Cost budgets in USD by owner (API key id): spent across all the owner's sessions. */
+  ownerBudgetsUsd: Record<string, number>;
   /** Events a subscriber may fall behind before it is told it lagged. */
   subscriberBufferEvents: number;
 }
@@ -24,4 +26,5 @@ export const DEFAULT_SESSIONS_OPTIONS: Omit<
   commitIntervalMs: 2,
   commitMaxBatch: 500,
   subscriberBufferEvents: 10_000,
+  ownerBudgetsUsd: {},
 };

@@ -124,6 +124,7 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   async create(input: CreateSessionInput): Promise<SessionResource> {
+    if (input.owner) await this.checkOwnerBudget(input.owner);
     const selection = this.selector.select({
       provider: input.provider,
       model: input.model,
@@ -267,6 +268,7 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
     if (budget !== null && runtime.record.usage.costUsd >= budget) {
       throw new BudgetExceededError('session', budget, runtime.record.usage.costUsd);
     }
+    if (runtime.record.owner) await this.checkOwnerBudget(runtime.record.owner);
     if (runtime.record.state === 'idle') {
       await this.transition(runtime.record, 'running');
       await runtime.agent.send(text);
@@ -421,12 +423,32 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
     }
   }
 
-  /** A session that spent its budget stops its turn and takes no more input. */
+  /** Throws when the owner (API key) has spent its budget, if it has one. */
+  private async checkOwnerBudget(owner: string): Promise<void> {
+    const error = await this.ownerBudgetError(owner);
+    if (error) throw error;
+  }
+
+  private async ownerBudgetError(owner: string): Promise<BudgetExceededError | undefined> {
+    const limit = this.options.ownerBudgetsUsd[owner];
+    if (limit === undefined) return undefined;
+    const spent = await this.store.costByOwner(owner);
+    return spent >= limit
+      ? new BudgetExceededError('key', limit, Math.round(spent * 1e9) / 1e9)
+      : undefined;
+  }
+
+  /** A session that spent its budget, or its key's, stops its turn and takes no more input. */
   private async enforceBudget(runtime: Runtime): Promise<void> {
     const { record } = runtime;
-    if (record.maxBudgetUsd === null || record.usage.costUsd < record.maxBudgetUsd) return;
+    const error =
+      record.maxBudgetUsd !== null && record.usage.costUsd >= record.maxBudgetUsd
+        ? new BudgetExceededError('session', record.maxBudgetUsd, record.usage.costUsd)
+        : record.owner
+          ? await this.ownerBudgetError(record.owner)
+          : undefined;
+    if (!error) return;
     runtime.inputs.length = 0;
-    const error = new BudgetExceededError('session', record.maxBudgetUsd, record.usage.costUsd);
     this.append(record, { type: 'error', code: error.code, message: error.message }).catch(
       () => undefined,
     );

@@ -87,6 +87,8 @@ export class JelmoreConfig {
   @IsInt() @Min(0) circuitCooldownSeconds!: number;
   /** From JELMORE_API_KEYS only (`id:key[:admin]`, comma-separated); empty: no auth, loopback only. */
   @IsArray() apiKeys!: ApiKey[];
+  /** Cost budgets in USD per API key id, across all its sessions. */
+  @IsObject() keyBudgetsUsd!: Record<string, number>;
   @IsArray() @IsString({ each: true }) corsOrigins!: string[];
   @IsInt() @Min(1) rateLimitPerMinute!: number;
   @ValidateNested() @Type(() => ClaudeConfig) claude!: ClaudeConfig;
@@ -131,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
   };
   const dataDir = pick('dataDir', 'JELMORE_DATA_DIR', 'data_dir', file, String, './data') as string;
   const plain = {
+    keyBudgetsUsd: parseKeyBudgets(env.JELMORE_KEY_BUDGETS, file.key_budgets, env.JELMORE_CONFIG),
     apiKeys: parseApiKeys(env.JELMORE_API_KEYS),
     corsOrigins: pick('corsOrigins', 'JELMORE_CORS_ORIGINS', 'cors_origins', file, toList, []),
     rateLimitPerMinute: pick(
@@ -346,6 +349,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
   const config = plainToInstance(JelmoreConfig, plain);
   const errors = validateSync(config, { forbidUnknownValues: true });
   if (errors.length > 0) throw new ConfigError(describe(errors[0], keys));
+  const unknownBudget = Object.keys(config.keyBudgetsUsd).find(
+    (id) => !config.apiKeys.some((k) => k.id === id),
+  );
+  if (unknownBudget) {
+    throw new ConfigError(
+      `Invalid configuration: JELMORE_KEY_BUDGETS names '${unknownBudget}', which is not a key id in JELMORE_API_KEYS`,
+    );
+  }
   const opencodeModelIds = opencodeModels(config.opencode.models).flatMap((m) => [
     m.id,
     ...m.aliases,
@@ -426,6 +437,36 @@ function modelOverrides(value: unknown, where: string): Record<string, OpencodeM
       ];
     }),
   );
+}
+
+/** `id:usd,...` in JELMORE_KEY_BUDGETS, else `key_budgets: { id: usd }` in the file. */
+function parseKeyBudgets(
+  fromEnv: string | undefined,
+  fromFile: unknown,
+  file?: string,
+): Record<string, number> {
+  const where = fromEnv ? 'JELMORE_KEY_BUDGETS' : `${file}: key_budgets`;
+  let entries: Array<[string, unknown]>;
+  if (fromEnv?.trim()) {
+    entries = fromEnv.split(',').map((entry) => {
+      const [id, usd] = entry.trim().split(':');
+      return [id, usd === undefined || usd === '' ? NaN : Number(usd)];
+    });
+  } else if (fromFile === undefined) {
+    return {};
+  } else if (fromFile && typeof fromFile === 'object' && !Array.isArray(fromFile)) {
+    entries = Object.entries(fromFile);
+  } else {
+    throw new ConfigError(`Invalid configuration: ${where} must map key ids to USD amounts`);
+  }
+  for (const [id, usd] of entries) {
+    if (!id || typeof usd !== 'number' || !Number.isFinite(usd) || usd < 0) {
+      throw new ConfigError(
+        `Invalid configuration: ${where} entry '${id}' must be <key id>:<USD, a non-negative number>`,
+      );
+    }
+  }
+  return Object.fromEntries(entries) as Record<string, number>;
 }
 
 /** `id:key[:admin]`, comma-separated. The message never repeats a key. */

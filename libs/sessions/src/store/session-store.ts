@@ -76,6 +76,16 @@ export class SessionStore implements OnModuleInit, OnApplicationShutdown {
     return (await query.execute()).map(fromRow);
   }
 
+  /** What an owner's sessions have cost in all. */
+  async costByOwner(owner: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('sessions')
+      .select((eb) => eb.fn.sum<number>('cost_usd').as('cost'))
+      .where('owner', '=', owner)
+      .executeTakeFirst();
+    return Number(row?.cost ?? 0);
+  }
+
   /** Sessions, live sessions and usage summed per provider. */
   async totalsByProvider(liveStates: readonly SessionState[]): Promise<ProviderTotals[]> {
     const rows = await this.db
