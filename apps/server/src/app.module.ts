@@ -39,6 +39,8 @@ export class AppModule {
               return id;
             },
             redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'],
+            // A client's bad request is the client's problem: info, not a warning; 5xx are errors.
+            customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
             // Logs made while serving a request carry its id, not the whole request again.
             quietReqLogger: true,
             // Probes and scrapes would drown the log.
