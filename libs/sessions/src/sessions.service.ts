@@ -6,7 +6,6 @@ import {
   OnApplicationBootstrap,
 } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { Subject } from 'rxjs';
 import {
   addUsage,
@@ -26,7 +25,7 @@ import {
   ZERO_USAGE,
 } from '@jelmore/contracts';
 import {
-  killGroup,
+  killLeftover,
   ProviderCandidate,
   ProviderRegistry,
   ProviderSelector,
@@ -100,7 +99,7 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
   async onApplicationBootstrap(): Promise<void> {
     for (const record of await this.store.listSessions({ states: LIVE_STATES })) {
       if (this.runtimes.has(record.id)) continue;
-      if (record.agentPid) killLeftoverAgent(record.agentPid);
+      if (record.agentPid) killLeftover(record.agentPid, ['claude', 'opencode']);
       await this.log.open(record.id);
       await this.transition(record, 'interrupted', 'server restarted');
     }
@@ -530,15 +529,5 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
   private async resource(record: SessionRecord): Promise<SessionResource> {
     const lastSeq = this.log.lastSeq(record.id) ?? (await this.store.lastSeq(record.id));
     return toResource(record, lastSeq);
-  }
-}
-
-/** Ends an agent left by a crashed server, if that pid still is one of ours (pids get reused). */
-function killLeftoverAgent(pid: number): void {
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    if (cmdline.includes('claude') || cmdline.includes('opencode')) killGroup(pid, 'SIGKILL');
-  } catch {
-    // Gone already.
   }
 }

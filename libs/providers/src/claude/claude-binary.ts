@@ -1,15 +1,10 @@
 import { execFile } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { installedBin } from '../process/agent-process';
 
 /** JELMORE_CLAUDE_BIN when set, else the CLI installed from npm alongside Jelmore. */
 export function defaultClaudeBin(): string | undefined {
-  try {
-    const pkg = require.resolve('@anthropic-ai/claude-code/package.json');
-    return join(dirname(pkg), 'bin', 'claude.exe');
-  } catch {
-    return undefined;
-  }
+  return installedBin('@anthropic-ai/claude-code', 'claude.exe');
 }
 
 export interface BinaryCheck {

@@ -1,10 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createParser } from 'eventsource-parser';
-import { allowListedEnv, killGroup } from '../process/agent-process';
+import { allowListedEnv, installedBin, killGroup, killLeftover } from '../process/agent-process';
 import type { OpencodeEvent } from './opencode-event.normalizer';
 
 export interface OpencodeListener {
@@ -29,11 +29,7 @@ const ENV_ALLOW_LIST = ['PATH', 'LANG', 'LC_*', 'TZ', 'TMPDIR', 'TERM'] as const
 
 /** JELMORE_OPENCODE_BIN when set, else the CLI installed from npm alongside Jelmore. */
 export function defaultOpencodeBin(): string | undefined {
-  try {
-    return join(dirname(require.resolve('opencode-ai/package.json')), 'bin', 'opencode.exe');
-  } catch {
-    return undefined;
-  }
+  return installedBin('opencode-ai', 'opencode.exe');
 }
 
 /**
@@ -240,13 +236,9 @@ export class OpencodeServer {
   /** A server left by a crashed Jelmore still holds its port and memory: end it. */
   private endLeftover(): void {
     const pidFile = join(this.options.home, 'server.pid');
-    try {
-      const pid = Number(readFileSync(pidFile, 'utf8'));
-      if (pid > 0 && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('opencode'))
-        killGroup(pid, 'SIGKILL');
-    } catch {
-      // No pid file, or the process is gone.
-    }
+    if (!existsSync(pidFile)) return;
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    if (pid > 0) killLeftover(pid, ['opencode']);
   }
 
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {

@@ -1,4 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 export interface AgentProcessOptions {
@@ -82,6 +84,31 @@ export class AgentProcess {
 
   exited$(): Promise<void> {
     return this.exitPromise;
+  }
+}
+
+/**
+ * Ends the process group of an agent left by a crashed server, if `pid` still runs one of `binaries`
+ * (pids get reused, so a bare pid is not enough). Returns whether it did.
+ */
+export function killLeftover(pid: number, binaries: readonly string[]): boolean {
+  let cmdline: string;
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return false; // Gone already.
+  }
+  if (!binaries.some((name) => cmdline.includes(name))) return false;
+  killGroup(pid, 'SIGKILL');
+  return true;
+}
+
+/** A binary shipped inside an npm package installed with Jelmore, e.g. ('opencode-ai', 'opencode.exe'). */
+export function installedBin(pkg: string, exe: string): string | undefined {
+  try {
+    return join(dirname(require.resolve(`${pkg}/package.json`)), 'bin', exe);
+  } catch {
+    return undefined;
   }
 }
 
