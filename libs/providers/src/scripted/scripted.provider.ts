@@ -13,6 +13,7 @@ import { AgentProvider } from '../agent-provider.decorator';
 import { SessionSlots } from '../session-slots';
 import { PROVIDERS_MODULE_OPTIONS } from '../providers.module-definition';
 import type { ProvidersModuleOptions } from '../providers.options';
+import { ScriptedProcessSession } from './scripted-process.session';
 import { ScriptedSession } from './scripted.session';
 
 const SCRIPTED_MODEL: ModelInfo = {
@@ -24,9 +25,16 @@ const SCRIPTED_MODEL: ModelInfo = {
   outputPricePerMTok: 0,
 };
 
+/** The same traffic from a real agent process writing JSON lines on its stdout. */
+const SCRIPTED_PROCESS_MODEL: ModelInfo = { ...SCRIPTED_MODEL, id: 'scripted-process' };
+
+const MODELS = [SCRIPTED_MODEL, SCRIPTED_PROCESS_MODEL];
+
 /**
  * A provider whose agents replay scripted traffic with no model behind them: for demos and load tests.
- * Registered like any other, off unless enabled, and never the default.
+ * Registered like any other, off unless enabled, and never the default. Model `scripted` plays inside
+ * the server (thousands cost little); `scripted-process` runs each agent as a child process, as the CLI
+ * providers do.
  */
 @AgentProvider('scripted')
 @Injectable()
@@ -54,11 +62,11 @@ export class ScriptedProvider implements AgentProviderPort {
   }
 
   models(): ModelInfo[] {
-    return [SCRIPTED_MODEL];
+    return MODELS;
   }
 
   resolveModel(model?: string): ModelInfo | undefined {
-    return model === undefined || model === SCRIPTED_MODEL.id ? SCRIPTED_MODEL : undefined;
+    return model === undefined ? SCRIPTED_MODEL : MODELS.find((m) => m.id === model);
   }
 
   createSession(config: SessionConfig): AgentSession {
@@ -68,8 +76,16 @@ export class ScriptedProvider implements AgentProviderPort {
         'disabled in config (JELMORE_SCRIPTED_ENABLED)',
       );
     }
+    const model = this.resolveModel(config.model);
+    if (!model) throw new ProviderUnavailableError(this.name, `no model ${config.model}`);
     const release = this.slots.take();
-    return new ScriptedSession({ ...config, model: SCRIPTED_MODEL.id }, () => release(false));
+    if (model === SCRIPTED_PROCESS_MODEL) {
+      // Its process exits only when the session ends (asked for, or a crash that fails the session).
+      return new ScriptedProcessSession({ ...config, model: model.id }, (expected) =>
+        release(!expected),
+      );
+    }
+    return new ScriptedSession({ ...config, model: model.id }, () => release(false));
   }
 
   async healthCheck(): Promise<ProviderHealth> {

@@ -1,18 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  AgentSession,
-  SessionConfig,
-  SessionEventDraft,
-  SuspendedState,
-  ZERO_USAGE,
-} from '@jelmore/contracts';
+import { AgentSession, SessionConfig, SessionEventDraft, SuspendedState } from '@jelmore/contracts';
 import { AsyncQueue } from '../process/async-queue';
-import { parseScript } from './scripted.script';
+import { playTurn } from './scripted.script';
 
-/** Events pushed between yields to the event loop when unthrottled. */
-const UNTHROTTLED_CHUNK = 256;
-
-/** An agent with no model behind it: each turn replays the traffic its input asks for. */
+/**
+ * An agent with no model behind it, run inside the server: each turn replays the traffic its input asks
+ * for. Costs no process, so a load test can run thousands.
+ */
 export class ScriptedSession implements AgentSession {
   private readonly queue = new AsyncQueue<SessionEventDraft>();
   private turn?: AbortController;
@@ -50,7 +44,11 @@ export class ScriptedSession implements AgentSession {
   async send(input: string): Promise<void> {
     const abort = new AbortController();
     this.turn = abort;
-    void this.play(input, abort.signal);
+    void playTurn(input, ++this.turns, {
+      emit: (draft) => this.queue.push(draft),
+      sleep: (ms) => sleep(Math.max(0, ms)),
+      aborted: () => abort.signal.aborted,
+    });
   }
 
   async interrupt(): Promise<void> {
@@ -77,39 +75,8 @@ export class ScriptedSession implements AgentSession {
 
   private end(): void {
     this.turn?.abort();
+    // Whatever the aborted turn still emits is dropped by the ended queue.
     this.queue.end();
     this.onEnd();
-  }
-
-  private async play(input: string, signal: AbortSignal): Promise<void> {
-    const startedAt = Date.now();
-    const script = parseScript(input);
-    const turn = ++this.turns;
-    if (script.tool) {
-      const id = `scripted-tool-${turn}`;
-      this.queue.push({ type: 'tool_use', id, name: 'Bash', input: { command: 'true' } });
-      this.queue.push({ type: 'tool_result', toolUseId: id, output: '', isError: false });
-    }
-    const count = typeof script.pieces === 'number' ? script.pieces : script.pieces.length;
-    const piece = 'x'.repeat(script.bytes);
-    const interval = script.ratePerSecond > 0 ? 1000 / script.ratePerSecond : 0;
-    let text = '';
-    for (let i = 0; i < count && !signal.aborted; i++) {
-      const next = typeof script.pieces === 'number' ? piece : script.pieces[i];
-      this.queue.push({ type: 'assistant', text: next });
-      if (typeof script.pieces !== 'number') text += next;
-      if (interval > 0) await sleep(startedAt + (i + 1) * interval - Date.now());
-      else if ((i + 1) % UNTHROTTLED_CHUNK === 0) await sleep(0);
-    }
-    if (this.queue.isEnded) return;
-    const usage = { ...ZERO_USAGE };
-    this.queue.push({ type: 'usage', ...usage });
-    this.queue.push({
-      type: 'result',
-      text,
-      durationMs: Date.now() - startedAt,
-      usage,
-      ...(signal.aborted ? { interrupted: true } : {}),
-    });
   }
 }

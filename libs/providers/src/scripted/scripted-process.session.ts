@@ -1,0 +1,131 @@
+import {
+  AgentSession,
+  ErrorCode,
+  SessionConfig,
+  SessionEventDraft,
+  SuspendedState,
+} from '@jelmore/contracts';
+import { AgentProcess } from '../process/agent-process';
+import { AsyncQueue } from '../process/async-queue';
+import { SCRIPTED_AGENT_SOURCE, ScriptedAgentInput } from './scripted.script';
+
+/**
+ * The scripted agent as a real child process, run through the same AgentProcess machinery as the agent
+ * CLIs (own process group, no shell, given environment) and read as JSON lines from its stdout: what a
+ * benchmark of the agent-to-client path, or a demo of process handling, needs.
+ */
+export class ScriptedProcessSession implements AgentSession {
+  private process?: AgentProcess;
+  private readonly queue = new AsyncQueue<SessionEventDraft>();
+  private ending = false;
+  private turns = 0;
+
+  constructor(
+    private readonly config: SessionConfig & { model: string },
+    /** Called when the agent process exits; `expected` after terminate() or suspend(). */
+    private readonly onExit: (expected: boolean) => void,
+  ) {}
+
+  get id(): string {
+    return this.config.sessionId;
+  }
+
+  get model(): string {
+    return this.config.model;
+  }
+
+  get providerRef(): string {
+    return `scripted-${this.id}`;
+  }
+
+  get pid(): number | undefined {
+    return this.process?.alive ? this.process.pid : undefined;
+  }
+
+  events(): AsyncIterable<SessionEventDraft> {
+    return this.queue;
+  }
+
+  async start(query: string): Promise<void> {
+    await this.send(query);
+  }
+
+  async send(input: string): Promise<void> {
+    if (!this.process?.alive) this.spawn();
+    this.write({ type: 'user', text: input, turn: ++this.turns });
+  }
+
+  async interrupt(): Promise<void> {
+    if (this.process?.alive) this.write({ type: 'interrupt' });
+  }
+
+  async terminate(): Promise<void> {
+    await this.end();
+  }
+
+  async suspend(): Promise<SuspendedState> {
+    await this.end();
+    return {
+      provider: 'scripted',
+      model: this.model,
+      cwd: this.config.cwd,
+      providerRef: this.providerRef,
+    };
+  }
+
+  async resume(): Promise<void> {
+    // Nothing to restore: a scripted agent has no history. Its process starts with the next input.
+  }
+
+  private spawn(): void {
+    this.process = new AgentProcess({
+      bin: process.execPath,
+      args: ['-e', SCRIPTED_AGENT_SOURCE],
+      cwd: this.config.cwd,
+      // Nothing from the server's environment: NODE_OPTIONS (a profiler, a preload) must not reach it.
+      env: {},
+      onLine: (line) => this.onLine(line),
+      onExit: (code, signal, stderrTail) => this.onAgentExit(code, signal, stderrTail),
+    });
+  }
+
+  private write(message: ScriptedAgentInput): void {
+    this.process!.writeLine(message);
+  }
+
+  private onLine(line: string): void {
+    let draft: unknown;
+    try {
+      draft = JSON.parse(line);
+    } catch {
+      return; // Only JSON lines are events.
+    }
+    if (draft && typeof (draft as { type?: unknown }).type === 'string') {
+      this.queue.push(draft as SessionEventDraft);
+    }
+  }
+
+  private async end(): Promise<void> {
+    this.ending = true;
+    if (this.process?.alive) await this.process.stop();
+    else this.onExit(true); // No process to wait for (never started, or gone): free the slot now.
+    this.queue.end();
+  }
+
+  private onAgentExit(
+    code: number | null,
+    signal: NodeJS.Signals | null,
+    stderrTail: string,
+  ): void {
+    this.onExit(this.ending);
+    if (this.ending) return;
+    const how = signal ? `signal ${signal}` : `code ${code}`;
+    const detail = stderrTail.trim().split('\n').pop()?.slice(0, 300);
+    this.queue.push({
+      type: 'error',
+      code: ErrorCode.AgentExited,
+      message: `The scripted agent exited with ${how}${detail ? `: ${detail}` : ''}`,
+    });
+    this.queue.end();
+  }
+}
