@@ -94,6 +94,15 @@ describe('loadConfig', () => {
       expect(config.claude.permissionMode).toBe('plan');
     });
 
+    it('takes a PostgreSQL JELMORE_DATABASE_URL in either scheme', () => {
+      for (const url of [
+        'postgres://jelmore@db:5432/jelmore',
+        'postgresql://db/jelmore?sslmode=require',
+      ]) {
+        expect(loadConfig({ JELMORE_DATABASE_URL: url }).databaseUrl).toBe(url);
+      }
+    });
+
     it('treats an empty variable as unset', () => {
       expect(loadConfig({ JELMORE_PORT: '' }).port).toBe(3000);
     });
@@ -457,6 +466,16 @@ describe('loadConfig', () => {
     it('stays on one line when the bad value holds a newline', () => {
       const { message } = configError({ JELMORE_CLAUDE_PERMISSION_MODE: 'yo\nlo' });
       expect(message).toContain('JELMORE_CLAUDE_PERMISSION_MODE');
+      expectOneLine(message);
+    });
+
+    it('a database URL of another kind names the key and both forms, never the password', () => {
+      const { message } = configError({ JELMORE_DATABASE_URL: 'mysql://app:s3cret@db/jelmore' });
+      expect(message).toContain(
+        'JELMORE_DATABASE_URL must look like sqlite:<path> or postgres://[user[:password]@]host[:port]/database',
+      );
+      expect(message).toContain('mysql://app:***@db/jelmore');
+      expect(message).not.toContain('s3cret');
       expectOneLine(message);
     });
 

@@ -73,7 +73,10 @@ export interface ApiKey {
 export class JelmoreConfig {
   @IsInt() @Min(0) @Max(65535) port!: number;
   @IsString() @IsNotEmpty() host!: string;
-  @Matches(/^sqlite:.+/, { message: '$property must look like sqlite:<path>' })
+  @Matches(/^(sqlite:.+|postgres(ql)?:\/\/.+)/, {
+    message:
+      '$property must look like sqlite:<path> or postgres://[user[:password]@]host[:port]/database',
+  })
   databaseUrl!: string;
   @IsString() @IsNotEmpty() dataDir!: string;
   @IsString() @IsNotEmpty() workspaceRoot!: string;
@@ -387,7 +390,14 @@ function describe(error: ClassValidationError, keys: Record<string, string>, pre
     Object.keys(constraints).find((k) => /^is(Int|Boolean|String|Array|In)$/.test(k)) ??
     Object.keys(constraints)[0];
   const expected = key ? constraints[key].replace(/^\S+ /, '') : 'is invalid';
-  return `Invalid configuration: ${keys[path] ?? path} ${expected} (got ${JSON.stringify(error.value)})`;
+  return `Invalid configuration: ${keys[path] ?? path} ${expected} (got ${JSON.stringify(hidePassword(error.value))})`;
+}
+
+/** A URL's password (`scheme://user:secret@host`) never reaches an error message. */
+function hidePassword(value: unknown): unknown {
+  return typeof value === 'string'
+    ? value.replace(/^([a-z]+:\/\/[^:/@]*):[^@/]*@/i, '$1:***@')
+    : value;
 }
 
 /** `providers.opencode.models` of the file: per-model id, context window and prices, by canonical id. */

@@ -1,9 +1,20 @@
 import Sqlite from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { Dialect, SqliteDialect } from 'kysely';
+import { Logger } from '@nestjs/common';
+import { Dialect, PostgresDialect, SqliteDialect } from 'kysely';
+import { Pool, types } from 'pg';
 
-/** `sqlite:<path>` (a file, WAL) or `sqlite::memory:`; PostgreSQL arrives with cluster mode. */
+/** Connections a node keeps to PostgreSQL: the group commit writes on one, reads take a few more. */
+export const POSTGRES_POOL_SIZE = 10;
+
+const logger = new Logger('SessionStore');
+
+/**
+ * `sqlite:<path>` (a file, WAL), `sqlite::memory:`, or `postgres://...` / `postgresql://...`
+ * (libpq-style URL; e.g. `?options=-c%20search_path%3Djelmore` picks a schema).
+ */
 export function createDialect(databaseUrl: string): Dialect {
   if (databaseUrl.startsWith('sqlite:')) {
     const path = databaseUrl.slice('sqlite:'.length);
@@ -16,5 +27,47 @@ export function createDialect(databaseUrl: string): Dialect {
     db.pragma('busy_timeout = 5000');
     return new SqliteDialect({ database: db });
   }
-  throw new Error(`Unsupported database URL '${databaseUrl}': expected sqlite:<path>`);
+  if (isPostgresUrl(databaseUrl)) {
+    const pool = new Pool({
+      connectionString: withDefaultUser(databaseUrl),
+      max: POSTGRES_POOL_SIZE,
+      idleTimeoutMillis: 30_000,
+      // An unreachable server fails the boot (and the readiness probe) instead of hanging it.
+      connectionTimeoutMillis: 10_000,
+      types: { getTypeParser: numericTypeParser },
+    });
+    // An idle client's connection can drop (server restart, failover); without a listener the
+    // pool's 'error' event would end the process. The next query gets a fresh connection.
+    pool.on('error', (err) => logger.warn(`PostgreSQL idle connection lost: ${err.message}`));
+    return new PostgresDialect({ pool });
+  }
+  // Only the scheme: the rest of a URL may hold a password.
+  throw new Error(
+    `Unsupported database URL scheme '${databaseUrl.split(':')[0]}:': expected sqlite:<path> or postgres://...`,
+  );
+}
+
+function isPostgresUrl(databaseUrl: string): boolean {
+  return /^postgres(ql)?:\/\//.test(databaseUrl);
+}
+
+/**
+ * Counts (int8) and sums of integers (numeric) come back from pg as strings so no precision is lost;
+ * the store's counts, token and seq values stay far below 2^53, so it reads them as numbers, as
+ * SQLite gives them. Per pool, not pg's global registry, to leave other pg users alone.
+ */
+const numericTypeParser: typeof types.getTypeParser = (oid, format) =>
+  format !== 'binary' && (oid === types.builtins.INT8 || oid === types.builtins.NUMERIC)
+    ? Number
+    : (types.getTypeParser(oid, format) as (value: string) => unknown);
+
+/**
+ * pg takes a URL without a user name from $USER, which is often unset in containers and services;
+ * libpq (psql) takes the operating-system user, and so do we.
+ */
+function withDefaultUser(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  if (url.username || process.env.PGUSER) return databaseUrl;
+  url.username = encodeURIComponent(userInfo().username);
+  return url.toString();
 }

@@ -14,8 +14,10 @@ const migrations: Record<string, Migration> = {
         .addColumn('cwd', 'text', (c) => c.notNull())
         .addColumn('provider_ref', 'text')
         .addColumn('suspended_state', 'text')
-        .addColumn('input_tokens', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('output_tokens', 'integer', (c) => c.notNull().defaultTo(0))
+        // bigint: PostgreSQL's integer is 32 bits and a long session's tokens can pass 2^31. SQLite
+        // stores both as the same 64-bit INTEGER, so files created with `integer` here read the same.
+        .addColumn('input_tokens', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('output_tokens', 'bigint', (c) => c.notNull().defaultTo(0))
         .addColumn('cost_usd', 'double precision', (c) => c.notNull().defaultTo(0))
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addColumn('updated_at', 'text', (c) => c.notNull())

@@ -2,6 +2,12 @@ import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import { Kysely, Selectable, sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import type { SessionEvent, SessionState, SuspendedState, Usage } from '@jelmore/contracts';
+import { SESSIONS_MODULE_OPTIONS } from '../sessions.module-definition';
+import type { SessionsModuleOptions } from '../sessions.options';
+import { createDialect } from './dialect';
+import { migrationProvider } from './migrations';
+import type { Database, SessionsTable } from './schema';
+import type { SessionRecord } from './session-record';
 
 export interface ProviderTotals {
   provider: string;
@@ -9,12 +15,22 @@ export interface ProviderTotals {
   active: number;
   usage: Usage;
 }
-import { SESSIONS_MODULE_OPTIONS } from '../sessions.module-definition';
-import type { SessionsModuleOptions } from '../sessions.options';
-import { createDialect } from './dialect';
-import { migrationProvider } from './migrations';
-import type { Database, SessionsTable } from './schema';
-import type { SessionRecord } from './session-record';
+
+/** Which sessions `listSessions` returns; every given condition must hold. */
+export interface SessionFilter {
+  states?: readonly SessionState[];
+  owner?: string;
+  /** Only sessions owned by one of these nodes. */
+  nodeIds?: readonly string[];
+  /** Only sessions not owned by any of these nodes (the live ones): those of dead nodes, or of none. */
+  exceptNodeIds?: readonly string[];
+}
+
+/** A session moved by `markInterrupted`, with the state it was in. */
+export interface InterruptedSession {
+  id: string;
+  from: SessionState;
+}
 
 /** Sessions and their event log, behind one Kysely schema for every adapter. */
 @Injectable()
@@ -67,13 +83,86 @@ export class SessionStore implements OnModuleInit, OnApplicationShutdown {
     return row && fromRow(row);
   }
 
-  async listSessions(
-    filter: { states?: SessionState[]; owner?: string } = {},
-  ): Promise<SessionRecord[]> {
-    let query = this.db.selectFrom('sessions').selectAll().orderBy('created_at', 'desc');
+  /** Newest first. */
+  async listSessions(filter: SessionFilter = {}): Promise<SessionRecord[]> {
+    // `in ()` is an error in PostgreSQL: an empty list matches nothing, or excludes nothing.
+    if (filter.states?.length === 0 || filter.nodeIds?.length === 0) return [];
+    let query = this.db
+      .selectFrom('sessions')
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc');
     if (filter.states) query = query.where('state', 'in', filter.states);
     if (filter.owner !== undefined) query = query.where('owner', '=', filter.owner);
+    if (filter.nodeIds) query = query.where('node_id', 'in', filter.nodeIds);
+    const except = filter.exceptNodeIds;
+    if (except?.length) {
+      // `not in` alone would drop sessions no node owns (node_id null): those need an owner too.
+      query = query.where((eb) =>
+        eb.or([eb('node_id', 'is', null), eb('node_id', 'not in', except)]),
+      );
+    }
     return (await query.execute()).map(fromRow);
+  }
+
+  /**
+   * Sessions in one of `states`, optionally only those of some nodes or of none of them: e.g. the live
+   * sessions of nodes whose lease expired, or the suspended ones any node may resume.
+   */
+  async listSessionsByState(
+    states: readonly SessionState[],
+    nodes: Pick<SessionFilter, 'nodeIds' | 'exceptNodeIds'> = {},
+  ): Promise<SessionRecord[]> {
+    return this.listSessions({ states, ...nodes });
+  }
+
+  /**
+   * Takes a session for `nodeId` if it is still in one of `fromStates`, in one conditional UPDATE:
+   * when two nodes claim the same session at once exactly one gets true (the other's UPDATE finds the
+   * new state and changes nothing). The caller that gets false must leave the session alone.
+   */
+  async claimSession(
+    id: string,
+    claim: {
+      fromStates: readonly SessionState[];
+      nodeId: string;
+      state: SessionState;
+      updatedAt: string;
+    },
+  ): Promise<boolean> {
+    if (claim.fromStates.length === 0) return false;
+    const result = await this.db
+      .updateTable('sessions')
+      .set({ node_id: claim.nodeId, state: claim.state, updated_at: claim.updatedAt })
+      .where('id', '=', id)
+      .where('state', 'in', claim.fromStates)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /**
+   * Marks `interrupted` the sessions still owned by `nodeId` (whose lease expired) and still in one of
+   * `fromStates`; returns those it changed with their previous state, for the status events. A session
+   * that another node claimed meanwhile, or that left those states, is not touched.
+   */
+  async markInterrupted(
+    nodeId: string,
+    options: { fromStates: readonly SessionState[]; updatedAt: string },
+  ): Promise<InterruptedSession[]> {
+    const changed: InterruptedSession[] = [];
+    // One UPDATE per state, so each returned row carries the state it really left.
+    for (const from of new Set(options.fromStates)) {
+      if (from === 'interrupted') continue;
+      const rows = await this.db
+        .updateTable('sessions')
+        .set({ state: 'interrupted', updated_at: options.updatedAt })
+        .where('node_id', '=', nodeId)
+        .where('state', '=', from)
+        .returning('id')
+        .execute();
+      for (const row of rows) changed.push({ id: row.id, from });
+    }
+    return changed;
   }
 
   /** What an owner's sessions have cost in all. */
@@ -95,12 +184,14 @@ export class SessionStore implements OnModuleInit, OnApplicationShutdown {
         eb.fn.countAll<number>().as('sessions'),
         eb.fn
           .sum<number>(
-            eb
-              .case()
-              .when('state', 'in', [...liveStates])
-              .then(1)
-              .else(0)
-              .end(),
+            liveStates.length === 0
+              ? eb.lit(0)
+              : eb
+                  .case()
+                  .when('state', 'in', [...liveStates])
+                  .then(1)
+                  .else(0)
+                  .end(),
           )
           .as('active'),
         eb.fn.sum<number>('input_tokens').as('input_tokens'),
