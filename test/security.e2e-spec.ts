@@ -146,6 +146,7 @@ describe('rate limits', () => {
       const limited = await request(server.url).get('/v1/sessions').set(bearer(ALICE)).expect(429);
       expect(limited.body.error.code).toBe('RATE_LIMITED');
       expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+      expect(limited.body.error.retryAfter).toBe(Number(limited.headers['retry-after']));
       await request(server.url).get('/v1/sessions').set(bearer(BOB)).expect(200);
       // Probes are never limited.
       for (let i = 0; i < 5; i++) await request(server.url).get('/health/live').expect(200);

@@ -48,7 +48,11 @@ export class AppModule {
           },
         }),
         ThrottlerModule.forRoot([
-          { name: 'default', ttl: 60_000, limit: config.rateLimitPerMinute },
+          {
+            name: 'default',
+            ttl: config.rateLimitWindowSeconds * 1000,
+            limit: config.rateLimitPerMinute,
+          },
         ]),
         ScheduleModule.forRoot(),
         TerminusModule.forRoot({ logger: false }),
@@ -65,6 +69,10 @@ export class AppModule {
           claude: config.claude,
           opencode: config.opencode,
           scripted: config.scripted,
+          rateLimits: {
+            sessionsPerWindow: config.providerRateLimits,
+            windowMs: config.rateLimitWindowSeconds * 1000,
+          },
         }),
         SessionsModule.forRoot({
           ...DEFAULT_SESSIONS_OPTIONS,

@@ -118,9 +118,22 @@ export class BudgetExceededError extends JelmoreError {
   }
 }
 
+/** A rate limit was reached: a slot frees in `retryAfter` seconds (HTTP: the Retry-After header). */
+export class RateLimitedError extends JelmoreError {
+  constructor(
+    message: string,
+    readonly retryAfter: number,
+    details?: Record<string, unknown>,
+  ) {
+    super(ErrorCode.RateLimited, message, details);
+  }
+}
+
 /** What a client receives for any failed request: over WS in the ack, over HTTP as the body. */
 export interface ErrorBody {
   code: ErrorCode | string;
   message: string;
   details?: Record<string, unknown>;
+  /** With RATE_LIMITED: seconds until the request may succeed. */
+  retryAfter?: number;
 }

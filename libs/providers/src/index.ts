@@ -18,4 +18,5 @@ export * from './providers.options';
 export * from './scripted/scripted.provider';
 export * from './selection/circuit-breaker';
 export * from './selection/provider-selector.service';
+export * from './selection/rate-window';
 export * from './selection/selection.types';

@@ -1,6 +1,7 @@
 import type { ClaudeOptions } from './claude/claude.options';
 import type { OpencodeOptions } from './opencode/opencode.options';
 import type { CircuitBreakerOptions } from './selection/circuit-breaker';
+import type { ProviderRateLimitOptions } from './selection/rate-window';
 
 export interface ProvidersModuleOptions {
   defaultProvider: string;
@@ -15,4 +16,6 @@ export interface ProvidersModuleOptions {
   opencode: OpencodeOptions;
   /** The scripted provider (no model: demos and load tests). */
   scripted: { enabled: boolean; maxConcurrentSessions: number };
+  /** Session starts per provider and window; unset: no provider is rate limited. */
+  rateLimits?: ProviderRateLimitOptions;
 }

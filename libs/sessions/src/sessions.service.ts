@@ -14,6 +14,7 @@ import {
   BudgetExceededError,
   NotFoundError,
   ProviderUnavailableError,
+  RateLimitedError,
   SessionError,
   SessionEvent,
   SessionEventDraft,
@@ -187,23 +188,36 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
     cwd: string,
   ): ProviderCandidate & { agent: AgentSession; fallback?: string } {
     const skipped = [...passedOver];
+    const overRate: RateLimitedError[] = [];
     for (const candidate of candidates) {
       try {
+        const admitted = this.selector.admitStart(candidate.provider.name);
         const agent = candidate.provider.createSession({
           sessionId,
           cwd,
           model: candidate.model.id,
         });
+        admitted();
         this.selector.circuit(candidate.provider.name).begin();
         const fallback = skipped.length
           ? `fell back to ${candidate.provider.name}: ${skipped.join('; ')}`
           : undefined;
         return { ...candidate, agent, fallback };
       } catch (err) {
-        if (!(err instanceof ProviderUnavailableError)) throw err;
-        skipped.push(`${candidate.provider.name} unavailable (${err.message})`);
+        if (err instanceof RateLimitedError) {
+          overRate.push(err);
+          skipped.push(`${candidate.provider.name} rate limited (${err.message})`);
+        } else if (err instanceof ProviderUnavailableError) {
+          skipped.push(`${candidate.provider.name} unavailable (${err.message})`);
+        } else throw err;
         if (candidates.length === 1) throw err;
       }
+    }
+    if (overRate.length === candidates.length) {
+      throw new RateLimitedError(
+        `Every candidate is over its session rate: ${skipped.join('; ')}`,
+        Math.min(...overRate.map((e) => e.retryAfter)),
+      );
     }
     throw new ProviderUnavailableError('any', `every candidate refused: ${skipped.join('; ')}`);
   }

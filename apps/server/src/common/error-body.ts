@@ -1,5 +1,5 @@
 import { HttpException, HttpStatus, Logger } from '@nestjs/common';
-import { ErrorBody, ErrorCode, JelmoreError } from '@jelmore/contracts';
+import { ErrorBody, ErrorCode, JelmoreError, RateLimitedError } from '@jelmore/contracts';
 
 const logger = new Logger('Errors');
 
@@ -54,6 +54,7 @@ export function toErrorBody(err: unknown): { status: number; body: ErrorBody } {
   if (err instanceof JelmoreError) {
     const body: ErrorBody = { code: err.code, message: err.message };
     if (err.details) body.details = err.details;
+    if (err instanceof RateLimitedError) body.retryAfter = err.retryAfter;
     return { status: statusOf(err.code), body };
   }
   if (err instanceof HttpException) {

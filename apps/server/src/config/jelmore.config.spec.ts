@@ -537,4 +537,72 @@ describe('loadConfig', () => {
       expectOneLine(message);
     });
   });
+
+  describe('rate limits', () => {
+    it('defaults: 600 per key per 60 s window, no provider limited', () => {
+      expect(loadConfig({})).toMatchObject({
+        rateLimitPerMinute: 600,
+        rateLimitWindowSeconds: 60,
+        providerRateLimits: {},
+      });
+    });
+
+    it('takes per-provider session rates from JELMORE_PROVIDER_RATE_LIMITS, and the window', () => {
+      expect(
+        loadConfig({
+          JELMORE_PROVIDER_RATE_LIMITS: 'claude:30, opencode:60',
+          JELMORE_RATE_LIMIT_WINDOW_SECONDS: '2',
+        }),
+      ).toMatchObject({
+        providerRateLimits: { claude: 30, opencode: 60 },
+        rateLimitWindowSeconds: 2,
+      });
+    });
+
+    it('reads providers.<name>.sessions_per_minute from the file; the variable replaces them all', () => {
+      const file = configFile({
+        rate_limit_window_seconds: 30,
+        providers: {
+          claude: { sessions_per_minute: 5 },
+          opencode: {},
+          echo: { sessions_per_minute: 1 },
+        },
+      });
+      expect(loadConfig({ JELMORE_CONFIG: file })).toMatchObject({
+        providerRateLimits: { claude: 5, echo: 1 },
+        rateLimitWindowSeconds: 30,
+      });
+      expect(
+        loadConfig({ JELMORE_CONFIG: file, JELMORE_PROVIDER_RATE_LIMITS: 'opencode:9' })
+          .providerRateLimits,
+      ).toEqual({ opencode: 9 });
+    });
+
+    it.each(['claude', 'claude:', 'claude:-1', 'claude:1.5', ':3', 'claude:3:x'])(
+      'rejects the entry %j, naming the variable and the form',
+      (entry) => {
+        const { message } = configError({ JELMORE_PROVIDER_RATE_LIMITS: entry });
+        expect(message).toContain(`JELMORE_PROVIDER_RATE_LIMITS entry '${entry}'`);
+        expect(message).toContain('<provider>:<sessions per minute>');
+        expectOneLine(message);
+      },
+    );
+
+    it('rejects a zero rate, and a bad one in the file, naming where it is', () => {
+      expect(configError({ JELMORE_PROVIDER_RATE_LIMITS: 'claude:0' }).message).toContain(
+        "JELMORE_PROVIDER_RATE_LIMITS entry 'claude:0' must be a whole number of sessions per minute, at least 1 (got 0)",
+      );
+      const file = configFile({ providers: { claude: { sessions_per_minute: '30' } } });
+      const { message } = configError({ JELMORE_CONFIG: file });
+      expect(message).toBe(
+        `Invalid configuration: ${file}: providers.claude.sessions_per_minute must be a whole number of sessions per minute, at least 1 (got "30")`,
+      );
+    });
+
+    it('rejects a window below one second', () => {
+      expect(configError({ JELMORE_RATE_LIMIT_WINDOW_SECONDS: '0' }).message).toContain(
+        'JELMORE_RATE_LIMIT_WINDOW_SECONDS',
+      );
+    });
+  });
 });

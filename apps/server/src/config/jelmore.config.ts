@@ -94,6 +94,10 @@ export class JelmoreConfig {
   @IsObject() keyBudgetsUsd!: Record<string, number>;
   @IsArray() @IsString({ each: true }) corsOrigins!: string[];
   @IsInt() @Min(1) rateLimitPerMinute!: number;
+  /** The window every rate limit counts over (the "per minute" ones included); shorter only in tests. */
+  @IsInt() @Min(1) rateLimitWindowSeconds!: number;
+  /** Sessions each provider may start per window; a provider not named has no limit. */
+  @IsObject() providerRateLimits!: Record<string, number>;
   @ValidateNested() @Type(() => ClaudeConfig) claude!: ClaudeConfig;
   @ValidateNested() @Type(() => OpencodeConfig) opencode!: OpencodeConfig;
   @ValidateNested() @Type(() => ScriptedConfig) scripted!: ScriptedConfig;
@@ -146,6 +150,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
       file,
       toInt,
       600,
+    ),
+    rateLimitWindowSeconds: pick(
+      'rateLimitWindowSeconds',
+      'JELMORE_RATE_LIMIT_WINDOW_SECONDS',
+      'rate_limit_window_seconds',
+      file,
+      toInt,
+      60,
+    ),
+    providerRateLimits: parseProviderRateLimits(
+      env.JELMORE_PROVIDER_RATE_LIMITS,
+      objectAt(file, 'providers'),
+      env.JELMORE_CONFIG,
     ),
     port: pick('port', 'JELMORE_PORT', 'port', file, toInt, 3000),
     // Loopback until API keys exist: nothing else should reach an unauthenticated agent runner.
@@ -477,6 +494,43 @@ function parseKeyBudgets(
     }
   }
   return Object.fromEntries(entries) as Record<string, number>;
+}
+
+/**
+ * `name:count,...` in JELMORE_PROVIDER_RATE_LIMITS (the whole map), else each
+ * `providers.<name>.sessions_per_minute` of the file.
+ */
+function parseProviderRateLimits(
+  fromEnv: string | undefined,
+  fileProviders: unknown,
+  file?: string,
+): Record<string, number> {
+  const limits: Record<string, number> = {};
+  const add = (name: string, count: unknown, where: string) => {
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 1) {
+      throw new ConfigError(
+        `Invalid configuration: ${where} must be a whole number of sessions per minute, at least 1 (got ${JSON.stringify(count)})`,
+      );
+    }
+    limits[name] = count;
+  };
+  if (fromEnv?.trim()) {
+    for (const entry of fromEnv.split(',').map((e) => e.trim())) {
+      const match = /^([A-Za-z0-9][A-Za-z0-9._-]{0,63}):(\d+)$/.exec(entry);
+      if (!match) {
+        throw new ConfigError(
+          `Invalid configuration: JELMORE_PROVIDER_RATE_LIMITS entry '${entry}' must be <provider>:<sessions per minute>, e.g. claude:30`,
+        );
+      }
+      add(match[1], Number(match[2]), `JELMORE_PROVIDER_RATE_LIMITS entry '${entry}'`);
+    }
+  } else if (fileProviders && typeof fileProviders === 'object' && !Array.isArray(fileProviders)) {
+    for (const [name, section] of Object.entries(fileProviders as Source)) {
+      const count = objectAt(section as Source, 'sessions_per_minute');
+      if (count !== undefined) add(name, count, `${file}: providers.${name}.sessions_per_minute`);
+    }
+  }
+  return limits;
 }
 
 /** `id:key[:admin]`, comma-separated. The message never repeats a key. */

@@ -7,6 +7,7 @@ import {
   SubscribeMessage,
   WebSocketGateway,
 } from '@nestjs/websockets';
+import { InjectThrottlerStorage, ThrottlerStorage } from '@nestjs/throttler';
 import { once } from 'node:events';
 import { Subscription } from 'rxjs';
 import type { Namespace, Socket } from 'socket.io';
@@ -23,7 +24,9 @@ import { CreateSessionDto, SessionRefDto, SubscribeDto, WsInputDto } from '../ap
 import { ApiKeysService, LOCAL_PRINCIPAL, Principal } from '../auth/api-keys.service';
 import { toErrorBody } from '../common/error-body';
 import { validateDto } from '../common/validation';
+import { JelmoreConfig } from '../config/jelmore.config';
 import { toObservable } from './event-stream';
+import { WsRateLimiter } from './ws-rate-limit';
 
 /**
  * Engine.io packets (each one batch of up to commitMaxBatch events) queued for a socket before the
@@ -39,11 +42,21 @@ export class SessionsGateway
   private readonly logger = new Logger(SessionsGateway.name);
   /** socket id → session id → its live subscription. */
   private readonly subscriptions = new Map<string, Map<string, Subscription>>();
+  private readonly rateLimiter: WsRateLimiter;
 
   constructor(
     private readonly sessions: SessionsService,
     private readonly keys: ApiKeysService,
-  ) {}
+    config: JelmoreConfig,
+    @InjectThrottlerStorage() storage: ThrottlerStorage,
+  ) {
+    // The REST limit per key applies to a key's Socket.IO events as a whole: one setting for both.
+    this.rateLimiter = new WsRateLimiter(
+      storage,
+      config.rateLimitPerMinute,
+      config.rateLimitWindowSeconds * 1000,
+    );
+  }
 
   /** The handshake needs a valid key (`auth: { token }`); without one the client gets connect_error. */
   afterInit(namespace: Namespace): void {
@@ -60,6 +73,11 @@ export class SessionsGateway
       }
       (socket.data as { principal?: Principal }).principal = principal;
       next();
+    });
+    // Per key; without keys every client is the same local principal, so per socket.
+    namespace.on('connection', (socket: Socket) => {
+      const tracker = this.keys.enabled ? `key:${principalOf(socket).id}` : `socket:${socket.id}`;
+      socket.use(this.rateLimiter.middleware(tracker));
     });
   }
 

@@ -6,11 +6,13 @@ import {
   ModelNotSupportedError,
   ProviderHealth,
   ProviderUnavailableError,
+  RateLimitedError,
 } from '@jelmore/contracts';
 import { ProviderRegistry } from '../provider-registry.service';
 import { PROVIDERS_MODULE_OPTIONS } from '../providers.module-definition';
 import type { ProvidersModuleOptions } from '../providers.options';
 import { CircuitBreaker, CircuitState } from './circuit-breaker';
+import { RateWindow } from './rate-window';
 import {
   ProviderCandidate,
   SELECTION_ALGORITHM,
@@ -33,6 +35,7 @@ export class ProviderSelector implements OnApplicationBootstrap {
   private readonly logger = new Logger(ProviderSelector.name);
   private readonly circuits = new Map<string, CircuitBreaker>();
   private readonly health = new Map<string, ProviderHealth>();
+  private readonly rates = new Map<string, RateWindow>();
   private algorithm?: SelectionAlgorithm;
   private turn = 0;
 
@@ -49,6 +52,14 @@ export class ProviderSelector implements OnApplicationBootstrap {
    * held against it, and one that cannot serve refuses at createSession, so selection falls back anyway.
    */
   onApplicationBootstrap(): void {
+    // A misspelt name would leave the provider it meant unlimited.
+    for (const name of Object.keys(this.options.rateLimits?.sessionsPerWindow ?? {})) {
+      if (!this.registry.has(name)) {
+        this.logger.warn(
+          `a session rate limit names '${name}', which is not a registered provider`,
+        );
+      }
+    }
     this.refreshHealth().catch((err: unknown) =>
       this.logger.error(`health check failed: ${String(err)}`),
     );
@@ -70,6 +81,36 @@ export class ProviderSelector implements OnApplicationBootstrap {
 
   circuitState(provider: string): CircuitState {
     return this.circuit(provider).state;
+  }
+
+  /**
+   * Checks the provider's session-start rate; throws RateLimitedError when it is spent. Call the returned
+   * function once the provider has accepted the session, so that a start it refused costs nothing.
+   */
+  admitStart(provider: string): () => void {
+    const window = this.rateWindow(provider);
+    if (!window) return () => undefined;
+    const waitMs = window.waitMs();
+    if (waitMs > 0) {
+      const retryAfter = Math.ceil(waitMs / 1000);
+      throw new RateLimitedError(
+        `Provider '${provider}' started its ${window.limit} sessions per ${window.windowMs / 1000} s; the next may start in ${retryAfter} s`,
+        retryAfter,
+        { provider },
+      );
+    }
+    return () => window.record();
+  }
+
+  private rateWindow(provider: string): RateWindow | undefined {
+    let window = this.rates.get(provider);
+    const limits = this.options.rateLimits;
+    const limit = limits?.sessionsPerWindow[provider];
+    if (!window && limits && limit !== undefined) {
+      window = new RateWindow(limit, limits.windowMs);
+      this.rates.set(provider, window);
+    }
+    return window;
   }
 
   /** Checks every provider now; selection uses the last answers between checks. */
