@@ -4,31 +4,13 @@ import request from 'supertest';
 import type { SessionResource } from '@jelmore/contracts';
 import { startTestServer, TestServer } from './support/app';
 import { waitUntil } from './support/processes';
+import { routes } from './support/routes';
 import { connect, request as wsRequest } from './support/ws-client';
 
 const ALICE = 'alice-key-0123456789abcdef';
 const BOB = 'bob-key-0123456789abcdef';
 const OPS = 'ops-key-0123456789abcdef';
 const KEYS = `alice:${ALICE},bob:${BOB},ops:${OPS}:admin`;
-
-interface Route {
-  method: string;
-  path: string;
-}
-
-/** Every route the HTTP server answers, read from the router itself: a new route is covered unasked. */
-function routes(server: TestServer): Route[] {
-  const router = (
-    server.app.getHttpAdapter().getInstance() as {
-      router: { stack: Array<{ route?: { path: string; methods: Record<string, boolean> } }> };
-    }
-  ).router;
-  return router.stack.flatMap((layer) =>
-    layer.route
-      ? Object.keys(layer.route.methods).map((method) => ({ method, path: layer.route!.path }))
-      : [],
-  );
-}
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
@@ -44,7 +26,7 @@ describe('API keys, ownership and rate limits', () => {
   });
 
   it('every route but the health probes and the docs wants a valid key', async () => {
-    const all = routes(server);
+    const all = routes(server.app);
     // Catch-all layers (`{/*splat}`) are middleware, not routes; the OpenAPI pages are public.
     const guarded = all.filter(
       (r) => r.path.startsWith('/') && !r.path.startsWith('/health') && !r.path.startsWith('/docs'),

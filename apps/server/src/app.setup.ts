@@ -27,7 +27,9 @@ export function configureApp(app: INestApplication): void {
       .addBearerAuth({
         type: 'http',
         scheme: 'bearer',
-        description: 'An API key from JELMORE_API_KEYS',
+        // Not a JWT (the builder's default hint): an opaque key.
+        bearerFormat: 'API key',
+        description: 'An API key from JELMORE_API_KEYS, as `Authorization: Bearer <key>`',
       })
       .build(),
   );

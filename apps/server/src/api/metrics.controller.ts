@@ -1,16 +1,21 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { SessionMetrics, SessionsService } from '@jelmore/sessions';
+import { ApiKeyProtected } from './api-docs.decorator';
+import { METRICS_EXAMPLE, SessionMetricsDto } from './responses.dto';
 
 @ApiTags('metrics')
-@ApiBearerAuth()
+@ApiKeyProtected()
 @Controller('v1/metrics')
 export class MetricsController {
   constructor(private readonly sessions: SessionsService) {}
 
   @Get()
+  @ApiOperation({ summary: 'Session counts, tokens and cost, in all and per provider' })
   @ApiOkResponse({
     description: 'total_sessions, active_sessions, usage and cost, in all and per provider',
+    type: SessionMetricsDto,
+    example: METRICS_EXAMPLE,
   })
   metrics(): Promise<SessionMetrics> {
     return this.sessions.metrics();

@@ -1,9 +1,23 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import {
+  ApiExtraModels,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  getSchemaPath,
+} from '@nestjs/swagger';
 import { ProviderRegistry, ProviderSelector } from '@jelmore/providers';
+import { ApiKeyProtected } from './api-docs.decorator';
+import {
+  PROVIDER_HEALTH_EXAMPLE,
+  ProviderHealthDto,
+  PROVIDERS_EXAMPLE,
+  ProvidersDto,
+} from './responses.dto';
 
 @ApiTags('providers')
-@ApiBearerAuth()
+@ApiKeyProtected()
+@ApiExtraModels(ProviderHealthDto)
 @Controller('v1/providers')
 export class ProvidersController {
   constructor(
@@ -13,6 +27,8 @@ export class ProvidersController {
 
   /** Every provider with its capabilities, models, health (with its circuit) and load. */
   @Get()
+  @ApiOperation({ summary: 'Every provider: capabilities, models and prices, health, load' })
+  @ApiOkResponse({ type: ProvidersDto, example: PROVIDERS_EXAMPLE })
   async list() {
     const health = await this.health();
     return {
@@ -35,6 +51,12 @@ export class ProvidersController {
 
   /** Checks every provider now (selection uses these answers too). */
   @Get('health')
+  @ApiOperation({ summary: 'Check every provider now, with its circuit breaker state' })
+  @ApiOkResponse({
+    description: 'By provider name',
+    schema: { type: 'object', additionalProperties: { $ref: getSchemaPath(ProviderHealthDto) } },
+    example: PROVIDER_HEALTH_EXAMPLE,
+  })
   async health() {
     const health = await this.selector.refreshHealth();
     return Object.fromEntries(

@@ -1,10 +1,22 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { ProviderRegistry } from '@jelmore/providers';
 import { SessionStore } from '@jelmore/sessions';
 import { Public } from '../auth/public.decorator';
+
+const READY_EXAMPLE = {
+  status: 'ok',
+  info: { store: { status: 'up' }, providers: { status: 'up', claude: 'up' } },
+  error: {},
+  details: { store: { status: 'up' }, providers: { status: 'up', claude: 'up' } },
+};
 
 @ApiTags('health')
 @Public()
@@ -22,6 +34,10 @@ export class HealthController {
   /** The process answers: nothing else is checked, so a slow dependency never restarts the pod. */
   @Get('live')
   @HealthCheck()
+  @ApiOperation({ summary: 'Liveness probe: the process answers (no dependency is checked)' })
+  @ApiOkResponse({ example: { status: 'ok', info: {}, error: {}, details: {} } })
+  // Terminus documents a 503 for every check; with nothing checked, live never answers it.
+  @ApiServiceUnavailableResponse({ example: { status: 'error', info: {}, error: {}, details: {} } })
   live() {
     return this.health.check([]);
   }
@@ -29,6 +45,19 @@ export class HealthController {
   /** Ready when the store answers and at least one provider is healthy. */
   @Get('ready')
   @HealthCheck()
+  @ApiOperation({ summary: 'Readiness probe: the store answers and a provider is healthy' })
+  @ApiOkResponse({ example: READY_EXAMPLE })
+  @ApiServiceUnavailableResponse({
+    example: {
+      status: 'error',
+      info: { store: { status: 'up' } },
+      error: { providers: { status: 'down', claude: 'down: binary not found' } },
+      details: {
+        store: { status: 'up' },
+        providers: { status: 'down', claude: 'down: binary not found' },
+      },
+    },
+  })
   ready() {
     return this.health.check([() => this.checkStore(), () => this.checkProviders()]);
   }

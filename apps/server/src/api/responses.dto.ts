@@ -1,0 +1,231 @@
+import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
+import {
+  ErrorCode,
+  SESSION_STATES,
+  type ErrorBody,
+  type ModelInfo,
+  type ProviderCapabilities,
+  type SessionResource,
+  type SessionState,
+  type Usage,
+} from '@jelmore/contracts';
+
+// Response shapes for the OpenAPI document only: the handlers return the contracts' types, which these
+// implement, so a field added there and not here fails to compile.
+
+const SESSION_ID = '6c8d5709-7e95-4529-a5f1-18ac3dddef69';
+
+export const USAGE_EXAMPLE: Usage = { inputTokens: 1200, outputTokens: 340, costUsd: 0.0087 };
+
+export const SESSION_EXAMPLE: SessionResource = {
+  id: SESSION_ID,
+  provider: 'claude',
+  model: 'claude-sonnet-5-5',
+  state: 'running',
+  cwd: `/srv/jelmore/workspace/${SESSION_ID}`,
+  createdAt: '2026-01-15T09:30:00.000Z',
+  updatedAt: '2026-01-15T09:30:00.412Z',
+  usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 },
+  lastSeq: 3,
+};
+
+export const EVENTS_EXAMPLE = {
+  events: [
+    {
+      sessionId: SESSION_ID,
+      seq: 1,
+      ts: '2026-01-15T09:30:00.001Z',
+      type: 'status',
+      from: null,
+      to: 'starting',
+    },
+    {
+      sessionId: SESSION_ID,
+      seq: 4,
+      ts: '2026-01-15T09:30:01.250Z',
+      type: 'assistant',
+      text: 'I will create hello.py',
+    },
+    {
+      sessionId: SESSION_ID,
+      seq: 5,
+      ts: '2026-01-15T09:30:01.300Z',
+      type: 'tool_use',
+      id: 'toolu_01',
+      name: 'Write',
+      input: { file_path: 'hello.py', content: 'print("hello")\n' },
+    },
+    {
+      sessionId: SESSION_ID,
+      seq: 9,
+      ts: '2026-01-15T09:30:04.020Z',
+      type: 'result',
+      text: 'Created hello.py and ran it: it prints hello.',
+      durationMs: 3900,
+      usage: USAGE_EXAMPLE,
+    },
+  ],
+};
+
+export const SSE_EXAMPLE =
+  `id: 1\nevent: status\ndata: {"sessionId":"${SESSION_ID}","seq":1,"ts":"2026-01-15T09:30:00.001Z","type":"status","from":null,"to":"starting"}\n\n` +
+  `id: 4\nevent: assistant\ndata: {"sessionId":"${SESSION_ID}","seq":4,"ts":"2026-01-15T09:30:01.250Z","type":"assistant","text":"I will create hello.py"}\n\n`;
+
+const HEALTHY = {
+  healthy: true,
+  version: '2.1.332 (Claude Code)',
+  checkedAt: '2026-01-15T09:29:45.000Z',
+  circuit: 'closed',
+};
+
+export const PROVIDER_HEALTH_EXAMPLE = {
+  claude: HEALTHY,
+  opencode: {
+    healthy: false,
+    reason: 'no model endpoint: set JELMORE_OPENCODE_BASE_URL (or JELMORE_OPENCODE_API_ENDPOINT)',
+    checkedAt: '2026-01-15T09:29:45.000Z',
+    circuit: 'closed',
+  },
+};
+
+export const PROVIDERS_EXAMPLE = {
+  defaultProvider: 'claude',
+  providers: [
+    {
+      name: 'claude',
+      capabilities: {
+        streaming: true,
+        tools: true,
+        fileOperations: true,
+        codeExecution: true,
+        multimodal: false,
+        continuation: true,
+        directoryTracking: true,
+        maxConcurrentSessions: 10,
+        maxContextTokens: 1_000_000,
+      },
+      models: [
+        {
+          id: 'claude-sonnet-5-5',
+          aliases: ['sonnet'],
+          provider: 'claude',
+          contextWindow: 1_000_000,
+          inputPricePerMTok: 3,
+          outputPricePerMTok: 15,
+        },
+      ],
+      health: HEALTHY,
+      load: { active: 1, max: 10 },
+    },
+  ],
+};
+
+export const METRICS_EXAMPLE = {
+  total_sessions: 12,
+  active_sessions: 2,
+  usage: USAGE_EXAMPLE,
+  providers: {
+    claude: { total_sessions: 12, active_sessions: 2, usage: USAGE_EXAMPLE },
+  },
+};
+
+export const PROMETHEUS_EXAMPLE =
+  '# HELP jelmore_sessions_created_total Sessions started, by provider\n' +
+  '# TYPE jelmore_sessions_created_total counter\n' +
+  'jelmore_sessions_created_total{provider="claude"} 12\n';
+
+export class UsageDto implements Usage {
+  @ApiProperty({ example: 1200 }) inputTokens!: number;
+  @ApiProperty({ example: 340 }) outputTokens!: number;
+  @ApiProperty({ example: 0.0087, description: 'USD' }) costUsd!: number;
+}
+
+export class SessionResourceDto implements SessionResource {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ example: 'claude' }) provider!: string;
+  @ApiProperty({ example: 'claude-sonnet-5-5' }) model!: string;
+  @ApiProperty({ enum: SESSION_STATES }) state!: SessionState;
+  @ApiProperty({ description: 'Absolute, inside the workspace root' }) cwd!: string;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+  @ApiProperty({ type: UsageDto }) usage!: UsageDto;
+  @ApiProperty({ description: 'The seq of its last committed event' }) lastSeq!: number;
+}
+
+export class EventsPageDto {
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'object' },
+    description: 'SessionEvents in seq order: sessionId, seq, ts, type and the fields of the type',
+  })
+  events!: object[];
+}
+
+export class OkDto {
+  @ApiProperty({ enum: [true] }) ok!: true;
+}
+
+export class ProviderHealthDto {
+  @ApiProperty() healthy!: boolean;
+  @ApiPropertyOptional({ description: 'Why it is unhealthy' }) reason?: string;
+  @ApiPropertyOptional() version?: string;
+  @ApiProperty({ format: 'date-time' }) checkedAt!: string;
+  @ApiProperty({ enum: ['closed', 'open', 'half-open'] }) circuit!: string;
+}
+
+export class ModelInfoDto implements ModelInfo {
+  @ApiProperty() id!: string;
+  @ApiProperty({ type: [String] }) aliases!: string[];
+  @ApiProperty() provider!: string;
+  @ApiProperty() contextWindow!: number;
+  @ApiProperty({ description: 'USD per million input tokens' }) inputPricePerMTok!: number;
+  @ApiProperty({ description: 'USD per million output tokens' }) outputPricePerMTok!: number;
+}
+
+export class ProviderLoadDto {
+  @ApiProperty() active!: number;
+  @ApiProperty() max!: number;
+}
+
+export class ProviderInfoDto {
+  @ApiProperty() name!: string;
+  @ApiProperty({ type: 'object', additionalProperties: true }) capabilities!: ProviderCapabilities;
+  @ApiProperty({ type: [ModelInfoDto] }) models!: ModelInfoDto[];
+  @ApiProperty({ type: ProviderHealthDto }) health!: ProviderHealthDto;
+  @ApiProperty({ type: ProviderLoadDto }) load!: ProviderLoadDto;
+}
+
+export class ProvidersDto {
+  @ApiProperty() defaultProvider!: string;
+  @ApiProperty({ type: [ProviderInfoDto] }) providers!: ProviderInfoDto[];
+}
+
+export class ProviderSessionMetricsDto {
+  @ApiProperty() total_sessions!: number;
+  @ApiProperty() active_sessions!: number;
+  @ApiProperty({ type: UsageDto }) usage!: UsageDto;
+}
+
+export class SessionMetricsDto extends ProviderSessionMetricsDto {
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { $ref: getSchemaPath(ProviderSessionMetricsDto) },
+    description: 'The same figures per provider',
+  })
+  providers!: Record<string, ProviderSessionMetricsDto>;
+}
+
+export class ErrorBodyDto implements ErrorBody {
+  @ApiProperty({ enum: ErrorCode, description: 'Stable: clients switch on it' }) code!: ErrorCode;
+  @ApiProperty({ description: 'Safe to show; never a stack or a secret' }) message!: string;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true }) details?: Record<
+    string,
+    unknown
+  >;
+  @ApiPropertyOptional({ description: 'With RATE_LIMITED: seconds until a retry may succeed' })
+  retryAfter?: number;
+}
+
+export class ErrorResponseDto {
+  @ApiProperty({ type: ErrorBodyDto }) error!: ErrorBodyDto;
+}
