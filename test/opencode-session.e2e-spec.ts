@@ -109,8 +109,12 @@ describe('OpenCode sessions (real opencode serve, fake OpenAI-compatible API)', 
       isError: false,
     });
     expect(readFileSync(join(session.cwd, 'oc.txt'), 'utf8').trim()).toBe('from-opencode');
-    // Two model calls (the tool call, then the text after it), both counted.
-    expect(events.ofType('usage')[0].inputTokens).toBe(2 * PROMPT_TOKENS);
+    // Two model calls (the tool call, then the text after it), each counted as it ended.
+    expect(events.ofType('usage').map((u) => u.inputTokens)).toEqual([
+      PROMPT_TOKENS,
+      PROMPT_TOKENS,
+    ]);
+    expect(events.ofType('result')[0].usage.inputTokens).toBe(2 * PROMPT_TOKENS);
     expect(events.ofType('result')[0].text).toBe('Tool finished.');
     await wsRequest(socket, 'session:terminate', { sessionId: session.id });
   });

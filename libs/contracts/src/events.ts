@@ -62,8 +62,14 @@ export interface DirectoryChangedEvent {
   from: string;
   to: string;
 }
+/**
+ * Tokens and cost, in addition to what the session already counted. With `estimated`, a figure priced by
+ * Jelmore while the turn runs (from the model call's tokens), for live cost and budgets; it is not added
+ * to the session's usage: the provider's own figure for the whole turn follows before its result.
+ */
 export interface UsageEvent extends Usage {
   type: 'usage';
+  estimated?: boolean;
 }
 export interface ResultEvent {
   type: 'result';

@@ -76,6 +76,16 @@ interface Runtime {
   inputs: string[];
   /** Set when we end the agent on purpose, so its exit is not a failure. */
   ending: boolean;
+  /** The running turn's estimated usage, until the provider's own figure for the turn arrives. */
+  estimate: Usage;
+  /** Set once a budget stopped the session, so the error is reported once. */
+  budgetStopped: boolean;
+  /** Until the agent's first event: what a fallback to the next candidate needs. */
+  startup?: { query: string; candidates: ProviderCandidate[]; skipped: string[] };
+}
+
+function freshRuntimeState(): Omit<Runtime, 'record' | 'agent'> {
+  return { inputs: [], ending: false, estimate: { ...ZERO_USAGE }, budgetStopped: false };
 }
 
 /** States in which an agent process may still be running for a session. */
@@ -132,7 +142,7 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
     });
     const id = randomUUID();
     const cwd = resolveSessionCwd(this.options.workspaceRoot, id, input.cwd);
-    const { provider, model, agent, fallback } = this.open(selection, id, cwd);
+    const { provider, model, agent, fallback, rest, skipped } = this.open(selection, id, cwd);
     const now = new Date().toISOString();
     const record: SessionRecord = {
       id,
@@ -152,7 +162,12 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
     };
     await this.store.insertSession(record);
     await this.log.open(id);
-    const runtime: Runtime = { record, agent, inputs: [], ending: false };
+    const runtime: Runtime = {
+      record,
+      agent,
+      ...freshRuntimeState(),
+      startup: { query: input.query, candidates: rest, skipped },
+    };
     this.runtimes.set(id, runtime);
     // Ids and sizes only: the query text itself is never logged.
     this.logger.log({
@@ -164,18 +179,60 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
       ...(fallback ? { fallback } : {}),
     });
     await this.transition(record, 'starting', fallback);
+    await this.start(runtime, input.query);
+    return this.resource(record);
+  }
+
+  private async start(runtime: Runtime, query: string): Promise<void> {
+    const { record, agent } = runtime;
     this.pump(runtime);
     try {
-      await agent.start(input.query);
+      await agent.start(query);
     } catch (err) {
-      this.selector.circuit(provider.name).recordFailure();
+      if (await this.fallBack(runtime, `${record.provider} could not start (${errorText(err)})`))
+        return;
+      this.selector.circuit(record.provider).recordFailure();
       await this.fail(runtime, err);
       throw err;
     }
     record.providerRef = agent.providerRef ?? null;
     record.agentPid = agent.pid ?? null;
     await this.transition(record, 'running');
-    return this.resource(record);
+  }
+
+  /**
+   * An agent that failed before its first event (crashed at start) hands the session to the next
+   * candidate, if there is one: same id and query, a status event naming what was tried and why.
+   */
+  private async fallBack(runtime: Runtime, why: string): Promise<boolean> {
+    const { record, startup } = runtime;
+    if (!startup || startup.candidates.length === 0) return false;
+    let next: ReturnType<SessionsService['open']>;
+    try {
+      next = this.open(
+        { candidates: startup.candidates, skipped: [...startup.skipped, why] },
+        record.id,
+        record.cwd,
+      );
+    } catch {
+      return false;
+    }
+    this.selector.circuit(record.provider).recordFailure();
+    runtime.agent.terminate().catch(() => undefined);
+    this.logger.warn({ msg: 'session fell back', sessionId: record.id, reason: next.fallback });
+    record.provider = next.provider.name;
+    record.model = next.model.id;
+    record.agentPid = null;
+    await this.store.updateSession(record.id, {
+      provider: record.provider,
+      model: record.model,
+      agentPid: null,
+    });
+    runtime.agent = next.agent;
+    runtime.startup = { query: startup.query, candidates: next.rest, skipped: next.skipped };
+    await this.transition(record, 'starting', next.fallback);
+    await this.start(runtime, startup.query);
+    return true;
   }
 
   /**
@@ -186,10 +243,16 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
     { candidates, skipped: passedOver }: { candidates: ProviderCandidate[]; skipped: string[] },
     sessionId: string,
     cwd: string,
-  ): ProviderCandidate & { agent: AgentSession; fallback?: string } {
+  ): ProviderCandidate & {
+    agent: AgentSession;
+    fallback?: string;
+    /** The candidates after this one, and why those before it were passed over. */
+    rest: ProviderCandidate[];
+    skipped: string[];
+  } {
     const skipped = [...passedOver];
     const overRate: RateLimitedError[] = [];
-    for (const candidate of candidates) {
+    for (const [index, candidate] of candidates.entries()) {
       try {
         const admitted = this.selector.admitStart(candidate.provider.name);
         const agent = candidate.provider.createSession({
@@ -202,7 +265,7 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
         const fallback = skipped.length
           ? `fell back to ${candidate.provider.name}: ${skipped.join('; ')}`
           : undefined;
-        return { ...candidate, agent, fallback };
+        return { ...candidate, agent, fallback, rest: candidates.slice(index + 1), skipped };
       } catch (err) {
         if (err instanceof RateLimitedError) {
           overRate.push(err);
@@ -282,6 +345,8 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
       throw new BudgetExceededError('session', budget, runtime.record.usage.costUsd);
     }
     if (runtime.record.owner) await this.checkOwnerBudget(runtime.record.owner);
+    // An estimate may have stopped the last turn where the provider's figure then stayed within budget.
+    runtime.budgetStopped = false;
     if (runtime.record.state === 'idle') {
       await this.transition(runtime.record, 'running');
       await runtime.agent.send(text);
@@ -359,7 +424,7 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
     const agent = provider.createSession({ sessionId: id, cwd, model: state.model });
     await agent.resume({ ...state, cwd });
     await this.log.open(id);
-    const runtime: Runtime = { record, agent, inputs: [], ending: false };
+    const runtime: Runtime = { record, agent, ...freshRuntimeState() };
     this.runtimes.set(id, runtime);
     record.suspendedState = null;
     this.pump(runtime);
@@ -391,7 +456,24 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
 
   private pump(runtime: Runtime): void {
     const run = async () => {
-      for await (const draft of runtime.agent.events()) await this.onAgentEvent(runtime, draft);
+      const { agent } = runtime;
+      let crash: string | undefined;
+      for await (const draft of agent.events()) {
+        if (draft.type === 'error' && runtime.startup) crash = draft.message;
+        await this.onAgentEvent(runtime, draft);
+      }
+      // Replaced by a fallback while this loop drained.
+      if (runtime.agent !== agent) return;
+      if (
+        !runtime.ending &&
+        runtime.startup &&
+        (await this.fallBack(
+          runtime,
+          `${runtime.record.provider} failed at start (${crash ?? 'exited'})`,
+        ))
+      ) {
+        return;
+      }
       if (!runtime.ending) {
         this.selector.circuit(runtime.record.provider).recordFailure();
         this.runtimes.delete(runtime.record.id);
@@ -407,13 +489,19 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
 
   private async onAgentEvent(runtime: Runtime, draft: SessionEventDraft): Promise<void> {
     const { record } = runtime;
+    if (draft.type !== 'error') runtime.startup = undefined;
     // Not awaited: seq order is fixed on append, and waiting per event would cap a session at one event
     // per commit interval.
     this.append(record, draft).catch(() => undefined);
     switch (draft.type) {
       case 'usage':
-        record.usage = addUsage(record.usage, draft);
-        await this.store.updateSession(record.id, { usage: record.usage });
+        if (draft.estimated) {
+          runtime.estimate = addUsage(runtime.estimate, draft);
+        } else {
+          record.usage = addUsage(record.usage, draft);
+          runtime.estimate = { ...ZERO_USAGE };
+          await this.store.updateSession(record.id, { usage: record.usage });
+        }
         await this.enforceBudget(runtime);
         break;
       case 'directory_changed':
@@ -442,25 +530,35 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
     if (error) throw error;
   }
 
-  private async ownerBudgetError(owner: string): Promise<BudgetExceededError | undefined> {
+  /** `pending`: spending not in the store yet (the running turn's estimate). */
+  private async ownerBudgetError(
+    owner: string,
+    pending = 0,
+  ): Promise<BudgetExceededError | undefined> {
     const limit = this.options.ownerBudgetsUsd[owner];
     if (limit === undefined) return undefined;
-    const spent = await this.store.costByOwner(owner);
+    const spent = (await this.store.costByOwner(owner)) + pending;
     return spent >= limit
       ? new BudgetExceededError('key', limit, Math.round(spent * 1e9) / 1e9)
       : undefined;
   }
 
-  /** A session that spent its budget, or its key's, stops its turn and takes no more input. */
+  /**
+   * A session that spent its budget, or its key's, stops its turn and takes no more input. Checked on
+   * every usage event, estimates included, so a turn stops between two model calls.
+   */
   private async enforceBudget(runtime: Runtime): Promise<void> {
     const { record } = runtime;
+    if (runtime.budgetStopped) return;
+    const spent = Math.round((record.usage.costUsd + runtime.estimate.costUsd) * 1e9) / 1e9;
     const error =
-      record.maxBudgetUsd !== null && record.usage.costUsd >= record.maxBudgetUsd
-        ? new BudgetExceededError('session', record.maxBudgetUsd, record.usage.costUsd)
+      record.maxBudgetUsd !== null && spent >= record.maxBudgetUsd
+        ? new BudgetExceededError('session', record.maxBudgetUsd, spent)
         : record.owner
-          ? await this.ownerBudgetError(record.owner)
+          ? await this.ownerBudgetError(record.owner, runtime.estimate.costUsd)
           : undefined;
     if (!error) return;
+    runtime.budgetStopped = true;
     runtime.inputs.length = 0;
     this.append(record, { type: 'error', code: error.code, message: error.message }).catch(
       () => undefined,
@@ -472,7 +570,7 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
     runtime.ending = true;
     this.runtimes.delete(runtime.record.id);
     await runtime.agent.terminate().catch(() => undefined);
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorText(err);
     await this.append(runtime.record, { type: 'error', code: ErrorCode.SessionError, message });
     await this.transition(runtime.record, 'failed', message);
     await this.log.close(runtime.record.id);
@@ -544,4 +642,8 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
     const lastSeq = this.log.lastSeq(record.id) ?? (await this.store.lastSeq(record.id));
     return toResource(record, lastSeq);
   }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

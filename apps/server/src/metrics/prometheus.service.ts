@@ -138,6 +138,8 @@ export class PrometheusService implements OnModuleInit, OnModuleDestroy {
           this.firstEvent.observe({ provider }, sinceCreation());
         break;
       case 'usage':
+        // An estimate is settled by the provider's figure for the turn, which is counted instead.
+        if (event.estimated) break;
         this.tokens.inc({ provider, model: record.model, direction: 'input' }, event.inputTokens);
         this.tokens.inc({ provider, model: record.model, direction: 'output' }, event.outputTokens);
         this.cost.inc({ provider, model: record.model }, event.costUsd);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, SessionEventDraft } from '@jelmore/contracts';
 import { ClaudeStreamNormalizer } from './claude-stream.normalizer';
+import { resolveClaudeModel } from './claude.models';
 
 type Line = Parameters<ClaudeStreamNormalizer['push']>[0];
 
@@ -65,6 +66,68 @@ describe('ClaudeStreamNormalizer', () => {
           usage: { inputTokens: 84, outputTokens: 14, costUsd: 0.000616 },
         },
       ]);
+    });
+
+    it("with the model's prices, reports each model call's usage as an estimate when the call ends", () => {
+      const opus = resolveClaudeModel('opus')!;
+      const drafts = feed(new ClaudeStreamNormalizer(opus), lines);
+      // Two model calls of 42 input and 7 output tokens each (the tool call, then the answer), priced
+      // 5 and 25 USD per million tokens; the CLI's own figure for the turn follows unestimated.
+      const estimate = {
+        type: 'usage',
+        inputTokens: 42,
+        outputTokens: 7,
+        costUsd: (42 * 5 + 7 * 25) / 1e6,
+        estimated: true,
+      };
+      expect(drafts.map((d) => (d.type === 'usage' ? d : d.type))).toEqual([
+        // The CLI writes the call's assistant line (the tool_use) before the call's message_delta.
+        'tool_use',
+        estimate,
+        'tool_result',
+        'assistant',
+        'assistant',
+        'assistant',
+        estimate,
+        { type: 'usage', inputTokens: 84, outputTokens: 14, costUsd: 0.000616 },
+        'result',
+      ]);
+    });
+
+    it('prices cache writes and reads as Anthropic does, relative to the input price', () => {
+      const n = new ClaudeStreamNormalizer(resolveClaudeModel('sonnet'));
+      n.push({
+        type: 'stream_event',
+        event: {
+          type: 'message_start',
+          message: {
+            id: 'm1',
+            usage: {
+              input_tokens: 10,
+              cache_creation_input_tokens: 100,
+              cache_read_input_tokens: 1000,
+            },
+          },
+        },
+      });
+      const [usage] = n.push({
+        type: 'stream_event',
+        event: { type: 'message_delta', usage: { output_tokens: 20 } },
+      });
+      expect(usage).toEqual({
+        type: 'usage',
+        inputTokens: 1110,
+        outputTokens: 20,
+        costUsd: expect.closeTo(((10 + 100 * 1.25 + 1000 * 0.1) * 3 + 20 * 15) / 1e6, 12),
+        estimated: true,
+      });
+      // A message_delta without its message_start (or a second one) gives no estimate.
+      expect(
+        n.push({
+          type: 'stream_event',
+          event: { type: 'message_delta', usage: { output_tokens: 5 } },
+        }),
+      ).toEqual([]);
     });
 
     it('does not repeat streamed text when the full assistant line arrives', () => {

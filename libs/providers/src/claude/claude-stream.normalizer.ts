@@ -1,4 +1,4 @@
-import { ErrorCode, SessionEventDraft, Usage } from '@jelmore/contracts';
+import { ErrorCode, ModelInfo, SessionEventDraft, Usage } from '@jelmore/contracts';
 
 /** The parts of the CLI's stream-json lines that Jelmore reads. */
 interface ClaudeLine {
@@ -7,8 +7,9 @@ interface ClaudeLine {
   session_id?: string;
   event?: {
     type?: string;
-    message?: { id?: string };
+    message?: { id?: string; usage?: TokenCounts };
     delta?: { type?: string; text?: string };
+    usage?: TokenCounts;
   };
   message?: { id?: string; content?: unknown };
   result?: string;
@@ -16,13 +17,19 @@ interface ClaudeLine {
   errors?: string[];
   duration_ms?: number;
   total_cost_usd?: number;
-  usage?: {
-    input_tokens?: number;
-    output_tokens?: number;
-    cache_creation_input_tokens?: number;
-    cache_read_input_tokens?: number;
-  };
+  usage?: TokenCounts;
 }
+
+interface TokenCounts {
+  input_tokens?: number;
+  output_tokens?: number;
+  cache_creation_input_tokens?: number;
+  cache_read_input_tokens?: number;
+}
+
+// Anthropic's list prices for prompt caching, relative to the model's input price.
+const CACHE_WRITE_PRICE = 1.25;
+const CACHE_READ_PRICE = 0.1;
 
 interface ContentBlock {
   type?: string;
@@ -38,6 +45,8 @@ interface ContentBlock {
 /**
  * Turns the Claude Code CLI's `--output-format stream-json --include-partial-messages` lines into
  * SessionEvent drafts. One instance per CLI process: the CLI's cost figure is cumulative per process.
+ * Given the model's prices, each model call's usage is also reported as it ends, as an estimate, so that
+ * a budget can stop a turn between two calls; the CLI's own figure settles the turn.
  */
 export class ClaudeStreamNormalizer {
   /** The CLI's session id, from its init line. */
@@ -46,6 +55,10 @@ export class ClaudeStreamNormalizer {
   private readonly streamedText = new Set<string>();
   private costSoFar = 0;
   private interruptRequested = false;
+  /** Tokens of the model call under way, as its message_start gave them. */
+  private callInput?: TokenCounts;
+
+  constructor(private readonly prices?: ModelInfo) {}
 
   /** The next result ends a turn that the client interrupted, not one that failed. */
   expectInterrupt(): void {
@@ -85,8 +98,10 @@ export class ClaudeStreamNormalizer {
   private streamEvent(event: ClaudeLine['event']): SessionEventDraft[] {
     if (event?.type === 'message_start') {
       this.currentMessageId = event.message?.id;
+      this.callInput = event.message?.usage;
       return [];
     }
+    if (event?.type === 'message_delta' && event.usage) return this.callUsage(event.usage);
     if (event?.type === 'content_block_delta' && event.delta?.type === 'text_delta') {
       const text = event.delta.text ?? '';
       if (!text) return [];
@@ -94,6 +109,30 @@ export class ClaudeStreamNormalizer {
       return [{ type: 'assistant', text }];
     }
     return [];
+  }
+
+  private callUsage(delta: TokenCounts): SessionEventDraft[] {
+    const input = this.callInput;
+    this.callInput = undefined;
+    if (!this.prices || !input) return [];
+    const fresh = input.input_tokens ?? 0;
+    const written = input.cache_creation_input_tokens ?? 0;
+    const read = input.cache_read_input_tokens ?? 0;
+    const outputTokens = delta.output_tokens ?? input.output_tokens ?? 0;
+    const { inputPricePerMTok, outputPricePerMTok } = this.prices;
+    const cost =
+      ((fresh + written * CACHE_WRITE_PRICE + read * CACHE_READ_PRICE) * inputPricePerMTok +
+        outputTokens * outputPricePerMTok) /
+      1e6;
+    return [
+      {
+        type: 'usage',
+        inputTokens: fresh + written + read,
+        outputTokens,
+        costUsd: Math.round(cost * 1e9) / 1e9,
+        estimated: true,
+      },
+    ];
   }
 
   private assistant(message: ClaudeLine['message']): SessionEventDraft[] {

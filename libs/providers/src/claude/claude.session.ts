@@ -9,6 +9,7 @@ import {
 import { AgentProcess } from '../process/agent-process';
 import { AsyncQueue } from '../process/async-queue';
 import { ClaudeStreamNormalizer } from './claude-stream.normalizer';
+import { resolveClaudeModel } from './claude.models';
 import { DirectoryTracker } from './directory-tracker';
 import type { ClaudeOptions } from './claude.options';
 
@@ -26,7 +27,7 @@ export interface ClaudeLaunch {
  */
 export class ClaudeCodeSession implements AgentSession {
   private process?: AgentProcess;
-  private normalizer = new ClaudeStreamNormalizer();
+  private normalizer: ClaudeStreamNormalizer;
   private readonly queue = new AsyncQueue<SessionEventDraft>();
   private readonly directory: DirectoryTracker;
   private ending = false;
@@ -37,6 +38,11 @@ export class ClaudeCodeSession implements AgentSession {
     private readonly launch: ClaudeLaunch,
   ) {
     this.directory = new DirectoryTracker(config.cwd);
+    this.normalizer = this.newNormalizer();
+  }
+
+  private newNormalizer(): ClaudeStreamNormalizer {
+    return new ClaudeStreamNormalizer(resolveClaudeModel(this.config.model));
   }
 
   get id(): string {
@@ -121,7 +127,7 @@ export class ClaudeCodeSession implements AgentSession {
       ...(resumeRef ? ['--resume', resumeRef] : ['--session-id', this.id]),
     ];
     this.conversationRef = resumeRef ?? this.id;
-    this.normalizer = new ClaudeStreamNormalizer();
+    this.normalizer = this.newNormalizer();
     this.process = new AgentProcess({
       bin,
       args,

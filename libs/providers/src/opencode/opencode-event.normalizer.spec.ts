@@ -198,12 +198,12 @@ describe('OpencodeEventNormalizer', () => {
   describe('session A: two turns, the second with reasoning, a bash tool call and two steps', () => {
     const run = replay(sessionA, deepseek);
 
-    it('starts two turns and ends each with exactly one usage and one result', () => {
+    it('starts two turns and ends each with one result, after one usage per step (model call)', () => {
       expect(run.turns).toHaveLength(2);
+      expect(run.turns.map((turn) => ofType(turn, 'usage').length)).toEqual([1, 2]);
       for (const turn of run.turns) {
         expect(ofType(turn, 'result')).toHaveLength(1);
-        expect(ofType(turn, 'usage')).toHaveLength(1);
-        // The result is the turn's last draft, right after its usage.
+        // The result is the turn's last draft, right after the last step's usage.
         expect(turn.slice(-2).map((d) => d.type)).toEqual(['usage', 'result']);
       }
       expect(ofType(run.drafts, 'error')).toEqual([]);
@@ -327,6 +327,12 @@ describe('OpencodeEventNormalizer', () => {
         outputTokens: 27,
         costUsd: expectedCost(deepseek, 205, 27),
       };
+      const step = (inputTokens: number, outputTokens: number) => ({
+        type: 'usage',
+        inputTokens,
+        outputTokens,
+        costUsd: expect.closeTo(expectedCost(deepseek, inputTokens, outputTokens), 12),
+      });
       expect(second).toEqual([
         { type: 'assistant', text: 'Running a command.' },
         {
@@ -341,10 +347,12 @@ describe('OpencodeEventNormalizer', () => {
           output: 'hello-from-tool\n',
           isError: false,
         },
+        // The first step (the tool call) is priced as soon as it ends, before the second begins.
+        step(102, 18),
         { type: 'assistant', text: 'The tool sai' },
         { type: 'assistant', text: 'd: hello-fro' },
         { type: 'assistant', text: 'm-tool' },
-        { type: 'usage', ...usage, costUsd: expect.closeTo(usage.costUsd, 12) },
+        step(103, 9),
         {
           type: 'result',
           // Every assistant text of the turn, across both steps, as streamed.
@@ -363,13 +371,16 @@ describe('OpencodeEventNormalizer', () => {
         { input: 102 + 103, output: 18 + 9 },
       ]);
       const results = ofType(run.drafts, 'result');
-      const usages = ofType(run.drafts, 'usage');
       tokens.forEach(({ input, output }, i) => {
         const cost = expectedCost(deepseek, input, output);
         expect(results[i].usage.inputTokens).toBe(input);
         expect(results[i].usage.outputTokens).toBe(output);
         expect(results[i].usage.costUsd).toBeCloseTo(cost, 12);
-        expect(usages[i]).toEqual({ type: 'usage', ...results[i].usage });
+        // The turn's usage events add up to its result's usage.
+        const steps = ofType(run.turns[i], 'usage');
+        expect(steps.reduce((n, u) => n + u.inputTokens, 0)).toBe(input);
+        expect(steps.reduce((n, u) => n + u.outputTokens, 0)).toBe(output);
+        expect(steps.reduce((n, u) => n + u.costUsd, 0)).toBeCloseTo(cost, 12);
       });
       expect(results[0].usage.costUsd).toBeCloseTo(0.00004707, 12);
     });
@@ -413,7 +424,7 @@ describe('OpencodeEventNormalizer', () => {
         { type: 'assistant', text: 'tok0 ' },
         { type: 'assistant', text: 'tok1 ' },
         { type: 'assistant', text: 'tok2 ' },
-        { type: 'usage', inputTokens: 0, outputTokens: 0, costUsd: 0 },
+        // Aborted before its step finished: no usage event, a result with none.
         {
           type: 'result',
           text: 'tok0 tok1 tok2 ',
@@ -492,7 +503,6 @@ describe('OpencodeEventNormalizer', () => {
       expect(run.turns).toHaveLength(1);
       expect(run.turns[0]).toEqual([
         { type: 'error', code: ErrorCode.AgentError, message: 'fake 400 error for testing' },
-        { type: 'usage', inputTokens: 0, outputTokens: 0, costUsd: 0 },
         {
           type: 'result',
           text: '',
@@ -506,7 +516,7 @@ describe('OpencodeEventNormalizer', () => {
     it('ignores the second session.idle that follows the error', () => {
       const idles = run.steps.filter((s) => s.event.type === 'session.idle');
       expect(idles).toHaveLength(2);
-      expect(idles[0].drafts.map((d) => d.type)).toEqual(['usage', 'result']);
+      expect(idles[0].drafts.map((d) => d.type)).toEqual(['result']);
       expect(idles[1].drafts).toEqual([]);
     });
 
@@ -580,7 +590,7 @@ describe('OpencodeEventNormalizer', () => {
         part(whole),
       ]);
       expect(drafts).toEqual([{ type: 'assistant', text: 'All at once.' }]);
-      const [, result] = n.push(idle, 1_250);
+      const [result] = n.push(idle, 1_250);
       expect(result).toMatchObject({ type: 'result', text: 'All at once.', durationMs: 250 });
     });
 
@@ -641,21 +651,41 @@ describe('OpencodeEventNormalizer', () => {
       n.startTurn(0);
       const stepFinish = (id: string, tokens: Record<string, unknown>) =>
         part({ id, messageID: 'm1', type: 'step-finish', tokens });
-      feed(n, [
-        busy,
-        stepFinish('s1', { input: 10, output: 5, reasoning: 3, cache: { read: 100, write: 7 } }),
-        stepFinish('s2', { input: 1, output: 2 }),
-      ]);
-      const drafts = n.push(idle, 10);
+      const first = stepFinish('s1', {
+        input: 10,
+        output: 5,
+        reasoning: 3,
+        cache: { read: 100, write: 7 },
+      });
+      // A step-finish part sent again is counted once.
+      const steps = feed(n, [busy, first, first, stepFinish('s2', { input: 1, output: 2 })]);
+      const priced = (input: number, output: number) => ({
+        type: 'usage',
+        inputTokens: input,
+        outputTokens: output,
+        costUsd: expect.closeTo((input * 0.6 + output * 2.5) / 1e6, 12),
+      });
+      expect(steps).toEqual([priced(10 + 100 + 7, 5 + 3), priced(1, 2)]);
       const usage = {
         inputTokens: 10 + 100 + 7 + 1,
         outputTokens: 5 + 3 + 2,
         costUsd: expect.closeTo(((10 + 100 + 7 + 1) * 0.6 + (5 + 3 + 2) * 2.5) / 1e6, 12),
       };
-      expect(drafts).toEqual([
-        { type: 'usage', ...usage },
-        { type: 'result', text: '', durationMs: 10, usage },
+      expect(n.push(idle, 10)).toEqual([{ type: 'result', text: '', durationMs: 10, usage }]);
+    });
+
+    it('marks a turn interrupted when the client stopped it, even if opencode reports no abort error', () => {
+      const n = new OpencodeEventNormalizer(deepseek);
+      n.expectInterrupt(); // no turn: nothing to mark
+      n.startTurn(0);
+      n.push(busy);
+      n.expectInterrupt();
+      expect(n.push(idle, 5)).toEqual([
+        expect.objectContaining({ type: 'result', interrupted: true }),
       ]);
+      n.startTurn(10);
+      n.push(busy);
+      expect(n.push(idle, 20)[0]).not.toHaveProperty('interrupted');
     });
 
     it('copes with events before startTurn: no result, and their tokens count for no turn', () => {
@@ -685,7 +715,6 @@ describe('OpencodeEventNormalizer', () => {
       const drafts = feed(n, [busy, delta('m1', 'p1', 'late'), idle]);
       expect(drafts).toEqual([
         { type: 'assistant', text: 'late' },
-        { type: 'usage', inputTokens: 0, outputTokens: 0, costUsd: 0 },
         {
           type: 'result',
           text: 'late',

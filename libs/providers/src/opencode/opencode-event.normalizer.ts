@@ -1,4 +1,11 @@
-import { ErrorCode, ModelInfo, SessionEventDraft, Usage } from '@jelmore/contracts';
+import {
+  addUsage,
+  ErrorCode,
+  ModelInfo,
+  SessionEventDraft,
+  Usage,
+  ZERO_USAGE,
+} from '@jelmore/contracts';
 import { costUsd } from './opencode.models';
 
 /** One event of opencode's event stream (`payload` of /global/event). */
@@ -29,8 +36,7 @@ interface Turn {
   /** opencode said busy for this turn: only an idle after that ends it (aborts send a stale second idle). */
   busy: boolean;
   text: string;
-  inputTokens: number;
-  outputTokens: number;
+  usage: Usage;
   aborted: boolean;
 }
 
@@ -39,6 +45,7 @@ interface Turn {
  * the message's role, so both are remembered from the `message.updated` / `message.part.updated` events
  * that announce them: only assistant text becomes `assistant` events (not the user's text, not reasoning).
  * A turn ends on the first `session.idle` after it went busy (aborts and errors send two idles).
+ * Usage is reported per step (model call); the turn's result carries their sum.
  */
 export class OpencodeEventNormalizer {
   private readonly roles = new Map<string, string>();
@@ -46,6 +53,7 @@ export class OpencodeEventNormalizer {
   private readonly streamedParts = new Set<string>();
   private readonly announcedTools = new Set<string>();
   private readonly finishedTools = new Set<string>();
+  private readonly finishedSteps = new Set<string>();
   private turn?: Turn;
 
   constructor(private readonly model: ModelInfo) {}
@@ -56,10 +64,17 @@ export class OpencodeEventNormalizer {
       startedAt: now,
       busy: false,
       text: '',
-      inputTokens: 0,
-      outputTokens: 0,
+      usage: { ...ZERO_USAGE },
       aborted: false,
     };
+  }
+
+  /**
+   * The client stopped the running turn. opencode reports an abort between two steps with no
+   * MessageAbortedError, so the turn is marked here, as the Claude normalizer does.
+   */
+  expectInterrupt(): void {
+    if (this.turn) this.turn.aborted = true;
   }
 
   get turnActive(): boolean {
@@ -105,14 +120,26 @@ export class OpencodeEventNormalizer {
       this.streamedParts.add(part.id);
       return [this.assistantText(part.text)];
     }
-    if (part.type === 'step-finish' && this.turn) {
-      const t = part.tokens ?? {};
-      this.turn.inputTokens += (t.input ?? 0) + (t.cache?.read ?? 0) + (t.cache?.write ?? 0);
-      this.turn.outputTokens += (t.output ?? 0) + (t.reasoning ?? 0);
-      return [];
+    if (part.type === 'step-finish' && this.turn && !this.finishedSteps.has(part.id)) {
+      this.finishedSteps.add(part.id);
+      return [this.stepUsage(this.turn, part.tokens ?? {})];
     }
     if (part.type === 'tool' && part.callID) return this.tool(part.callID, part);
     return [];
+  }
+
+  /** Each model call's usage as it ends, so that a budget can stop the turn between two calls. */
+  private stepUsage(turn: Turn, tokens: NonNullable<Part['tokens']>): SessionEventDraft {
+    const inputTokens =
+      (tokens.input ?? 0) + (tokens.cache?.read ?? 0) + (tokens.cache?.write ?? 0);
+    const outputTokens = (tokens.output ?? 0) + (tokens.reasoning ?? 0);
+    const step: Usage = {
+      inputTokens,
+      outputTokens,
+      costUsd: costUsd(this.model, inputTokens, outputTokens),
+    };
+    turn.usage = addUsage(turn.usage, step);
+    return { type: 'usage', ...step };
   }
 
   private tool(callId: string, part: Part): SessionEventDraft[] {
@@ -182,18 +209,12 @@ export class OpencodeEventNormalizer {
     const turn = this.turn;
     if (!turn?.busy) return [];
     this.turn = undefined;
-    const usage: Usage = {
-      inputTokens: turn.inputTokens,
-      outputTokens: turn.outputTokens,
-      costUsd: costUsd(this.model, turn.inputTokens, turn.outputTokens),
-    };
     return [
-      { type: 'usage', ...usage },
       {
         type: 'result',
         text: turn.text,
         durationMs: now - turn.startedAt,
-        usage,
+        usage: turn.usage,
         ...(turn.aborted ? { interrupted: true } : {}),
       },
     ];

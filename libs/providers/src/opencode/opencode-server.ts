@@ -98,6 +98,10 @@ export class OpencodeServer {
   async health(): Promise<{ healthy: boolean; reason?: string }> {
     await this.starting?.catch(() => undefined);
     if (!this.url) {
+      // A start that failed (at boot, say) is tried again at each check, so the provider comes back.
+      if (!this.starting && !this.restartTimer && !this.stopping && this.lastError) {
+        this.ready().catch(() => undefined);
+      }
       if (this.starting || this.restartTimer)
         return { healthy: false, reason: this.lastError ?? 'starting' };
       return { healthy: false, reason: this.lastError ?? 'not started' };
@@ -151,7 +155,7 @@ export class OpencodeServer {
       this.restartDelayMs = 1000;
       return url;
     } catch (err) {
-      this.lastError = err instanceof Error ? err.message : String(err);
+      this.lastError = withCause(err);
       throw err;
     }
   }
@@ -318,4 +322,11 @@ export class OpencodeServer {
       killGroup(this.child?.pid, 'SIGKILL');
     })();
   }
+}
+
+/** fetch() says only "fetch failed"; the reason (refused, reset, timeout) is in its cause. */
+function withCause(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause instanceof Error ? err.cause.message : undefined;
+  return cause ? `${err.message}: ${cause}` : err.message;
 }

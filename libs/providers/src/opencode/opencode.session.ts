@@ -77,6 +77,7 @@ export class OpencodeSession implements AgentSession {
 
   async interrupt(): Promise<void> {
     if (this.opencodeId && this.normalizer.turnActive) {
+      this.normalizer.expectInterrupt();
       await this.server.request('POST', `/session/${this.opencodeId}/abort?${this.directory()}`);
     }
   }

@@ -32,6 +32,10 @@ export class CircuitBreaker {
     return this.now() - this.openedAt >= this.options.cooldownMs ? 'half-open' : 'open';
   }
 
+  get consecutiveFailures(): number {
+    return this.failures;
+  }
+
   /** Whether a new session may go to this provider now; a half-open circuit lets one through. */
   allows(): boolean {
     const state = this.state;
