@@ -21,7 +21,7 @@ module.exports = {
     '/node_modules/(?!(@nestjs|kysely|file-type|@standard-schema|uid|load-esm|strtok3|token-types|@tokenizer|@borewit|uint8array-extras)/)',
   ],
   moduleNameMapper: {
-    '^@jelmore/(contracts|providers|sessions)$': '<rootDir>/libs/$1/src',
-    '^@jelmore/(contracts|providers|sessions)/(.*)$': '<rootDir>/libs/$1/src/$2',
+    '^@jelmore/(client|contracts|providers|sessions)$': '<rootDir>/libs/$1/src',
+    '^@jelmore/(client|contracts|providers|sessions)/(.*)$': '<rootDir>/libs/$1/src/$2',
   },
 };

@@ -1,0 +1,79 @@
+import type {
+  ModelInfo,
+  ProviderCapabilities,
+  ProviderHealth,
+  SessionEvent,
+  Usage,
+} from '@jelmore/contracts';
+
+/** `POST /v1/sessions` and `session:create`. */
+export interface CreateSessionRequest {
+  query: string;
+  provider?: string;
+  /** A model id or alias. */
+  model?: string;
+  /** Inside the server's workspace root; relative paths resolve against it. */
+  cwd?: string;
+  requirements?: {
+    capabilities?: Array<
+      keyof Omit<ProviderCapabilities, 'maxConcurrentSessions' | 'maxContextTokens'>
+    >;
+    model?: string;
+    min_context_tokens?: number;
+    cost_sensitive?: boolean;
+    premium_features?: boolean;
+  };
+  maxBudgetUsd?: number;
+}
+
+export type CircuitState = 'closed' | 'open' | 'half-open';
+
+export interface ProviderHealthReport extends ProviderHealth {
+  circuit: CircuitState;
+}
+
+/** `GET /v1/providers`. */
+export interface ProvidersReport {
+  defaultProvider: string;
+  providers: Array<{
+    name: string;
+    capabilities: ProviderCapabilities;
+    models: ModelInfo[];
+    health: ProviderHealthReport;
+    load: { active: number; max: number };
+  }>;
+}
+
+/** `GET /health/ready` (Terminus), answered whether the server is ready or not. */
+export interface ReadinessReport {
+  ready: boolean;
+  /** Terminus' `ok`, `error` or `shutting_down`. */
+  status: string;
+  info?: Record<string, unknown>;
+  error?: Record<string, unknown>;
+  details?: Record<string, unknown>;
+}
+
+/** `GET /v1/metrics`. */
+export interface MetricsReport {
+  total_sessions: number;
+  active_sessions: number;
+  usage: Usage;
+  providers: Record<string, { total_sessions: number; active_sessions: number; usage: Usage }>;
+}
+
+export interface StreamOptions {
+  /** Start after this seq (default 0: the whole session). */
+  after?: number;
+  /** Ends the iteration, as `break` does. */
+  signal?: AbortSignal;
+  /**
+   * Events held for a slow consumer before the client unsubscribes; it subscribes again from where it
+   * stopped once the consumer has caught up. Default 10,000.
+   */
+  highWaterMark?: number;
+  /** Called when the connection drops and when it is back (the stream resumes by itself). */
+  onConnectionChange?: (connected: boolean) => void;
+}
+
+export type { SessionEvent };

@@ -1,0 +1,372 @@
+import { io, type Socket } from 'socket.io-client';
+import {
+  WS_NAMESPACE,
+  WsClientEvents,
+  WsServerEvents,
+  type ErrorBody,
+  type SessionEvent,
+  type SessionResource,
+  type SessionStreamError,
+  type WsAck,
+} from '@jelmore/contracts';
+import { ClientErrorCode, JelmoreClientError, refusal } from './client-error';
+import type {
+  CreateSessionRequest,
+  MetricsReport,
+  ProviderHealthReport,
+  ProvidersReport,
+  ReadinessReport,
+  StreamOptions,
+} from './client.types';
+import { SessionEventStream, type StreamHost } from './session-event-stream';
+
+/** The WS event for answering a permission request (P9); not in the contracts' event map yet. */
+export const PERMISSION_REPLY_EVENT = 'permission:reply';
+
+export interface JelmoreClientOptions {
+  /** The server's base URL, e.g. `http://127.0.0.1:3000`. */
+  url: string;
+  /** An API key from the server's JELMORE_API_KEYS; omit when the server has none. */
+  apiKey?: string;
+  /** How long a request or an ack may take (default 30 s). */
+  timeoutMs?: number;
+  /** How long a stream waits for a lost connection to come back before it fails (default 60 s). */
+  reconnectWindowMs?: number;
+  /**
+   * Where session commands go: REST (default) or the Socket.IO connection that streams use, which
+   * saves a request per command when a stream is open anyway.
+   */
+  commands?: 'rest' | 'socket';
+}
+
+type Method = 'GET' | 'POST' | 'DELETE';
+
+/**
+ * A typed client of one Jelmore server: REST for resources and, by default, commands; Socket.IO for
+ * live streams that resume by themselves. One Socket.IO connection per client, opened on first use.
+ */
+export class JelmoreClient {
+  readonly url: string;
+  private readonly timeoutMs: number;
+  private readonly streamHost: StreamHost;
+  private readonly streams = new Map<string, SessionEventStream>();
+  private ioSocket?: Socket;
+  private closed = false;
+
+  constructor(private readonly options: JelmoreClientOptions) {
+    this.url = options.url.replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    const socket = () => this.socket;
+    this.streamHost = {
+      get socket() {
+        return socket();
+      },
+      ackTimeoutMs: this.timeoutMs,
+      reconnectWindowMs: options.reconnectWindowMs ?? 60_000,
+      getSession: (id) => this.getSession(id),
+      release: (stream) => {
+        if (this.streams.get(stream.sessionId) === stream) this.streams.delete(stream.sessionId);
+      },
+    };
+  }
+
+  // ---- sessions ----
+
+  createSession(request: CreateSessionRequest): Promise<SessionResource> {
+    return this.command('POST', '/v1/sessions', request, WsClientEvents.create, request).then(
+      (r) => ('session' in r ? (r.session as SessionResource) : (r as SessionResource)),
+    );
+  }
+
+  getSession(id: string): Promise<SessionResource> {
+    return this.rest('GET', `/v1/sessions/${encodeURIComponent(id)}`);
+  }
+
+  listSessions(): Promise<SessionResource[]> {
+    return this.rest('GET', '/v1/sessions');
+  }
+
+  /** Committed events after `after` (at most `limit`, server default 1000), from the log. */
+  async events(
+    id: string,
+    query: { after?: number; limit?: number } = {},
+  ): Promise<SessionEvent[]> {
+    const params = new URLSearchParams();
+    if (query.after !== undefined) params.set('after', String(query.after));
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    const qs = params.size ? `?${params.toString()}` : '';
+    const body = await this.rest<{ events: SessionEvent[] }>(
+      'GET',
+      `/v1/sessions/${encodeURIComponent(id)}/events${qs}`,
+    );
+    return body.events;
+  }
+
+  /** Sends input: a new turn when the agent is idle, else queued for the next one. */
+  async send(sessionId: string, text: string): Promise<void> {
+    await this.command('POST', `${this.path(sessionId)}/input`, { text }, WsClientEvents.input, {
+      sessionId,
+      text,
+    });
+  }
+
+  async interrupt(sessionId: string): Promise<void> {
+    await this.command(
+      'POST',
+      `${this.path(sessionId)}/interrupt`,
+      undefined,
+      WsClientEvents.interrupt,
+      {
+        sessionId,
+      },
+    );
+  }
+
+  suspend(sessionId: string): Promise<SessionResource> {
+    return this.sessionCommand(
+      'POST',
+      `${this.path(sessionId)}/suspend`,
+      WsClientEvents.suspend,
+      sessionId,
+    );
+  }
+
+  resume(sessionId: string): Promise<SessionResource> {
+    return this.sessionCommand(
+      'POST',
+      `${this.path(sessionId)}/resume`,
+      WsClientEvents.resume,
+      sessionId,
+    );
+  }
+
+  terminate(sessionId: string): Promise<SessionResource> {
+    return this.sessionCommand('DELETE', this.path(sessionId), WsClientEvents.terminate, sessionId);
+  }
+
+  /** Answers a `permission_request` event (served from P9 on). */
+  async replyPermission(sessionId: string, requestId: string, allow: boolean): Promise<void> {
+    await this.command(
+      'POST',
+      `${this.path(sessionId)}/permissions/${encodeURIComponent(requestId)}`,
+      { allow },
+      PERMISSION_REPLY_EVENT,
+      { sessionId, requestId, allow },
+    );
+  }
+
+  /**
+   * The session's events after `after`, replayed then live, in seq order and each once, across
+   * reconnects. Ends after the session is terminated or failed; `break` or `options.signal` stop it.
+   * One stream per session per client: the server keeps one subscription per socket and session.
+   */
+  stream(sessionId: string, options: StreamOptions = {}): SessionEventStream {
+    if (this.closed) throw new JelmoreClientError(ClientErrorCode.Closed, 'The client is closed');
+    if (this.streams.has(sessionId)) {
+      throw new JelmoreClientError(
+        ClientErrorCode.AlreadyStreaming,
+        `This client already streams session ${sessionId}; use another client for a second stream`,
+      );
+    }
+    const stream = new SessionEventStream(sessionId, this.streamHost, options);
+    this.streams.set(sessionId, stream);
+    stream.start();
+    return stream;
+  }
+
+  // ---- providers and operations ----
+
+  providers(): Promise<ProvidersReport> {
+    return this.rest('GET', '/v1/providers');
+  }
+
+  /** Checks every provider now. */
+  providerHealth(): Promise<Record<string, ProviderHealthReport>> {
+    return this.rest('GET', '/v1/providers/health');
+  }
+
+  /** The readiness probe; a server that is up but not ready answers `ready: false`, not an error. */
+  async health(): Promise<ReadinessReport> {
+    const body = await this.rest<Partial<ReadinessReport> | undefined>(
+      'GET',
+      '/health/ready',
+      undefined,
+      [503],
+    );
+    const status = typeof body?.status === 'string' ? body.status : 'error';
+    return { ...body, status, ready: status === 'ok' };
+  }
+
+  metrics(): Promise<MetricsReport> {
+    return this.rest('GET', '/v1/metrics');
+  }
+
+  /** Ends every stream and the Socket.IO connection. */
+  close(): void {
+    this.closed = true;
+    for (const stream of [...this.streams.values()]) stream.close();
+    this.ioSocket?.disconnect();
+    this.ioSocket = undefined;
+  }
+
+  // ---- transport ----
+
+  private path(sessionId: string): string {
+    return `/v1/sessions/${encodeURIComponent(sessionId)}`;
+  }
+
+  private async sessionCommand(
+    method: Method,
+    path: string,
+    event: string,
+    sessionId: string,
+  ): Promise<SessionResource> {
+    const answer = await this.command(method, path, undefined, event, { sessionId });
+    return 'session' in answer ? (answer.session as SessionResource) : (answer as SessionResource);
+  }
+
+  private command(
+    method: Method,
+    path: string,
+    body: unknown,
+    event: string,
+    payload: object,
+  ): Promise<object> {
+    return this.options.commands === 'socket'
+      ? this.emit(event, payload)
+      : this.rest<object>(method, path, body);
+  }
+
+  private get socket(): Socket {
+    if (this.closed) throw new JelmoreClientError(ClientErrorCode.Closed, 'The client is closed');
+    if (this.ioSocket) return this.ioSocket;
+    const socket = io(`${this.url}${WS_NAMESPACE}`, {
+      transports: ['websocket'],
+      auth: this.options.apiKey ? { token: this.options.apiKey } : {},
+      // Without forceNew, clients of one URL share a connection, and with it the first one's key.
+      forceNew: true,
+      reconnectionDelay: 250,
+      reconnectionDelayMax: 5_000,
+    });
+    const streamOf = (sessionId: string) => this.streams.get(sessionId);
+    socket.on(WsServerEvents.events, (batch: SessionEvent[]) => {
+      if (batch.length) streamOf(batch[0].sessionId)?.onEvents(batch);
+    });
+    socket.on(WsServerEvents.event, (event: SessionEvent) =>
+      streamOf(event.sessionId)?.onEvents([event]),
+    );
+    socket.on(WsServerEvents.error, (error: SessionStreamError) =>
+      streamOf(error.sessionId)?.onStreamError(error),
+    );
+    socket.on('connect', () => this.streams.forEach((s) => s.onConnect()));
+    socket.on('disconnect', (reason) => {
+      // The server closed this socket on purpose: socket.io leaves reconnecting to us.
+      if (reason === 'io server disconnect' && this.streams.size) socket.connect();
+      this.streams.forEach((s) => s.onDisconnect());
+    });
+    socket.on('connect_error', (error: Error & { data?: { code?: string } }) =>
+      this.streams.forEach((s) => s.onConnectError(error, socket.active)),
+    );
+    this.ioSocket = socket;
+    return socket;
+  }
+
+  /** A Socket.IO command and its ack; fails fast when the server refuses the handshake. */
+  private async emit<T extends object>(event: string, payload: object): Promise<T> {
+    const socket = this.socket;
+    // Sent only once connected: socket.io would buffer it, and keep its ack timer, past a refusal.
+    await this.whenConnected(socket);
+    let ack: WsAck<T>;
+    try {
+      ack = (await socket.timeout(this.timeoutMs).emitWithAck(event, payload)) as WsAck<T>;
+    } catch {
+      throw new JelmoreClientError(
+        ClientErrorCode.Timeout,
+        `No answer to ${event} within ${this.timeoutMs} ms`,
+      );
+    }
+    if (!ack.ok) throw JelmoreClientError.fromBody(ack.error);
+    return ack;
+  }
+
+  private whenConnected(socket: Socket): Promise<void> {
+    if (socket.connected) return Promise.resolve();
+    // A handshake the server refused is not retried by socket.io: ask again.
+    if (!socket.active) socket.connect();
+    return new Promise((resolve, reject) => {
+      const done = (error?: JelmoreClientError) => {
+        clearTimeout(timer);
+        socket.off('connect', onConnect);
+        socket.off('connect_error', onError);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onConnect = () => done();
+      const onError = (error: Error & { data?: { code?: string } }) => {
+        if (!socket.active) done(refusal(error));
+      };
+      const timer = setTimeout(
+        () =>
+          done(
+            new JelmoreClientError(
+              ClientErrorCode.Timeout,
+              `No Socket.IO connection to ${this.url} within ${this.timeoutMs} ms`,
+            ),
+          ),
+        this.timeoutMs,
+      );
+      socket.on('connect', onConnect);
+      socket.on('connect_error', onError);
+    });
+  }
+
+  private async rest<T>(
+    method: Method,
+    path: string,
+    body?: unknown,
+    acceptedErrors: number[] = [],
+  ): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await fetch(`${this.url}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (err) {
+      if (err instanceof Error && err.name === 'TimeoutError') {
+        throw new JelmoreClientError(
+          ClientErrorCode.Timeout,
+          `No answer to ${method} ${path} within ${this.timeoutMs} ms`,
+        );
+      }
+      const cause =
+        err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+      throw new JelmoreClientError(ClientErrorCode.Network, `Cannot reach ${this.url}: ${cause}`);
+    }
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      throw new JelmoreClientError(
+        ClientErrorCode.BadResponse,
+        `${method} ${path} answered ${res.status} with something other than JSON`,
+        res.status,
+      );
+    }
+    if (res.ok || acceptedErrors.includes(res.status)) return parsed as T;
+    const error = (parsed as { error?: ErrorBody } | undefined)?.error;
+    if (error && typeof error.code === 'string')
+      throw JelmoreClientError.fromBody(error, res.status);
+    throw new JelmoreClientError(
+      ClientErrorCode.BadResponse,
+      `${method} ${path} answered ${res.status}`,
+      res.status,
+    );
+  }
+}
