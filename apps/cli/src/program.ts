@@ -1,0 +1,228 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { JelmoreClient, JelmoreClientError } from '@jelmore/client';
+import type { Terminal } from './event-printer';
+import { formatAge, formatCost, oneLine, styleFor, table, wantsColor } from './format';
+import { attachSession, runSession } from './session.commands';
+
+export const DEFAULT_SERVER = 'http://127.0.0.1:3000';
+
+interface GlobalOptions {
+  server: string;
+  key?: string;
+  json?: boolean;
+}
+
+function nonNegativeInt(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number');
+  return Number(value);
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}
+
+/** The `jelmore` command line; `term` and `env` are the process's unless a test gives its own. */
+export function buildProgram(term: Terminal, env: NodeJS.ProcessEnv): Command {
+  const program = new Command('jelmore')
+    .description('Run, watch and manage Jelmore agent sessions.')
+    .addOption(
+      new Option('-s, --server <url>', 'Jelmore server URL')
+        .env('JELMORE_SERVER')
+        .default(DEFAULT_SERVER),
+    )
+    .addOption(
+      new Option('-k, --key <key>', "API key (one of the server's JELMORE_API_KEYS)").env(
+        'JELMORE_API_KEY',
+      ),
+    )
+    .option('--json', 'JSON output for scripts (streams: one event per line)')
+    .showHelpAfterError()
+    .configureOutput({
+      writeOut: (text) => term.out.write(text),
+      writeErr: (text) => term.err.write(text),
+    });
+
+  const style = styleFor(wantsColor(term.out, env));
+  const print = (text: string) => term.out.write(text.endsWith('\n') ? text : `${text}\n`);
+  const printJson = (value: unknown) => print(JSON.stringify(value, null, 2));
+
+  /** Runs an action with a client, and turns a failure into a message and exit code 1. */
+  const withClient =
+    <A extends unknown[]>(
+      action: (client: JelmoreClient, opts: GlobalOptions, ...args: A) => Promise<number | void>,
+    ) =>
+    async (...args: A) => {
+      const command = args[args.length - 1] as Command;
+      const opts = command.optsWithGlobals<GlobalOptions>();
+      const client = new JelmoreClient({ url: opts.server, apiKey: opts.key });
+      try {
+        process.exitCode = (await action(client, opts, ...args)) ?? 0;
+      } catch (err) {
+        process.exitCode = 1;
+        if (err instanceof JelmoreClientError) {
+          term.err.write(`jelmore: ${err.code}: ${err.message}\n`);
+          if (err.isUnauthorized)
+            term.err.write('Give an API key with --key or JELMORE_API_KEY.\n');
+        } else {
+          term.err.write(`jelmore: ${err instanceof Error ? err.message : String(err)}\n`);
+        }
+      } finally {
+        client.close();
+      }
+    };
+
+  program
+    .command('run')
+    .description('start a session with a query and stream it until its turn ends')
+    .argument('<query...>', 'what the agent should do')
+    .option('-p, --provider <name>', 'provider (default: the server chooses)')
+    .option('-m, --model <model>', 'model id or alias, e.g. sonnet')
+    .option('--cwd <dir>', "working directory inside the server's workspace root")
+    .option('--budget <usd>', 'stop the session once it has cost this much', positiveNumber)
+    .option('--keep', 'leave the session open when the turn ends (default: terminate it)')
+    .action(
+      withClient(
+        async (
+          client,
+          opts,
+          query: string[],
+          local: {
+            provider?: string;
+            model?: string;
+            cwd?: string;
+            budget?: number;
+            keep?: boolean;
+          },
+        ) =>
+          runSession(
+            client,
+            {
+              query: query.join(' '),
+              provider: local.provider,
+              model: local.model,
+              cwd: local.cwd,
+              maxBudgetUsd: local.budget,
+            },
+            { term, env, json: Boolean(opts.json), keep: Boolean(local.keep) },
+          ),
+      ),
+    );
+
+  program
+    .command('attach')
+    .description('replay a session and follow it live until it ends (Ctrl-C detaches)')
+    .argument('<id>', 'session id')
+    .option('--after <seq>', 'replay only the events after this seq', nonNegativeInt, 0)
+    .action(
+      withClient(async (client, opts, id: string, local: { after: number }) =>
+        attachSession(client, id, { term, env, json: Boolean(opts.json), after: local.after }),
+      ),
+    );
+
+  program
+    .command('send')
+    .description('send input to a session (a new turn when idle, else queued)')
+    .argument('<id>', 'session id')
+    .argument('<text...>', 'the input')
+    .action(
+      withClient(async (client, opts, id: string, text: string[]) => {
+        await client.send(id, text.join(' '));
+        if (opts.json) printJson({ ok: true });
+      }),
+    );
+
+  program
+    .command('ls')
+    .description('list sessions, most recently active first')
+    .action(
+      withClient(async (client, opts) => {
+        const sessions = (await client.listSessions()).sort((a, b) =>
+          b.updatedAt.localeCompare(a.updatedAt),
+        );
+        if (opts.json) return void printJson(sessions);
+        if (!sessions.length) return void print(style.dim('no sessions'));
+        print(
+          table(
+            ['ID', 'STATE', 'PROVIDER', 'MODEL', 'COST', 'UPDATED'],
+            sessions.map((s) => [
+              s.id,
+              s.state,
+              s.provider,
+              s.model,
+              formatCost(s.usage.costUsd),
+              formatAge(s.updatedAt),
+            ]),
+          ),
+        );
+      }),
+    );
+
+  program
+    .command('kill')
+    .description('terminate a session')
+    .argument('<id>', 'session id')
+    .action(
+      withClient(async (client, opts, id: string) => {
+        const session = await client.terminate(id);
+        if (opts.json) printJson(session);
+        else print(`${session.id} ${session.state} · ${formatCost(session.usage.costUsd)}`);
+      }),
+    );
+
+  program
+    .command('providers')
+    .description('providers with their health, load and models')
+    .action(
+      withClient(async (client, opts) => {
+        const report = await client.providers();
+        if (opts.json) return void printJson(report);
+        print(
+          table(
+            ['PROVIDER', 'HEALTH', 'CIRCUIT', 'LOAD', 'MODELS'],
+            report.providers.map((p) => [
+              p.name === report.defaultProvider ? `${p.name} (default)` : p.name,
+              p.health?.healthy
+                ? style.green('up')
+                : style.red(`down: ${oneLine(p.health?.reason ?? '?', 50)}`),
+              p.health?.circuit ?? '?',
+              `${p.load.active}/${p.load.max}`,
+              p.models.map((m) => m.aliases[0] ?? m.id).join(', '),
+            ]),
+          ),
+        );
+      }),
+    );
+
+  program
+    .command('health')
+    .description("the server's readiness and each provider's health (exit 1 when not ready)")
+    .action(
+      withClient(async (client, opts) => {
+        const [ready, providers] = await Promise.all([client.health(), client.providerHealth()]);
+        if (opts.json) {
+          printJson({ ...ready, providers });
+        } else {
+          print(
+            `server ${ready.ready ? style.green('ready') : style.red(`not ready (${ready.status})`)} at ${client.url}`,
+          );
+          print(
+            table(
+              ['PROVIDER', 'HEALTH', 'CIRCUIT', 'VERSION', 'CHECKED'],
+              Object.entries(providers).map(([name, h]) => [
+                name,
+                h.healthy ? style.green('up') : style.red(`down: ${oneLine(h.reason ?? '?', 50)}`),
+                h.circuit,
+                h.version ?? '',
+                formatAge(h.checkedAt),
+              ]),
+            ),
+          );
+        }
+        return ready.ready ? 0 : 1;
+      }),
+    );
+
+  return program;
+}
