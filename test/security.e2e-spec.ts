@@ -4,7 +4,7 @@ import request from 'supertest';
 import type { SessionResource } from '@jelmore/contracts';
 import { startTestServer, TestServer } from './support/app';
 import { waitUntil } from './support/processes';
-import { routes } from './support/routes';
+import { Route, routes } from './support/routes';
 import { connect, request as wsRequest } from './support/ws-client';
 
 const ALICE = 'alice-key-0123456789abcdef';
@@ -25,11 +25,23 @@ describe('API keys, ownership and rate limits', () => {
     await server?.close();
   });
 
-  it('every route but the health probes and the docs wants a valid key', async () => {
+  it('every route but the health probes, the docs and the dashboard page wants a valid key', async () => {
     const all = routes(server.app);
+    // The dashboard's static page and files hold no data; the API calls it makes need the key.
+    const dashboard = [
+      { method: 'get', path: '/' },
+      { method: 'get', path: '/dashboard/:file' },
+    ];
+    expect(all).toEqual(expect.arrayContaining(dashboard));
+    const isDashboard = (r: Route) =>
+      dashboard.some((d) => d.method === r.method && d.path === r.path);
     // Catch-all layers (`{/*splat}`) are middleware, not routes; the OpenAPI pages are public.
     const guarded = all.filter(
-      (r) => r.path.startsWith('/') && !r.path.startsWith('/health') && !r.path.startsWith('/docs'),
+      (r) =>
+        r.path.startsWith('/') &&
+        !r.path.startsWith('/health') &&
+        !r.path.startsWith('/docs') &&
+        !isDashboard(r),
     );
     // The router really was read: the sessions API alone has nine routes.
     expect(guarded.length).toBeGreaterThanOrEqual(13);
@@ -47,6 +59,9 @@ describe('API keys, ownership and rate limits', () => {
     for (const probe of all.filter((r) => r.path.startsWith('/health'))) {
       await request(server.url).get(probe.path).expect(200);
     }
+    const page = await request(server.url).get('/').expect(200);
+    expect(page.headers['content-type']).toContain('text/html');
+    await request(server.url).get('/dashboard/app.js').expect(200);
   });
 
   it('refuses a Socket.IO handshake without a valid key', async () => {

@@ -19,6 +19,7 @@ import { SessionsGateway } from './gateway/sessions.gateway';
 import { HealthController } from './health/health.controller';
 import { PrometheusController } from './metrics/metrics.controller';
 import { PrometheusService } from './metrics/prometheus.service';
+import { DashboardModule } from './dashboard/dashboard.module';
 
 @Module({})
 export class AppModule {
@@ -82,6 +83,7 @@ export class AppModule {
           eventRetentionSeconds: config.eventRetentionSeconds,
           ownerBudgetsUsd: config.keyBudgetsUsd,
         }),
+        DashboardModule,
       ],
       controllers: [
         SessionsController,

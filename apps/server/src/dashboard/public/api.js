@@ -1,0 +1,172 @@
+// The dashboard's side of the Jelmore API: REST with the API key as a bearer token, and a Socket.IO
+// feed per session that subscribes again from the last seq it saw after any reconnect. It mirrors
+// libs/client (the typed client), which a page without a bundler cannot import.
+import { io } from '/socket.io/socket.io.esm.min.js';
+
+const ACK_TIMEOUT_MS = 10_000;
+const TERMINAL = new Set(['terminated', 'failed']);
+
+export class ApiError extends Error {
+  constructor(code, message, status) {
+    super(message);
+    this.code = code;
+    this.status = status;
+  }
+}
+
+export class Api {
+  constructor(key) {
+    this.key = key;
+  }
+
+  async request(method, path, body) {
+    const headers = { accept: 'application/json' };
+    if (this.key) headers.authorization = `Bearer ${this.key}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res;
+    try {
+      res = await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw new ApiError('CLIENT_NETWORK', `The server cannot be reached (${err.message})`);
+    }
+    const text = await res.text();
+    let parsed;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      throw new ApiError(
+        'CLIENT_BAD_RESPONSE',
+        `${method} ${path} answered ${res.status}`,
+        res.status,
+      );
+    }
+    if (!res.ok) {
+      const error = parsed && parsed.error;
+      throw new ApiError(
+        error ? error.code : 'CLIENT_BAD_RESPONSE',
+        error ? error.message : `${method} ${path} answered ${res.status}`,
+        res.status,
+      );
+    }
+    return parsed;
+  }
+
+  sessions() {
+    return this.request('GET', '/v1/sessions');
+  }
+  session(id) {
+    return this.request('GET', `/v1/sessions/${encodeURIComponent(id)}`);
+  }
+  createSession(body) {
+    return this.request('POST', '/v1/sessions', body);
+  }
+  send(id, text) {
+    return this.request('POST', `/v1/sessions/${encodeURIComponent(id)}/input`, { text });
+  }
+  interrupt(id) {
+    return this.request('POST', `/v1/sessions/${encodeURIComponent(id)}/interrupt`);
+  }
+  suspend(id) {
+    return this.request('POST', `/v1/sessions/${encodeURIComponent(id)}/suspend`);
+  }
+  resume(id) {
+    return this.request('POST', `/v1/sessions/${encodeURIComponent(id)}/resume`);
+  }
+  terminate(id) {
+    return this.request('DELETE', `/v1/sessions/${encodeURIComponent(id)}`);
+  }
+  providers() {
+    return this.request('GET', '/v1/providers');
+  }
+  checkProviders() {
+    return this.request('GET', '/v1/providers/health');
+  }
+}
+
+/**
+ * One session's events over Socket.IO, replayed then live, each seq once and in order. Callbacks:
+ * onEvents(events), onConnection(connected), onError(ApiError).
+ */
+export class SessionFeed {
+  constructor(key, sessionId, callbacks) {
+    this.sessionId = sessionId;
+    this.callbacks = callbacks;
+    this.lastSeq = 0;
+    this.ended = false;
+    this.socket = io('/sessions', {
+      auth: key ? { token: key } : {},
+      transports: ['websocket'],
+      reconnectionDelayMax: 5000,
+    });
+    const accept = (events) => {
+      const fresh = events.filter((e) => e.sessionId === sessionId && e.seq > this.lastSeq);
+      if (!fresh.length) return;
+      this.lastSeq = fresh[fresh.length - 1].seq;
+      if (fresh.some((e) => e.type === 'status' && TERMINAL.has(e.to))) this.ended = true;
+      callbacks.onEvents(fresh);
+    };
+    this.socket.on('session:events', accept);
+    this.socket.on('session:event', (event) => accept([event]));
+    this.socket.on('session:error', (error) => {
+      if (error.sessionId !== sessionId) return;
+      if (error.code === 'LAGGED') this.subscribe();
+      else callbacks.onError(new ApiError(error.code, error.message));
+    });
+    this.socket.on('connect', () => {
+      callbacks.onConnection(true);
+      this.subscribe();
+    });
+    this.socket.on('disconnect', (reason) => {
+      callbacks.onConnection(false);
+      if (reason === 'io server disconnect') this.socket.connect();
+    });
+    this.socket.on('connect_error', (err) => {
+      // Not active: the server refused the handshake and socket.io will not retry.
+      if (!this.socket.active) {
+        callbacks.onError(
+          new ApiError((err.data && err.data.code) || 'CLIENT_NETWORK', err.message),
+        );
+      }
+    });
+  }
+
+  async subscribe() {
+    if (this.ended) return;
+    const ack = await this.ack('session:subscribe', {
+      sessionId: this.sessionId,
+      after: this.lastSeq,
+    }).catch((err) => err);
+    if (ack instanceof ApiError) this.callbacks.onError(ack);
+  }
+
+  /** Answers a permission_request event. The server side of this arrives with P9. */
+  replyPermission(requestId, allow) {
+    return this.ack('permission:reply', { sessionId: this.sessionId, requestId, allow });
+  }
+
+  async ack(event, payload) {
+    let answer;
+    try {
+      answer = await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, payload);
+    } catch {
+      throw new ApiError(
+        'CLIENT_TIMEOUT',
+        `No answer to ${event} within ${ACK_TIMEOUT_MS / 1000} s`,
+      );
+    }
+    if (!answer || !answer.ok) {
+      const error = (answer && answer.error) || { code: 'CLIENT_BAD_RESPONSE', message: event };
+      throw new ApiError(error.code, error.message);
+    }
+    return answer;
+  }
+
+  close() {
+    this.ended = true;
+    this.socket.disconnect();
+  }
+}

@@ -1,0 +1,125 @@
+// Renders a session's events into a transcript: assistant text as it streams, tool calls with their
+// results, permission requests with Allow / Deny, turn summaries, and unknown events as JSON.
+import { formatCost, formatDuration, h, summarizeInput } from './dom.js';
+
+export class Transcript {
+  /** onPermission(requestId, allow) answers a permission request; it returns a promise. */
+  constructor(root, { onPermission }) {
+    this.root = root;
+    this.onPermission = onPermission;
+    this.tools = new Map();
+    this.lastAssistant = undefined;
+  }
+
+  add(event) {
+    const stick = this.root.scrollHeight - this.root.scrollTop - this.root.clientHeight < 40;
+    if (event.type === 'assistant') {
+      if (!this.lastAssistant) {
+        this.lastAssistant = h('div', { class: 'ev assistant', dataset: { seq: event.seq } });
+        this.root.append(this.lastAssistant);
+      }
+      this.lastAssistant.append(document.createTextNode(event.text));
+    } else {
+      this.lastAssistant = undefined;
+      const el = this.render(event);
+      if (el) this.root.append(el);
+    }
+    if (stick) this.root.scrollTop = this.root.scrollHeight;
+  }
+
+  render(event) {
+    const data = { seq: event.seq, type: event.type };
+    switch (event.type) {
+      case 'status':
+        return h(
+          'div',
+          { class: `ev status state-${event.to}`, dataset: data },
+          `● ${event.to}`,
+          event.reason ? h('span', { class: 'muted' }, ` (${event.reason})`) : null,
+        );
+      case 'tool_use': {
+        const output = h('pre', { class: 'tool-output' });
+        const mark = h('span', { class: 'tool-mark' }, '…');
+        const el = h(
+          'details',
+          { class: 'ev tool', dataset: { ...data, toolId: event.id } },
+          h(
+            'summary',
+            {},
+            mark,
+            ' ',
+            h('strong', {}, event.name),
+            ' ',
+            h('code', {}, summarizeInput(event.input)),
+          ),
+          h('pre', { class: 'tool-input' }, JSON.stringify(event.input, null, 2)),
+          output,
+        );
+        this.tools.set(event.id, { el, output, mark });
+        return el;
+      }
+      case 'tool_result': {
+        const tool = this.tools.get(event.toolUseId);
+        if (!tool) return h('pre', { class: 'ev tool-output', dataset: data }, event.output);
+        tool.output.textContent = event.output;
+        tool.mark.textContent = event.isError ? '✗' : '✓';
+        tool.el.classList.toggle('failed', event.isError);
+        return null;
+      }
+      case 'permission_request':
+        return this.permission(event, data);
+      case 'usage':
+        return null;
+      case 'result':
+        return h(
+          'div',
+          { class: `ev result${event.interrupted ? ' interrupted' : ''}`, dataset: data },
+          event.interrupted ? '■ interrupted' : '✓ turn done',
+          ` in ${formatDuration(event.durationMs)} · ${event.usage.inputTokens} in / ${event.usage.outputTokens} out · ${formatCost(event.usage.costUsd)}`,
+        );
+      case 'error':
+        return h('div', { class: 'ev error', dataset: data }, `${event.code}: ${event.message}`);
+      case 'directory_changed':
+        return h('div', { class: 'ev note', dataset: data }, `cd ${event.from} → ${event.to}`);
+      default: {
+        // An event type this page does not know yet: show it rather than drop it.
+        const { sessionId: _s, seq: _q, ts: _t, type, ...rest } = event;
+        return h(
+          'div',
+          { class: 'ev unknown', dataset: data },
+          h('code', {}, type),
+          h('pre', {}, JSON.stringify(rest, null, 2)),
+        );
+      }
+    }
+  }
+
+  permission(event, data) {
+    const outcome = h('span', { class: 'outcome' });
+    const answer = async (allow) => {
+      for (const b of buttons) b.disabled = true;
+      outcome.textContent = allow ? 'allowing…' : 'denying…';
+      try {
+        await this.onPermission(event.requestId, allow);
+        outcome.textContent = allow ? 'allowed' : 'denied';
+      } catch (err) {
+        outcome.textContent = `${err.code}: ${err.message}`;
+        for (const b of buttons) b.disabled = false;
+      }
+    };
+    const buttons = [
+      h('button', { type: 'button', class: 'allow', onclick: () => answer(true) }, 'Allow'),
+      h('button', { type: 'button', class: 'deny', onclick: () => answer(false) }, 'Deny'),
+    ];
+    return h(
+      'div',
+      { class: 'ev permission', dataset: { ...data, requestId: event.requestId } },
+      h('strong', {}, event.tool),
+      ' asks for permission ',
+      h('code', {}, summarizeInput(event.input)),
+      h('pre', {}, JSON.stringify(event.input, null, 2)),
+      buttons,
+      outcome,
+    );
+  }
+}

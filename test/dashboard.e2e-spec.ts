@@ -1,0 +1,195 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { JelmoreClient } from '@jelmore/client';
+import { startTestServer, TestServer } from './support/app';
+
+/** Debian's Chromium (`apt-get install chromium`, done by .ci/run). */
+const CHROMIUM = process.env.JELMORE_CHROMIUM ?? '/usr/bin/chromium';
+/** Screenshots, for people to look at (gitignored). */
+const ARTIFACTS = join(__dirname, 'artifacts');
+const KEY = 'dash-key-0123456789abcdef';
+
+describe('the web dashboard in Chromium (real server, Claude Code CLI, fake model API)', () => {
+  let server: TestServer;
+  let browser: Browser;
+  let page: Page;
+  let api: JelmoreClient;
+  /** Console errors, page errors and CSP violations: the page must have none. */
+  const problems: string[] = [];
+
+  const shot = (name: string) =>
+    page.screenshot({ path: join(ARTIFACTS, `dashboard-${name}.png`), fullPage: true });
+  const transcript = () => page.locator('#transcript');
+  const waitForState = (state: string) =>
+    page.locator('#state .badge', { hasText: new RegExp(`^${state}$`) }).waitFor();
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`No Chromium at ${CHROMIUM}: apt-get install chromium (see .ci/run)`);
+    }
+    mkdirSync(ARTIFACTS, { recursive: true });
+    server = await startTestServer({
+      env: { JELMORE_API_KEYS: `dash:${KEY}` },
+      fake: { slowDelayMs: 300 },
+    });
+    api = new JelmoreClient({ url: server.url, apiKey: KEY });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    page.setDefaultTimeout(20_000);
+    page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+    page.on('console', (msg) => {
+      // The wrong key in the sign-in test is refused on purpose; Chromium logs that 401.
+      if (msg.type() === 'error' && !msg.text().includes('status of 401')) {
+        problems.push(`console: ${msg.text()} (${msg.location().url})`);
+      }
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    api?.close();
+    await server?.close();
+  });
+
+  it('serves only its own files, under a strict content security policy', async () => {
+    const index = await fetch(server.url);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await index.text()).toContain('<script type="module" src="/dashboard/app.js">');
+    const app = await fetch(`${server.url}/dashboard/app.js`);
+    expect(app.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    for (const path of ['nope.js', 'index.html', '..%2Fdashboard.controller.ts']) {
+      expect((await fetch(`${server.url}/dashboard/${path}`)).status).toBe(404);
+    }
+    // The Socket.IO client the page imports, from the server itself.
+    const io = await fetch(`${server.url}/socket.io/socket.io.esm.min.js`);
+    expect(io.status).toBe(200);
+    expect(await io.text()).toContain('as io');
+  });
+
+  it('signs in with an API key, refusing a wrong one', async () => {
+    await page.goto(server.url);
+    await page.locator('#api-key').fill('wrong-key-0123456789');
+    await shot('1-sign-in');
+    await page.locator('#sign-in button[type=submit]').click();
+    await page.locator('#sign-in-error', { hasText: 'The server refused this key' }).waitFor();
+    await page.locator('#api-key').fill(KEY);
+    await page.locator('#sign-in button[type=submit]').click();
+    await page.locator('#new-session').waitFor();
+    expect(await page.locator('#nav').isVisible()).toBe(true);
+  });
+
+  it('creates a session and shows its text as it streams, with state and cost', async () => {
+    await page.locator('#query').fill('[[slow 6]]');
+    await page.locator('#provider').selectOption('claude');
+    await page.locator('#new-session button[type=submit]').click();
+    await page.waitForURL(/#\/sessions\/[0-9a-f-]{36}$/);
+    const id = page.url().split('/').at(-1)!;
+
+    // Mid-turn: some pieces shown, not all, and the session running.
+    await transcript().locator('.ev.assistant', { hasText: 'piece 2.' }).waitFor();
+    const midway = await transcript().locator('.ev.assistant').last().textContent();
+    expect(midway).not.toContain('piece 6.');
+    expect(await page.locator('#state').textContent()).toBe('running');
+    expect(await page.locator('#connection').textContent()).toBe('live');
+    await shot('2-streaming');
+
+    await transcript().locator('.ev.result').waitFor();
+    expect(await transcript().locator('.ev.assistant').last().textContent()).toBe(
+      'piece 1. piece 2. piece 3. piece 4. piece 5. piece 6. ',
+    );
+    await waitForState('idle');
+    expect(await page.locator('#cost').textContent()).toMatch(/^\d+ in \/ \d+ out · \$0\.\d+$/);
+    expect(await page.locator('#interrupt').isDisabled()).toBe(true);
+    expect((await api.getSession(id)).state).toBe('idle');
+  });
+
+  it('sends input, shows tool calls with their output, and interrupts a running turn', async () => {
+    await page.locator('#input-text').fill('hello dashboard');
+    await page.locator('#send').click();
+    await transcript().locator('.ev.assistant', { hasText: 'Echo: hello dashboard' }).waitFor();
+    expect(await page.locator('#input-text').inputValue()).toBe('');
+    await waitForState('idle');
+
+    await page.locator('#input-text').fill('[[bash echo from-the-dashboard]]');
+    await page.locator('#send').click();
+    const tool = transcript().locator('.ev.tool', { hasText: 'Bash' });
+    await tool.locator('.tool-mark', { hasText: '✓' }).waitFor();
+    await tool.locator('summary').click();
+    expect(await tool.locator('.tool-output').textContent()).toContain('from-the-dashboard');
+    expect(await tool.locator('summary code').textContent()).toBe('echo from-the-dashboard');
+    await waitForState('idle');
+    await shot('3-tool-call');
+
+    await page.locator('#input-text').fill('[[slow 40]]');
+    await page.locator('#send').click();
+    await transcript().locator('.ev.assistant').last().filter({ hasText: 'piece 2.' }).waitFor();
+    await page.locator('#interrupt').click();
+    await transcript().locator('.ev.result.interrupted').waitFor();
+    await waitForState('idle');
+    expect(await transcript().locator('.ev.assistant').last().textContent()).not.toContain(
+      'piece 40.',
+    );
+  });
+
+  it('terminates the session, and the list shows it with state, provider and cost', async () => {
+    const id = page.url().split('/').at(-1)!;
+    await page.locator('#terminate').click();
+    await waitForState('terminated');
+    await transcript().locator('.ev.status', { hasText: '● terminated' }).waitFor();
+    expect(await page.locator('#send').isDisabled()).toBe(true);
+    expect(await page.locator('#terminate').isDisabled()).toBe(true);
+    await shot('4-terminated');
+    const session = await api.getSession(id);
+    expect(session.state).toBe('terminated');
+    // The live total (usage events) agrees with the server's.
+    expect(await page.locator('#cost').textContent()).toBe(
+      `${session.usage.inputTokens} in / ${session.usage.outputTokens} out · $${session.usage.costUsd.toFixed(6).replace(/0+$/, '')}`,
+    );
+
+    await page.locator('#nav a', { hasText: 'Sessions' }).click();
+    const row = page.locator(`#sessions tr[data-session-id="${id}"]`);
+    await row.waitFor();
+    const cells = await row.locator('td').allTextContents();
+    expect(cells.slice(0, 4)).toEqual([
+      id.slice(0, 8),
+      'terminated',
+      'claude',
+      'claude-sonnet-5-5',
+    ]);
+    expect(cells[4]).toBe(`$${session.usage.costUsd.toFixed(6).replace(/0+$/, '')}`);
+    await shot('5-sessions');
+  });
+
+  it('lists providers with health, circuit and load', async () => {
+    await page.locator('#nav a', { hasText: 'Providers' }).click();
+    const claude = page.locator('#providers tr[data-provider="claude"]');
+    await claude.waitFor();
+    const cells = await claude.locator('td').allTextContents();
+    expect(cells[0]).toBe('claude default');
+    expect(cells[1]).toBe('up');
+    expect(cells[2]).toBe('closed');
+    expect(cells[3]).toBe('0/10');
+    expect(cells[4]).toContain('claude-sonnet-5-5 (sonnet)');
+    await page.locator('#check-providers').click();
+    await page.locator('#check-providers:not([disabled])').waitFor();
+    await shot('6-providers');
+  });
+
+  it('signs out, and ran without console errors or CSP violations', async () => {
+    await page.locator('#sign-out').click();
+    await page.locator('#sign-in').waitFor();
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
+    expect(problems).toEqual([]);
+  });
+});
