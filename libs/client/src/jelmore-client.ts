@@ -330,6 +330,7 @@ export class JelmoreClient {
     if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
+    let text: string;
     try {
       res = await fetch(`${this.url}${path}`, {
         method,
@@ -337,18 +338,19 @@ export class JelmoreClient {
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
+      text = await res.text();
     } catch (err) {
-      if (err instanceof Error && err.name === 'TimeoutError') {
+      // Checked by name: fetch's errors may come from another realm (e.g. a test sandbox).
+      const failure = err as { name?: unknown; message?: unknown; cause?: { message?: unknown } };
+      if (failure?.name === 'TimeoutError') {
         throw new JelmoreClientError(
           ClientErrorCode.Timeout,
           `No answer to ${method} ${path} within ${this.timeoutMs} ms`,
         );
       }
-      const cause =
-        err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+      const cause = String(failure?.cause?.message ?? failure?.message ?? err);
       throw new JelmoreClientError(ClientErrorCode.Network, `Cannot reach ${this.url}: ${cause}`);
     }
-    const text = await res.text();
     let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;
