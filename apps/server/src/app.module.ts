@@ -1,8 +1,9 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { ScheduleModule } from '@nestjs/schedule';
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { LoggerModule } from 'nestjs-pino';
 import { TerminusModule } from '@nestjs/terminus';
 import { ProvidersModule } from '@jelmore/providers';
@@ -19,6 +20,13 @@ import { SessionsGateway } from './gateway/sessions.gateway';
 import { HealthController } from './health/health.controller';
 import { PrometheusController } from './metrics/metrics.controller';
 import { PrometheusService } from './metrics/prometheus.service';
+import {
+  DEFAULT_NATS_FLUSH_TIMEOUT_MS,
+  NATS_PUBLISHER_OPTIONS,
+  type NatsPublisherOptions,
+} from './nats/nats.constants';
+import { NatsHealthIndicator } from './nats/nats.health';
+import { NatsPublisher } from './nats/nats-publisher.service';
 import { DashboardModule } from './dashboard/dashboard.module';
 
 @Module({})
@@ -101,7 +109,27 @@ export class AppModule {
         { provide: APP_GUARD, useClass: KeyThrottlerGuard },
         SessionsGateway,
         PrometheusService,
+        ...(config.natsUrl ? natsProviders(config, config.natsUrl) : []),
       ],
     };
   }
+}
+
+/** The NATS event sink and its readiness check, only when JELMORE_NATS_URL is set. */
+function natsProviders(config: JelmoreConfig, url: string): Provider[] {
+  return [
+    {
+      provide: NATS_PUBLISHER_OPTIONS,
+      useValue: {
+        url,
+        stream: config.natsStream,
+        maxAgeSeconds: config.eventRetentionSeconds,
+        maxPending: config.natsMaxPending,
+        flushTimeoutMs: DEFAULT_NATS_FLUSH_TIMEOUT_MS,
+        connectionName: `jelmore@${hostname()}`,
+      } satisfies NatsPublisherOptions,
+    },
+    NatsPublisher,
+    NatsHealthIndicator,
+  ];
 }

@@ -605,4 +605,55 @@ describe('loadConfig', () => {
       );
     });
   });
+  describe('nats', () => {
+    it('is off by default, with the default stream and queue bound', () => {
+      const config = loadConfig({});
+      expect(config.natsUrl).toBeUndefined();
+      expect(config.natsStream).toBe('JELMORE_SESSIONS');
+      expect(config.natsMaxPending).toBe(50_000);
+    });
+
+    it('takes the URL, stream and bound from the environment, or the file', () => {
+      expect(
+        loadConfig({
+          JELMORE_NATS_URL: 'nats://nats.default.svc:4222',
+          JELMORE_NATS_STREAM: 'EVENTS-2',
+          JELMORE_NATS_MAX_PENDING: '10',
+        }),
+      ).toMatchObject({
+        natsUrl: 'nats://nats.default.svc:4222',
+        natsStream: 'EVENTS-2',
+        natsMaxPending: 10,
+      });
+      const file = configFile({
+        nats_url: 'nats://[::1]:4222',
+        nats_stream: 'S',
+        nats_max_pending: 5,
+      });
+      expect(loadConfig({ JELMORE_CONFIG: file })).toMatchObject({
+        natsUrl: 'nats://[::1]:4222',
+        natsStream: 'S',
+        natsMaxPending: 5,
+      });
+    });
+
+    it.each([
+      ['no port', 'nats://127.0.0.1'],
+      ['another scheme', 'http://127.0.0.1:4222'],
+      ['a port out of range', 'nats://127.0.0.1:65536'],
+      ['a path', 'nats://127.0.0.1:4222/x'],
+      ['no scheme', '127.0.0.1:4222'],
+    ])('rejects a URL with %s, naming JELMORE_NATS_URL', (_name, url) => {
+      const { message } = configError({ JELMORE_NATS_URL: url });
+      expect(message).toContain('JELMORE_NATS_URL must look like nats://host:port');
+      expectOneLine(message);
+    });
+
+    it('rejects a stream name NATS would refuse and a bound below 1', () => {
+      expect(configError({ JELMORE_NATS_STREAM: 'a.b' }).message).toContain('JELMORE_NATS_STREAM');
+      expect(configError({ JELMORE_NATS_MAX_PENDING: '0' }).message).toContain(
+        'JELMORE_NATS_MAX_PENDING',
+      );
+    });
+  });
 });

@@ -31,8 +31,11 @@ import {
   resolveClaudeModel,
 } from '@jelmore/providers';
 import { DEFAULT_SESSIONS_OPTIONS } from '@jelmore/sessions';
+import { DEFAULT_NATS_MAX_PENDING, DEFAULT_NATS_STREAM } from '../nats/nats.constants';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const NATS_URL =
+  /^nats:\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):([1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$/;
 
 export class ClaudeConfig {
   @IsBoolean() enabled!: boolean;
@@ -101,6 +104,15 @@ export class JelmoreConfig {
   @ValidateNested() @Type(() => ClaudeConfig) claude!: ClaudeConfig;
   @ValidateNested() @Type(() => OpencodeConfig) opencode!: OpencodeConfig;
   @ValidateNested() @Type(() => ScriptedConfig) scripted!: ScriptedConfig;
+  /** With it every committed event is also published to NATS JetStream; unset, nothing is. */
+  @IsOptional()
+  @Matches(NATS_URL, { message: '$property must look like nats://host:port' })
+  natsUrl?: string;
+  @Matches(/^[A-Za-z0-9_-]{1,64}$/, {
+    message: '$property must be a JetStream stream name (letters, digits, _ and -)',
+  })
+  natsStream!: string;
+  @IsInt() @Min(1) natsMaxPending!: number;
 }
 
 /** A configuration error: one line naming the key and what was expected. */
@@ -365,6 +377,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
         2000,
       ),
     },
+    natsUrl: pick('natsUrl', 'JELMORE_NATS_URL', 'nats_url', file, String, undefined),
+    natsStream: pick(
+      'natsStream',
+      'JELMORE_NATS_STREAM',
+      'nats_stream',
+      file,
+      String,
+      DEFAULT_NATS_STREAM,
+    ),
+    natsMaxPending: pick(
+      'natsMaxPending',
+      'JELMORE_NATS_MAX_PENDING',
+      'nats_max_pending',
+      file,
+      toInt,
+      DEFAULT_NATS_MAX_PENDING,
+    ),
   };
   const config = plainToInstance(JelmoreConfig, plain);
   const errors = validateSync(config, { forbidUnknownValues: true });

@@ -1,4 +1,4 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Optional } from '@nestjs/common';
 import {
   ApiOkResponse,
   ApiOperation,
@@ -10,6 +10,7 @@ import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs
 import { ProviderRegistry } from '@jelmore/providers';
 import { SessionStore } from '@jelmore/sessions';
 import { Public } from '../auth/public.decorator';
+import { NatsHealthIndicator } from '../nats/nats.health';
 
 const READY_EXAMPLE = {
   status: 'ok',
@@ -29,6 +30,8 @@ export class HealthController {
     private readonly indicators: HealthIndicatorService,
     private readonly store: SessionStore,
     private readonly registry: ProviderRegistry,
+    // Provided only when JELMORE_NATS_URL is set.
+    @Optional() private readonly nats?: NatsHealthIndicator,
   ) {}
 
   /** The process answers: nothing else is checked, so a slow dependency never restarts the pod. */
@@ -42,7 +45,7 @@ export class HealthController {
     return this.health.check([]);
   }
 
-  /** Ready when the store answers and at least one provider is healthy. */
+  /** Ready when the store answers, at least one provider is healthy, and NATS is up if configured. */
   @Get('ready')
   @HealthCheck()
   @ApiOperation({ summary: 'Readiness probe: the store answers and a provider is healthy' })
@@ -59,7 +62,12 @@ export class HealthController {
     },
   })
   ready() {
-    return this.health.check([() => this.checkStore(), () => this.checkProviders()]);
+    const nats = this.nats;
+    return this.health.check([
+      () => this.checkStore(),
+      () => this.checkProviders(),
+      ...(nats ? [() => nats.check()] : []),
+    ]);
   }
 
   private async checkStore() {
