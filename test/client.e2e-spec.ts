@@ -1,0 +1,265 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SessionEvent } from '@jelmore/contracts';
+import { JelmoreClient, JelmoreClientError, type SessionEventStream } from '@jelmore/client';
+import { FakeAnthropicServer } from './fixtures/fake-anthropic';
+import { startTestServer, TestServer } from './support/app';
+import { freePort, ServerProcess } from './support/server-process';
+import { TcpProxy } from './support/tcp-proxy';
+
+const ALICE = 'alice-key-0123456789abcdef';
+const BOB = 'bob-key-0123456789abcdef';
+const KEYS = `alice:${ALICE},bob:${BOB}`;
+
+/** Reads a stream to its end; `on` may act on the session as events arrive. */
+async function drain(
+  stream: SessionEventStream,
+  on: (event: SessionEvent, seen: SessionEvent[]) => Promise<void> | void = () => {},
+): Promise<SessionEvent[]> {
+  const seen: SessionEvent[] = [];
+  for await (const event of stream) {
+    seen.push(event);
+    await on(event, seen);
+  }
+  return seen;
+}
+
+const count = (events: SessionEvent[], type: SessionEvent['type']) =>
+  events.filter((e) => e.type === type).length;
+
+function expectContiguous(events: SessionEvent[], from = 1): void {
+  expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + from));
+}
+
+async function expectCode(promise: Promise<unknown>, code: string, status?: number) {
+  const error = await promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(error).toBeInstanceOf(JelmoreClientError);
+  expect(error).toMatchObject({ code, ...(status ? { status } : {}) });
+}
+
+describe('@jelmore/client against the real server (Claude Code CLI, fake model API)', () => {
+  let server: TestServer;
+  const clients: JelmoreClient[] = [];
+  const client = (options: Partial<ConstructorParameters<typeof JelmoreClient>[0]> = {}) => {
+    const made = new JelmoreClient({ url: server.url, apiKey: ALICE, ...options });
+    clients.push(made);
+    return made;
+  };
+
+  beforeAll(async () => {
+    server = await startTestServer({
+      env: { JELMORE_API_KEYS: KEYS, JELMORE_SCRIPTED_ENABLED: 'true' },
+      fake: { slowDelayMs: 150 },
+    });
+  });
+
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.close();
+  });
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('creates a session, streams its turns, sends input, and the stream ends after terminate', async () => {
+    const api = client();
+    const session = await api.createSession({ query: '[[bash echo from-client > c.txt]]' });
+    expect(session).toMatchObject({ provider: 'claude', model: 'claude-sonnet-5-5' });
+    const events = await drain(api.stream(session.id), async (event, seen) => {
+      if (event.type !== 'result') return;
+      if (count(seen, 'result') === 1) await api.send(session.id, 'second turn');
+      else await api.terminate(session.id);
+    });
+
+    expectContiguous(events);
+    expect(events.find((e) => e.type === 'tool_use')).toMatchObject({
+      name: 'Bash',
+      input: { command: 'echo from-client > c.txt' },
+    });
+    expect(readFileSync(join(session.cwd, 'c.txt'), 'utf8').trim()).toBe('from-client');
+    const results = events.filter((e) => e.type === 'result');
+    expect(results.map((r) => r.text)).toEqual(['Tool finished.', 'Echo: second turn']);
+    expect(events.at(-1)).toMatchObject({ type: 'status', to: 'terminated' });
+    // What the stream gave is exactly the log.
+    expect(await api.events(session.id)).toEqual(events);
+    expect(await api.getSession(session.id)).toMatchObject({ state: 'terminated' });
+    expect((await api.listSessions()).map((s) => s.id)).toContain(session.id);
+  });
+
+  it('sends commands over Socket.IO as well, with the same answers and error codes', async () => {
+    const api = client({ commands: 'socket' });
+    const session = await api.createSession({ query: '[[slow 30]]' });
+    const events = await drain(api.stream(session.id), async (event, seen) => {
+      if (event.type === 'assistant' && count(seen, 'assistant') === 2) {
+        await api.interrupt(session.id);
+      }
+      if (event.type === 'result') {
+        expect(event.interrupted).toBe(true);
+        expect(await api.terminate(session.id)).toMatchObject({ state: 'terminated' });
+      }
+    });
+    expect(count(events, 'assistant')).toBeLessThan(30);
+    expectContiguous(events);
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    await expectCode(api.send(unknown, 'x'), 'SESSION_NOT_FOUND');
+    await expectCode(client().send(unknown, 'x'), 'SESSION_NOT_FOUND', 404);
+    // Ended: no agent to take input, over either transport.
+    await expectCode(api.send(session.id, 'x'), 'SESSION_NOT_ACTIVE');
+    await expectCode(client().send(session.id, 'x'), 'SESSION_NOT_ACTIVE', 409);
+  });
+
+  it("replays an ended session and ends; from the session's end it ends at once", async () => {
+    const api = client();
+    const session = await api.createSession({ query: 'short' });
+    const live = await drain(api.stream(session.id), async (event) => {
+      if (event.type === 'result') await api.terminate(session.id);
+    });
+    const replay = await drain(client().stream(session.id));
+    expect(replay).toEqual(live);
+    const fromEnd = client().stream(session.id, { after: live.at(-1)!.seq });
+    expect(await drain(fromEnd)).toEqual([]);
+    const fromMiddle = await drain(client().stream(session.id, { after: 3 }));
+    expect(fromMiddle).toEqual(live.slice(3));
+  });
+
+  it('pauses a slow consumer at its high-water mark and resumes it, each seq once', async () => {
+    const api = client();
+    const session = await api.createSession({
+      provider: 'scripted',
+      query: '[[events 3000]] [[rate 0]]',
+    });
+    const stream = api.stream(session.id, { highWaterMark: 100 });
+    const events = await drain(stream, async (event, seen) => {
+      // The consumer is slower than the server (it even stops at first): the client has to hold back.
+      if (seen.length === 1) await new Promise((r) => setTimeout(r, 300));
+      if (seen.length % 50 === 0) await new Promise((r) => setTimeout(r, 10));
+      if (event.type === 'result') await api.terminate(session.id);
+    });
+    expectContiguous(events);
+    expect(count(events, 'assistant')).toBe(3000);
+    expect(stream.subscriptions).toBeGreaterThan(1);
+  });
+
+  it('resumes from its last seq after the network drops, telling the caller', async () => {
+    const proxy = new TcpProxy(Number(new URL(server.url).port));
+    await proxy.start();
+    try {
+      const api = client({ url: `http://127.0.0.1:${proxy.port}` });
+      const session = await api.createSession({ query: '[[slow 8]]' });
+      const connection: boolean[] = [];
+      const stream = api.stream(session.id, { onConnectionChange: (up) => connection.push(up) });
+      const events = await drain(stream, async (event, seen) => {
+        if (event.type === 'assistant' && count(seen, 'assistant') === 2) {
+          await proxy.cut();
+          await new Promise((r) => setTimeout(r, 400));
+          await proxy.restore();
+        }
+        if (event.type === 'result') await api.terminate(session.id);
+      });
+      expect(connection).toEqual([false, true]);
+      expect(stream.subscriptions).toBeGreaterThanOrEqual(2);
+      expectContiguous(events);
+      expect(count(events, 'assistant')).toBe(8);
+      expect(await client().events(session.id)).toEqual(events);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('reports refused keys, missing sessions, unreachable servers and a second stream', async () => {
+    const wrong = client({ apiKey: 'wrong-key-0123456789' });
+    await expectCode(wrong.listSessions(), 'UNAUTHORIZED', 401);
+    await expectCode(client({ apiKey: undefined }).providers(), 'UNAUTHORIZED', 401);
+    await expectCode(
+      client({ apiKey: 'wrong-key-0123456789', commands: 'socket' }).createSession({ query: 'x' }),
+      'UNAUTHORIZED',
+    );
+    await expectCode(drain(wrong.stream('00000000-0000-4000-8000-000000000000')), 'UNAUTHORIZED');
+
+    const api = client();
+    const bobs = await client({ apiKey: BOB }).createSession({ query: 'mine' });
+    // Another key's session does not exist for this one.
+    await expectCode(api.getSession(bobs.id), 'SESSION_NOT_FOUND', 404);
+    await expectCode(drain(api.stream(bobs.id)), 'SESSION_NOT_FOUND');
+    const first = client({ apiKey: BOB }).stream(bobs.id);
+    const same = clients.at(-1)!;
+    expect(() => same.stream(bobs.id)).toThrow(
+      expect.objectContaining({ code: 'CLIENT_ALREADY_STREAMING' }),
+    );
+    first.close();
+    await client({ apiKey: BOB }).terminate(bobs.id);
+
+    const port = await freePort();
+    await expectCode(
+      new JelmoreClient({ url: `http://127.0.0.1:${port}` }).health(),
+      'CLIENT_NETWORK',
+    );
+    const readiness = await api.health();
+    expect(readiness).toMatchObject({ ready: true, status: 'ok' });
+    const providers = await api.providers();
+    expect(providers.providers.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['claude', 'scripted']),
+    );
+    expect((await api.providerHealth()).claude).toMatchObject({ healthy: true, circuit: 'closed' });
+  });
+});
+
+describe('@jelmore/client across a server crash (built server process)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'jelmore-client-crash-'));
+  const fake = new FakeAnthropicServer({ slowDelayMs: 100 });
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    const fakeUrl = await fake.start();
+    server = new ServerProcess(await freePort(), {
+      JELMORE_DATA_DIR: join(dir, 'data'),
+      JELMORE_WORKSPACE_ROOT: join(dir, 'workspace'),
+      JELMORE_LOG_LEVEL: 'warn',
+      ANTHROPIC_BASE_URL: fakeUrl,
+      ANTHROPIC_API_KEY: 'test-key-not-secret',
+    });
+    await server.start();
+  });
+
+  afterAll(async () => {
+    await server?.kill('SIGTERM');
+    await fake.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps streaming through SIGKILL and restart: every seq once, then the resumed session', async () => {
+    const api = new JelmoreClient({ url: server.url });
+    try {
+      const session = await api.createSession({ query: '[[slow 100]]' });
+      const connection: boolean[] = [];
+      const stream = api.stream(session.id, { onConnectionChange: (up) => connection.push(up) });
+      let crashed = false;
+      const events = await drain(stream, async (event, seen) => {
+        if (!crashed && event.type === 'assistant' && count(seen, 'assistant') === 5) {
+          crashed = true;
+          await server.kill('SIGKILL');
+          await server.start();
+        }
+        if (event.type === 'status' && event.to === 'interrupted') {
+          await api.resume(session.id);
+          await api.send(session.id, 'after the crash');
+        }
+        if (event.type === 'result' && event.text.includes('after the crash')) {
+          await api.terminate(session.id);
+        }
+      });
+      expect(connection).toEqual([false, true]);
+      expectContiguous(events);
+      expect(events.map((e) => (e.type === 'status' ? e.to : undefined)).filter(Boolean)).toEqual(
+        expect.arrayContaining(['interrupted', 'idle', 'running', 'terminated']),
+      );
+      expect(await api.events(session.id, { limit: 10_000 })).toEqual(events);
+    } finally {
+      api.close();
+    }
+  });
+});
