@@ -31,12 +31,12 @@ class Cli {
   }
 
   async waitFor(stream: 'stdout' | 'stderr', pattern: RegExp, timeoutMs = 30_000) {
-    const seen = await eventually(() => pattern.test(this[stream]), timeoutMs);
-    if (!seen) {
-      throw new Error(
-        `no ${pattern} on ${stream}:\n${this.stdout}\n--- stderr ---\n${this.stderr}`,
-      );
-    }
+    // A CLI that exited will print nothing more.
+    await eventually(() => pattern.test(this[stream]) || this.child.exitCode !== null, timeoutMs);
+    if (pattern.test(this[stream])) return;
+    throw new Error(
+      `no ${pattern} on ${stream} (exit ${this.child.exitCode}):\n${this.stdout}\n--- stderr ---\n${this.stderr}`,
+    );
   }
 
   sessionId(): string {
@@ -143,6 +143,22 @@ describe('the jelmore CLI against the real server (Claude Code CLI, fake model A
     );
     expect(await api.getSession(id)).toMatchObject({ state: 'terminated' });
     expect(await eventually(() => processesMentioning(id).length === 0)).toBe(true);
+  });
+
+  it('run stops when the session is suspended under it; suspend and resume work on their own', async () => {
+    const cli = new Cli(['run', '[[slow 30]]'], env);
+    await cli.waitFor('stdout', /piece 1\./);
+    const id = cli.sessionId();
+    const suspended = await jelmore(['suspend', id], env);
+    expect(suspended).toMatchObject({ code: 0, stdout: `${id} suspended\n` });
+    expect(await cli.exited).toBe(1);
+    expect(cli.stderr).toContain(`session ${id} suspended: jelmore resume ${id}`);
+    // Left as it was, for the user to resume.
+    expect(await api.getSession(id)).toMatchObject({ state: 'suspended' });
+    const resumed = await jelmore(['resume', id, '--json'], env);
+    expect(resumed.code).toBe(0);
+    expect(JSON.parse(resumed.stdout)).toMatchObject({ id, state: 'idle' });
+    await api.terminate(id);
   });
 
   it('attach replays and follows a session; send, ls and kill act on it', async () => {

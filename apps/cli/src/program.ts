@@ -171,6 +171,23 @@ export function buildProgram(term: Terminal, env: NodeJS.ProcessEnv): Command {
       }),
     );
 
+  for (const [name, description] of [
+    ['suspend', 'suspend a session: its agent ends, the conversation is kept'],
+    ['resume', 'resume a suspended or interrupted session (it is idle afterwards)'],
+  ] as const) {
+    program
+      .command(name)
+      .description(description)
+      .argument('<id>', 'session id')
+      .action(
+        withClient(async (client, opts, id: string) => {
+          const session = await client[name](id);
+          if (opts.json) printJson(session);
+          else print(`${session.id} ${session.state}`);
+        }),
+      );
+  }
+
   program
     .command('providers')
     .description('providers with their health, load and models')

@@ -102,6 +102,12 @@ export async function runSession(
       if (event.type === 'error') failed = true;
       if (event.type === 'status') state = event.to;
       if (event.type === 'result') break;
+      // Suspended (e.g. the server is shutting down) or cut off by a crash: no result will come.
+      if (state === 'suspended' || state === 'interrupted') break;
+    }
+    if (state === 'suspended' || state === 'interrupted') {
+      say(`session ${id} ${state}: jelmore resume ${id}, then jelmore send ${id} <text>`);
+      return ctrlC > 0 ? EXIT_INTERRUPTED : 1;
     }
     if (state === 'failed') failed = true;
     let ended = await terminating;
