@@ -16,10 +16,12 @@ import { ApiKeysService } from './auth/api-keys.service';
 import { KeyThrottlerGuard } from './auth/key-throttler.guard';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { JelmoreConfig } from './config/jelmore.config';
+import { ClusterService } from './cluster/cluster.service';
 import { SessionsGateway } from './gateway/sessions.gateway';
 import { HealthController } from './health/health.controller';
 import { PrometheusController } from './metrics/metrics.controller';
 import { PrometheusService } from './metrics/prometheus.service';
+import { DashboardModule } from './dashboard/dashboard.module';
 import {
   DEFAULT_NATS_FLUSH_TIMEOUT_MS,
   NATS_PUBLISHER_OPTIONS,
@@ -27,7 +29,6 @@ import {
 } from './nats/nats.constants';
 import { NatsHealthIndicator } from './nats/nats.health';
 import { NatsPublisher } from './nats/nats-publisher.service';
-import { DashboardModule } from './dashboard/dashboard.module';
 
 @Module({})
 export class AppModule {
@@ -90,6 +91,7 @@ export class AppModule {
           sessionTtlSeconds: config.sessionTtlSeconds,
           eventRetentionSeconds: config.eventRetentionSeconds,
           ownerBudgetsUsd: config.keyBudgetsUsd,
+          nodeId: config.nodeId,
         }),
         DashboardModule,
       ],
@@ -110,6 +112,7 @@ export class AppModule {
         SessionsGateway,
         PrometheusService,
         ...(config.natsUrl ? natsProviders(config, config.natsUrl) : []),
+        ...(config.redisUrl ? [ClusterService] : []),
       ],
     };
   }

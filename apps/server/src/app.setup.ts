@@ -3,6 +3,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { createValidationPipe } from './common/validation';
 import { JelmoreConfig } from './config/jelmore.config';
+import { ClusterService } from './cluster/cluster.service';
 import { ConfiguredIoAdapter } from './gateway/configured-io.adapter';
 import { MAX_QUERY_LENGTH } from './api/session.dto';
 
@@ -15,7 +16,10 @@ export function configureApp(app: INestApplication): void {
   // The OpenAPI page loads inline scripts, so the default content security policy is left out.
   app.use(helmet({ contentSecurityPolicy: false }));
   if (config.corsOrigins.length) app.enableCors({ origin: config.corsOrigins });
-  app.useWebSocketAdapter(new ConfiguredIoAdapter(app, config.corsOrigins, MAX_WS_MESSAGE_BYTES));
+  const cluster = config.redisUrl ? app.get(ClusterService) : undefined;
+  app.useWebSocketAdapter(
+    new ConfiguredIoAdapter(app, config.corsOrigins, MAX_WS_MESSAGE_BYTES, cluster?.adapter()),
+  );
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(

@@ -26,6 +26,13 @@ async function bootstrap(): Promise<void> {
   } else if (config.apiKeys.length === 0) {
     logger.warn('No JELMORE_API_KEYS: no authentication, loopback only');
   }
+  // Nest suspends the sessions and closes on SIGTERM (enableShutdownHooks); this bounds how long.
+  process.once('SIGTERM', () => {
+    setTimeout(() => {
+      logger.error(`Shutdown took over ${config.shutdownGraceSeconds} s: exiting now`);
+      process.exit(1);
+    }, config.shutdownGraceSeconds * 1000).unref();
+  });
   await app.listen(config.port, host);
   logger.log(`Listening on http://${host}:${config.port} (OpenAPI at /docs)`);
 }

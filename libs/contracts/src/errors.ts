@@ -15,6 +15,10 @@ export enum ErrorCode {
   BudgetExceeded = 'BUDGET_EXCEEDED',
   RateLimited = 'RATE_LIMITED',
   Unauthorized = 'UNAUTHORIZED',
+  /** The node is shutting down: retry on another (the load balancer has taken it out already). */
+  ShuttingDown = 'SHUTTING_DOWN',
+  /** The node that runs the session did not answer a forwarded command. */
+  NodeUnavailable = 'NODE_UNAVAILABLE',
   Internal = 'INTERNAL',
 }
 
@@ -136,4 +140,13 @@ export interface ErrorBody {
   details?: Record<string, unknown>;
   /** With RATE_LIMITED: seconds until the request may succeed. */
   retryAfter?: number;
+}
+
+export class ShuttingDownError extends JelmoreError {
+  constructor() {
+    super(
+      ErrorCode.ShuttingDown,
+      'This node is shutting down; retry, another node will take the request',
+    );
+  }
 }

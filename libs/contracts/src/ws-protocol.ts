@@ -24,6 +24,11 @@ export const WsServerEvents = {
   events: 'session:events',
   /** A subscription ended with an error, e.g. LAGGED: re-subscribe with `after: details.lastSeq`. */
   error: 'session:error',
+  /**
+   * The node is shutting down (`{ reconnect: true, reason }`): its sessions are being suspended and the
+   * connection will close; reconnect (to another node), resume, and re-subscribe with `after`.
+   */
+  shutdown: 'server:shutdown',
 } as const;
 
 export type WsAck<T extends object = object> = ({ ok: true } & T) | { ok: false; error: ErrorBody };

@@ -1,4 +1,5 @@
 export * from './cleanup.job';
+export * from './cluster/sessions-cluster';
 export * from './events/event-log.service';
 export * from './events/lagged.error';
 export * from './sessions.module';

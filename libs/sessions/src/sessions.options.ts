@@ -1,6 +1,10 @@
+import { hostname } from 'node:os';
+
 export interface SessionsModuleOptions {
-  /** `sqlite:<path>`; PostgreSQL comes with cluster mode. */
+  /** `sqlite:<path>` or `postgres://...`. */
   databaseUrl: string;
+  /** This node's id in the store (`node_id`): the sessions whose agents run here. */
+  nodeId: string;
   /** Sessions live under this directory; a session without cwd gets `<root>/<sessionId>`. */
   workspaceRoot: string;
   /** Idle, suspended or interrupted sessions untouched this long are ended by the cleanup job. */
@@ -21,6 +25,7 @@ export const DEFAULT_SESSIONS_OPTIONS: Omit<
   SessionsModuleOptions,
   'databaseUrl' | 'workspaceRoot'
 > = {
+  nodeId: hostname(),
   sessionTtlSeconds: 3600,
   eventRetentionSeconds: 7 * 24 * 3600,
   commitIntervalMs: 2,

@@ -4,6 +4,7 @@ import {
   Injectable,
   Logger,
   OnApplicationBootstrap,
+  OnModuleDestroy,
 } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Subject } from 'rxjs';
@@ -20,6 +21,7 @@ import {
   SessionEventDraft,
   SessionResource,
   SessionState,
+  ShuttingDownError,
   SuspendedState,
   TERMINAL_STATES,
   Usage,
@@ -32,6 +34,7 @@ import {
   ProviderSelector,
   SessionRequirements,
 } from '@jelmore/providers';
+import type { ClusterCommand, SessionsCluster } from './cluster/sessions-cluster';
 import { EventLog } from './events/event-log.service';
 import { SESSIONS_MODULE_OPTIONS } from './sessions.module-definition';
 import type { SessionsModuleOptions } from './sessions.options';
@@ -92,11 +95,16 @@ function freshRuntimeState(): Omit<Runtime, 'record' | 'agent'> {
 const LIVE_STATES: SessionState[] = ['starting', 'running', 'idle'];
 
 @Injectable()
-export class SessionsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class SessionsService
+  implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown
+{
   private readonly logger = new Logger(SessionsService.name);
   private readonly runtimes = new Map<string, Runtime>();
   /** Every committed event with its session, for observers such as the metrics. */
   readonly committed$ = new Subject<CommittedEvent>();
+  private cluster?: SessionsCluster;
+  /** Set as the server begins to shut down: no new session starts here. */
+  private shuttingDown = false;
 
   constructor(
     private readonly store: SessionStore,
@@ -106,10 +114,33 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
     @Inject(SESSIONS_MODULE_OPTIONS) private readonly options: SessionsModuleOptions,
   ) {}
 
-  /** Sessions left live by a previous process were cut off: mark them interrupted, end their agents. */
+  get nodeId(): string {
+    return this.options.nodeId;
+  }
+
+  /** Joins a cluster: commands for sessions of other nodes go to them, committed events reach them. */
+  useCluster(cluster: SessionsCluster): void {
+    this.cluster = cluster;
+    this.log.useRelay((sessionId, batch) => cluster.publish(sessionId, batch));
+  }
+
+  get isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+
+  /** The first shutdown hook: from now on new sessions are refused (and readiness fails). */
+  onModuleDestroy(): void {
+    this.shuttingDown = true;
+  }
+
+  /**
+   * Sessions left live by a previous process of this node were cut off: mark them interrupted, end their
+   * agents. In a cluster, other nodes' sessions are theirs (or, if they died, the reaper's).
+   */
   async onApplicationBootstrap(): Promise<void> {
     for (const record of await this.store.listSessions({ states: LIVE_STATES })) {
       if (this.runtimes.has(record.id)) continue;
+      if (this.cluster && record.nodeId !== null && record.nodeId !== this.nodeId) continue;
       if (record.agentPid) killLeftover(record.agentPid, ['claude', 'opencode']);
       await this.log.open(record.id);
       await this.transition(record, 'interrupted', 'server restarted');
@@ -134,6 +165,7 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   async create(input: CreateSessionInput): Promise<SessionResource> {
+    if (this.shuttingDown) throw new ShuttingDownError();
     if (input.owner) await this.checkOwnerBudget(input.owner);
     const selection = this.selector.select({
       provider: input.provider,
@@ -156,7 +188,7 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
       usage: { ...ZERO_USAGE },
       createdAt: now,
       updatedAt: now,
-      nodeId: null,
+      nodeId: this.nodeId,
       agentPid: null,
       maxBudgetUsd: input.maxBudgetUsd ?? null,
     };
@@ -339,6 +371,7 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
 
   /** Starts a turn now when the agent is idle; queues it for the next turn while one runs. */
   async input(id: string, text: string, actor?: SessionActor): Promise<void> {
+    if (await this.forwarded(id, actor, { op: 'input', sessionId: id, text })) return;
     const runtime = await this.runtime(id, actor);
     const budget = runtime.record.maxBudgetUsd;
     if (budget !== null && runtime.record.usage.costUsd >= budget) {
@@ -358,6 +391,7 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   async interrupt(id: string, actor?: SessionActor): Promise<void> {
+    if (await this.forwarded(id, actor, { op: 'interrupt', sessionId: id })) return;
     const runtime = await this.runtime(id, actor);
     runtime.inputs.length = 0;
     await runtime.agent.interrupt();
@@ -368,6 +402,9 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
     reason = 'terminated by client',
     actor?: SessionActor,
   ): Promise<SessionResource> {
+    if (await this.forwarded(id, actor, { op: 'terminate', sessionId: id, reason })) {
+      return this.get(id);
+    }
     await this.record(id, actor);
     const runtime = this.runtimes.get(id);
     if (runtime) {
@@ -392,6 +429,9 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
     reason = 'suspended by client',
     actor?: SessionActor,
   ): Promise<SessionResource> {
+    if (await this.forwarded(id, actor, { op: 'suspend', sessionId: id, reason })) {
+      return this.get(id);
+    }
     const runtime = await this.runtime(id, actor);
     runtime.ending = true;
     const state = await runtime.agent.suspend();
@@ -400,6 +440,8 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
     runtime.record.providerRef = state.providerRef ?? runtime.record.providerRef;
     runtime.record.agentPid = null;
     await this.transition(runtime.record, 'suspended', reason);
+    // Another node may resume it and go on numbering its events.
+    await this.log.release(id);
     return this.resource(runtime.record);
   }
 
@@ -421,8 +463,23 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
     };
     const cwd = resolveSessionCwd(this.options.workspaceRoot, id, state.cwd);
     const provider = this.registry.get(record.provider);
-    const agent = provider.createSession({ sessionId: id, cwd, model: state.model });
-    await agent.resume({ ...state, cwd });
+    // One conditional update decides which node runs it, should two resume it at once.
+    const claimed = await this.store.claimSession(id, {
+      fromStates: [record.state],
+      nodeId: this.nodeId,
+      state: 'starting',
+      updatedAt: new Date().toISOString(),
+    });
+    if (!claimed) throw this.notActive(record, 'is being resumed by another request');
+    record.nodeId = this.nodeId;
+    let agent: AgentSession;
+    try {
+      agent = provider.createSession({ sessionId: id, cwd, model: state.model });
+      await agent.resume({ ...state, cwd });
+    } catch (err) {
+      await this.store.updateSession(id, { state: record.state });
+      throw err;
+    }
     await this.log.open(id);
     const runtime: Runtime = { record, agent, ...freshRuntimeState() };
     this.runtimes.set(id, runtime);
@@ -430,6 +487,82 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
     this.pump(runtime);
     await this.transition(record, 'idle', 'resumed');
     return this.resource(record);
+  }
+
+  /**
+   * A command for a session whose agent runs on another live node goes there. A session left by a node
+   * that died is marked interrupted first, and then handled here like any other.
+   */
+  private async forwarded(
+    id: string,
+    actor: SessionActor | undefined,
+    command: ClusterCommand,
+  ): Promise<boolean> {
+    if (!this.cluster || this.runtimes.has(id)) return false;
+    const record = await this.record(id, actor);
+    const owner = record.nodeId;
+    if (owner === null || owner === this.nodeId || !LIVE_STATES.includes(record.state))
+      return false;
+    if (await this.cluster.isAlive(owner)) {
+      await this.cluster.forward(owner, command);
+      return true;
+    }
+    await this.reapNode(owner);
+    return false;
+  }
+
+  /** Runs a command another node forwarded (its caller was authorized there). */
+  async execute(command: ClusterCommand): Promise<void> {
+    if (!this.runtimes.has(command.sessionId)) {
+      const record = await this.record(command.sessionId);
+      throw this.notActive(record, `does not run on node ${this.nodeId}`);
+    }
+    switch (command.op) {
+      case 'input':
+        return this.input(command.sessionId, command.text);
+      case 'interrupt':
+        return this.interrupt(command.sessionId);
+      case 'suspend':
+        await this.suspend(command.sessionId, command.reason);
+        return;
+      case 'terminate':
+        await this.terminate(command.sessionId, command.reason);
+        return;
+    }
+  }
+
+  /** Sessions of nodes whose lease expired are marked interrupted, so any node can resume them. */
+  async reapLostNodes(): Promise<number> {
+    const cluster = this.cluster;
+    if (!cluster) return 0;
+    const orphans = await this.store.listSessionsByState(LIVE_STATES, {
+      exceptNodeIds: [this.nodeId],
+    });
+    const nodes = new Set(orphans.map((r) => r.nodeId).filter((n): n is string => n !== null));
+    let reaped = 0;
+    for (const node of nodes) {
+      if (!(await cluster.isAlive(node))) reaped += await this.reapNode(node);
+    }
+    return reaped;
+  }
+
+  private async reapNode(nodeId: string): Promise<number> {
+    const now = new Date().toISOString();
+    // Conditional: of two nodes reaping at once, each session is reported by one.
+    const changed = await this.store.markInterrupted(nodeId, {
+      fromStates: LIVE_STATES,
+      updatedAt: now,
+    });
+    for (const { id, from } of changed) {
+      const record = await this.store.getSession(id);
+      if (!record) continue;
+      const reason = `node ${nodeId} was lost`;
+      this.logger.warn({ msg: 'session state', sessionId: id, from, to: 'interrupted', reason });
+      await this.log.open(id);
+      await this.append(record, { type: 'status', from, to: 'interrupted', reason });
+      await this.log.release(id);
+    }
+    return changed.length;
   }
 
   /** Ends sessions nobody used for the TTL: idle ones here, and suspended or interrupted ones. */

@@ -24,6 +24,8 @@ export function statusOf(code: ErrorCode): number {
     case ErrorCode.Lagged:
       return HttpStatus.CONFLICT;
     case ErrorCode.ProviderUnavailable:
+    case ErrorCode.ShuttingDown:
+    case ErrorCode.NodeUnavailable:
       return HttpStatus.SERVICE_UNAVAILABLE;
     case ErrorCode.ProviderError:
     case ErrorCode.AgentExited:

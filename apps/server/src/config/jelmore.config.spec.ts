@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -605,6 +606,7 @@ describe('loadConfig', () => {
       );
     });
   });
+
   describe('nats', () => {
     it('is off by default, with the default stream and queue bound', () => {
       const config = loadConfig({});
@@ -654,6 +656,43 @@ describe('loadConfig', () => {
       expect(configError({ JELMORE_NATS_MAX_PENDING: '0' }).message).toContain(
         'JELMORE_NATS_MAX_PENDING',
       );
+    });
+  });
+
+  describe('cluster', () => {
+    it('is single-node by default, with a node id from the host and port, a lease and a grace period', () => {
+      const config = loadConfig({ JELMORE_PORT: '4010' });
+      expect(config.redisUrl).toBeUndefined();
+      expect(config.nodeId).toBe(`${hostname()}-4010`);
+      expect(config.nodeLeaseSeconds).toBe(15);
+      expect(config.shutdownGraceSeconds).toBe(25);
+    });
+
+    it('takes the Redis URL, node id, lease and grace from the environment', () => {
+      const config = loadConfig({
+        JELMORE_REDIS_URL: 'redis://127.0.0.1:6379/2',
+        JELMORE_NODE_ID: 'pod-a.1',
+        JELMORE_NODE_LEASE_SECONDS: '5',
+        JELMORE_SHUTDOWN_GRACE_SECONDS: '40',
+      });
+      expect(config).toMatchObject({
+        redisUrl: 'redis://127.0.0.1:6379/2',
+        nodeId: 'pod-a.1',
+        nodeLeaseSeconds: 5,
+        shutdownGraceSeconds: 40,
+      });
+    });
+
+    it.each([
+      ['JELMORE_REDIS_URL', 'http://127.0.0.1:6379', 'must look like redis://host:port'],
+      ['JELMORE_NODE_ID', 'a node', 'must be letters, digits'],
+      ['JELMORE_NODE_LEASE_SECONDS', '2', 'JELMORE_NODE_LEASE_SECONDS'],
+      ['JELMORE_SHUTDOWN_GRACE_SECONDS', '0', 'JELMORE_SHUTDOWN_GRACE_SECONDS'],
+    ])('rejects a bad %s in one line naming it', (key, value, expected) => {
+      const { message } = configError({ [key]: value });
+      expect(message).toContain(key);
+      expect(message).toContain(expected);
+      expectOneLine(message);
     });
   });
 });

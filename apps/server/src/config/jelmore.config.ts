@@ -19,6 +19,7 @@ import {
   ValidationError as ClassValidationError,
 } from 'class-validator';
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import {
   CLAUDE_PERMISSION_MODES,
@@ -113,6 +114,19 @@ export class JelmoreConfig {
   })
   natsStream!: string;
   @IsInt() @Min(1) natsMaxPending!: number;
+  /** Cluster mode: with it, nodes share sessions through Redis (and need a PostgreSQL store). */
+  @IsOptional()
+  @Matches(/^rediss?:\/\/\S+$/, { message: '$property must look like redis://host:port' })
+  redisUrl?: string;
+  /** This node's id in the store and in Redis: unique per node, stable across its restarts. */
+  @Matches(/^[A-Za-z0-9_.:-]{1,128}$/, {
+    message: '$property must be letters, digits, and _ . : - (at most 128)',
+  })
+  nodeId!: string;
+  /** How long a node's lease lives without renewal before its sessions are taken as lost. */
+  @IsInt() @Min(3) nodeLeaseSeconds!: number;
+  /** On SIGTERM, the longest the node takes to suspend its sessions and close before it exits. */
+  @IsInt() @Min(1) shutdownGraceSeconds!: number;
 }
 
 /** A configuration error: one line naming the key and what was expected. */
@@ -378,6 +392,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
       ),
     },
     natsUrl: pick('natsUrl', 'JELMORE_NATS_URL', 'nats_url', file, String, undefined),
+    redisUrl: pick('redisUrl', 'JELMORE_REDIS_URL', 'redis_url', file, String, undefined),
+    nodeLeaseSeconds: pick(
+      'nodeLeaseSeconds',
+      'JELMORE_NODE_LEASE_SECONDS',
+      'node_lease_seconds',
+      file,
+      toInt,
+      15,
+    ),
+    shutdownGraceSeconds: pick(
+      'shutdownGraceSeconds',
+      'JELMORE_SHUTDOWN_GRACE_SECONDS',
+      'shutdown_grace_seconds',
+      file,
+      toInt,
+      25,
+    ),
     natsStream: pick(
       'natsStream',
       'JELMORE_NATS_STREAM',
@@ -395,7 +426,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
       DEFAULT_NATS_MAX_PENDING,
     ),
   };
-  const config = plainToInstance(JelmoreConfig, plain);
+  const nodeId = pick('nodeId', 'JELMORE_NODE_ID', 'node_id', file, String, undefined) as
+    string | undefined;
+  const config = plainToInstance(JelmoreConfig, {
+    ...plain,
+    // Host and port tell apart nodes on one machine, and stay the same when a node restarts.
+    nodeId: nodeId ?? `${hostname()}-${String(plain.port)}`,
+  });
   const errors = validateSync(config, { forbidUnknownValues: true });
   if (errors.length > 0) throw new ConfigError(describe(errors[0], keys));
   const unknownBudget = Object.keys(config.keyBudgetsUsd).find(

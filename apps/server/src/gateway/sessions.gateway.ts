@@ -1,4 +1,4 @@
-import { Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Logger, OnApplicationShutdown, OnModuleDestroy, Optional } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -25,6 +25,7 @@ import { ApiKeysService, LOCAL_PRINCIPAL, Principal } from '../auth/api-keys.ser
 import { toErrorBody } from '../common/error-body';
 import { validateDto } from '../common/validation';
 import { JelmoreConfig } from '../config/jelmore.config';
+import { ClusterService } from '../cluster/cluster.service';
 import { toObservable } from './event-stream';
 import { WsRateLimiter } from './ws-rate-limit';
 
@@ -37,8 +38,9 @@ const MAX_QUEUED_PACKETS = 8;
 // CORS and payload limits come from the adapter (see app.setup.ts), which reads the configuration.
 @WebSocketGateway({ namespace: WS_NAMESPACE })
 export class SessionsGateway
-  implements OnGatewayInit<Namespace>, OnGatewayDisconnect, OnApplicationShutdown
+  implements OnGatewayInit<Namespace>, OnGatewayDisconnect, OnModuleDestroy, OnApplicationShutdown
 {
+  private namespace?: Namespace;
   private readonly logger = new Logger(SessionsGateway.name);
   /** socket id → session id → its live subscription. */
   private readonly subscriptions = new Map<string, Map<string, Subscription>>();
@@ -49,6 +51,8 @@ export class SessionsGateway
     private readonly keys: ApiKeysService,
     config: JelmoreConfig,
     @InjectThrottlerStorage() storage: ThrottlerStorage,
+    // Provided only in cluster mode (JELMORE_REDIS_URL).
+    @Optional() private readonly cluster?: ClusterService,
   ) {
     // The REST limit per key applies to a key's Socket.IO events as a whole: one setting for both.
     this.rateLimiter = new WsRateLimiter(
@@ -60,6 +64,8 @@ export class SessionsGateway
 
   /** The handshake needs a valid key (`auth: { token }`); without one the client gets connect_error. */
   afterInit(namespace: Namespace): void {
+    this.namespace = namespace;
+    this.cluster?.attach(namespace);
     namespace.use((socket, next) => {
       const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
       const principal = this.keys.authenticate(typeof token === 'string' ? token : undefined);
@@ -84,6 +90,14 @@ export class SessionsGateway
   handleDisconnect(socket: Socket): void {
     for (const sub of this.subscriptions.get(socket.id)?.values() ?? []) sub.unsubscribe();
     this.subscriptions.delete(socket.id);
+  }
+
+  /** Shutdown begins: clients hear it first, so they reconnect elsewhere and resume. */
+  onModuleDestroy(): void {
+    this.namespace?.emit(WsServerEvents.shutdown, {
+      reconnect: true,
+      reason: 'node shutting down: its sessions are suspended; reconnect, resume and re-subscribe',
+    });
   }
 
   onApplicationShutdown(): void {

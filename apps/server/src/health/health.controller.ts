@@ -8,7 +8,8 @@ import {
 import { SkipThrottle } from '@nestjs/throttler';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { ProviderRegistry } from '@jelmore/providers';
-import { SessionStore } from '@jelmore/sessions';
+import { SessionsService, SessionStore } from '@jelmore/sessions';
+import { ClusterService } from '../cluster/cluster.service';
 import { Public } from '../auth/public.decorator';
 import { NatsHealthIndicator } from '../nats/nats.health';
 
@@ -30,8 +31,11 @@ export class HealthController {
     private readonly indicators: HealthIndicatorService,
     private readonly store: SessionStore,
     private readonly registry: ProviderRegistry,
+    private readonly sessions: SessionsService,
     // Provided only when JELMORE_NATS_URL is set.
     @Optional() private readonly nats?: NatsHealthIndicator,
+    // Provided only in cluster mode (JELMORE_REDIS_URL).
+    @Optional() private readonly cluster?: ClusterService,
   ) {}
 
   /** The process answers: nothing else is checked, so a slow dependency never restarts the pod. */
@@ -63,11 +67,37 @@ export class HealthController {
   })
   ready() {
     const nats = this.nats;
+    const cluster = this.cluster;
     return this.health.check([
+      () => this.checkAccepting(),
       () => this.checkStore(),
       () => this.checkProviders(),
       ...(nats ? [() => nats.check()] : []),
+      ...(cluster ? [() => this.checkRedis(cluster)] : []),
     ]);
+  }
+
+  /** From the first moment of a shutdown the node takes no new sessions: out of the load balancer. */
+  private checkAccepting() {
+    const indicator = this.indicators.check('node');
+    return this.sessions.isShuttingDown
+      ? indicator.down({ message: 'shutting down' })
+      : indicator.up();
+  }
+
+  private async checkRedis(cluster: ClusterService) {
+    const indicator = this.indicators.check('redis');
+    try {
+      await Promise.race([
+        cluster.ping(),
+        new Promise((_, reject) =>
+          setTimeout(() => reject(new Error('no answer in 1000 ms')), 1000).unref(),
+        ),
+      ]);
+      return indicator.up();
+    } catch (err) {
+      return indicator.down({ message: err instanceof Error ? err.message : String(err) });
+    }
   }
 
   private async checkStore() {

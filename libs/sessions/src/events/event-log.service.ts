@@ -7,6 +7,9 @@ import { LaggedError } from './lagged.error';
 
 type Listener = (batch: SessionEvent[] | 'end') => void;
 
+/** Carries this node's committed batches to the other nodes of a cluster (see SessionsCluster). */
+export type EventRelay = (sessionId: string, batch: SessionEvent[] | 'end') => void;
+
 interface Pending {
   event: SessionEvent;
   encoded: string;
@@ -29,6 +32,7 @@ export class EventLog implements BeforeApplicationShutdown {
   private pending: Pending[] = [];
   private timer?: NodeJS.Timeout;
   private writing: Promise<void> = Promise.resolve();
+  private relay?: EventRelay;
 
   constructor(
     private readonly store: SessionStore,
@@ -72,7 +76,26 @@ export class EventLog implements BeforeApplicationShutdown {
   async close(sessionId: string): Promise<void> {
     await this.flush();
     this.seqs.delete(sessionId);
-    for (const listener of this.listeners.get(sessionId) ?? []) listener('end');
+    this.deliver(sessionId, 'end');
+    this.relay?.(sessionId, 'end');
+  }
+
+  /** Stops assigning seqs for a session whose agent no longer runs here (suspended, moved). */
+  async release(sessionId: string): Promise<void> {
+    await this.flush();
+    this.seqs.delete(sessionId);
+  }
+
+  useRelay(relay: EventRelay): void {
+    this.relay = relay;
+  }
+
+  /**
+   * Hands committed events (or the end) to this node's subscribers of the session: our own commits, and
+   * other nodes' as the cluster relays them. Subscribers fill any gap from the store.
+   */
+  deliver(sessionId: string, batch: SessionEvent[] | 'end'): void {
+    for (const listener of this.listeners.get(sessionId) ?? []) listener(batch);
   }
 
   /** Writes what is pending now; resolves once it (and every earlier batch) is committed. */
@@ -137,6 +160,15 @@ export class EventLog implements BeforeApplicationShutdown {
         const batch = buffered.shift();
         if (batch) {
           bufferedCount -= batch.length;
+          // Another node's batches may arrive late, twice, or not at all (a Redis outage): what is
+          // missing before this batch is read from the store, which has every committed event.
+          if (batch[0].seq > last + 1) {
+            const missing = await this.store.readEvents(sessionId, last, batch[0].seq - last - 1);
+            if (missing.length > 0) {
+              last = missing[missing.length - 1].seq;
+              yield missing;
+            }
+          }
           const fresh = batch[0].seq > last ? batch : batch.filter((e) => e.seq > last);
           if (fresh.length > 0) {
             last = fresh[fresh.length - 1].seq;
@@ -144,7 +176,12 @@ export class EventLog implements BeforeApplicationShutdown {
           }
           continue;
         }
-        if (ended) return;
+        if (ended) {
+          // The end may overtake a relayed batch: the store has the rest.
+          const rest = await this.store.readEvents(sessionId, last, REPLAY_PAGE);
+          if (rest.length > 0) yield rest;
+          return;
+        }
         await new Promise<void>((resolve) => (wake = resolve));
         wake = undefined;
       }
@@ -178,7 +215,8 @@ export class EventLog implements BeforeApplicationShutdown {
       else bySession.set(event.sessionId, [event]);
     }
     for (const [sessionId, events] of bySession) {
-      for (const listener of this.listeners.get(sessionId) ?? []) listener(events);
+      this.deliver(sessionId, events);
+      this.relay?.(sessionId, events);
     }
     for (const p of batch) p.resolve();
   }

@@ -37,14 +37,27 @@ export interface InterruptedSession {
 export class SessionStore implements OnModuleInit, OnApplicationShutdown {
   readonly db: Kysely<Database>;
 
+  private readonly postgres: boolean;
+
   constructor(@Inject(SESSIONS_MODULE_OPTIONS) options: SessionsModuleOptions) {
     this.db = new Kysely<Database>({ dialect: createDialect(options.databaseUrl) });
+    this.postgres = /^postgres(ql)?:/.test(options.databaseUrl);
+  }
+
+  private async currentSchema(): Promise<string> {
+    const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(
+      this.db,
+    );
+    return rows[0].schema;
   }
 
   async onModuleInit(): Promise<void> {
     const { error } = await new Migrator({
       db: this.db,
       provider: migrationProvider,
+      // Kysely looks for its migration tables in any schema unless told which: with a search_path
+      // (one schema per deployment or test), another schema's tables would be taken for ours.
+      ...(this.postgres ? { migrationTableSchema: await this.currentSchema() } : {}),
     }).migrateToLatest();
     if (error)
       throw error instanceof Error

@@ -1,0 +1,22 @@
+import type { SessionEvent } from '@jelmore/contracts';
+
+/** What one node asks of the node that runs a session's agent. */
+export type ClusterCommand =
+  | { op: 'input'; sessionId: string; text: string }
+  | { op: 'interrupt'; sessionId: string }
+  | { op: 'suspend'; sessionId: string; reason?: string }
+  | { op: 'terminate'; sessionId: string; reason?: string };
+
+/**
+ * The other nodes of a cluster, as the sessions see them. A session is owned by the node that runs its
+ * agent (`node_id` in the store, a lease in Redis); commands given to any node go to the owner, and each
+ * node's committed events reach every node's subscribers.
+ */
+export interface SessionsCluster {
+  /** Whether the node holds its lease: it runs, and its sessions are its own. */
+  isAlive(nodeId: string): Promise<boolean>;
+  /** Runs the command on the owner node; rejects with the owner's error, its code kept. */
+  forward(nodeId: string, command: ClusterCommand): Promise<void>;
+  /** Tells the other nodes about events committed here (or a session's end), for their subscribers. */
+  publish(sessionId: string, batch: SessionEvent[] | 'end'): void;
+}
