@@ -213,7 +213,7 @@ describe('NATS JetStream event sink', () => {
       await proxy.stop();
     });
 
-    /** Readiness follows NATS (a 503 body says only INTERNAL, so the gauge tells which check failed). */
+    /** Readiness follows NATS: 200 with NATS up, or 503 while the gauge says it is NATS that is down. */
     async function natsReady(up: boolean): Promise<boolean> {
       return waitUntil(async () => {
         const res = await http.get('/health/ready');

@@ -3,7 +3,6 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { ScheduleModule } from '@nestjs/schedule';
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import { LoggerModule } from 'nestjs-pino';
 import { TerminusModule } from '@nestjs/terminus';
 import { ProvidersModule } from '@jelmore/providers';
@@ -129,7 +128,7 @@ function natsProviders(config: JelmoreConfig, url: string): Provider[] {
         maxAgeSeconds: config.eventRetentionSeconds,
         maxPending: config.natsMaxPending,
         flushTimeoutMs: DEFAULT_NATS_FLUSH_TIMEOUT_MS,
-        connectionName: `jelmore@${hostname()}`,
+        connectionName: `jelmore-${config.nodeId}`,
       } satisfies NatsPublisherOptions,
     },
     NatsPublisher,
