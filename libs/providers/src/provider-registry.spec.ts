@@ -21,11 +21,20 @@ import { DEFAULT_CLAUDE_OPTIONS } from './claude/claude.options';
 import { DEFAULT_OPENCODE_OPTIONS } from './opencode/opencode.options';
 import { DEFAULT_CIRCUIT_OPTIONS } from './selection/circuit-breaker';
 import { ProviderSelector } from './selection/provider-selector.service';
+import { providerFolderClasses } from './provider-folders';
 import { ProviderRegistry } from './provider-registry.service';
 import { providerToken } from './providers.constants';
 import { ProvidersModule } from './providers.module';
 
 const MISSING_BIN = '/nonexistent/claude';
+
+/** The providers of this library's folders (claude, opencode, scripted, and any added since) plus `extra`. */
+function withFolders(...extra: string[]): string[] {
+  const folders = providerFolderClasses().map(
+    (cls) => Reflect.getMetadata(AgentProvider.KEY, cls) as string,
+  );
+  return [...folders, ...extra].sort();
+}
 
 const FAKE_MODEL: ModelInfo = {
   id: 'fake-1',
@@ -121,7 +130,8 @@ describe('ProviderRegistry in ProvidersModule', () => {
     });
 
     it('lists the built-in claude provider and the discovered fake', () => {
-      expect(registry.list().sort()).toEqual(['claude', 'fake', 'opencode', 'scripted']);
+      expect(registry.list().sort()).toEqual(withFolders('fake'));
+      expect(registry.list()).toEqual(expect.arrayContaining(['claude', 'opencode', 'scripted']));
       expect(registry.has('fake')).toBe(true);
     });
 
@@ -222,7 +232,7 @@ describe('ProviderRegistry in ProvidersModule', () => {
     it('reports claude unhealthy with the missing path, and the fake healthy', async () => {
       const health = await registry.healthCheckAll();
 
-      expect(Object.keys(health).sort()).toEqual(['claude', 'fake', 'opencode', 'scripted']);
+      expect(Object.keys(health).sort()).toEqual(withFolders('fake'));
       expect(health.fake.healthy).toBe(true);
       expect(health.claude.healthy).toBe(false);
       expect(health.claude.reason).toContain(MISSING_BIN);
@@ -266,7 +276,7 @@ describe('ProviderRegistry in ProvidersModule', () => {
     expect(byToken).toBe(app.get(FakeProvider));
     expect(registry.get('fake')).toBe(byToken);
     // The useExisting alias carries the decorator metadata too; it must not register 'fake' twice.
-    expect(registry.list().sort()).toEqual(['claude', 'fake', 'opencode', 'scripted']);
+    expect(registry.list().sort()).toEqual(withFolders('fake'));
   });
 
   it('fails at init when two classes claim the same provider name', async () => {

@@ -1,8 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { ClaudeCodeProvider } from './claude/claude.provider';
-import { OpencodeProvider } from './opencode/opencode.provider';
-import { ScriptedProvider } from './scripted/scripted.provider';
+import { providerFolderClasses } from './provider-folders';
 import { ProviderRegistry } from './provider-registry.service';
 import { ProvidersExplorer } from './providers.explorer';
 import { ProviderSelector } from './selection/provider-selector.service';
@@ -12,12 +10,12 @@ import {
   OPTIONS_TYPE,
 } from './providers.module-definition';
 
-const builtIn = [ClaudeCodeProvider, OpencodeProvider, ScriptedProvider].flatMap(
-  agentProviderDefinitions,
-);
+/** Every folder of this library with a `<name>.provider.ts` (claude/, opencode/, scripted/, ...). */
+const builtIn = providerFolderClasses().flatMap(agentProviderDefinitions);
 
 /**
- * The provider registry and the built-in providers. `forRoot(options)` / `forRootAsync(...)` configure it;
+ * The provider registry and the built-in providers, one per folder (see provider-folders.ts).
+ * `forRoot(options)` / `forRootAsync(...)` configure it;
  * more providers come from `@AgentProvider` classes anywhere in the app, `providers: [...]` in the options,
  * or `ProviderRegistry.register()` at run time.
  */

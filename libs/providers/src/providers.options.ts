@@ -18,4 +18,9 @@ export interface ProvidersModuleOptions {
   scripted: { enabled: boolean; maxConcurrentSessions: number };
   /** Session starts per provider and window; unset: no provider is rate limited. */
   rateLimits?: ProviderRateLimitOptions;
+  /**
+   * Where provider folders read their own settings (`JELMORE_<NAME>_*`, and JELMORE_CONFIG's
+   * `providers.<name>`) through loadProviderSettings; process.env when unset.
+   */
+  env?: NodeJS.ProcessEnv;
 }

@@ -1,0 +1,45 @@
+import type { Type } from '@nestjs/common';
+import { readdirSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import type { AgentProviderPort } from '@jelmore/contracts';
+import { AgentProvider } from './agent-provider.decorator';
+
+/** `<name>.provider.ts` from sources (jest, swc), `<name>.provider.js` from the tsc build; never a spec or a map. */
+const PROVIDER_FILE = /^[\w-]+\.provider\.(ts|js)$/;
+
+/**
+ * The `@AgentProvider` classes exported by the `*.provider.ts` file of each folder under `root` (this
+ * library's own source or build folder), sorted by folder name so the order does not depend on the disk.
+ * Adding a provider is adding a folder: nothing else names it. Needs the folder layout at run time (the
+ * tsc build keeps it; a single-file bundle would not).
+ */
+export function providerFolderClasses(root: string = __dirname): Type<AgentProviderPort>[] {
+  // Under jest both .ts sources exist and nothing else; in dist only .js. Load the kind this file is.
+  const ext = extname(__filename) === '.ts' ? '.ts' : '.js';
+  const classes: Type<AgentProviderPort>[] = [];
+  const folders = readdirSync(root, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && !entry.name.startsWith('_'))
+    .map((entry) => entry.name)
+    .sort();
+  for (const folder of folders) {
+    const files = readdirSync(join(root, folder))
+      .filter((file) => PROVIDER_FILE.test(file) && extname(file) === ext)
+      .sort();
+    for (const file of files) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- discovery loads what is on disk.
+      const exported = require(join(root, folder, file)) as Record<string, unknown>;
+      const found = Object.values(exported).filter(isAgentProviderClass);
+      if (found.length === 0) {
+        throw new Error(
+          `${folder}/${file} exports no class decorated with @AgentProvider('name'): a *.provider file must`,
+        );
+      }
+      classes.push(...found);
+    }
+  }
+  return classes;
+}
+
+function isAgentProviderClass(value: unknown): value is Type<AgentProviderPort> {
+  return typeof value === 'function' && Reflect.getMetadata(AgentProvider.KEY, value) !== undefined;
+}
