@@ -1,7 +1,14 @@
+interface HeapNode {
+  callFrame: ProfileNode['callFrame'];
+  selfSize: number;
+  children: HeapNode[];
+}
+
 /**
  * Summarizes a V8 .cpuprofile (from `npm run bench -- --profile`, or node --cpu-prof): where the time went,
  * by function (self time) and by package or source file, and the inclusive time of our own functions.
- *   node <cache>/bench/profile-summary.js <file.cpuprofile> [top=25]
+ * A .heapprofile (`--heap-profile`) is summarized the same way, in bytes still alive.
+ *   node <cache>/bench/profile-summary.js <file.cpuprofile|file.heapprofile> [top=25]
  */
 import { readFileSync } from 'node:fs';
 
@@ -32,10 +39,45 @@ function where(url: string, functionName: string): string {
   return url.replace(/^node:/, 'node:');
 }
 
+function heap(file: string, top: number): void {
+  const { head } = JSON.parse(readFileSync(file, 'utf8')) as { head: HeapNode };
+  const byFunction = new Map<string, number>();
+  const byPlace = new Map<string, number>();
+  const inclusiveOurs = new Map<string, number>();
+  let total = 0;
+  const walk = (node: HeapNode, ours: string[]) => {
+    const { functionName, url, lineNumber } = node.callFrame;
+    const place = where(url, functionName);
+    const key = `${functionName || '(anonymous)'} ${place}:${lineNumber + 1}`;
+    const stack = /\/(apps|libs)\//.test(url) && !ours.includes(key) ? [...ours, key] : ours;
+    if (node.selfSize > 0) {
+      total += node.selfSize;
+      byFunction.set(key, (byFunction.get(key) ?? 0) + node.selfSize);
+      byPlace.set(place, (byPlace.get(place) ?? 0) + node.selfSize);
+      for (const k of stack) inclusiveOurs.set(k, (inclusiveOurs.get(k) ?? 0) + node.selfSize);
+    }
+    node.children.forEach((c) => walk(c, stack));
+  };
+  walk(head, []);
+  const print = (title: string, map: Map<string, number>) => {
+    console.log(`\n${title}`);
+    for (const [key, bytes] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+      console.log(
+        `${(bytes / 2 ** 20).toFixed(1).padStart(8)} MiB ${((bytes / total) * 100).toFixed(1).padStart(5)}%  ${key}`,
+      );
+    }
+  };
+  console.log(`${file}: ${(total / 2 ** 20).toFixed(1)} MiB sampled as alive`);
+  print('Alive, by package or file that allocated it', byPlace);
+  print('Alive, by allocating function', byFunction);
+  print('Alive, allocated under our functions', inclusiveOurs);
+}
+
 function main(): void {
   const [file, topArg] = process.argv.slice(2);
-  if (!file) throw new Error('usage: profile-summary <file.cpuprofile> [top]');
+  if (!file) throw new Error('usage: profile-summary <file.cpuprofile|file.heapprofile> [top]');
   const top = Number(topArg ?? 25);
+  if (file.endsWith('.heapprofile')) return heap(file, top);
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();

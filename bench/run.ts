@@ -5,6 +5,8 @@
  *   --only a,b       run only these (throughput, latency, concurrency, startup, rest)
  *   --pin            servers on CPU 0, this runner (the clients) on the others
  *   --profile        CPU profiles of each server over each measured window, in results/profiles
+ *   --heap-profile   concurrency: a sampling heap profile of each server (what is alive mid-stream);
+ *                    with --allocations, everything allocated until then
  *   --node-options "<flags>"  extra node flags for both servers
  *   --dist <dir>     measure another build of the server (e.g. with a proposed change) instead of dist/
  *   --out <dir>      write the results there instead of bench/results
@@ -60,7 +62,8 @@ async function main(): Promise<void> {
   const pin = args.includes('--pin') && cpus().length > 1;
   if (pin) execFileSync('taskset', ['-pc', `1-${cpus().length - 1}`, String(process.pid)]);
   const profileDir = args.includes('--profile') ? join(out, 'profiles') : undefined;
-  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const heapProfileDir = args.includes('--heap-profile') ? join(out, 'profiles') : undefined;
+  for (const dir of [profileDir, heapProfileDir]) if (dir) mkdirSync(dir, { recursive: true });
 
   const m = machine();
   console.log(
@@ -73,6 +76,8 @@ async function main(): Promise<void> {
     build,
     serverCpus: pin ? '0' : undefined,
     profileDir,
+    heapProfileDir,
+    heapAllocations: args.includes('--allocations'),
     nodeArgs: option(args, '--node-options')?.split(' ').filter(Boolean),
     log: (line) => console.log(line),
   };

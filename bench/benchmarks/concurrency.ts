@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
 import {
   closeAll,
@@ -9,21 +10,26 @@ import {
   TurnWatcher,
 } from '../support/client';
 import { BenchContext, profiled, sidesFor, withServer } from '../support/context';
-import { memoryMiB, resetPeak, RssSampler } from '../support/proc';
+import { cpuSeconds, memoryMB, resetPeak, RssSampler } from '../support/proc';
 import { Measured, metric } from '../support/results';
 import type { LagStats } from '../support/probe';
 import type { ServerUnderTest, Side } from '../support/servers';
 import { median, spread } from '../support/stats';
 
-const RSS_TARGET_MIB = 300;
+const RSS_TARGET_MB = 300;
 const LAG_TARGET_MS = 50;
 
 interface Outcome {
-  idleRssMiB: number;
-  peakRssMiB: number;
+  idleRssMB: number;
+  peakRssMB: number;
+  /** From the first input until a second after the last turn started. */
+  startLag: LagStats;
+  /** From then until every turn ended: the sessions streaming. */
   lag: LagStats;
   prometheusLagP99Ms?: number;
   seconds: number;
+  /** Server CPU time (user + system) per event streamed. */
+  cpuUsPerEvent: number;
 }
 
 /** Runs `fn` over `items`, `parallel` at a time. */
@@ -48,8 +54,8 @@ async function inBatches<T, R>(
  */
 export async function concurrency(ctx: BenchContext): Promise<Measured> {
   const size = ctx.quick
-    ? { sessions: 20, rate: 10, seconds: 1, bytes: 100, rounds: 1 }
-    : { sessions: 1000, rate: 10, seconds: 15, bytes: 100, rounds: 2 };
+    ? { sessions: 20, rate: 10, seconds: 2, bytes: 100, rounds: 1, startPhaseMs: 300 }
+    : { sessions: 1000, rate: 10, seconds: 15, bytes: 100, rounds: 2, startPhaseMs: 1000 };
   const events = size.rate * size.seconds;
   const turn = `[[events ${events}]] [[rate ${size.rate}]] [[bytes ${size.bytes}]]`;
 
@@ -64,22 +70,37 @@ export async function concurrency(ctx: BenchContext): Promise<Measured> {
         return session.id;
       });
       await new Promise((r) => setTimeout(r, 500));
-      const idleRssMiB = memoryMiB(server.pid).rss;
+      const idleRssMB = memoryMB(server.pid).rss;
       resetPeak(server.pid);
       await server.resetLag();
       if (server.side === 'jelmore') await server.prometheusLagP99Ms(); // Starts its window too.
       const sampler = new RssSampler(server.pid);
+      const cpu0 = cpuSeconds(server.pid);
       const t0 = Date.now();
+      let startLag!: LagStats;
+      const heapProfile =
+        ctx.heapProfileDir && join(ctx.heapProfileDir, `concurrency-${server.side}.heapprofile`);
+      if (heapProfile) {
+        await server.startHeapProfile(ctx.heapAllocations);
+        setTimeout(
+          () => void server.stopHeapProfile(heapProfile),
+          size.startPhaseMs + (size.seconds * 1000) / 2,
+        );
+      }
       await profiled(ctx, server, 'concurrency', async () => {
         await inBatches(ids, 200, (id, i) => input(sockets[i], id, turn));
+        await new Promise((r) => setTimeout(r, size.startPhaseMs));
+        startLag = await server.lag();
+        await server.resetLag();
         await Promise.all(watchers.map((w) => w.done));
       });
       const seconds = (Date.now() - t0) / 1000;
-      const peakRssMiB = Math.max(sampler.stop(), memoryMiB(server.pid).peak);
+      const cpuUsPerEvent = ((cpuSeconds(server.pid) - cpu0) * 1e6) / (events * size.sessions);
+      const peakRssMB = Math.max(sampler.stop(), memoryMB(server.pid).peak);
       const lag = await server.lag();
       const prometheusLagP99Ms =
         server.side === 'jelmore' ? await server.prometheusLagP99Ms() : undefined;
-      return { idleRssMiB, peakRssMiB, lag, prometheusLagP99Ms, seconds };
+      return { idleRssMB, peakRssMB, startLag, lag, prometheusLagP99Ms, seconds, cpuUsPerEvent };
     } finally {
       closeAll(sockets);
     }
@@ -91,42 +112,54 @@ export async function concurrency(ctx: BenchContext): Promise<Measured> {
     for (const side of sidesFor(r)) {
       const o = await withServer(ctx, side, run);
       outcomes[side].push(o);
+      const gc = o.lag.gc;
       ctx.log(
-        `  ${side}: RSS ${o.idleRssMiB.toFixed(0)} MiB idle, ${o.peakRssMiB.toFixed(0)} MiB peak; event-loop lag p99 ${o.lag.p99Ms.toFixed(1)} ms, max ${o.lag.maxMs.toFixed(1)} ms; GC ${o.lag.gc.count}× ${o.lag.gc.totalMs.toFixed(0)} ms (major ${o.lag.gc.byKind.major?.count ?? 0}×, max ${o.lag.gc.maxMs.toFixed(1)} ms); ${o.seconds.toFixed(1)} s`,
+        `  ${side}: RSS ${o.idleRssMB.toFixed(0)} MB idle, ${o.peakRssMB.toFixed(0)} MB peak (heap ${o.lag.peakHeapUsedMiB.toFixed(0)} MiB); event-loop lag p99 ${o.startLag.p99Ms.toFixed(1)} ms as turns start, then p99 ${o.lag.p99Ms.toFixed(1)} ms, max ${o.lag.maxMs.toFixed(1)} ms; GC ${gc.count}× ${gc.totalMs.toFixed(0)} ms (major ${gc.byKind.major?.count ?? 0}×, max ${gc.maxMs.toFixed(1)} ms); ${o.cpuUsPerEvent.toFixed(1)} µs CPU/event; ${o.seconds.toFixed(1)} s`,
       );
     }
   }
   const summary = (side: Side) => {
     const list = outcomes[side];
     return {
-      peakRssMiB: median(list.map((o) => o.peakRssMiB)),
-      idleRssMiB: median(list.map((o) => o.idleRssMiB)),
+      peakRssMB: median(list.map((o) => o.peakRssMB)),
+      idleRssMB: median(list.map((o) => o.idleRssMB)),
       lagP99Ms: median(list.map((o) => o.lag.p99Ms)),
       lagMaxMs: Math.max(...list.map((o) => o.lag.maxMs)),
+      startLagP99Ms: median(list.map((o) => o.startLag.p99Ms)),
+      peakHeapUsedMiB: median(list.map((o) => o.lag.peakHeapUsedMiB)),
+      cpuUsPerEvent: median(list.map((o) => o.cpuUsPerEvent)),
     };
   };
   const baseline = summary('baseline');
   const jelmore = summary('jelmore');
   return {
     metrics: [
-      metric('peak RSS', 'MiB', baseline.peakRssMiB, jelmore.peakRssMiB, {
-        text: `≤ ${RSS_TARGET_MIB} MiB`,
-        meets: jelmore.peakRssMiB <= RSS_TARGET_MIB,
+      metric('peak RSS', 'MB', baseline.peakRssMB, jelmore.peakRssMB, {
+        text: `≤ ${RSS_TARGET_MB} MB`,
+        meets: jelmore.peakRssMB <= RSS_TARGET_MB,
       }),
-      metric('event-loop lag p99', 'ms', baseline.lagP99Ms, jelmore.lagP99Ms, {
+      metric('event-loop lag p99, streaming', 'ms', baseline.lagP99Ms, jelmore.lagP99Ms, {
         text: `≤ ${LAG_TARGET_MS} ms`,
         meets: jelmore.lagP99Ms <= LAG_TARGET_MS,
       }),
-      metric('RSS with the sessions idle', 'MiB', baseline.idleRssMiB, jelmore.idleRssMiB),
-      metric('event-loop lag max', 'ms', baseline.lagMaxMs, jelmore.lagMaxMs),
+      metric('event-loop lag max, streaming', 'ms', baseline.lagMaxMs, jelmore.lagMaxMs),
+      metric(
+        `event-loop lag p99, ${size.sessions} turns starting at once (first ${size.startPhaseMs / 1000} s)`,
+        'ms',
+        baseline.startLagP99Ms,
+        jelmore.startLagP99Ms,
+      ),
+      metric('server CPU per event', 'µs', baseline.cpuUsPerEvent, jelmore.cpuUsPerEvent),
+      metric('RSS with the sessions idle', 'MB', baseline.idleRssMB, jelmore.idleRssMB),
+      metric('peak heap used, streaming', 'MiB', baseline.peakHeapUsedMiB, jelmore.peakHeapUsedMiB),
     ],
     runs: {
-      baseline: outcomes.baseline.map((o) => o.peakRssMiB),
-      jelmore: outcomes.jelmore.map((o) => o.peakRssMiB),
+      baseline: outcomes.baseline.map((o) => o.peakRssMB),
+      jelmore: outcomes.jelmore.map((o) => o.peakRssMB),
     },
     noise: {
-      baseline: spread(outcomes.baseline.map((o) => o.peakRssMiB)),
-      jelmore: spread(outcomes.jelmore.map((o) => o.peakRssMiB)),
+      baseline: spread(outcomes.baseline.map((o) => o.peakRssMB)),
+      jelmore: spread(outcomes.jelmore.map((o) => o.peakRssMB)),
     },
     details: {
       ...size,
@@ -140,6 +173,10 @@ export async function concurrency(ctx: BenchContext): Promise<Measured> {
       lag: {
         baseline: outcomes.baseline.map((o) => o.lag),
         jelmore: outcomes.jelmore.map((o) => o.lag),
+      },
+      startLag: {
+        baseline: outcomes.baseline.map((o) => o.startLag),
+        jelmore: outcomes.jelmore.map((o) => o.startLag),
       },
       seconds: {
         baseline: outcomes.baseline.map((o) => o.seconds),

@@ -10,6 +10,10 @@ export interface BenchContext {
   nodeArgs?: string[];
   /** Where to write CPU profiles of the measured windows; no profiling when absent. */
   profileDir?: string;
+  /** Where to write heap profiles (what is alive mid-run), for the benchmarks that take them. */
+  heapProfileDir?: string;
+  /** Heap profiles count every allocation, not only what is alive at the end. */
+  heapAllocations?: boolean;
   log: (line: string) => void;
 }
 

@@ -11,7 +11,9 @@ export type ProbeRequest =
   | { id: number; type: 'lag:reset' }
   | { id: number; type: 'lag' }
   | { id: number; type: 'profile:start' }
-  | { id: number; type: 'profile:stop'; path: string };
+  | { id: number; type: 'profile:stop'; path: string }
+  | { id: number; type: 'heap:start'; allocations?: boolean }
+  | { id: number; type: 'heap:stop'; path: string };
 
 export interface LagStats {
   p50Ms: number;
@@ -21,6 +23,9 @@ export interface LagStats {
   samples: number;
   /** Garbage-collection pauses in the same window. */
   gc: GcStats;
+  /** The largest heap and off-heap (Buffers, socket writes) use seen in the window, sampled every 50 ms. */
+  peakHeapUsedMiB: number;
+  peakExternalMiB: number;
 }
 
 /** Pauses by kind (minor: scavenge, major: mark-compact, incremental, weakcb). */
@@ -39,8 +44,16 @@ const RESOLUTION_MS = 10;
 const histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
 histogram.enable();
 let inspector: Session | undefined;
+let heapInspector: Session | undefined;
 const noGc = (): GcStats => ({ count: 0, totalMs: 0, maxMs: 0, byKind: {} });
 let gc = noGc();
+let peakHeapUsed = 0;
+let peakExternal = 0;
+setInterval(() => {
+  const { heapUsed, external } = process.memoryUsage();
+  peakHeapUsed = Math.max(peakHeapUsed, heapUsed);
+  peakExternal = Math.max(peakExternal, external);
+}, 50).unref();
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
     const detail = (entry as { detail?: { kind?: number } }).detail;
@@ -54,9 +67,9 @@ new PerformanceObserver((list) => {
   }
 }).observe({ entryTypes: ['gc'] });
 
-function post<T>(method: string): Promise<T> {
+function post<T>(method: string, session = inspector, params?: object): Promise<T> {
   return new Promise((resolve, reject) =>
-    inspector!.post(method, (err, result) => (err ? reject(err) : resolve(result as T))),
+    session!.post(method, params, (err, result) => (err ? reject(err) : resolve(result as T))),
   );
 }
 
@@ -65,6 +78,8 @@ async function handle(request: ProbeRequest): Promise<unknown> {
     case 'lag:reset':
       histogram.reset();
       gc = noGc();
+      peakHeapUsed = 0;
+      peakExternal = 0;
       return {};
     case 'lag': {
       const ms = (ns: number) => Math.max(0, ns / 1e6 - RESOLUTION_MS);
@@ -75,6 +90,8 @@ async function handle(request: ProbeRequest): Promise<unknown> {
         meanMs: ms(histogram.mean),
         samples: histogram.count,
         gc,
+        peakHeapUsedMiB: peakHeapUsed / 2 ** 20,
+        peakExternalMiB: peakExternal / 2 ** 20,
       };
       return stats;
     }
@@ -84,6 +101,29 @@ async function handle(request: ProbeRequest): Promise<unknown> {
       await post('Profiler.enable');
       await post('Profiler.start');
       return {};
+    case 'heap:start':
+      heapInspector = new Session();
+      heapInspector.connect();
+      await post('HeapProfiler.enable', heapInspector);
+      // One sample per 32 KiB allocated on average. The profile holds what is still alive when it stops,
+      // or with `allocations` everything allocated meanwhile (what makes the garbage collector work).
+      await post('HeapProfiler.startSampling', heapInspector, {
+        samplingInterval: 32768,
+        ...(request.allocations
+          ? { includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }
+          : {}),
+      });
+      return {};
+    case 'heap:stop': {
+      const { profile } = await post<{ profile: object }>(
+        'HeapProfiler.stopSampling',
+        heapInspector,
+      );
+      heapInspector?.disconnect();
+      heapInspector = undefined;
+      writeFileSync(request.path, JSON.stringify(profile));
+      return { path: request.path };
+    }
     case 'profile:stop': {
       const { profile } = await post<{ profile: object }>('Profiler.stop');
       inspector?.disconnect();

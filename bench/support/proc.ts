@@ -7,6 +7,12 @@ export function memoryMiB(pid: number): { rss: number; peak: number } {
   return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
 }
 
+/** The same in MB (10^6 bytes), the unit the concurrency target is stated in. */
+export function memoryMB(pid: number): { rss: number; peak: number } {
+  const { rss, peak } = memoryMiB(pid);
+  return { rss: rss * 1.048576, peak: peak * 1.048576 };
+}
+
 /** Starts a new peak (VmHWM) from the current RSS, where the kernel allows it. */
 export function resetPeak(pid: number): void {
   try {
@@ -25,7 +31,7 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
 }
 
-/** Samples a process's RSS every `intervalMs` and keeps the peak. */
+/** Samples a process's RSS every `intervalMs` and keeps the peak, in MB. */
 export class RssSampler {
   peak = 0;
   private readonly timer: NodeJS.Timeout;
@@ -46,7 +52,7 @@ export class RssSampler {
 
   private sample(): void {
     try {
-      this.peak = Math.max(this.peak, memoryMiB(this.pid).rss);
+      this.peak = Math.max(this.peak, memoryMB(this.pid).rss);
     } catch {
       // The process is gone; its peak so far stands.
     }

@@ -173,6 +173,15 @@ export class ServerUnderTest {
     return this.ask({ type: 'profile:stop', path });
   }
 
+  /** Samples allocations; the profile written at stop holds what is still alive then. */
+  startHeapProfile(allocations = false): Promise<unknown> {
+    return this.ask({ type: 'heap:start', allocations });
+  }
+
+  stopHeapProfile(path: string): Promise<unknown> {
+    return this.ask({ type: 'heap:stop', path });
+  }
+
   /** Jelmore's own view of its event loop: the Prometheus gauge, over the time since the last scrape. */
   async prometheusLagP99Ms(): Promise<number> {
     const text = await (await fetch(`${this.url}/metrics`)).text();
