@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** Pids of live processes whose command line mentions `needle` (read from /proc, no ps needed). */
 export function processesMentioning(needle: string): number[] {
@@ -35,4 +35,19 @@ export async function waitUntil(
     await new Promise((r) => setTimeout(r, 100));
   }
   return false;
+}
+
+/** Pids of live processes whose working directory is `dir` or below it (agents that name no id in argv). */
+export function processesIn(dir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cwd = readlinkSync(`/proc/${entry}/cwd`);
+      if (cwd === dir || cwd.startsWith(`${dir}/`)) pids.push(Number(entry));
+    } catch {
+      // Ended while we looked, or not ours to read.
+    }
+  }
+  return pids;
 }

@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -10,9 +10,20 @@ export interface AgentProcessOptions {
   env: NodeJS.ProcessEnv;
   onLine: (line: string) => void;
   onExit: (code: number | null, signal: NodeJS.Signals | null, stderrTail: string) => void;
+  /**
+   * Report the exit only after every stdout line was delivered (or `OUTPUT_DRAIN_MS` later, should a
+   * leftover child hold the pipe): for a one-shot run whose last line matters. Node may emit 'exit' first.
+   */
+  drainOutput?: boolean;
+  /**
+   * stop() also ends the process groups its descendants lead: for a CLI that starts each tool command in
+   * a session of its own (setsid), which a signal to the agent's group does not reach.
+   */
+  stopDescendantGroups?: boolean;
 }
 
 const STDERR_TAIL_BYTES = 4096;
+const OUTPUT_DRAIN_MS = 2000;
 
 /**
  * An agent CLI run without a shell, in its own process group (so its tools' children die with it), with
@@ -23,8 +34,10 @@ export class AgentProcess {
   private stderrTail = '';
   private exited = false;
   private readonly exitPromise: Promise<void>;
+  private readonly stopDescendantGroups: boolean;
 
   constructor(options: AgentProcessOptions) {
+    this.stopDescendantGroups = options.stopDescendantGroups ?? false;
     this.child = spawn(options.bin, options.args, {
       cwd: options.cwd,
       env: options.env,
@@ -32,7 +45,13 @@ export class AgentProcess {
       shell: false,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    createInterface({ input: this.child.stdout! }).on('line', options.onLine);
+    const lines = createInterface({ input: this.child.stdout! }).on('line', options.onLine);
+    const drained =
+      options.drainOutput &&
+      new Promise<void>((resolve) => {
+        lines.once('close', resolve);
+        this.child.once('exit', () => setTimeout(resolve, OUTPUT_DRAIN_MS).unref());
+      });
     this.child.stderr!.on('data', (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
     });
@@ -47,7 +66,10 @@ export class AgentProcess {
         options.onExit(code, signal, this.stderrTail);
         resolve();
       };
-      this.child.on('exit', report);
+      this.child.on('exit', (code, signal) => {
+        if (drained) void drained.then(() => report(code, signal));
+        else report(code, signal);
+      });
       this.child.on('error', (err) => {
         this.stderrTail += err.message;
         report(null, null);
@@ -67,6 +89,11 @@ export class AgentProcess {
     if (!this.exited) this.child.stdin!.write(`${JSON.stringify(value)}\n`);
   }
 
+  /** Raw text on stdin, e.g. a one-shot CLI's prompt (an argument would show in every process list). */
+  writeText(text: string): void {
+    if (!this.exited) this.child.stdin!.write(text);
+  }
+
   closeInput(): void {
     this.child.stdin!.end();
   }
@@ -74,12 +101,18 @@ export class AgentProcess {
   /** SIGTERM to the whole group, SIGKILL after `graceMs`; resolves once the agent has exited. */
   async stop(graceMs = 2000): Promise<void> {
     if (this.exited) return this.exitPromise;
-    killGroup(this.child.pid, 'SIGTERM');
-    const timer = setTimeout(() => killGroup(this.child.pid, 'SIGKILL'), graceMs);
+    // Listed first: once the agent is dead, init adopts its descendants and they cannot be found.
+    const groups = [
+      this.child.pid,
+      ...(this.stopDescendantGroups ? descendantGroups(this.child.pid) : []),
+    ];
+    const killAll = (signal: NodeJS.Signals) => groups.forEach((g) => killGroup(g, signal));
+    killAll('SIGTERM');
+    const timer = setTimeout(() => killAll('SIGKILL'), graceMs);
     await this.exitPromise;
     clearTimeout(timer);
     // The leader is gone; its tools' children may not be.
-    killGroup(this.child.pid, 'SIGKILL');
+    killAll('SIGKILL');
   }
 
   exited$(): Promise<void> {
@@ -110,6 +143,37 @@ export function installedBin(pkg: string, exe: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The process groups led by descendants of `pid` other than its own, read from /proc (Linux). */
+export function descendantGroups(pid: number | undefined): number[] {
+  if (!pid) return [];
+  const children = new Map<number, number[]>();
+  const groupOf = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // Ended while we looked.
+    }
+    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so split after the last ')'.
+    const [, ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const self = Number(entry);
+    groupOf.set(self, Number(pgrp));
+    const siblings = children.get(Number(ppid)) ?? [];
+    siblings.push(self);
+    children.set(Number(ppid), siblings);
+  }
+  const groups = new Set<number>();
+  const queue = [...(children.get(pid) ?? [])];
+  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+    const group = groupOf.get(next);
+    if (group !== undefined && group > 1 && group !== pid) groups.add(group);
+    queue.push(...(children.get(next) ?? []));
+  }
+  return [...groups];
 }
 
 export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {

@@ -1,0 +1,237 @@
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { access, constants } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import {
+  AgentProviderPort,
+  AgentSession,
+  ModelInfo,
+  ProviderCapabilities,
+  ProviderHealth,
+  ProviderMetrics,
+  ProviderUnavailableError,
+  SessionConfig,
+} from '@jelmore/contracts';
+import { AgentProvider } from '../agent-provider.decorator';
+import { allowListedEnv } from '../process/agent-process';
+import { loadProviderSettings } from '../provider-settings';
+import { PROVIDERS_MODULE_OPTIONS } from '../providers.module-definition';
+import type { ProvidersModuleOptions } from '../providers.options';
+import { SessionSlots } from '../session-slots';
+import { GEMINI_MODELS, resolveGeminiModel } from './gemini.models';
+import { DEFAULT_GEMINI_OPTIONS, GEMINI_SETTINGS, GeminiOptions } from './gemini.options';
+import { GeminiSession } from './gemini.session';
+
+/** What the agent may see of the server's environment: basics and proxies, no server secrets. */
+const GEMINI_ENV_ALLOW_LIST = [
+  'PATH',
+  'LANG',
+  'LC_*',
+  'TZ',
+  'TMPDIR',
+  'TERM',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+] as const;
+
+/**
+ * The CLI's user settings in its HOME: API-key auth (it asks interactively otherwise), nothing phoned
+ * home, no self-update, and chats kept until Jelmore's own cleanup, so any session can be resumed.
+ */
+const CLI_SETTINGS = {
+  security: { auth: { selectedType: 'gemini-api-key' } },
+  general: {
+    enableAutoUpdate: false,
+    enableAutoUpdateNotification: false,
+    sessionRetention: { enabled: false },
+  },
+  privacy: { usageStatisticsEnabled: false },
+  telemetry: { enabled: false },
+};
+
+const HEALTH_TTL_MS = 30_000;
+
+interface BinaryCheck {
+  ok: boolean;
+  version?: string;
+  reason?: string;
+}
+
+@AgentProvider('gemini')
+@Injectable()
+export class GeminiProvider implements AgentProviderPort, OnModuleInit {
+  readonly name = 'gemini';
+  private readonly logger = new Logger(GeminiProvider.name);
+  private readonly options: GeminiOptions;
+  private readonly bin: string | undefined;
+  private readonly home: string;
+  private readonly slots: SessionSlots;
+  private binary: BinaryCheck = { ok: false, reason: 'not checked yet' };
+  private probe?: Promise<BinaryCheck>;
+  private checkedAt = 0;
+  private homeReady = false;
+
+  constructor(@Inject(PROVIDERS_MODULE_OPTIONS) providers: ProvidersModuleOptions) {
+    this.options = loadProviderSettings(
+      'gemini',
+      GeminiOptions,
+      GEMINI_SETTINGS,
+      DEFAULT_GEMINI_OPTIONS,
+      providers.env ?? process.env,
+    );
+    this.bin = this.options.bin ?? defaultGeminiBin();
+    // The CLI keeps its chats under HOME: in the data dir they survive restarts, and --resume finds them.
+    this.home = join(providers.dataDir, 'agents', 'gemini');
+    this.slots = new SessionSlots(this.name, this.options.maxConcurrentSessions);
+  }
+
+  get capabilities(): ProviderCapabilities {
+    return {
+      streaming: true,
+      tools: true,
+      fileOperations: true,
+      codeExecution: true,
+      multimodal: false,
+      continuation: true,
+      directoryTracking: false,
+      maxConcurrentSessions: this.options.maxConcurrentSessions,
+      maxContextTokens: Math.max(...GEMINI_MODELS.map((m) => m.contextWindow)),
+    };
+  }
+
+  async onModuleInit(): Promise<void> {
+    const health = await this.healthCheck();
+    if (health.healthy) this.logger.log(`Gemini CLI ${health.version} at ${this.bin}`);
+    else this.logger.log(`Gemini provider idle: ${health.reason}`);
+  }
+
+  models(): ModelInfo[] {
+    return GEMINI_MODELS;
+  }
+
+  resolveModel(model?: string): ModelInfo | undefined {
+    return resolveGeminiModel(model ?? this.options.defaultModel);
+  }
+
+  createSession(config: SessionConfig): AgentSession {
+    const missing = this.missingSetting();
+    if (missing) throw new ProviderUnavailableError(this.name, missing);
+    if (!this.binary.ok || !this.bin) {
+      throw new ProviderUnavailableError(this.name, this.binary.reason ?? 'CLI not found');
+    }
+    const model = this.resolveModel(config.model);
+    if (!model) throw new ProviderUnavailableError(this.name, `no model ${config.model}`);
+    this.prepareHome();
+    const release = this.slots.take();
+    // The npm package's entry is a script: run it with this node rather than whatever PATH finds.
+    const script = this.bin.endsWith('.js');
+    return new GeminiSession(config, model, {
+      command: script ? process.execPath : this.bin,
+      baseArgs: script ? [this.bin] : [],
+      env: this.agentEnv(),
+      approvalMode: this.options.approvalMode,
+      onEnd: release,
+    });
+  }
+
+  async healthCheck(): Promise<ProviderHealth> {
+    const missing = this.missingSetting();
+    if (missing) return { healthy: false, reason: missing, checkedAt: new Date().toISOString() };
+    // `--version` is a node start of a large bundle: reuse a fresh answer, share one under way.
+    if (!this.probe || Date.now() - this.checkedAt > HEALTH_TTL_MS) {
+      this.checkedAt = Date.now();
+      this.prepareHome();
+      this.probe = checkGeminiBinary(this.bin, this.agentEnv());
+    }
+    this.binary = await this.probe;
+    return {
+      healthy: this.binary.ok,
+      reason: this.binary.reason,
+      version: this.binary.version,
+      checkedAt: new Date(this.checkedAt).toISOString(),
+    };
+  }
+
+  metrics(): ProviderMetrics {
+    return this.slots.metrics();
+  }
+
+  private missingSetting(): string | undefined {
+    if (!this.options.enabled) return 'disabled in config';
+    if (!this.options.apiKey) return 'no API key: set JELMORE_GEMINI_API_KEY';
+    return undefined;
+  }
+
+  private prepareHome(): void {
+    if (this.homeReady) return;
+    mkdirSync(join(this.home, '.gemini'), { recursive: true });
+    writeFileSync(
+      join(this.home, '.gemini', 'settings.json'),
+      `${JSON.stringify(CLI_SETTINGS, null, 2)}\n`,
+    );
+    this.homeReady = true;
+  }
+
+  private agentEnv(): NodeJS.ProcessEnv {
+    return {
+      ...allowListedEnv(process.env, GEMINI_ENV_ALLOW_LIST),
+      HOME: this.home,
+      GEMINI_API_KEY: this.options.apiKey,
+      ...(this.options.baseUrl ? { GOOGLE_GEMINI_BASE_URL: this.options.baseUrl } : {}),
+      // The session directory is Jelmore's own workspace: no trust prompt for it.
+      GEMINI_CLI_TRUST_WORKSPACE: 'true',
+      // Otherwise the CLI starts itself again with a larger heap: a second node start on every turn.
+      GEMINI_CLI_NO_RELAUNCH: 'true',
+    };
+  }
+}
+
+/** The `gemini` entry of the npm package installed with Jelmore (a script, not under bin/). */
+export function defaultGeminiBin(): string | undefined {
+  try {
+    const manifest = require.resolve('@google/gemini-cli/package.json');
+    const { bin } = JSON.parse(readFileSync(manifest, 'utf8')) as {
+      bin?: string | Record<string, string>;
+    };
+    const entry = typeof bin === 'string' ? bin : bin?.gemini;
+    return entry ? join(dirname(manifest), entry) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Checks that the CLI exists and answers `--version`. Never throws. */
+async function checkGeminiBinary(
+  bin: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<BinaryCheck> {
+  if (!bin) {
+    return {
+      ok: false,
+      reason: 'Gemini CLI not found: install @google/gemini-cli or set JELMORE_GEMINI_BIN',
+    };
+  }
+  const script = bin.endsWith('.js');
+  try {
+    await access(bin, script ? constants.R_OK : constants.X_OK);
+  } catch {
+    return { ok: false, reason: `Gemini CLI at ${bin} is missing or not executable` };
+  }
+  return new Promise((resolve) => {
+    execFile(
+      script ? process.execPath : bin,
+      [...(script ? [bin] : []), '--version'],
+      { timeout: 15_000, env },
+      (err, stdout) => {
+        if (err) {
+          resolve({
+            ok: false,
+            reason: `Gemini CLI at ${bin} did not run: ${err.message.split('\n')[0]}`,
+          });
+        } else resolve({ ok: true, version: stdout.trim() });
+      },
+    );
+  });
+}
