@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
 import request from 'supertest';
@@ -14,7 +15,7 @@ import {
   userText,
 } from './fixtures/fake-gemini';
 import { startTestServer, TestServer } from './support/app';
-import { eventually, processesIn, processesMentioning } from './support/processes';
+import { eventually, processesIn, processesMentioning, waitUntil } from './support/processes';
 import { connect, EventCollector, request as wsRequest } from './support/ws-client';
 
 /** One model call of the fake, priced at a model's list prices (cached input at a tenth). */
@@ -191,6 +192,47 @@ describe('Gemini CLI sessions (real gemini CLI, fake Gemini API)', () => {
     ).toBe('gemini-2.5-pro');
     expect(events.ofType('usage')[0].costUsd).toBeCloseTo(callCost(1.25, 10), 12);
     await terminate(session, events);
+  });
+
+  it('a suspended conversation resumes on a restarted server from the history kept in the data dir', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jelmore-gemini-restart-'));
+    let first: TestServer | undefined = await startTestServer({ dir });
+    let second: TestServer | undefined;
+    const results = async (on: TestServer, id: string) => {
+      const res = await request(on.url).get(`/v1/sessions/${id}/events?after=0`).expect(200);
+      return (res.body.events as Array<{ type: string; text?: string }>)
+        .filter((e) => e.type === 'result')
+        .map((e) => e.text);
+    };
+    try {
+      const created = await request(first.url)
+        .post('/v1/sessions')
+        .send({ provider: 'gemini', query: 'My name is Ada' })
+        .expect(201);
+      const id = (created.body as SessionResource).id;
+      const on1 = first;
+      expect(await waitUntil(async () => (await results(on1, id)).length === 1)).toBe(true);
+      await request(first.url).post(`/v1/sessions/${id}/suspend`).expect(200);
+      await first.close();
+      first = undefined;
+
+      const on2 = (second = await startTestServer({ dir }));
+      await request(on2.url).post(`/v1/sessions/${id}/resume`).expect(200);
+      await request(on2.url)
+        .post(`/v1/sessions/${id}/input`)
+        .send({ text: 'what is my name?' })
+        .expect(202);
+      expect(await waitUntil(async () => (await results(on2, id)).length === 2)).toBe(true);
+      expect(await results(on2, id)).toEqual(['Echo: My name is Ada', 'Echo: what is my name?']);
+      // The new server's CLI run resumed the conversation the first server's run saved.
+      const history = JSON.stringify(requestFor('what is my name?')?.contents);
+      expect(history).toContain('My name is Ada');
+      expect(history).toContain('Echo: My name is Ada');
+    } finally {
+      await first?.close();
+      await second?.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a first turn the API refused is an error of that turn; the next turn starts the conversation', async () => {
