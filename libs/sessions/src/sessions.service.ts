@@ -91,6 +91,9 @@ function freshRuntimeState(): Omit<Runtime, 'record' | 'agent'> {
   return { inputs: [], ending: false, estimate: { ...ZERO_USAGE }, budgetStopped: false };
 }
 
+/** What the agents' command lines contain: a leftover pid is ended only if it still runs one of them. */
+const AGENT_COMMANDS = ['claude', 'opencode', 'codex', 'gemini'];
+
 /** States in which an agent process may still be running for a session. */
 const LIVE_STATES: SessionState[] = ['starting', 'running', 'idle'];
 
@@ -141,7 +144,7 @@ export class SessionsService
     for (const record of await this.store.listSessions({ states: LIVE_STATES })) {
       if (this.runtimes.has(record.id)) continue;
       if (this.cluster && record.nodeId !== null && record.nodeId !== this.nodeId) continue;
-      if (record.agentPid) killLeftover(record.agentPid, ['claude', 'opencode']);
+      if (record.agentPid) killLeftover(record.agentPid, AGENT_COMMANDS);
       await this.log.open(record.id);
       await this.transition(record, 'interrupted', 'server restarted');
     }
