@@ -28,11 +28,18 @@ import {
   DEFAULT_CLAUDE_OPTIONS,
   DEFAULT_OPENCODE_OPTIONS,
   OpencodeModelOverride,
+  AgentProvider,
+  providerFolderClasses,
   opencodeModels,
   resolveClaudeModel,
 } from '@jelmore/providers';
 import { DEFAULT_SESSIONS_OPTIONS } from '@jelmore/sessions';
 import { DEFAULT_NATS_MAX_PENDING, DEFAULT_NATS_STREAM } from '../nats/nats.constants';
+
+/** The names of the providers found by folder (see providerFolderClasses). */
+const PROVIDER_NAMES = providerFolderClasses().map(
+  (cls) => Reflect.getMetadata(AgentProvider.KEY, cls) as string,
+);
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const NATS_URL =
@@ -87,7 +94,8 @@ export class JelmoreConfig {
   @IsIn(LOG_LEVELS) logLevel!: (typeof LOG_LEVELS)[number];
   @IsInt() @Min(1) sessionTtlSeconds!: number;
   @IsInt() @Min(1) eventRetentionSeconds!: number;
-  @IsIn(['claude', 'opencode']) defaultProvider!: string;
+  /** Any provider found in libs/providers (one folder each). */
+  @IsIn(PROVIDER_NAMES) defaultProvider!: string;
   @IsBoolean() loadBalancing!: boolean;
   @IsBoolean() costOptimization!: boolean;
   @IsInt() @Min(1) circuitFailureThreshold!: number;
