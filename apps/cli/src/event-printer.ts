@@ -89,6 +89,11 @@ export class EventPrinter {
           ),
         );
         break;
+      case 'permission_resolved': {
+        const how = `${event.allow ? 'allowed' : 'denied'} by ${event.by}`;
+        this.note(s.dim(`  ↳ ${how}${event.reason ? `: ${oneLine(event.reason)}` : ''}`));
+        break;
+      }
       default: {
         // A server newer than this CLI: show what came rather than nothing.
         const {

@@ -89,6 +89,7 @@ export class AppModule {
           workspaceRoot: config.workspaceRoot,
           sessionTtlSeconds: config.sessionTtlSeconds,
           eventRetentionSeconds: config.eventRetentionSeconds,
+          permissionTimeoutSeconds: config.permissionTimeoutSeconds,
           ownerBudgetsUsd: config.keyBudgetsUsd,
           nodeId: config.nodeId,
         }),

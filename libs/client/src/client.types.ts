@@ -1,5 +1,6 @@
 import type {
   ModelInfo,
+  PermissionPolicy,
   ProviderCapabilities,
   ProviderHealth,
   SessionEvent,
@@ -16,7 +17,7 @@ export interface CreateSessionRequest {
   cwd?: string;
   requirements?: {
     capabilities?: Array<
-      keyof Omit<ProviderCapabilities, 'maxConcurrentSessions' | 'maxContextTokens'>
+      keyof Omit<ProviderCapabilities, 'maxConcurrentSessions' | 'maxContextTokens' | 'permissions'>
     >;
     model?: string;
     min_context_tokens?: number;
@@ -24,6 +25,8 @@ export interface CreateSessionRequest {
     premium_features?: boolean;
   };
   maxBudgetUsd?: number;
+  /** `ask`: each tool call waits for replyPermission(); `deny-writes`; `bypass`. */
+  permissions?: PermissionPolicy;
 }
 
 export type CircuitState = 'closed' | 'open' | 'half-open';

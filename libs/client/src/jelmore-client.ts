@@ -4,6 +4,7 @@ import {
   WsClientEvents,
   WsServerEvents,
   type ErrorBody,
+  type PendingPermission,
   type SessionEvent,
   type SessionResource,
   type SessionStreamError,
@@ -20,8 +21,8 @@ import type {
 } from './client.types';
 import { SessionEventStream, type StreamHost } from './session-event-stream';
 
-/** The WS event for answering a permission request (P9); not in the contracts' event map yet. */
-export const PERMISSION_REPLY_EVENT = 'permission:reply';
+/** The WS event for answering a permission request (kept for callers of the earlier constant). */
+export const PERMISSION_REPLY_EVENT = WsClientEvents.permissionReply;
 
 export interface JelmoreClientOptions {
   /** The server's base URL, e.g. `http://127.0.0.1:3000`. */
@@ -144,14 +145,32 @@ export class JelmoreClient {
     return this.sessionCommand('DELETE', this.path(sessionId), WsClientEvents.terminate, sessionId);
   }
 
-  /** Answers a `permission_request` event (served from P9 on). */
-  async replyPermission(sessionId: string, requestId: string, allow: boolean): Promise<void> {
+  /** The session's permission requests that wait for an answer. */
+  async pendingPermissions(sessionId: string): Promise<PendingPermission[]> {
+    const body = await this.rest<{ requests: PendingPermission[] }>(
+      'GET',
+      `${this.path(sessionId)}/permissions`,
+    );
+    return body.requests;
+  }
+
+  /**
+   * Answers a `permission_request` event: the tool runs, or the agent gets the denial and `reason`.
+   * A request that no longer waits (answered, timed out, withdrawn) fails with PERMISSION_REQUEST_NOT_FOUND.
+   */
+  async replyPermission(
+    sessionId: string,
+    requestId: string,
+    allow: boolean,
+    reason?: string,
+  ): Promise<void> {
+    const decision = { allow, ...(reason ? { reason } : {}) };
     await this.command(
       'POST',
       `${this.path(sessionId)}/permissions/${encodeURIComponent(requestId)}`,
-      { allow },
-      PERMISSION_REPLY_EVENT,
-      { sessionId, requestId, allow },
+      decision,
+      WsClientEvents.permissionReply,
+      { sessionId, requestId, ...decision },
     );
   }
 

@@ -3,6 +3,8 @@ export enum ErrorCode {
   ValidationFailed = 'VALIDATION_FAILED',
   NotFound = 'NOT_FOUND',
   SessionNotFound = 'SESSION_NOT_FOUND',
+  /** No such permission request waits for an answer: unknown, or settled already (answered, timed out, withdrawn). */
+  PermissionRequestNotFound = 'PERMISSION_REQUEST_NOT_FOUND',
   ProviderNotFound = 'PROVIDER_NOT_FOUND',
   ModelNotSupported = 'MODEL_NOT_SUPPORTED',
   ProviderUnavailable = 'PROVIDER_UNAVAILABLE',

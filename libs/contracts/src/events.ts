@@ -1,3 +1,5 @@
+import type { PermissionResolver } from './permissions';
+
 /** Lifecycle states of a session; `interrupted` marks sessions cut off by a server crash until resumed. */
 export const SESSION_STATES = [
   'starting',
@@ -51,11 +53,22 @@ export interface ToolResultEvent {
   output: string;
   isError: boolean;
 }
+/** A tool call waits for a client's decision (sessions with permissions `ask`). */
 export interface PermissionRequestEvent {
   type: 'permission_request';
   requestId: string;
   tool: string;
   input: unknown;
+  /** The `tool_use` event this request is about, when the provider tells. */
+  toolUseId?: string;
+}
+/** How a permission request was settled; each request gets exactly one. */
+export interface PermissionResolvedEvent {
+  type: 'permission_resolved';
+  requestId: string;
+  allow: boolean;
+  reason?: string;
+  by: PermissionResolver;
 }
 export interface DirectoryChangedEvent {
   type: 'directory_changed';
@@ -92,6 +105,7 @@ export type SessionEventDraft =
   | ToolUseEvent
   | ToolResultEvent
   | PermissionRequestEvent
+  | PermissionResolvedEvent
   | DirectoryChangedEvent
   | UsageEvent
   | ResultEvent

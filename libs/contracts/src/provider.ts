@@ -1,4 +1,5 @@
 import type { SessionEventDraft } from './events';
+import type { PermissionDecision, PermissionPolicy } from './permissions';
 
 export interface ProviderCapabilities {
   streaming: boolean;
@@ -10,6 +11,8 @@ export interface ProviderCapabilities {
   directoryTracking: boolean;
   maxConcurrentSessions: number;
   maxContextTokens: number;
+  /** The permission policies the provider enforces; a session asking for another is refused. */
+  permissions?: readonly PermissionPolicy[];
 }
 
 export interface ModelInfo {
@@ -44,6 +47,8 @@ export interface SessionConfig {
   cwd: string;
   /** A model id or alias; the provider's default when absent. */
   model?: string;
+  /** How tool calls are permitted; the provider's configured behaviour when absent. */
+  permissions?: PermissionPolicy;
 }
 
 /** Enough to continue a session in another process or on another node. JSON-serializable. */
@@ -78,6 +83,11 @@ export interface AgentSession {
   /** Starts the next turn. Only called while the agent is idle: the sessions service queues input. */
   send(input: string): Promise<void>;
   interrupt(): Promise<void>;
+  /**
+   * Answers a `permission_request` this session emitted; false when it is not waiting (answered already,
+   * or withdrawn by the agent). Only providers that ask implement it.
+   */
+  answerPermission?(requestId: string, decision: PermissionDecision): boolean;
   terminate(): Promise<void>;
   suspend(): Promise<SuspendedState>;
   resume(state: SuspendedState): Promise<void>;

@@ -1,4 +1,5 @@
 import type { SessionState, Usage } from './events';
+import type { PermissionPolicy } from './permissions';
 
 /** The session resource as REST and WS return it. */
 export interface SessionResource {
@@ -11,4 +12,6 @@ export interface SessionResource {
   updatedAt: string;
   usage: Usage;
   lastSeq: number;
+  /** How the session's tool calls are permitted; absent: the provider's configured behaviour. */
+  permissions?: PermissionPolicy;
 }

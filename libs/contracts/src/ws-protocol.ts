@@ -1,5 +1,6 @@
 import type { ErrorBody } from './errors';
 import type { SessionEvent } from './events';
+import type { PendingPermission } from './permissions';
 import type { SessionResource } from './session';
 
 export const WS_NAMESPACE = '/sessions';
@@ -14,6 +15,8 @@ export const WsClientEvents = {
   suspend: 'session:suspend',
   resume: 'session:resume',
   terminate: 'session:terminate',
+  /** Answers a `permission_request`: `{ sessionId, requestId, allow, reason? }`. */
+  permissionReply: 'permission:reply',
 } as const;
 
 /** Server → client messages. */
@@ -44,4 +47,5 @@ export interface WsServerToClient {
 }
 
 export type CreateSessionAck = WsAck<{ session: SessionResource }>;
-export type SubscribeAck = WsAck<{ lastSeq: number }>;
+/** `pendingPermissions`: the session's permission requests still waiting for an answer, whatever `after` was. */
+export type SubscribeAck = WsAck<{ lastSeq: number; pendingPermissions: PendingPermission[] }>;

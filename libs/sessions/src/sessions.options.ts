@@ -19,6 +19,8 @@ export interface SessionsModuleOptions {
   ownerBudgetsUsd: Record<string, number>;
   /** Events a subscriber may fall behind before it is told it lagged. */
   subscriberBufferEvents: number;
+  /** A tool permission request nobody answers this long is denied. */
+  permissionTimeoutSeconds: number;
 }
 
 export const DEFAULT_SESSIONS_OPTIONS: Omit<
@@ -32,4 +34,5 @@ export const DEFAULT_SESSIONS_OPTIONS: Omit<
   commitMaxBatch: 500,
   subscriberBufferEvents: 10_000,
   ownerBudgetsUsd: {},
+  permissionTimeoutSeconds: 300,
 };

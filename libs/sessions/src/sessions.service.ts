@@ -14,6 +14,9 @@ import {
   ErrorCode,
   BudgetExceededError,
   NotFoundError,
+  PendingPermission,
+  PermissionDecision,
+  PermissionPolicy,
   ProviderUnavailableError,
   RateLimitedError,
   SessionError,
@@ -25,6 +28,7 @@ import {
   SuspendedState,
   TERMINAL_STATES,
   Usage,
+  ValidationError,
   ZERO_USAGE,
 } from '@jelmore/contracts';
 import {
@@ -36,6 +40,7 @@ import {
 } from '@jelmore/providers';
 import type { ClusterCommand, SessionsCluster } from './cluster/sessions-cluster';
 import { EventLog } from './events/event-log.service';
+import { SessionPermissions } from './permissions/session-permissions';
 import { SESSIONS_MODULE_OPTIONS } from './sessions.module-definition';
 import type { SessionsModuleOptions } from './sessions.options';
 import { SessionStore } from './store/session-store';
@@ -57,6 +62,8 @@ export interface CreateSessionInput {
   requirements?: SessionRequirements;
   /** The turn in which the session's cost reaches this stops, and no further input is taken. */
   maxBudgetUsd?: number;
+  /** How tool calls are permitted; the provider's configured behaviour when absent. */
+  permissions?: PermissionPolicy;
 }
 
 export interface CommittedEvent {
@@ -108,6 +115,7 @@ export class SessionsService
   private cluster?: SessionsCluster;
   /** Set as the server begins to shut down: no new session starts here. */
   private shuttingDown = false;
+  private readonly permissions: SessionPermissions;
 
   constructor(
     private readonly store: SessionStore,
@@ -115,7 +123,13 @@ export class SessionsService
     private readonly registry: ProviderRegistry,
     private readonly selector: ProviderSelector,
     @Inject(SESSIONS_MODULE_OPTIONS) private readonly options: SessionsModuleOptions,
-  ) {}
+  ) {
+    this.permissions = new SessionPermissions(
+      store,
+      options.permissionTimeoutSeconds * 1000,
+      (record, draft) => this.append(record, draft),
+    );
+  }
 
   get nodeId(): string {
     return this.options.nodeId;
@@ -164,6 +178,7 @@ export class SessionsService
         this.logger.error(`session ${ids[i]} could not be suspended: ${String(outcome.reason)}`);
       }
     });
+    this.permissions.close();
     await this.log.flush();
   }
 
@@ -177,7 +192,12 @@ export class SessionsService
     });
     const id = randomUUID();
     const cwd = resolveSessionCwd(this.options.workspaceRoot, id, input.cwd);
-    const { provider, model, agent, fallback, rest, skipped } = this.open(selection, id, cwd);
+    const { provider, model, agent, fallback, rest, skipped } = this.open(
+      selection,
+      id,
+      cwd,
+      input.permissions,
+    );
     const now = new Date().toISOString();
     const record: SessionRecord = {
       id,
@@ -194,6 +214,7 @@ export class SessionsService
       nodeId: this.nodeId,
       agentPid: null,
       maxBudgetUsd: input.maxBudgetUsd ?? null,
+      permissions: input.permissions ?? null,
     };
     await this.store.insertSession(record);
     await this.log.open(id);
@@ -248,6 +269,7 @@ export class SessionsService
         { candidates: startup.candidates, skipped: [...startup.skipped, why] },
         record.id,
         record.cwd,
+        record.permissions ?? undefined,
       );
     } catch {
       return false;
@@ -272,12 +294,14 @@ export class SessionsService
 
   /**
    * The first candidate that takes the session. One that is unavailable (disabled, unhealthy binary,
-   * at capacity) is skipped; the reason is kept for the session's first status event.
+   * at capacity) is skipped; the reason is kept for the session's first status event. With a
+   * permission policy, only providers that enforce it are candidates.
    */
   private open(
-    { candidates, skipped: passedOver }: { candidates: ProviderCandidate[]; skipped: string[] },
+    selection: { candidates: ProviderCandidate[]; skipped: string[] },
     sessionId: string,
     cwd: string,
+    permissions?: PermissionPolicy,
   ): ProviderCandidate & {
     agent: AgentSession;
     fallback?: string;
@@ -285,7 +309,7 @@ export class SessionsService
     rest: ProviderCandidate[];
     skipped: string[];
   } {
-    const skipped = [...passedOver];
+    const { candidates, skipped } = enforcing(selection, permissions);
     const overRate: RateLimitedError[] = [];
     for (const [index, candidate] of candidates.entries()) {
       try {
@@ -294,6 +318,7 @@ export class SessionsService
           sessionId,
           cwd,
           model: candidate.model.id,
+          ...(permissions ? { permissions } : {}),
         });
         admitted();
         this.selector.circuit(candidate.provider.name).begin();
@@ -400,6 +425,45 @@ export class SessionsService
     await runtime.agent.interrupt();
   }
 
+  /**
+   * A client's answer to a tool permission request of the session. A request that does not wait for
+   * one (unknown, answered, timed out, withdrawn) is NOT_FOUND; one whose agent was lost with an earlier
+   * server process waits for the session to resume (which denies it).
+   */
+  async replyPermission(
+    id: string,
+    requestId: string,
+    decision: PermissionDecision,
+    actor?: SessionActor,
+  ): Promise<void> {
+    const command = { op: 'permission' as const, sessionId: id, requestId, ...decision };
+    if (await this.forwarded(id, actor, command)) return;
+    const record = await this.record(id, actor);
+    const runtime = this.runtimes.get(id);
+    if (
+      runtime &&
+      (await this.permissions.answer(record, runtime.agent, requestId, decision, 'client'))
+    )
+      return;
+    const stored = await this.store.getPermissionRequest(id, requestId);
+    if (stored?.state === 'pending' && !runtime) {
+      throw this.notActive(
+        record,
+        `is ${record.state}; resume it first (the agent that asked is gone: its requests are then denied)`,
+      );
+    }
+    throw new NotFoundError(
+      `No permission request ${requestId} waits for an answer in session ${id}`,
+      ErrorCode.PermissionRequestNotFound,
+    );
+  }
+
+  /** The session's tool permission requests still waiting for an answer. */
+  async pendingPermissions(id: string, actor?: SessionActor): Promise<PendingPermission[]> {
+    const record = await this.record(id, actor);
+    return this.permissions.pending(record, LIVE_STATES.includes(record.state));
+  }
+
   async terminate(
     id: string,
     reason = 'terminated by client',
@@ -414,6 +478,7 @@ export class SessionsService
       runtime.ending = true;
       await runtime.agent.terminate();
       this.runtimes.delete(id);
+      await this.permissions.cancelAll(runtime.record, `session terminated (${reason})`);
       await this.transition(runtime.record, 'terminated', reason);
       await this.log.close(id);
       return this.resource(runtime.record);
@@ -421,6 +486,7 @@ export class SessionsService
     const record = await this.record(id);
     if (TERMINAL_STATES.has(record.state)) return this.resource(record);
     await this.log.open(id);
+    await this.permissions.cancelAll(record, `session terminated (${reason})`);
     await this.transition(record, 'terminated', reason);
     await this.log.close(id);
     return this.resource(record);
@@ -439,6 +505,8 @@ export class SessionsService
     runtime.ending = true;
     const state = await runtime.agent.suspend();
     this.runtimes.delete(id);
+    // The agent that asked is gone; a resumed one does not ask again.
+    await this.permissions.cancelAll(runtime.record, `session suspended (${reason})`);
     runtime.record.suspendedState = state;
     runtime.record.providerRef = state.providerRef ?? runtime.record.providerRef;
     runtime.record.agentPid = null;
@@ -477,13 +545,21 @@ export class SessionsService
     record.nodeId = this.nodeId;
     let agent: AgentSession;
     try {
-      agent = provider.createSession({ sessionId: id, cwd, model: state.model });
+      agent = provider.createSession({
+        sessionId: id,
+        cwd,
+        model: state.model,
+        // The resumed agent enforces what the session was created with.
+        ...(record.permissions ? { permissions: record.permissions } : {}),
+      });
       await agent.resume({ ...state, cwd });
     } catch (err) {
       await this.store.updateSession(id, { state: record.state });
       throw err;
     }
     await this.log.open(id);
+    // Requests the agent made before a crash or a lost node waited for this: the agent that asked is gone.
+    await this.permissions.cancelAll(record, 'server restarted');
     const runtime: Runtime = { record, agent, ...freshRuntimeState() };
     this.runtimes.set(id, runtime);
     record.suspendedState = null;
@@ -531,6 +607,11 @@ export class SessionsService
       case 'terminate':
         await this.terminate(command.sessionId, command.reason);
         return;
+      case 'permission':
+        return this.replyPermission(command.sessionId, command.requestId, {
+          allow: command.allow,
+          ...(command.reason ? { reason: command.reason } : {}),
+        });
     }
   }
 
@@ -613,6 +694,7 @@ export class SessionsService
       if (!runtime.ending) {
         this.selector.circuit(runtime.record.provider).recordFailure();
         this.runtimes.delete(runtime.record.id);
+        await this.permissions.cancelAll(runtime.record, 'agent exited');
         runtime.record.agentPid = null;
         await this.transition(runtime.record, 'failed', 'agent exited');
         await this.log.close(runtime.record.id);
@@ -626,6 +708,13 @@ export class SessionsService
   private async onAgentEvent(runtime: Runtime, draft: SessionEventDraft): Promise<void> {
     const { record } = runtime;
     if (draft.type !== 'error') runtime.startup = undefined;
+    if (draft.type === 'permission_request') {
+      // An agent being stopped asks nobody: it could not hear the answer.
+      if (runtime.ending) return;
+      await this.permissions.opened(record, draft, runtime.agent);
+    }
+    if (draft.type === 'permission_resolved' && !(await this.permissions.withdrawn(record, draft)))
+      return;
     // Not awaited: seq order is fixed on append, and waiting per event would cap a session at one event
     // per commit interval.
     this.append(record, draft).catch(() => undefined);
@@ -778,6 +867,25 @@ export class SessionsService
     const lastSeq = this.log.lastSeq(record.id) ?? (await this.store.lastSeq(record.id));
     return toResource(record, lastSeq);
   }
+}
+
+/** The candidates that enforce the policy (others are left out unmentioned); refused when none does. */
+function enforcing(
+  selection: { candidates: ProviderCandidate[]; skipped: string[] },
+  permissions: PermissionPolicy | undefined,
+): { candidates: ProviderCandidate[]; skipped: string[] } {
+  const skipped = [...selection.skipped];
+  if (!permissions) return { candidates: selection.candidates, skipped };
+  const able = selection.candidates.filter((c) =>
+    c.provider.capabilities.permissions?.includes(permissions),
+  );
+  if (able.length === 0 && selection.candidates.length > 0) {
+    const names = [...new Set(selection.candidates.map((c) => c.provider.name))];
+    throw new ValidationError(
+      `permissions '${permissions}' is not enforced by ${names.join(', ')}`,
+    );
+  }
+  return { candidates: able, skipped };
 }
 
 function errorText(err: unknown): string {

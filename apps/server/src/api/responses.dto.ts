@@ -1,9 +1,12 @@
 import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import {
   ErrorCode,
+  PERMISSION_POLICIES,
   SESSION_STATES,
   type ErrorBody,
   type ModelInfo,
+  type PendingPermission,
+  type PermissionPolicy,
   type ProviderCapabilities,
   type SessionResource,
   type SessionState,
@@ -150,6 +153,43 @@ export class SessionResourceDto implements SessionResource {
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
   @ApiProperty({ type: UsageDto }) usage!: UsageDto;
   @ApiProperty({ description: 'The seq of its last committed event' }) lastSeq!: number;
+  @ApiPropertyOptional({
+    enum: PERMISSION_POLICIES,
+    description: "Its permission policy; absent: the provider's configured behaviour",
+  })
+  permissions?: PermissionPolicy;
+}
+
+export const PENDING_PERMISSIONS_EXAMPLE = {
+  requests: [
+    {
+      requestId: '0b7d2f8e-3c41-4a55-9d0e-5f7a1c2b9e64',
+      tool: 'Bash',
+      input: { command: 'rm -rf build', description: 'Clean the build directory' },
+      toolUseId: 'toolu_01',
+      createdAt: '2026-01-15T09:30:02.100Z',
+      expiresAt: '2026-01-15T09:35:02.100Z',
+    },
+  ] satisfies PendingPermission[],
+};
+
+export class PendingPermissionDto implements PendingPermission {
+  @ApiProperty({ description: 'Answer it with POST .../permissions/{requestId}' })
+  requestId!: string;
+  @ApiProperty({ example: 'Bash' }) tool!: string;
+  @ApiProperty({ type: 'object', additionalProperties: true, description: "The tool's input" })
+  input!: unknown;
+  @ApiPropertyOptional({ description: 'The tool_use event it is about' }) toolUseId?: string;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiPropertyOptional({
+    format: 'date-time',
+    description: 'When it is denied unanswered; absent while the session is not running',
+  })
+  expiresAt?: string;
+}
+
+export class PendingPermissionsDto {
+  @ApiProperty({ type: [PendingPermissionDto] }) requests!: PendingPermissionDto[];
 }
 
 export class EventsPageDto {

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
+import { PERMISSION_POLICIES, type PermissionPolicy } from '@jelmore/contracts';
 import { CAPABILITY_NAMES, CapabilityName, SessionRequirements } from '@jelmore/providers';
 import type { CreateSessionInput } from '@jelmore/sessions';
 import {
@@ -23,6 +24,8 @@ import {
 
 export const MAX_QUERY_LENGTH = 100_000;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
+/** Permission request ids are ours (UUIDs); anything of this shape that is not pending is a 404. */
+export const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 /** What a session needs from its provider, in the seed's snake_case. */
 export class RequirementsDto {
@@ -106,6 +109,16 @@ export class CreateSessionDto {
   @IsPositive()
   maxBudgetUsd?: number;
 
+  @ApiPropertyOptional({
+    enum: PERMISSION_POLICIES,
+    description:
+      "How tool calls are permitted: bypass (all run), ask (each waits for a client's decision), " +
+      "deny-writes (reads run, the rest is denied); the provider's configured behaviour when absent",
+  })
+  @IsOptional()
+  @IsIn(PERMISSION_POLICIES)
+  permissions?: PermissionPolicy;
+
   /** What the sessions service takes. */
   toInput(): CreateSessionInput {
     return {
@@ -115,8 +128,24 @@ export class CreateSessionDto {
       cwd: this.cwd,
       requirements: this.requirements?.toRequirements(),
       maxBudgetUsd: this.maxBudgetUsd,
+      permissions: this.permissions,
     };
   }
+}
+
+export class PermissionReplyDto {
+  @ApiProperty({ example: true, description: 'Run the tool (true) or refuse it (false)' })
+  @IsBoolean()
+  allow!: boolean;
+
+  @ApiPropertyOptional({
+    example: 'Not in this repository',
+    description: 'Why; a denial tells the agent this',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  reason?: string;
 }
 
 export class InputDto {
@@ -162,4 +191,18 @@ export class WsInputDto extends SessionRefDto {
   @IsNotEmpty()
   @MaxLength(MAX_QUERY_LENGTH)
   text!: string;
+}
+
+export class WsPermissionReplyDto extends SessionRefDto {
+  @IsString()
+  @Matches(REQUEST_ID, { message: 'requestId must be a permission request id' })
+  requestId!: string;
+
+  @IsBoolean()
+  allow!: boolean;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  reason?: string;
 }

@@ -17,11 +17,18 @@ import {
   ApiExtraModels,
   ApiOkResponse,
   ApiOperation,
+  ApiResponse,
   ApiTags,
   getSchemaPath,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import type { SessionEvent, SessionResource } from '@jelmore/contracts';
+import {
+  ErrorCode,
+  ValidationError,
+  type PendingPermission,
+  type SessionEvent,
+  type SessionResource,
+} from '@jelmore/contracts';
 import { SessionsService } from '@jelmore/sessions';
 import {
   ApiError,
@@ -31,14 +38,23 @@ import {
   ApiRateLimits,
 } from './api-docs.decorator';
 import {
+  ErrorResponseDto,
   EVENTS_EXAMPLE,
   EventsPageDto,
   OkDto,
+  PENDING_PERMISSIONS_EXAMPLE,
+  PendingPermissionsDto,
   SESSION_EXAMPLE,
   SessionResourceDto,
   SSE_EXAMPLE,
 } from './responses.dto';
-import { CreateSessionDto, EventsQueryDto, InputDto } from './session.dto';
+import {
+  CreateSessionDto,
+  EventsQueryDto,
+  InputDto,
+  PermissionReplyDto,
+  REQUEST_ID,
+} from './session.dto';
 import { writeSse } from './sse';
 import { Principal } from '../auth/api-keys.service';
 import { CurrentPrincipal } from '../auth/principal.decorator';
@@ -196,6 +212,85 @@ export class SessionsController {
     @CurrentPrincipal() principal: Principal,
   ) {
     await this.sessions.interrupt(id, principal);
+    return { ok: true };
+  }
+
+  @Get(':id/permissions')
+  @ApiOperation({
+    summary: 'List the tool permission requests that wait for an answer',
+    description:
+      'Sessions created with permissions "ask": each tool call waits for a client\'s decision. The ' +
+      'same requests come as permission_request events, and in the session:subscribe ack.',
+  })
+  @ApiOkResponse({ type: PendingPermissionsDto, example: PENDING_PERMISSIONS_EXAMPLE })
+  @ApiErrors(400, 404)
+  async permissions(
+    @Param('id', ParseUUIDPipe) id: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<{ requests: PendingPermission[] }> {
+    return { requests: await this.sessions.pendingPermissions(id, principal) };
+  }
+
+  @Post(':id/permissions/:requestId')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Answer a tool permission request: allow or deny the tool call',
+    description:
+      "The agent runs the tool, or gets the denial (with `reason`) as the tool's error; a " +
+      'permission_resolved event follows. Only a request that still waits can be answered.',
+  })
+  @ApiJsonBody(PermissionReplyDto, {
+    allow: { summary: 'Run the tool', value: { allow: true } },
+    deny: {
+      summary: 'Refuse it, telling the agent why',
+      value: { allow: false, reason: 'Do not delete the build directory' },
+    },
+  })
+  @ApiOkResponse({ description: 'Passed on to the agent', type: OkDto, example: { ok: true } })
+  @ApiErrors(400, 409)
+  @ApiResponse({
+    status: 404,
+    description:
+      "No such session (or another key's), or no such request waits: unknown, or settled already " +
+      '(answered, timed out, withdrawn)',
+    type: ErrorResponseDto,
+    examples: {
+      request: {
+        summary: 'The request does not wait (any more)',
+        value: {
+          error: {
+            code: ErrorCode.PermissionRequestNotFound,
+            message:
+              'No permission request 0b7d2f8e-3c41-4a55-9d0e-5f7a1c2b9e64 waits for an answer in session 6c8d5709-7e95-4529-a5f1-18ac3dddef69',
+          },
+        },
+      },
+      session: {
+        summary: 'No such session',
+        value: {
+          error: {
+            code: ErrorCode.SessionNotFound,
+            message: 'Session 6c8d5709-7e95-4529-a5f1-18ac3dddef69 not found',
+          },
+        },
+      },
+    },
+  })
+  async replyPermission(
+    @Param('id', ParseUUIDPipe) id: string,
+    @Param('requestId') requestId: string,
+    @Body() dto: PermissionReplyDto,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    if (!REQUEST_ID.test(requestId)) {
+      throw new ValidationError('requestId must be a permission request id');
+    }
+    await this.sessions.replyPermission(
+      id,
+      requestId,
+      { allow: dto.allow, ...(dto.reason ? { reason: dto.reason } : {}) },
+      principal,
+    );
     return { ok: true };
   }
 

@@ -13,6 +13,7 @@ export function statusOf(code: ErrorCode): number {
       return HttpStatus.UNAUTHORIZED;
     case ErrorCode.NotFound:
     case ErrorCode.SessionNotFound:
+    case ErrorCode.PermissionRequestNotFound:
     case ErrorCode.ProviderNotFound:
       return HttpStatus.NOT_FOUND;
     case ErrorCode.RateLimited:

@@ -95,6 +95,17 @@ describe('loadConfig', () => {
       expect(config.claude.permissionMode).toBe('plan');
     });
 
+    it('denies unanswered permission requests after 300 s, or JELMORE_PERMISSION_TIMEOUT_SECONDS', () => {
+      expect(loadConfig({}).permissionTimeoutSeconds).toBe(300);
+      expect(loadConfig({ JELMORE_PERMISSION_TIMEOUT_SECONDS: '5' }).permissionTimeoutSeconds).toBe(
+        5,
+      );
+      expect(
+        loadConfig({ JELMORE_CONFIG: configFile({ permission_timeout_seconds: 42 }) })
+          .permissionTimeoutSeconds,
+      ).toBe(42);
+    });
+
     it('takes a PostgreSQL JELMORE_DATABASE_URL in either scheme', () => {
       for (const url of [
         'postgres://jelmore@db:5432/jelmore',
@@ -455,6 +466,14 @@ describe('loadConfig', () => {
       const { message } = configError({ JELMORE_CLAUDE_DEFAULT_MODEL: 'gpt-4o' });
       expect(message).toContain('JELMORE_CLAUDE_DEFAULT_MODEL must be a Claude model');
       expectOneLine(message);
+    });
+
+    it('a permission timeout that is not a whole number of seconds, at least 1', () => {
+      for (const value of ['0', '-5', 'soon']) {
+        const { message } = configError({ JELMORE_PERMISSION_TIMEOUT_SECONDS: value });
+        expect(message).toContain('JELMORE_PERMISSION_TIMEOUT_SECONDS');
+        expectOneLine(message);
+      }
     });
 
     it('JELMORE_CLAUDE_PERMISSION_MODE=yolo', () => {

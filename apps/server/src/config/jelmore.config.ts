@@ -94,6 +94,8 @@ export class JelmoreConfig {
   @IsIn(LOG_LEVELS) logLevel!: (typeof LOG_LEVELS)[number];
   @IsInt() @Min(1) sessionTtlSeconds!: number;
   @IsInt() @Min(1) eventRetentionSeconds!: number;
+  /** A tool permission request nobody answers this long is denied. */
+  @IsInt() @Min(1) permissionTimeoutSeconds!: number;
   /** Any provider found in libs/providers (one folder each). */
   @IsIn(PROVIDER_NAMES) defaultProvider!: string;
   @IsBoolean() loadBalancing!: boolean;
@@ -234,6 +236,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
       file,
       toInt,
       DEFAULT_SESSIONS_OPTIONS.eventRetentionSeconds,
+    ),
+    permissionTimeoutSeconds: pick(
+      'permissionTimeoutSeconds',
+      'JELMORE_PERMISSION_TIMEOUT_SECONDS',
+      'permission_timeout_seconds',
+      file,
+      toInt,
+      DEFAULT_SESSIONS_OPTIONS.permissionTimeoutSeconds,
     ),
     defaultProvider: pick(
       'defaultProvider',

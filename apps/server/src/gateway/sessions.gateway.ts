@@ -20,7 +20,13 @@ import {
   WsServerEvents,
 } from '@jelmore/contracts';
 import { SessionsService } from '@jelmore/sessions';
-import { CreateSessionDto, SessionRefDto, SubscribeDto, WsInputDto } from '../api/session.dto';
+import {
+  CreateSessionDto,
+  SessionRefDto,
+  SubscribeDto,
+  WsInputDto,
+  WsPermissionReplyDto,
+} from '../api/session.dto';
 import { ApiKeysService, LOCAL_PRINCIPAL, Principal } from '../auth/api-keys.service';
 import { toErrorBody } from '../common/error-body';
 import { validateDto } from '../common/validation';
@@ -123,6 +129,8 @@ export class SessionsGateway
       const { sessionId, after } = validateDto(SubscribeDto, payload);
       const principal = principalOf(socket);
       const { lastSeq } = await this.sessions.get(sessionId, principal);
+      // Whatever `after` skips, a client learns what still waits for its answer.
+      const pendingPermissions = await this.sessions.pendingPermissions(sessionId, principal);
       this.unsubscribeFrom(socket, sessionId);
       const stream = toObservable(
         async (signal) =>
@@ -148,7 +156,7 @@ export class SessionsGateway
           }),
         );
       });
-      return { lastSeq };
+      return { lastSeq, pendingPermissions };
     });
   }
 
@@ -210,6 +218,21 @@ export class SessionsGateway
         principalOf(socket),
       ),
     }));
+  }
+
+  /** Answers a tool permission request: `{ sessionId, requestId, allow, reason? }`. */
+  @SubscribeMessage(WsClientEvents.permissionReply)
+  permissionReply(@ConnectedSocket() socket: Socket, @MessageBody() payload: unknown) {
+    return ack(async () => {
+      const { sessionId, requestId, allow, reason } = validateDto(WsPermissionReplyDto, payload);
+      await this.sessions.replyPermission(
+        sessionId,
+        requestId,
+        { allow, ...(reason ? { reason } : {}) },
+        principalOf(socket),
+      );
+      return {};
+    });
   }
 
   private unsubscribeFrom(socket: Socket, sessionId: string): void {

@@ -5,6 +5,8 @@ import {
   AgentProviderPort,
   AgentSession,
   ModelInfo,
+  PERMISSION_POLICIES,
+  PermissionPolicy,
   ProviderCapabilities,
   ProviderHealth,
   ProviderMetrics,
@@ -17,6 +19,7 @@ import { allowListedEnv } from '../process/agent-process';
 import { PROVIDERS_MODULE_OPTIONS } from '../providers.module-definition';
 import type { ProvidersModuleOptions } from '../providers.options';
 import { BinaryCheck, checkClaudeBinary, defaultClaudeBin } from './claude-binary';
+import { claudePermissionLaunch } from './claude-permissions';
 import { CLAUDE_MODELS, resolveClaudeModel } from './claude.models';
 import { ClaudeCodeSession } from './claude.session';
 
@@ -66,6 +69,7 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit {
       directoryTracking: true,
       maxConcurrentSessions: this.options.claude.maxConcurrentSessions,
       maxContextTokens: Math.max(...CLAUDE_MODELS.map((m) => m.contextWindow)),
+      permissions: PERMISSION_POLICIES,
     };
   }
 
@@ -97,7 +101,7 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit {
       { ...config, model: model.id },
       {
         bin: this.bin,
-        env: this.agentEnv(),
+        env: this.agentEnv(config.permissions),
         options: this.options.claude,
         // A session's process may restart after a crash: it holds its slot until its first exit.
         onExit: (expected) => release(!expected),
@@ -127,7 +131,7 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit {
     return this.slots.metrics();
   }
 
-  private agentEnv(): NodeJS.ProcessEnv {
+  private agentEnv(permissions: PermissionPolicy | undefined): NodeJS.ProcessEnv {
     return {
       ...allowListedEnv(process.env, CLAUDE_ENV_ALLOW_LIST),
       // The agent's own state lives under the server's data dir, so transcripts survive restarts.
@@ -135,8 +139,7 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit {
       DISABLE_TELEMETRY: '1',
       DISABLE_AUTOUPDATER: '1',
       CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-      // The CLI refuses bypass mode as root unless it is told it runs sandboxed.
-      ...(this.options.claude.permissionMode === 'bypassPermissions' ? { IS_SANDBOX: '1' } : {}),
+      ...claudePermissionLaunch(permissions, this.options.claude).env,
     };
   }
 }

@@ -1,6 +1,7 @@
 import {
   AgentSession,
   ErrorCode,
+  PermissionDecision,
   SessionConfig,
   SessionEventDraft,
   StartOptions,
@@ -8,6 +9,7 @@ import {
 } from '@jelmore/contracts';
 import { AgentProcess } from '../process/agent-process';
 import { AsyncQueue } from '../process/async-queue';
+import { ClaudePermissionGate, claudePermissionLaunch } from './claude-permissions';
 import { ClaudeStreamNormalizer } from './claude-stream.normalizer';
 import { resolveClaudeModel } from './claude.models';
 import { DirectoryTracker } from './directory-tracker';
@@ -32,6 +34,8 @@ export class ClaudeCodeSession implements AgentSession {
   private readonly directory: DirectoryTracker;
   private ending = false;
   private conversationRef?: string;
+  /** Sessions whose tool calls the CLI asks us about (permissions `ask` or `deny-writes`). */
+  private readonly permissionGate?: ClaudePermissionGate;
 
   constructor(
     private readonly config: SessionConfig & { model: string },
@@ -39,6 +43,12 @@ export class ClaudeCodeSession implements AgentSession {
   ) {
     this.directory = new DirectoryTracker(config.cwd);
     this.normalizer = this.newNormalizer();
+    const policy = config.permissions;
+    if (policy === 'ask' || policy === 'deny-writes') {
+      this.permissionGate = new ClaudePermissionGate(policy, (message) =>
+        this.process?.writeLine(message),
+      );
+    }
   }
 
   private newNormalizer(): ClaudeStreamNormalizer {
@@ -85,6 +95,10 @@ export class ClaudeCodeSession implements AgentSession {
     });
   }
 
+  answerPermission(requestId: string, decision: PermissionDecision): boolean {
+    return this.permissionGate?.answer(requestId, decision) ?? false;
+  }
+
   async terminate(): Promise<void> {
     this.ending = true;
     await this.process?.stop();
@@ -120,14 +134,16 @@ export class ClaudeCodeSession implements AgentSession {
       '--include-partial-messages',
       '--model',
       this.model,
-      '--permission-mode',
-      options.permissionMode,
-      ...(options.allowedTools.length ? ['--allowedTools', options.allowedTools.join(',')] : []),
+      // `ask` and `deny-writes` add --permission-prompt-tool stdio: a process started without it
+      // cannot serve those sessions.
+      ...claudePermissionLaunch(this.config.permissions, options).args,
       // Our session id doubles as the CLI's, so the transcript is found again after a restart.
       ...(resumeRef ? ['--resume', resumeRef] : ['--session-id', this.id]),
     ];
     this.conversationRef = resumeRef ?? this.id;
     this.normalizer = this.newNormalizer();
+    // What an earlier process asked died with it.
+    this.permissionGate?.clear();
     this.process = new AgentProcess({
       bin,
       args,
@@ -153,6 +169,11 @@ export class ClaudeCodeSession implements AgentSession {
     } catch {
       return; // The CLI prints nothing but JSON on stdout; a stray line is not an event.
     }
+    const asked = this.permissionGate?.onLine(parsed as object);
+    if (asked) {
+      for (const draft of asked) this.queue.push(draft);
+      return;
+    }
     for (const draft of this.normalizer.push(parsed as object)) {
       this.queue.push(draft);
       if (draft.type === 'tool_use') this.directory.onToolUse(draft.id, draft.name, draft.input);
@@ -165,6 +186,7 @@ export class ClaudeCodeSession implements AgentSession {
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null, stderrTail: string): void {
+    this.permissionGate?.clear();
     this.launch.onExit(this.ending);
     if (this.ending) return;
     const how = signal ? `signal ${signal}` : `code ${code}`;

@@ -5,7 +5,8 @@ export type ClusterCommand =
   | { op: 'input'; sessionId: string; text: string }
   | { op: 'interrupt'; sessionId: string }
   | { op: 'suspend'; sessionId: string; reason?: string }
-  | { op: 'terminate'; sessionId: string; reason?: string };
+  | { op: 'terminate'; sessionId: string; reason?: string }
+  | { op: 'permission'; sessionId: string; requestId: string; allow: boolean; reason?: string };
 
 /**
  * The other nodes of a cluster, as the sessions see them. A session is owned by the node that runs its

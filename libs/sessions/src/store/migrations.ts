@@ -49,6 +49,32 @@ const migrations: Record<string, Migration> = {
       await sql`select 1`.execute(db);
     },
   },
+  '0002_permission_requests': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('sessions').addColumn('permissions', 'text').execute();
+      // One row per tool permission request: pending until a client, a timeout or the session's end
+      // settles it. Kept so that a request outlives the process that saw it (restart, other nodes).
+      await db.schema
+        .createTable('permission_requests')
+        .addColumn('session_id', 'text', (c) => c.notNull())
+        .addColumn('request_id', 'text', (c) => c.notNull())
+        .addColumn('tool', 'text', (c) => c.notNull())
+        .addColumn('input', 'text', (c) => c.notNull())
+        .addColumn('tool_use_id', 'text')
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text')
+        .addColumn('resolved_at', 'text')
+        .addColumn('resolved_by', 'text')
+        .addColumn('reason', 'text')
+        .addPrimaryKeyConstraint('permission_requests_pk', ['session_id', 'request_id'])
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('permission_requests').execute();
+      await db.schema.alterTable('sessions').dropColumn('permissions').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -2,6 +2,7 @@
 export interface Database {
   sessions: SessionsTable;
   events: EventsTable;
+  permission_requests: PermissionRequestsTable;
 }
 
 export interface SessionsTable {
@@ -21,6 +22,8 @@ export interface SessionsTable {
   node_id: string | null;
   agent_pid: number | null;
   max_budget_usd: number | null;
+  /** The session's permission policy; null: the provider's configured behaviour. */
+  permissions: string | null;
 }
 
 export interface EventsTable {
@@ -30,4 +33,21 @@ export interface EventsTable {
   /** The whole SessionEvent as JSON, encoded once. */
   payload: string;
   ts: string;
+}
+
+export interface PermissionRequestsTable {
+  session_id: string;
+  request_id: string;
+  tool: string;
+  /** The tool's input as JSON. */
+  input: string;
+  tool_use_id: string | null;
+  /** pending, allowed or denied. */
+  state: string;
+  created_at: string;
+  expires_at: string | null;
+  resolved_at: string | null;
+  /** client, timeout or cancelled. */
+  resolved_by: string | null;
+  reason: string | null;
 }

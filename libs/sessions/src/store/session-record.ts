@@ -1,4 +1,10 @@
-import type { SessionResource, SessionState, SuspendedState, Usage } from '@jelmore/contracts';
+import type {
+  PermissionPolicy,
+  SessionResource,
+  SessionState,
+  SuspendedState,
+  Usage,
+} from '@jelmore/contracts';
 
 /** A session as the store keeps it. */
 export interface SessionRecord {
@@ -16,6 +22,8 @@ export interface SessionRecord {
   nodeId: string | null;
   agentPid: number | null;
   maxBudgetUsd: number | null;
+  /** How tool calls are permitted; null: the provider's configured behaviour. */
+  permissions: PermissionPolicy | null;
 }
 
 export function toResource(record: SessionRecord, lastSeq: number): SessionResource {
@@ -29,5 +37,6 @@ export function toResource(record: SessionRecord, lastSeq: number): SessionResou
     updatedAt: record.updatedAt,
     usage: record.usage,
     lastSeq,
+    ...(record.permissions ? { permissions: record.permissions } : {}),
   };
 }

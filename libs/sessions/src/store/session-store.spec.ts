@@ -3,11 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kysely, sql } from 'kysely';
+import { Migrator } from 'kysely/migration';
 import type { SessionEvent, SessionState } from '@jelmore/contracts';
 import { DEFAULT_SESSIONS_OPTIONS } from '../sessions.options';
 import { createDialect } from './dialect';
+import { migrationProvider } from './migrations';
 import type { SessionRecord } from './session-record';
-import { SessionStore } from './session-store';
+import { PermissionRequestRecord, SessionStore } from './session-store';
 
 /** PostgreSQL runs on this machine and in CI; the suite fails (never skips) when it does not. */
 const POSTGRES_URL = process.env.JELMORE_TEST_POSTGRES_URL ?? 'postgres://127.0.0.1:5432/test';
@@ -107,6 +109,28 @@ function record(id: string, patch: Partial<SessionRecord> = {}): SessionRecord {
     nodeId: null,
     agentPid: null,
     maxBudgetUsd: null,
+    permissions: null,
+    ...patch,
+  };
+}
+
+function permissionRequest(
+  sessionId: string,
+  requestId: string,
+  patch: Partial<PermissionRequestRecord> = {},
+): PermissionRequestRecord {
+  return {
+    sessionId,
+    requestId,
+    tool: 'Bash',
+    input: { command: 'rm -rf build', description: 'clean — ünïcode' },
+    toolUseId: `toolu_${requestId}`,
+    state: 'pending',
+    createdAt: tick(),
+    expiresAt: tick(),
+    resolvedAt: null,
+    resolvedBy: null,
+    reason: null,
     ...patch,
   };
 }
@@ -140,7 +164,7 @@ const POSTGRES_DUPLICATE = { code: '23505', constraint: 'events_session_seq' };
 describe.each([
   { adapter: 'SQLite', create: sqliteDatabase, duplicate: SQLITE_DUPLICATE },
   { adapter: 'PostgreSQL', create: postgresDatabase, duplicate: POSTGRES_DUPLICATE },
-])('SessionStore on $adapter', ({ create, duplicate }) => {
+])('SessionStore on $adapter', ({ adapter, create, duplicate }) => {
   let database: TestDatabase;
   let store: SessionStore;
 
@@ -157,6 +181,7 @@ describe.each([
 
   beforeEach(async () => {
     await store.db.deleteFrom('events').execute();
+    await store.db.deleteFrom('permission_requests').execute();
     await store.db.deleteFrom('sessions').execute();
   });
 
@@ -170,10 +195,54 @@ describe.each([
         const { rows } = await sql<{
           name: string;
         }>`select name from kysely_migration order by name`.execute(again.db);
-        expect(rows.map((r) => r.name)).toEqual(['0001_sessions_and_events']);
+        expect(rows.map((r) => r.name)).toEqual([
+          '0001_sessions_and_events',
+          '0002_permission_requests',
+        ]);
         expect((await again.getSession('kept'))?.id).toBe('kept');
       } finally {
         await again.onApplicationShutdown();
+      }
+    });
+
+    it('upgrade a database of the first schema, keeping its sessions and events', async () => {
+      const old = await create();
+      try {
+        // A database as the first release left it: migrated to 0001 only, with a session in it.
+        const db = new Kysely<unknown>({ dialect: createDialect(old.url) });
+        try {
+          const schema =
+            adapter === 'PostgreSQL'
+              ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0].s
+              : undefined;
+          const { error } = await new Migrator({
+            db,
+            provider: migrationProvider,
+            ...(schema ? { migrationTableSchema: schema } : {}),
+          }).migrateTo('0001_sessions_and_events');
+          expect(error).toBeUndefined();
+          await sql`insert into sessions (id, provider, model, state, cwd, created_at, updated_at)
+            values ('early', 'claude', 'claude-sonnet-5-5', 'suspended', '/ws/early', ${tick()}, ${tick()})`.execute(
+            db,
+          );
+        } finally {
+          await db.destroy();
+        }
+        const upgraded = openStore(old.url);
+        try {
+          await upgraded.onModuleInit();
+          expect(await upgraded.getSession('early')).toMatchObject({
+            id: 'early',
+            state: 'suspended',
+            permissions: null,
+          });
+          await upgraded.insertPermissionRequest(permissionRequest('early', 'r1'));
+          expect(await upgraded.pendingPermissionRequests('early')).toHaveLength(1);
+        } finally {
+          await upgraded.onApplicationShutdown();
+        }
+      } finally {
+        await old.drop();
       }
     });
   });
@@ -196,6 +265,7 @@ describe.each([
         nodeId: 'node-a',
         agentPid: 4_194_304,
         maxBudgetUsd: 2.5,
+        permissions: 'ask',
       });
       await store.insertSession(full);
 
@@ -391,6 +461,117 @@ describe.each([
       expect(await store.lastSeq('ended-new')).toBe(4);
       expect((await store.getSession('ended-old'))?.state).toBe('terminated');
       expect(await store.pruneEvents(cutoff)).toBe(0);
+    });
+  });
+
+  describe('permission requests', () => {
+    it('reads back what it stored; lists the pending ones of a session, oldest first', async () => {
+      const first = permissionRequest('s1', 'r-b');
+      const second = permissionRequest('s1', 'r-a', { toolUseId: null, expiresAt: null });
+      const settled = permissionRequest('s1', 'r-c', {
+        state: 'allowed',
+        resolvedAt: tick(),
+        resolvedBy: 'client',
+      });
+      for (const r of [first, second, settled, permissionRequest('s2', 'r-b')]) {
+        await store.insertPermissionRequest(r);
+      }
+
+      expect(await store.getPermissionRequest('s1', 'r-b')).toEqual(first);
+      expect(await store.getPermissionRequest('s1', 'r-c')).toEqual(settled);
+      expect(await store.getPermissionRequest('s1', 'missing')).toBeUndefined();
+      expect(await store.getPermissionRequest('s3', 'r-b')).toBeUndefined();
+      expect(await store.pendingPermissionRequests('s1')).toEqual([first, second]);
+      expect(await store.pendingPermissionRequests('none')).toEqual([]);
+      // The same request id in two sessions is two requests; twice in one session, an error.
+      // Matched by the driver's error code (see SQLITE_DUPLICATE for why not toThrow()).
+      await expect(
+        store.insertPermissionRequest(permissionRequest('s1', 'r-b')),
+      ).rejects.toHaveProperty('code');
+    });
+
+    it('settles a request once: a second resolution changes nothing', async () => {
+      await store.insertPermissionRequest(permissionRequest('s1', 'r1'));
+      const resolvedAt = tick();
+
+      expect(
+        await store.resolvePermissionRequest('s1', 'r1', {
+          allow: false,
+          by: 'timeout',
+          reason: 'no answer in 300 s',
+          resolvedAt,
+        }),
+      ).toBe(true);
+      expect(
+        await store.resolvePermissionRequest('s1', 'r1', {
+          allow: true,
+          by: 'client',
+          resolvedAt: tick(),
+        }),
+      ).toBe(false);
+      expect(
+        await store.resolvePermissionRequest('s1', 'missing', {
+          allow: true,
+          by: 'client',
+          resolvedAt: tick(),
+        }),
+      ).toBe(false);
+
+      expect(await store.getPermissionRequest('s1', 'r1')).toMatchObject({
+        state: 'denied',
+        resolvedBy: 'timeout',
+        reason: 'no answer in 300 s',
+        resolvedAt,
+      });
+      expect(await store.pendingPermissionRequests('s1')).toEqual([]);
+    });
+
+    it('lets exactly one of two concurrent resolutions win', async () => {
+      const other = openStore(database.url);
+      await other.onModuleInit();
+      try {
+        const ids = Array.from({ length: 20 }, (_, i) => `race-${i}`);
+        for (const id of ids) await store.insertPermissionRequest(permissionRequest('s1', id));
+
+        const results = await Promise.all(
+          ids.map((id) =>
+            Promise.all([
+              store.resolvePermissionRequest('s1', id, {
+                allow: true,
+                by: 'client',
+                resolvedAt: tick(),
+              }),
+              other.resolvePermissionRequest('s1', id, {
+                allow: false,
+                by: 'timeout',
+                resolvedAt: tick(),
+              }),
+            ]),
+          ),
+        );
+
+        for (const [i, [reply, timeout]] of results.entries()) {
+          expect(reply !== timeout).toBe(true);
+          const stored = await store.getPermissionRequest('s1', ids[i]);
+          expect(stored?.state).toBe(reply ? 'allowed' : 'denied');
+        }
+      } finally {
+        await other.onApplicationShutdown();
+      }
+    });
+
+    it('are pruned with the events of ended sessions', async () => {
+      const old = tick();
+      await store.insertSession(record('ended-old', { state: 'terminated', updatedAt: old }));
+      await store.insertSession(record('idle-old', { state: 'idle', updatedAt: old }));
+      const cutoff = tick();
+      await store.insertPermissionRequest(permissionRequest('ended-old', 'r1'));
+      await store.insertPermissionRequest(permissionRequest('idle-old', 'r1'));
+
+      await store.pruneEvents(cutoff);
+
+      expect(await store.getPermissionRequest('ended-old', 'r1')).toBeUndefined();
+      expect(await store.getPermissionRequest('idle-old', 'r1')).toBeDefined();
     });
   });
 

@@ -1,12 +1,19 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Kysely, Selectable, sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
-import type { SessionEvent, SessionState, SuspendedState, Usage } from '@jelmore/contracts';
+import type {
+  PermissionPolicy,
+  PermissionResolver,
+  SessionEvent,
+  SessionState,
+  SuspendedState,
+  Usage,
+} from '@jelmore/contracts';
 import { SESSIONS_MODULE_OPTIONS } from '../sessions.module-definition';
 import type { SessionsModuleOptions } from '../sessions.options';
 import { createDialect } from './dialect';
 import { migrationProvider } from './migrations';
-import type { Database, SessionsTable } from './schema';
+import type { Database, PermissionRequestsTable, SessionsTable } from './schema';
 import type { SessionRecord } from './session-record';
 
 export interface ProviderTotals {
@@ -30,6 +37,29 @@ export interface SessionFilter {
 export interface InterruptedSession {
   id: string;
   from: SessionState;
+}
+
+/** A tool permission request as the store keeps it. */
+export interface PermissionRequestRecord {
+  sessionId: string;
+  requestId: string;
+  tool: string;
+  input: unknown;
+  toolUseId: string | null;
+  state: 'pending' | 'allowed' | 'denied';
+  createdAt: string;
+  expiresAt: string | null;
+  resolvedAt: string | null;
+  resolvedBy: PermissionResolver | null;
+  reason: string | null;
+}
+
+/** How a permission request was settled. */
+export interface PermissionResolution {
+  allow: boolean;
+  by: PermissionResolver;
+  reason?: string;
+  resolvedAt: string;
 }
 
 /** Sessions and their event log, behind one Kysely schema for every adapter. */
@@ -237,7 +267,87 @@ export class SessionStore implements OnModuleInit, OnApplicationShutdown {
           .where('updated_at', '<', cutoff),
       )
       .executeTakeFirst();
+    // Their permission requests go with them.
+    await this.db
+      .deleteFrom('permission_requests')
+      .where('session_id', 'in', (eb) =>
+        eb
+          .selectFrom('sessions')
+          .select('id')
+          .where('state', 'in', ['terminated', 'failed'])
+          .where('updated_at', '<', cutoff),
+      )
+      .execute();
     return Number(result.numDeletedRows);
+  }
+
+  async insertPermissionRequest(record: PermissionRequestRecord): Promise<void> {
+    await this.db
+      .insertInto('permission_requests')
+      .values({
+        session_id: record.sessionId,
+        request_id: record.requestId,
+        tool: record.tool,
+        input: JSON.stringify(record.input ?? null),
+        tool_use_id: record.toolUseId,
+        state: record.state,
+        created_at: record.createdAt,
+        expires_at: record.expiresAt,
+        resolved_at: record.resolvedAt,
+        resolved_by: record.resolvedBy,
+        reason: record.reason,
+      })
+      .execute();
+  }
+
+  async getPermissionRequest(
+    sessionId: string,
+    requestId: string,
+  ): Promise<PermissionRequestRecord | undefined> {
+    const row = await this.db
+      .selectFrom('permission_requests')
+      .selectAll()
+      .where('session_id', '=', sessionId)
+      .where('request_id', '=', requestId)
+      .executeTakeFirst();
+    return row && fromPermissionRow(row);
+  }
+
+  /** A session's requests still waiting for an answer, oldest first. */
+  async pendingPermissionRequests(sessionId: string): Promise<PermissionRequestRecord[]> {
+    const rows = await this.db
+      .selectFrom('permission_requests')
+      .selectAll()
+      .where('session_id', '=', sessionId)
+      .where('state', '=', 'pending')
+      .orderBy('created_at')
+      .orderBy('request_id')
+      .execute();
+    return rows.map(fromPermissionRow);
+  }
+
+  /**
+   * Settles a pending request in one conditional UPDATE: of two resolutions at once (a reply and the
+   * timeout, or replies on two nodes) exactly one gets true. False when it was not pending.
+   */
+  async resolvePermissionRequest(
+    sessionId: string,
+    requestId: string,
+    resolution: PermissionResolution,
+  ): Promise<boolean> {
+    const result = await this.db
+      .updateTable('permission_requests')
+      .set({
+        state: resolution.allow ? 'allowed' : 'denied',
+        resolved_at: resolution.resolvedAt,
+        resolved_by: resolution.by,
+        reason: resolution.reason ?? null,
+      })
+      .where('session_id', '=', sessionId)
+      .where('request_id', '=', requestId)
+      .where('state', '=', 'pending')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   }
 
   /** Writes a batch of events in one transaction (the group commit). */
@@ -308,6 +418,7 @@ function toRow(record: Partial<SessionRecord>): Partial<Row> {
   if (record.nodeId !== undefined) row.node_id = record.nodeId;
   if (record.agentPid !== undefined) row.agent_pid = record.agentPid;
   if (record.maxBudgetUsd !== undefined) row.max_budget_usd = record.maxBudgetUsd;
+  if (record.permissions !== undefined) row.permissions = record.permissions;
   return row;
 }
 
@@ -333,5 +444,22 @@ function fromRow(row: Row): SessionRecord {
     nodeId: row.node_id,
     agentPid: row.agent_pid === null ? null : Number(row.agent_pid),
     maxBudgetUsd: row.max_budget_usd === null ? null : Number(row.max_budget_usd),
+    permissions: row.permissions as PermissionPolicy | null,
+  };
+}
+
+function fromPermissionRow(row: Selectable<PermissionRequestsTable>): PermissionRequestRecord {
+  return {
+    sessionId: row.session_id,
+    requestId: row.request_id,
+    tool: row.tool,
+    input: JSON.parse(row.input) as unknown,
+    toolUseId: row.tool_use_id,
+    state: row.state as PermissionRequestRecord['state'],
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    resolvedAt: row.resolved_at,
+    resolvedBy: row.resolved_by as PermissionResolver | null,
+    reason: row.reason,
   };
 }

@@ -8,6 +8,8 @@ export class Transcript {
     this.root = root;
     this.onPermission = onPermission;
     this.tools = new Map();
+    /** requestId → the request's buttons and outcome, settled by its permission_resolved event. */
+    this.permissions = new Map();
     this.lastAssistant = undefined;
   }
 
@@ -68,6 +70,14 @@ export class Transcript {
       }
       case 'permission_request':
         return this.permission(event, data);
+      case 'permission_resolved': {
+        const how = `${event.allow ? 'allowed' : 'denied'} by ${event.by}${event.reason ? `: ${event.reason}` : ''}`;
+        const asked = this.permissions.get(event.requestId);
+        if (!asked) return h('div', { class: 'ev note', dataset: data }, how);
+        for (const b of asked.buttons) b.disabled = true;
+        asked.outcome.textContent = how;
+        return null;
+      }
       case 'usage':
         return null;
       case 'result':
@@ -111,6 +121,7 @@ export class Transcript {
       h('button', { type: 'button', class: 'allow', onclick: () => answer(true) }, 'Allow'),
       h('button', { type: 'button', class: 'deny', onclick: () => answer(false) }, 'Deny'),
     ];
+    this.permissions.set(event.requestId, { buttons, outcome });
     return h(
       'div',
       { class: 'ev permission', dataset: { ...data, requestId: event.requestId } },

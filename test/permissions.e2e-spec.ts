@@ -1,0 +1,722 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Socket } from 'socket.io-client';
+import request from 'supertest';
+import type { PendingPermission, SessionEvent, SessionResource } from '@jelmore/contracts';
+import {
+  defaultScript,
+  FakeAnthropicServer,
+  FakeScript,
+  lastUserContent,
+  textOf,
+} from './fixtures/fake-anthropic';
+import { startTestServer, TestServer } from './support/app';
+import { freshPostgresSchema, redisAnswers, REDIS_URL } from './support/cluster-services';
+import { waitUntil } from './support/processes';
+import { freePort, ServerProcess } from './support/server-process';
+import { connect, EventCollector, request as wsRequest } from './support/ws-client';
+
+const ALICE = 'alice-key-0123456789abcdef';
+const BOB = 'bob-key-0123456789abcdef01';
+const KEYS = `alice:${ALICE},bob:${BOB}`;
+const asAlice = { authorization: `Bearer ${ALICE}` };
+const asBob = { authorization: `Bearer ${BOB}` };
+
+/**
+ * The fixture's script, except that a `[[bash]]` directive wins over a tool result in the same user
+ * message: after a call that was interrupted (or lost with its process) the CLI sends the call's error
+ * result together with the next input.
+ */
+function directiveFirst(): FakeScript {
+  const script = defaultScript(200);
+  return (body) => {
+    const content = lastUserContent(body);
+    const text = textOf(content).replace(/<system-reminder>[\s\S]*?<\/system-reminder>/g, '');
+    const bash = /\[\[bash (.+?)\]\]/s.exec(text);
+    if (bash && content.some((b) => b.type === 'tool_result')) {
+      return { kind: 'tool_use', name: 'Bash', input: { command: bash[1], description: 'run' } };
+    }
+    return script(body);
+  };
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function eventsOf(
+  url: string,
+  id: string,
+  auth: Record<string, string> = {},
+): Promise<SessionEvent[]> {
+  return (await request(url).get(`/v1/sessions/${id}/events`).set(auth).expect(200)).body
+    .events as SessionEvent[];
+}
+
+/** Polls the log until an event matches; fails with what the log held. */
+async function eventIn<T extends SessionEvent['type']>(
+  url: string,
+  id: string,
+  type: T,
+  match: (e: Extract<SessionEvent, { type: T }>) => boolean = () => true,
+  auth: Record<string, string> = {},
+): Promise<Extract<SessionEvent, { type: T }>> {
+  let found: Extract<SessionEvent, { type: T }> | undefined;
+  let last: SessionEvent[] = [];
+  await waitUntil(async () => {
+    last = await eventsOf(url, id, auth);
+    found = (last.filter((e) => e.type === type) as Array<Extract<SessionEvent, { type: T }>>).find(
+      match,
+    );
+    return found !== undefined;
+  }, 30_000);
+  if (!found) throw new Error(`no ${type} in ${last.map((e) => `${e.seq}:${e.type}`).join(' ')}`);
+  return found;
+}
+
+const stateOf = async (url: string, id: string, auth: Record<string, string> = {}) =>
+  ((await request(url).get(`/v1/sessions/${id}`).set(auth).expect(200)).body as SessionResource)
+    .state;
+
+/** The tool results the agent sent back to the model: what it was told about each call. */
+function toolResultsSentToModel(fake: FakeAnthropicServer): Array<Record<string, unknown>> {
+  return fake
+    .agentRequests()
+    .flatMap((r) => lastUserContent(r))
+    .filter((b) => b.type === 'tool_result');
+}
+
+describe('tool permissions (real Claude Code CLI, fake model API)', () => {
+  let server: TestServer;
+  let alice: Socket;
+  const sockets: Socket[] = [];
+
+  beforeAll(async () => {
+    server = await startTestServer({
+      env: {
+        JELMORE_API_KEYS: KEYS,
+        JELMORE_SCRIPTED_ENABLED: 'true',
+        JELMORE_PERMISSION_TIMEOUT_SECONDS: '120',
+      },
+      fake: { script: directiveFirst() },
+    });
+    alice = await open(ALICE);
+  });
+
+  afterAll(async () => {
+    for (const socket of sockets) socket.disconnect();
+    await server?.close();
+  });
+
+  async function open(token: string): Promise<Socket> {
+    const socket = await connect(server.url, token);
+    sockets.push(socket);
+    return socket;
+  }
+
+  /** Creates a session over Socket.IO and follows it from seq 1. */
+  async function create(query: string, permissions?: string) {
+    const ack = await wsRequest<{ session: SessionResource }>(alice, 'session:create', {
+      query,
+      ...(permissions ? { permissions } : {}),
+    });
+    if (!ack.ok) throw new Error(`create failed: ${JSON.stringify(ack.error)}`);
+    const events = new EventCollector(alice, ack.session.id);
+    expect(
+      await wsRequest(alice, 'session:subscribe', { sessionId: ack.session.id, after: 0 }),
+    ).toMatchObject({ ok: true });
+    return { session: ack.session, events };
+  }
+
+  async function nthRequest(
+    events: EventCollector,
+    n = 1,
+  ): Promise<Extract<SessionEvent, { type: 'permission_request' }>> {
+    await events.waitFor((all) => all.filter((e) => e.type === 'permission_request').length >= n);
+    return events.ofType('permission_request')[n - 1];
+  }
+
+  it('over Socket.IO: the tool waits for the decision, then an allowed tool runs', async () => {
+    const { session, events } = await create('[[bash echo allowed > allowed.txt]]', 'ask');
+    expect(session.permissions).toBe('ask');
+    const file = join(session.cwd, 'allowed.txt');
+
+    const asked = await nthRequest(events);
+    const toolUse = events.ofType('tool_use')[0];
+    expect(asked).toMatchObject({
+      tool: 'Bash',
+      input: { command: 'echo allowed > allowed.txt' },
+      toolUseId: toolUse.id,
+    });
+    expect(asked.seq).toBeGreaterThan(toolUse.seq);
+    // Nobody answered: the agent waits, the tool has not run.
+    await pause(700);
+    expect(existsSync(file)).toBe(false);
+    expect(events.ofType('tool_result')).toEqual([]);
+
+    // A subscriber that skips the request by `after` still hears it waits (ack); one from the start
+    // gets it in the replay.
+    const late = await open(ALICE);
+    const skipping = await wsRequest<{ lastSeq: number; pendingPermissions: PendingPermission[] }>(
+      late,
+      'session:subscribe',
+      { sessionId: session.id, after: asked.seq },
+    );
+    expect(skipping).toMatchObject({
+      ok: true,
+      pendingPermissions: [
+        {
+          requestId: asked.requestId,
+          tool: 'Bash',
+          input: asked.input,
+          toolUseId: toolUse.id,
+          createdAt: expect.any(String),
+          expiresAt: expect.any(String),
+        },
+      ],
+    });
+    const pending = (skipping as { pendingPermissions: PendingPermission[] }).pendingPermissions[0];
+    const waitMs = Date.parse(pending.expiresAt!) - Date.parse(pending.createdAt);
+    expect(waitMs).toBe(120_000);
+    const replay = new EventCollector(late, session.id);
+    await wsRequest(late, 'session:subscribe', { sessionId: session.id, after: 0 });
+    await replay.waitFor((all) => all.some((e) => e.type === 'permission_request'));
+    expect(replay.ofType('permission_request')).toEqual([asked]);
+
+    expect(
+      await wsRequest(alice, 'permission:reply', {
+        sessionId: session.id,
+        requestId: asked.requestId,
+        allow: true,
+      }),
+    ).toEqual({ ok: true });
+    await events.waitForResults(1);
+
+    expect(readFileSync(file, 'utf8').trim()).toBe('allowed');
+    const resolved = events.ofType('permission_resolved');
+    expect(resolved).toEqual([
+      expect.objectContaining({ requestId: asked.requestId, allow: true, by: 'client' }),
+    ]);
+    const result = events.ofType('tool_result')[0];
+    expect(result).toMatchObject({ toolUseId: toolUse.id, isError: false });
+    expect(resolved[0].seq).toBeGreaterThan(asked.seq);
+    expect(result.seq).toBeGreaterThan(resolved[0].seq);
+    // The other subscriber saw the resolution live.
+    await replay.waitFor((all) => all.some((e) => e.type === 'permission_resolved'));
+
+    // Answered: a second answer is refused, never silently accepted.
+    expect(
+      await wsRequest(alice, 'permission:reply', {
+        sessionId: session.id,
+        requestId: asked.requestId,
+        allow: false,
+      }),
+    ).toMatchObject({ ok: false, error: { code: 'PERMISSION_REQUEST_NOT_FOUND' } });
+    const listed = await request(server.url)
+      .get(`/v1/sessions/${session.id}/permissions`)
+      .set(asAlice)
+      .expect(200);
+    expect(listed.body).toEqual({ requests: [] });
+    await wsRequest(alice, 'session:terminate', { sessionId: session.id });
+  });
+
+  it('over Socket.IO: a denied tool does not run, and the agent is told why', async () => {
+    const { session, events } = await create('[[bash echo denied > denied.txt]]', 'ask');
+    const asked = await nthRequest(events);
+
+    expect(
+      await wsRequest(alice, 'permission:reply', {
+        sessionId: session.id,
+        requestId: asked.requestId,
+        allow: false,
+        reason: 'not on this machine',
+      }),
+    ).toEqual({ ok: true });
+    await events.waitForResults(1);
+
+    expect(existsSync(join(session.cwd, 'denied.txt'))).toBe(false);
+    expect(events.ofType('permission_resolved')).toEqual([
+      expect.objectContaining({
+        requestId: asked.requestId,
+        allow: false,
+        reason: 'not on this machine',
+        by: 'client',
+      }),
+    ]);
+    const result = events.ofType('tool_result')[0];
+    expect(result.isError).toBe(true);
+    expect(result.output).toContain('not on this machine');
+    // What the model got back for the call: the denial, as the tool's error.
+    const told = toolResultsSentToModel(server.fake).find((b) => b.tool_use_id === asked.toolUseId);
+    expect(told).toMatchObject({ is_error: true });
+    expect(JSON.stringify(told?.content)).toContain('not on this machine');
+    expect(events.ofType('result')[0].text).toBe('Tool finished.');
+    await wsRequest(alice, 'session:terminate', { sessionId: session.id });
+  });
+
+  it('over REST: listed, answered once; another key and unknown requests get 404', async () => {
+    const http = () => request(server.url);
+    const created = await http()
+      .post('/v1/sessions')
+      .set(asAlice)
+      .send({ query: '[[bash echo rest > rest.txt]]', permissions: 'ask' })
+      .expect(201);
+    const session = created.body as SessionResource;
+    expect(session.permissions).toBe('ask');
+    const base = `/v1/sessions/${session.id}/permissions`;
+    const asked = await eventIn(server.url, session.id, 'permission_request', undefined, asAlice);
+    const listed = await http().get(base).set(asAlice).expect(200);
+    expect(listed.body.requests).toEqual([
+      expect.objectContaining({ requestId: asked.requestId, tool: 'Bash', input: asked.input }),
+    ]);
+
+    // Another key: the session does not exist for it, over REST and Socket.IO, and nothing changes.
+    const bobReply = await http()
+      .post(`${base}/${asked.requestId}`)
+      .set(asBob)
+      .send({ allow: true })
+      .expect(404);
+    expect(bobReply.body.error.code).toBe('SESSION_NOT_FOUND');
+    expect((await http().get(base).set(asBob).expect(404)).body.error.code).toBe(
+      'SESSION_NOT_FOUND',
+    );
+    const bob = await open(BOB);
+    expect(
+      await wsRequest(bob, 'permission:reply', {
+        sessionId: session.id,
+        requestId: asked.requestId,
+        allow: true,
+      }),
+    ).toMatchObject({ ok: false, error: { code: 'SESSION_NOT_FOUND' } });
+    expect(
+      await wsRequest(bob, 'session:subscribe', { sessionId: session.id, after: 0 }),
+    ).toMatchObject({ ok: false, error: { code: 'SESSION_NOT_FOUND' } });
+
+    // A request that never was: 404 with its own code; a malformed answer: 400.
+    const unknown = await http()
+      .post(`${base}/${randomUUID()}`)
+      .set(asAlice)
+      .send({ allow: true })
+      .expect(404);
+    expect(unknown.body.error.code).toBe('PERMISSION_REQUEST_NOT_FOUND');
+    expect(
+      (await http().post(`${base}/${asked.requestId}`).set(asAlice).send({ allow: 'yes' })).status,
+    ).toBe(400);
+    expect(
+      await wsRequest(alice, 'permission:reply', {
+        sessionId: session.id,
+        requestId: 'no such request',
+        allow: true,
+      }),
+    ).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+    expect(existsSync(join(session.cwd, 'rest.txt'))).toBe(false);
+    expect((await http().get(base).set(asAlice).expect(200)).body.requests).toHaveLength(1);
+
+    expect(
+      (
+        await http()
+          .post(`${base}/${asked.requestId}`)
+          .set(asAlice)
+          .send({ allow: true })
+          .expect(200)
+      ).body,
+    ).toEqual({ ok: true });
+    await eventIn(server.url, session.id, 'result', undefined, asAlice);
+    expect(readFileSync(join(session.cwd, 'rest.txt'), 'utf8').trim()).toBe('rest');
+    const again = await http()
+      .post(`${base}/${asked.requestId}`)
+      .set(asAlice)
+      .send({ allow: true })
+      .expect(404);
+    expect(again.body.error).toMatchObject({
+      code: 'PERMISSION_REQUEST_NOT_FOUND',
+      message: expect.stringContaining(asked.requestId),
+    });
+    expect((await http().get(base).set(asAlice).expect(200)).body).toEqual({ requests: [] });
+    const resolved = await eventIn(
+      server.url,
+      session.id,
+      'permission_resolved',
+      undefined,
+      asAlice,
+    );
+    expect(resolved).toMatchObject({ requestId: asked.requestId, allow: true, by: 'client' });
+    await http().delete(`/v1/sessions/${session.id}`).set(asAlice).expect(200);
+  });
+
+  it('settles a pending request as cancelled when the turn is interrupted or the session ends', async () => {
+    const { session, events } = await create('[[bash echo never > never.txt]]', 'ask');
+    const first = await nthRequest(events);
+
+    expect(await wsRequest(alice, 'session:interrupt', { sessionId: session.id })).toEqual({
+      ok: true,
+    });
+    await events.waitFor((all) => all.some((e) => e.type === 'permission_resolved'));
+    expect(events.ofType('permission_resolved')[0]).toMatchObject({
+      requestId: first.requestId,
+      allow: false,
+      by: 'cancelled',
+      reason: expect.stringContaining('interrupted'),
+    });
+    expect(
+      await wsRequest(alice, 'permission:reply', {
+        sessionId: session.id,
+        requestId: first.requestId,
+        allow: true,
+      }),
+    ).toMatchObject({ ok: false, error: { code: 'PERMISSION_REQUEST_NOT_FOUND' } });
+    await events.waitForResults(1);
+
+    // The next turn asks again; ending the session settles that request too.
+    await wsRequest(alice, 'session:input', {
+      sessionId: session.id,
+      text: '[[bash echo never2 > never2.txt]]',
+    });
+    const second = await nthRequest(events, 2);
+    await wsRequest(alice, 'session:terminate', { sessionId: session.id });
+    await events.waitFor((all) => all.some((e) => e.type === 'status' && e.to === 'terminated'));
+    const resolved = events.ofType('permission_resolved');
+    expect(resolved[1]).toMatchObject({
+      requestId: second.requestId,
+      allow: false,
+      by: 'cancelled',
+      reason: 'session terminated (terminated by client)',
+    });
+    // Each request settled exactly once, and no tool ran.
+    expect(resolved).toHaveLength(2);
+    expect(existsSync(join(session.cwd, 'never.txt'))).toBe(false);
+    expect(existsSync(join(session.cwd, 'never2.txt'))).toBe(false);
+  });
+
+  it('deny-writes: reads run, a command that writes is denied at once, without asking', async () => {
+    const { session, events } = await create('[[bash echo x > w.txt]]', 'deny-writes');
+    expect(session.permissions).toBe('deny-writes');
+    await events.waitForResults(1);
+    const denied = events.ofType('tool_result')[0];
+    expect(denied.isError).toBe(true);
+    expect(denied.output).toContain('deny-writes');
+    expect(existsSync(join(session.cwd, 'w.txt'))).toBe(false);
+
+    await wsRequest(alice, 'session:input', { sessionId: session.id, text: '[[bash ls -a]]' });
+    await events.waitForResults(2);
+    expect(events.ofType('tool_result')[1]).toMatchObject({ isError: false });
+    expect(events.ofType('permission_request')).toEqual([]);
+    expect(events.ofType('permission_resolved')).toEqual([]);
+    await wsRequest(alice, 'session:terminate', { sessionId: session.id });
+  });
+
+  it('bypass: tools run without asking', async () => {
+    const { session, events } = await create('[[bash echo by > by.txt]]', 'bypass');
+    await events.waitForResults(1);
+    expect(readFileSync(join(session.cwd, 'by.txt'), 'utf8').trim()).toBe('by');
+    expect(events.ofType('permission_request')).toEqual([]);
+    await wsRequest(alice, 'session:terminate', { sessionId: session.id });
+  });
+
+  it('refuses a policy the provider cannot enforce, and one that does not exist', async () => {
+    const scripted = await request(server.url)
+      .post('/v1/sessions')
+      .set(asAlice)
+      .send({ query: 'hi', provider: 'scripted', permissions: 'ask' })
+      .expect(400);
+    expect(scripted.body.error).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      message: "permissions 'ask' is not enforced by scripted",
+    });
+    const bogus = await request(server.url)
+      .post('/v1/sessions')
+      .set(asAlice)
+      .send({ query: 'hi', permissions: 'sometimes' })
+      .expect(400);
+    expect(bogus.body.error.message).toContain('permissions');
+  });
+});
+
+describe('a permission request nobody answers', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer({ env: { JELMORE_PERMISSION_TIMEOUT_SECONDS: '2' } });
+  });
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('is denied when the timeout passes; the tool does not run', async () => {
+    const created = await request(server.url)
+      .post('/v1/sessions')
+      .send({ query: '[[bash echo late > late.txt]]', permissions: 'ask' })
+      .expect(201);
+    const session = created.body as SessionResource;
+    const asked = await eventIn(server.url, session.id, 'permission_request');
+    const resolved = await eventIn(server.url, session.id, 'permission_resolved');
+    expect(resolved).toMatchObject({
+      requestId: asked.requestId,
+      allow: false,
+      by: 'timeout',
+      reason: 'no answer within 2 s',
+    });
+    const waited = Date.parse(resolved.ts) - Date.parse(asked.ts);
+    expect(waited).toBeGreaterThanOrEqual(1900);
+    expect(waited).toBeLessThan(5000);
+
+    await eventIn(server.url, session.id, 'result');
+    const toolResult = await eventIn(server.url, session.id, 'tool_result');
+    expect(toolResult).toMatchObject({ isError: true });
+    expect(toolResult.output).toContain('no answer within 2 s');
+    expect(existsSync(join(session.cwd, 'late.txt'))).toBe(false);
+    const late = await request(server.url)
+      .post(`/v1/sessions/${session.id}/permissions/${asked.requestId}`)
+      .send({ allow: true })
+      .expect(404);
+    expect(late.body.error.code).toBe('PERMISSION_REQUEST_NOT_FOUND');
+    await request(server.url).delete(`/v1/sessions/${session.id}`).expect(200);
+  });
+});
+
+describe('pending permission requests across server restarts', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'jelmore-permissions-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a shutdown suspends the session and settles its pending request as cancelled', async () => {
+    const first = await startTestServer({ dir });
+    const created = await request(first.url)
+      .post('/v1/sessions')
+      .send({ query: '[[bash echo shut > shut.txt]]', permissions: 'ask' })
+      .expect(201);
+    const session = created.body as SessionResource;
+    const asked = await eventIn(first.url, session.id, 'permission_request');
+    await first.close();
+
+    const second = await startTestServer({ dir });
+    try {
+      expect(await stateOf(second.url, session.id)).toBe('suspended');
+      const log = await eventsOf(second.url, session.id);
+      const resolvedAt = log.findIndex((e) => e.type === 'permission_resolved');
+      expect(log[resolvedAt]).toMatchObject({
+        requestId: asked.requestId,
+        allow: false,
+        by: 'cancelled',
+        reason: 'session suspended (server shutting down)',
+      });
+      expect(log[resolvedAt + 1]).toMatchObject({ type: 'status', to: 'suspended' });
+      const reply = await request(second.url)
+        .post(`/v1/sessions/${session.id}/permissions/${asked.requestId}`)
+        .send({ allow: true })
+        .expect(404);
+      expect(reply.body.error.code).toBe('PERMISSION_REQUEST_NOT_FOUND');
+      expect(existsSync(join(session.cwd, 'shut.txt'))).toBe(false);
+      await request(second.url).delete(`/v1/sessions/${session.id}`).expect(200);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('after a crash it is still pending, re-sent to subscribers, and denied when the session resumes', async () => {
+    const fake = new FakeAnthropicServer({ script: directiveFirst() });
+    const fakeUrl = await fake.start();
+    const server = new ServerProcess(await freePort(), {
+      JELMORE_DATA_DIR: join(dir, 'crash-data'),
+      JELMORE_WORKSPACE_ROOT: join(dir, 'crash-workspace'),
+      ANTHROPIC_BASE_URL: fakeUrl,
+      ANTHROPIC_API_KEY: 'test-key-not-secret',
+      JELMORE_LOG_LEVEL: 'warn',
+    });
+    const sockets: Socket[] = [];
+    try {
+      await server.start();
+      const created = await request(server.url)
+        .post('/v1/sessions')
+        .send({ query: '[[bash echo crash > crash.txt]]', permissions: 'ask' })
+        .expect(201);
+      const session = created.body as SessionResource;
+      const asked = await eventIn(server.url, session.id, 'permission_request');
+
+      await server.kill('SIGKILL');
+      await server.start();
+      expect(await stateOf(server.url, session.id)).toBe('interrupted');
+
+      // Still pending: in the replay with no resolution after it, and in the subscribe ack.
+      const socket = await connect(server.url);
+      sockets.push(socket);
+      const replay = new EventCollector(socket, session.id);
+      const ack = await wsRequest<{ pendingPermissions: PendingPermission[] }>(
+        socket,
+        'session:subscribe',
+        { sessionId: session.id, after: 0 },
+      );
+      expect(ack).toMatchObject({ ok: true });
+      const pending = (ack as { pendingPermissions: PendingPermission[] }).pendingPermissions;
+      expect(pending).toEqual([
+        {
+          requestId: asked.requestId,
+          tool: 'Bash',
+          input: asked.input,
+          toolUseId: asked.toolUseId,
+          createdAt: expect.any(String),
+        },
+      ]);
+      await replay.waitFor((all) => all.some((e) => e.type === 'status' && e.to === 'interrupted'));
+      expect(replay.ofType('permission_request')).toEqual([asked]);
+      expect(replay.ofType('permission_resolved')).toEqual([]);
+      const listed = await request(server.url)
+        .get(`/v1/sessions/${session.id}/permissions`)
+        .expect(200);
+      expect(listed.body.requests).toEqual(pending);
+
+      // Its agent is gone: an answer now cannot reach it, and says so.
+      const early = await request(server.url)
+        .post(`/v1/sessions/${session.id}/permissions/${asked.requestId}`)
+        .send({ allow: true })
+        .expect(409);
+      expect(early.body.error).toMatchObject({
+        code: 'SESSION_NOT_ACTIVE',
+        message: expect.stringContaining('resume it first'),
+      });
+
+      await request(server.url).post(`/v1/sessions/${session.id}/resume`).expect(200);
+      await replay.waitFor((all) => all.some((e) => e.type === 'permission_resolved'));
+      expect(replay.ofType('permission_resolved')).toEqual([
+        expect.objectContaining({
+          requestId: asked.requestId,
+          allow: false,
+          by: 'cancelled',
+          reason: 'server restarted',
+        }),
+      ]);
+      const late = await request(server.url)
+        .post(`/v1/sessions/${session.id}/permissions/${asked.requestId}`)
+        .send({ allow: true })
+        .expect(404);
+      expect(late.body.error.code).toBe('PERMISSION_REQUEST_NOT_FOUND');
+      expect(existsSync(join(session.cwd, 'crash.txt'))).toBe(false);
+
+      // The resumed agent keeps the session's policy: its next tool call asks too.
+      await request(server.url)
+        .post(`/v1/sessions/${session.id}/input`)
+        .send({ text: '[[bash echo back > back.txt]]' })
+        .expect(202);
+      await replay.waitFor(
+        (all) => all.filter((e) => e.type === 'permission_request').length === 2,
+      );
+      const next = replay.ofType('permission_request')[1];
+      await request(server.url)
+        .post(`/v1/sessions/${session.id}/permissions/${next.requestId}`)
+        .send({ allow: true })
+        .expect(200);
+      await replay.waitFor((all) => all.some((e) => e.type === 'result'));
+      expect(readFileSync(join(session.cwd, 'back.txt'), 'utf8').trim()).toBe('back');
+      await request(server.url).delete(`/v1/sessions/${session.id}`).expect(200);
+    } finally {
+      for (const socket of sockets) socket.disconnect();
+      await server.kill('SIGTERM');
+      await fake.stop();
+    }
+  });
+});
+
+describe('a permission reply given to another node of a cluster', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'jelmore-permissions-cluster-'));
+  const fake = new FakeAnthropicServer();
+  let schema: Awaited<ReturnType<typeof freshPostgresSchema>>;
+  let a: ServerProcess;
+  let b: ServerProcess;
+
+  beforeAll(async () => {
+    await redisAnswers(REDIS_URL);
+    schema = await freshPostgresSchema('jelmore_permissions');
+    const fakeUrl = await fake.start();
+    const env = (node: string) => ({
+      JELMORE_DATABASE_URL: schema.url,
+      JELMORE_REDIS_URL: REDIS_URL,
+      JELMORE_NODE_ID: `${node}-${randomBytes(3).toString('hex')}`,
+      JELMORE_DATA_DIR: join(dir, 'data'),
+      JELMORE_WORKSPACE_ROOT: join(dir, 'workspace'),
+      ANTHROPIC_BASE_URL: fakeUrl,
+      ANTHROPIC_API_KEY: 'test-key-not-secret',
+      JELMORE_LOG_LEVEL: 'warn',
+    });
+    a = new ServerProcess(await freePort(), env('a'));
+    b = new ServerProcess(await freePort(), env('b'));
+    await a.start();
+    await b.start();
+  });
+
+  afterAll(async () => {
+    await a?.kill('SIGTERM');
+    await b?.kill('SIGTERM');
+    await fake.stop();
+    await schema?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reaches the node that runs the agent, over REST and Socket.IO; 404s keep their code', async () => {
+    const created = await request(a.url)
+      .post('/v1/sessions')
+      .send({ query: '[[bash echo routed > routed.txt]]', permissions: 'ask' })
+      .expect(201);
+    const session = created.body as SessionResource;
+    const asked = await eventIn(b.url, session.id, 'permission_request');
+    expect(
+      (await request(b.url).get(`/v1/sessions/${session.id}/permissions`).expect(200)).body
+        .requests,
+    ).toEqual([expect.objectContaining({ requestId: asked.requestId })]);
+
+    const unknown = await request(b.url)
+      .post(`/v1/sessions/${session.id}/permissions/${randomUUID()}`)
+      .send({ allow: true })
+      .expect(404);
+    expect(unknown.body.error.code).toBe('PERMISSION_REQUEST_NOT_FOUND');
+
+    await request(b.url)
+      .post(`/v1/sessions/${session.id}/permissions/${asked.requestId}`)
+      .send({ allow: true })
+      .expect(200);
+    await eventIn(b.url, session.id, 'result');
+    expect(readFileSync(join(session.cwd, 'routed.txt'), 'utf8').trim()).toBe('routed');
+    expect(await stateOf(a.url, session.id)).toBe('idle');
+
+    // The next request, denied through a socket on B.
+    await request(b.url)
+      .post(`/v1/sessions/${session.id}/input`)
+      .send({ text: '[[bash echo no > no.txt]]' })
+      .expect(202);
+    const second = await eventIn(
+      b.url,
+      session.id,
+      'permission_request',
+      (e) => e.requestId !== asked.requestId,
+    );
+    const onB = await connect(b.url);
+    try {
+      expect(
+        await wsRequest(onB, 'permission:reply', {
+          sessionId: session.id,
+          requestId: second.requestId,
+          allow: false,
+          reason: 'denied from node b',
+        }),
+      ).toEqual({ ok: true });
+      expect(
+        await wsRequest(onB, 'permission:reply', {
+          sessionId: session.id,
+          requestId: second.requestId,
+          allow: true,
+        }),
+      ).toMatchObject({ ok: false, error: { code: 'PERMISSION_REQUEST_NOT_FOUND' } });
+    } finally {
+      onB.disconnect();
+    }
+    const resolved = await eventIn(
+      a.url,
+      session.id,
+      'permission_resolved',
+      (e) => e.requestId === second.requestId,
+    );
+    expect(resolved).toMatchObject({ allow: false, by: 'client', reason: 'denied from node b' });
+    await waitUntil(async () => (await stateOf(a.url, session.id)) === 'idle', 30_000);
+    expect(existsSync(join(session.cwd, 'no.txt'))).toBe(false);
+    await request(b.url).delete(`/v1/sessions/${session.id}`).expect(200);
+  });
+});
