@@ -3,7 +3,14 @@ import { cpus, loadavg, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { round } from './stats';
 
-export const BENCHMARKS = ['throughput', 'latency', 'concurrency', 'startup', 'rest'] as const;
+export const BENCHMARKS = [
+  'throughput',
+  'latency',
+  'concurrency',
+  'startup',
+  'warm-start',
+  'rest',
+] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
 export interface Machine {

@@ -75,6 +75,7 @@ export class AppModule {
             cooldownMs: config.circuitCooldownSeconds * 1000,
           },
           dataDir: config.dataDir,
+          workspaceRoot: config.workspaceRoot,
           claude: config.claude,
           opencode: config.opencode,
           scripted: config.scripted,

@@ -38,7 +38,33 @@ export interface ProviderMetrics {
   activeSessions: number;
   totalSessions: number;
   failedSessions: number;
+  /** Present when the provider keeps agents started ahead of their sessions (warm start). */
+  warmPool?: WarmPoolMetrics;
 }
+
+/** Why a new session got no pre-started agent: none ready, another model or cwd, other settings. */
+export type WarmPoolMissReason = 'empty' | 'model' | 'cwd' | 'settings';
+
+export interface WarmPoolMetrics {
+  /** Agents the pool keeps started. */
+  size: number;
+  /** Agents started and waiting for a session now. */
+  ready: number;
+  /** Sessions that started on a pre-started agent. */
+  hits: number;
+  misses: Record<WarmPoolMissReason, number>;
+  /** Waiting agents that died and were replaced. */
+  replaced: number;
+}
+
+/**
+ * A new session's settings before it has an id: what a warm agent must match. `model` is the full id;
+ * `cwd` is the one the client asked for, absent for the session's own `<workspace root>/<id>`.
+ */
+export type WarmSessionRequest = Omit<SessionConfig, 'sessionId' | 'cwd' | 'model'> & {
+  model: string;
+  cwd?: string;
+};
 
 export interface SessionConfig {
   /** The Jelmore session id; providers key their own state by it. */
@@ -102,6 +128,12 @@ export interface AgentProviderPort {
   /** The canonical model for an id or alias, or undefined when the provider does not serve it. */
   resolveModel(model?: string): ModelInfo | undefined;
   createSession(config: SessionConfig): AgentSession;
+  /**
+   * Warm start: the id of an agent started ahead for `request`, reserved for the caller; undefined when
+   * there is none. The caller must create the session under that id, in `<workspace root>/<id>`, right
+   * away; the agent is then the one createSession returns, if the rest of the config matches too.
+   */
+  claimWarmSession?(request: WarmSessionRequest): string | undefined;
   healthCheck(): Promise<ProviderHealth>;
   metrics(): ProviderMetrics;
 }

@@ -12,6 +12,11 @@ export interface ProvidersModuleOptions {
   circuit: CircuitBreakerOptions;
   /** Where agents keep their own state (HOME, transcripts), so it survives restarts. */
   dataDir: string;
+  /**
+   * Where sessions' directories are (`<root>/<sessionId>` by default): warm agents wait in theirs.
+   * No warm start without it.
+   */
+  workspaceRoot?: string;
   claude: ClaudeOptions;
   opencode: OpencodeOptions;
   /** The scripted provider (no model: demos and load tests). */

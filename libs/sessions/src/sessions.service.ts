@@ -190,7 +190,14 @@ export class SessionsService
       model: input.model,
       requirements: input.requirements,
     });
-    const id = randomUUID();
+    // Warm start: the first candidate may have an agent started ahead for this request, under its own id.
+    const [first] = selection.candidates;
+    const id =
+      first?.provider.claimWarmSession?.({
+        model: first.model.id,
+        cwd: input.cwd,
+        permissions: input.permissions,
+      }) ?? randomUUID();
     const cwd = resolveSessionCwd(this.options.workspaceRoot, id, input.cwd);
     const { provider, model, agent, fallback, rest, skipped } = this.open(
       selection,

@@ -95,6 +95,11 @@ describe('loadConfig', () => {
       expect(config.claude.permissionMode).toBe('plan');
     });
 
+    it('keeps no warm Claude processes unless asked to', () => {
+      expect(loadConfig({}).claude.warmPoolSize).toBe(0);
+      expect(loadConfig({ JELMORE_CLAUDE_WARM_POOL_SIZE: '2' }).claude.warmPoolSize).toBe(2);
+    });
+
     it('denies unanswered permission requests after 300 s, or JELMORE_PERMISSION_TIMEOUT_SECONDS', () => {
       expect(loadConfig({}).permissionTimeoutSeconds).toBe(300);
       expect(loadConfig({ JELMORE_PERMISSION_TIMEOUT_SECONDS: '5' }).permissionTimeoutSeconds).toBe(
@@ -466,6 +471,14 @@ describe('loadConfig', () => {
       const { message } = configError({ JELMORE_CLAUDE_DEFAULT_MODEL: 'gpt-4o' });
       expect(message).toContain('JELMORE_CLAUDE_DEFAULT_MODEL must be a Claude model');
       expectOneLine(message);
+    });
+
+    it('a warm pool size that is negative or not a whole number', () => {
+      for (const value of ['-1', 'two', '17']) {
+        const { message } = configError({ JELMORE_CLAUDE_WARM_POOL_SIZE: value });
+        expect(message).toContain('JELMORE_CLAUDE_WARM_POOL_SIZE');
+        expectOneLine(message);
+      }
     });
 
     it('a permission timeout that is not a whole number of seconds, at least 1', () => {

@@ -52,6 +52,7 @@ export class ClaudeConfig {
   @IsInt() @Min(1) maxConcurrentSessions!: number;
   @IsIn(CLAUDE_PERMISSION_MODES) permissionMode!: ClaudePermissionMode;
   @IsArray() @IsString({ each: true }) allowedTools!: string[];
+  @IsInt() @Min(0) @Max(16) warmPoolSize!: number;
 }
 
 export class OpencodeConfig {
@@ -326,6 +327,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
         fileClaude,
         toList,
         DEFAULT_CLAUDE_OPTIONS.allowedTools,
+      ),
+      warmPoolSize: pick(
+        'claude.warmPoolSize',
+        'JELMORE_CLAUDE_WARM_POOL_SIZE',
+        'warm_pool_size',
+        fileClaude,
+        toInt,
+        DEFAULT_CLAUDE_OPTIONS.warmPoolSize,
       ),
     },
     opencode: {

@@ -99,6 +99,58 @@ export class PrometheusService implements OnModuleInit, OnModuleDestroy {
           this.set({ provider: name }, CIRCUIT_VALUES[selector.circuitState(name)]);
       },
     });
+    this.warmPoolMetrics(providers);
+  }
+
+  /** Providers that start agents ahead of their sessions (warm start): their pools' figures. */
+  private warmPoolMetrics(providers: ProviderRegistry): void {
+    const pools = () =>
+      providers.list().flatMap((provider) => {
+        const pool = providers.get(provider).metrics().warmPool;
+        return pool ? [{ provider, pool }] : [];
+      });
+    new Gauge({
+      name: 'jelmore_warm_pool_ready',
+      help: 'Agents started ahead and waiting for a session, by provider',
+      labelNames: ['provider'],
+      registers: [this.registry],
+      collect() {
+        for (const { provider, pool } of pools()) this.set({ provider }, pool.ready);
+      },
+    });
+    // The pools count; these counters only mirror their totals at each scrape.
+    new Counter({
+      name: 'jelmore_warm_pool_hits_total',
+      help: 'Sessions that started on an agent started ahead, by provider',
+      labelNames: ['provider'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const { provider, pool } of pools()) this.inc({ provider }, pool.hits);
+      },
+    });
+    new Counter({
+      name: 'jelmore_warm_pool_misses_total',
+      help: 'New sessions that found no matching agent started ahead, by provider and reason (empty, model, cwd, settings)',
+      labelNames: ['provider', 'reason'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const { provider, pool } of pools())
+          for (const [reason, count] of Object.entries(pool.misses))
+            this.inc({ provider, reason }, count);
+      },
+    });
+    new Counter({
+      name: 'jelmore_warm_pool_replaced_total',
+      help: 'Agents started ahead that died while waiting and were replaced, by provider',
+      labelNames: ['provider'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const { provider, pool } of pools()) this.inc({ provider }, pool.replaced);
+      },
+    });
   }
 
   onModuleInit(): void {

@@ -16,6 +16,11 @@ export interface ClaudeOptions {
   permissionMode: ClaudePermissionMode;
   /** Tools allowed without asking (`--allowedTools`). */
   allowedTools: string[];
+  /**
+   * CLI processes kept started for new sessions of the default model, settings and cwd (warm start);
+   * each costs about 200 MiB while it waits. 0: none.
+   */
+  warmPoolSize: number;
 }
 
 export const DEFAULT_CLAUDE_OPTIONS: ClaudeOptions = {
@@ -25,4 +30,6 @@ export const DEFAULT_CLAUDE_OPTIONS: ClaudeOptions = {
   // Edits inside the cwd are accepted and Bash is allowed: an agent that can edit and run commands there.
   permissionMode: 'acceptEdits',
   allowedTools: ['Bash', 'Edit', 'Write', 'Read', 'Glob', 'Grep', 'NotebookEdit', 'TodoWrite'],
+  // Off: an idle server should not hold a CLI process per slot; operators who want fast starts opt in.
+  warmPoolSize: 0,
 };

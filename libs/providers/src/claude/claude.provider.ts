@@ -1,5 +1,5 @@
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { mkdirSync } from 'node:fs';
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { mkdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   AgentProviderPort,
@@ -12,6 +12,7 @@ import {
   ProviderMetrics,
   ProviderUnavailableError,
   SessionConfig,
+  WarmSessionRequest,
 } from '@jelmore/contracts';
 import { AgentProvider } from '../agent-provider.decorator';
 import { SessionSlots } from '../session-slots';
@@ -22,6 +23,7 @@ import { BinaryCheck, checkClaudeBinary, defaultClaudeBin } from './claude-binar
 import { claudePermissionLaunch } from './claude-permissions';
 import { CLAUDE_MODELS, resolveClaudeModel } from './claude.models';
 import { ClaudeCodeSession } from './claude.session';
+import { WarmPool } from './warm-pool';
 
 /** What the agent may see of the server's environment: its own API settings and basics, no server secrets. */
 const CLAUDE_ENV_ALLOW_LIST = [
@@ -42,7 +44,7 @@ const HEALTH_TTL_MS = 30_000;
 
 @AgentProvider('claude')
 @Injectable()
-export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit {
+export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit, OnModuleDestroy {
   readonly name = 'claude';
   private readonly logger = new Logger(ClaudeCodeProvider.name);
   private readonly bin: string | undefined;
@@ -51,6 +53,8 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit {
   private probe?: Promise<BinaryCheck>;
   private checkedAt = 0;
   private readonly slots: SessionSlots;
+  /** CLI processes started ahead for new sessions (JELMORE_CLAUDE_WARM_POOL_SIZE). */
+  private pool?: WarmPool<ClaudeCodeSession>;
 
   constructor(@Inject(PROVIDERS_MODULE_OPTIONS) private readonly options: ProvidersModuleOptions) {
     this.bin = options.claude.bin ?? defaultClaudeBin();
@@ -77,6 +81,11 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit {
     await this.healthCheck();
     if (this.binary.ok) this.logger.log(`Claude Code CLI ${this.binary.version} at ${this.bin}`);
     else this.logger.warn(`Claude provider unhealthy: ${this.binary.reason}`);
+    this.startWarmPool();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.pool?.close();
   }
 
   models(): ModelInfo[] {
@@ -97,17 +106,22 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit {
     if (!model) throw new ProviderUnavailableError(this.name, `no model ${config.model}`);
     mkdirSync(this.home, { recursive: true });
     const release = this.slots.take();
-    const session = new ClaudeCodeSession(
-      { ...config, model: model.id },
-      {
-        bin: this.bin,
-        env: this.agentEnv(config.permissions),
-        options: this.options.claude,
-        // A session's process may restart after a crash: it holds its slot until its first exit.
-        onExit: (expected) => release(!expected),
-      },
-    );
+    const settings = { ...config, model: model.id };
+    // A session's process may restart after a crash: it holds its slot until its first exit.
+    const onExit = (expected: boolean) => release(!expected);
+    const warm = this.pool?.take(settings, onExit);
+    if (warm) return warm;
+    const session = new ClaudeCodeSession(settings, {
+      bin: this.bin,
+      env: this.agentEnv(config.permissions),
+      options: this.options.claude,
+      onExit,
+    });
     return session;
+  }
+
+  claimWarmSession(request: WarmSessionRequest): string | undefined {
+    return this.pool?.claim(request);
   }
 
   async healthCheck(): Promise<ProviderHealth> {
@@ -119,6 +133,8 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit {
     }
     this.binary = await this.probe;
     const healthy = this.binary.ok && this.options.claude.enabled;
+    // A pool that lost processes while the binary was broken fills again once it works.
+    if (healthy) void this.pool?.fill();
     return {
       healthy,
       reason: !this.options.claude.enabled ? 'disabled in config' : this.binary.reason,
@@ -128,7 +144,37 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit {
   }
 
   metrics(): ProviderMetrics {
-    return this.slots.metrics();
+    const warmPool = this.pool?.metrics();
+    return { ...this.slots.metrics(), ...(warmPool ? { warmPool } : {}) };
+  }
+
+  /** Warm start for sessions of the default model, settings and directory (README: Warm start). */
+  private startWarmPool(): void {
+    const { enabled, warmPoolSize, defaultModel } = this.options.claude;
+    const root = this.options.workspaceRoot;
+    if (!enabled || warmPoolSize <= 0 || !this.bin) return;
+    if (!root) {
+      this.logger.warn('Claude warm pool off: the providers module has no workspaceRoot');
+      return;
+    }
+    const bin = this.bin;
+    mkdirSync(root, { recursive: true });
+    mkdirSync(this.home, { recursive: true });
+    this.pool = new WarmPool<ClaudeCodeSession>({
+      size: warmPoolSize,
+      // Sessions' directories are resolved against the root's real path: so must the pool's be.
+      root: realpathSync(root),
+      model: this.resolveModel()!.id,
+      create: (config, onExit) =>
+        new ClaudeCodeSession(config, {
+          bin,
+          env: this.agentEnv(undefined),
+          options: this.options.claude,
+          onExit,
+        }),
+    });
+    this.logger.log(`Claude warm pool: ${warmPoolSize} process(es) of ${defaultModel}`);
+    if (this.binary.ok) void this.pool.fill();
   }
 
   private agentEnv(permissions: PermissionPolicy | undefined): NodeJS.ProcessEnv {

@@ -34,6 +34,8 @@ export class ClaudeCodeSession implements AgentSession {
   private readonly directory: DirectoryTracker;
   private ending = false;
   private conversationRef?: string;
+  /** Set while prestart() waits for the CLI's answer to its initialize request. */
+  private onReady?: () => void;
   /** Sessions whose tool calls the CLI asks us about (permissions `ask` or `deny-writes`). */
   private readonly permissionGate?: ClaudePermissionGate;
 
@@ -76,8 +78,30 @@ export class ClaudeCodeSession implements AgentSession {
   }
 
   async start(query: string, options: StartOptions = {}): Promise<void> {
-    this.spawn(options.continue ? this.conversationRef : undefined);
+    // A prestarted process already runs this conversation: the query is all it waits for.
+    if (options.continue || !this.process?.alive) {
+      this.spawn(options.continue ? this.conversationRef : undefined);
+    }
     this.writeUser(query);
+  }
+
+  /**
+   * Starts the CLI ahead of the first input (warm start), with this session's id and cwd. Resolves once
+   * it answers an initialize request (the CLI prints nothing before its first stdin line, so this is the
+   * readiness check); rejects when it exits first.
+   */
+  async prestart(): Promise<void> {
+    this.spawn(undefined);
+    const ready = new Promise<boolean>((resolve) => (this.onReady = () => resolve(true)));
+    this.process!.writeLine({
+      type: 'control_request',
+      request_id: `warm-${Date.now()}`,
+      request: { subtype: 'initialize' },
+    });
+    const exited = this.process!.exited$().then(() => false);
+    const isReady = await Promise.race([ready, exited]);
+    this.onReady = undefined;
+    if (!isReady) throw new Error('Claude Code exited before it was ready');
   }
 
   async send(input: string): Promise<void> {
@@ -168,6 +192,9 @@ export class ClaudeCodeSession implements AgentSession {
       parsed = JSON.parse(line);
     } catch {
       return; // The CLI prints nothing but JSON on stdout; a stray line is not an event.
+    }
+    if (this.onReady && (parsed as { type?: string }).type === 'control_response') {
+      return this.onReady();
     }
     const asked = this.permissionGate?.onLine(parsed as object);
     if (asked) {

@@ -1,0 +1,263 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Socket } from 'socket.io-client';
+import type { SessionResource } from '../../libs/contracts/src/session';
+import { WsClientEvents } from '../../libs/contracts/src/ws-protocol';
+import { DEFAULT_CLAUDE_OPTIONS } from '../../libs/providers/src/claude/claude.options';
+import { defaultClaudeBin } from '../../libs/providers/src/claude/claude-binary';
+import { FakeAnthropicServer } from '../../test/fixtures/fake-anthropic';
+import { processesMentioning } from '../../test/support/processes';
+import { connect, onEvents, request, subscribe, terminate } from '../support/client';
+import type { BenchContext } from '../support/context';
+import { memoryMiB } from '../support/proc';
+import { Measured, metric } from '../support/results';
+import { ServerUnderTest } from '../support/servers';
+import { percentile, spread } from '../support/stats';
+
+const TARGET_MS = 100;
+const MODEL = 'claude-sonnet-5-5';
+const QUERY = 'hello';
+/** Both sides wait this long before each create, so the warm side's refill is no advantage or cost. */
+const SETTLE_MS = 300;
+
+const ms = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e6;
+const sleep = (delay: number) => new Promise((resolve) => setTimeout(resolve, delay));
+
+/** One sample of a server's /metrics, e.g. ('jelmore_warm_pool_ready', 'provider="claude"'). */
+async function sample(server: ServerUnderTest, name: string, labels: string): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
+  return line ? Number(line.split(' ').pop()) : NaN;
+}
+
+async function waitForWarm(server: ServerUnderTest): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while ((await sample(server, 'jelmore_warm_pool_ready', 'provider="claude"')) < 1) {
+    if (Date.now() > deadline) throw new Error(`no warm Claude process ready:\n${server.log}`);
+    await sleep(25);
+  }
+}
+
+/** session:create → the first assistant event at the client, as the startup benchmark measures it. */
+async function firstEvent(
+  socket: Socket,
+  firstEvents: Map<string, () => void>,
+): Promise<{ firstEventMs: number; ackMs: number; id: string }> {
+  const t0 = process.hrtime.bigint();
+  const { session } = await request<{ session: SessionResource }>(socket, WsClientEvents.create, {
+    provider: 'claude',
+    query: QUERY,
+  });
+  const ackMs = ms(t0);
+  const first = new Promise<void>((resolve) => firstEvents.set(session.id, resolve));
+  await subscribe(socket, session.id);
+  await first;
+  const firstEventMs = ms(t0);
+  firstEvents.delete(session.id);
+  await terminate(socket, session.id);
+  return { firstEventMs, ackMs, id: session.id };
+}
+
+/**
+ * The floor: the same CLI, started with the same flags by the runner and made ready the same way
+ * (initialize), timed from its first user line to its first text delta. What no pool can beat.
+ */
+async function bareWarmCli(bin: string, fakeUrl: string, dir: string): Promise<number> {
+  const id = randomUUID();
+  const cwd = mkdtempSync(join(dir, 'cwd-'));
+  const child = spawn(
+    bin,
+    [
+      '-p',
+      '--input-format',
+      'stream-json',
+      '--output-format',
+      'stream-json',
+      '--verbose',
+      '--include-partial-messages',
+      '--model',
+      MODEL,
+      '--permission-mode',
+      DEFAULT_CLAUDE_OPTIONS.permissionMode,
+      '--allowedTools',
+      DEFAULT_CLAUDE_OPTIONS.allowedTools.join(','),
+      '--session-id',
+      id,
+    ],
+    {
+      cwd,
+      env: {
+        PATH: process.env.PATH,
+        HOME: join(dir, 'home'),
+        ANTHROPIC_BASE_URL: fakeUrl,
+        ANTHROPIC_API_KEY: 'bench-key-not-secret',
+        DISABLE_TELEMETRY: '1',
+        DISABLE_AUTOUPDATER: '1',
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+      },
+      detached: true,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
+  type CliLine = { type?: string; event?: { delta?: { type?: string } } };
+  let onLine: (line: CliLine) => void = () => {};
+  createInterface({ input: child.stdout }).on('line', (line) =>
+    onLine(JSON.parse(line) as CliLine),
+  );
+  const next = (pred: (line: CliLine) => boolean) =>
+    new Promise<void>((resolve) => (onLine = (line) => pred(line) && resolve()));
+  const ready = next((line) => line.type === 'control_response');
+  child.stdin.write(
+    `${JSON.stringify({ type: 'control_request', request_id: 'r1', request: { subtype: 'initialize' } })}\n`,
+  );
+  await ready;
+  await sleep(SETTLE_MS);
+  const text = next((line) => line.event?.delta?.type === 'text_delta');
+  const t0 = process.hrtime.bigint();
+  child.stdin.write(
+    `${JSON.stringify({ type: 'user', message: { role: 'user', content: [{ type: 'text', text: QUERY }] } })}\n`,
+  );
+  await text;
+  const elapsed = ms(t0);
+  const exited = once(child, 'exit');
+  child.stdin.end();
+  await exited;
+  return elapsed;
+}
+
+/**
+ * Warm start: session:create → first event for Claude sessions with a pool of one pre-started CLI
+ * process and without one (two servers, same build, same fake model API, alternating), and the bare
+ * CLI's own first-turn time once started as the floor. The real CLI runs against the fake model server.
+ */
+export async function warmStart(ctx: BenchContext): Promise<Measured> {
+  const iterations = ctx.quick ? 3 : 20;
+  const bin = defaultClaudeBin();
+  if (!bin) throw new Error('warm-start needs the Claude Code CLI (@anthropic-ai/claude-code)');
+  const fake = new FakeAnthropicServer();
+  const fakeUrl = await fake.start();
+  const dir = mkdtempSync(join(tmpdir(), 'jelmore-bench-warm-'));
+  const env = {
+    JELMORE_CLAUDE_ENABLED: 'true',
+    ANTHROPIC_BASE_URL: fakeUrl,
+    ANTHROPIC_API_KEY: 'bench-key-not-secret',
+  };
+  const options = { cpus: ctx.serverCpus, nodeArgs: ctx.nodeArgs };
+  const cold = ServerUnderTest.jelmore(ctx.build, {
+    ...options,
+    env: { ...env, JELMORE_CLAUDE_WARM_POOL_SIZE: '0' },
+  });
+  const warm = ServerUnderTest.jelmore(ctx.build, {
+    ...options,
+    env: { ...env, JELMORE_CLAUDE_WARM_POOL_SIZE: '1' },
+  });
+  const sockets: Socket[] = [];
+  try {
+    await Promise.all([cold.start(), warm.start()]);
+    const firstEvents = new Map<string, () => void>();
+    const open = async (server: ServerUnderTest) => {
+      const socket = await connect(server.url);
+      sockets.push(socket);
+      onEvents(socket, (events) => {
+        for (const event of events)
+          if (event.type === 'assistant') firstEvents.get(event.sessionId)?.();
+      });
+      return socket;
+    };
+    const [coldSocket, warmSocket] = [await open(cold), await open(warm)];
+    const runCold = async () => {
+      await sleep(SETTLE_MS);
+      return firstEvent(coldSocket, firstEvents);
+    };
+    const runWarm = async () => {
+      await waitForWarm(warm);
+      await sleep(SETTLE_MS);
+      return firstEvent(warmSocket, firstEvents);
+    };
+
+    // Warm-up: the fake's and the servers' first requests, the CLI binary in the page cache.
+    await runCold();
+    await runWarm();
+    await bareWarmCli(bin, fakeUrl, dir);
+    await waitForWarm(warm);
+    const waitingPid = readdirSync(join(warm.dir, 'workspace'))
+      .flatMap((id) => processesMentioning(`--session-id ${id}`))
+      .at(0);
+    const waitingRssMiB = waitingPid ? memoryMiB(waitingPid).rss : NaN;
+    const hitsBefore = await sample(warm, 'jelmore_warm_pool_hits_total', 'provider="claude"');
+
+    const coldRuns: number[] = [];
+    const warmRuns: number[] = [];
+    const bareRuns: number[] = [];
+    const coldAcks: number[] = [];
+    const warmAcks: number[] = [];
+    for (let i = 0; i < iterations; i++) {
+      // Alternate which goes first, so drift in load hits both alike.
+      const pair = [
+        async () => {
+          const run = await runCold();
+          coldRuns.push(run.firstEventMs);
+          coldAcks.push(run.ackMs);
+        },
+        async () => {
+          const run = await runWarm();
+          warmRuns.push(run.firstEventMs);
+          warmAcks.push(run.ackMs);
+        },
+      ];
+      if (i % 2) pair.reverse();
+      for (const run of pair) await run();
+      bareRuns.push(await bareWarmCli(bin, fakeUrl, dir));
+    }
+    const hits =
+      (await sample(warm, 'jelmore_warm_pool_hits_total', 'provider="claude"')) - hitsBefore;
+    const p = (values: number[], q: number) => percentile(values, q);
+    ctx.log(
+      `  cold p50 ${p(coldRuns, 50).toFixed(0)} ms, warm p50 ${p(warmRuns, 50).toFixed(0)} ms, bare warm CLI p50 ${p(bareRuns, 50).toFixed(0)} ms (${iterations} each, ${hits} hits)`,
+    );
+    return {
+      metrics: [
+        metric(
+          'create → first event, p50 (without → with pool)',
+          'ms',
+          p(coldRuns, 50),
+          p(warmRuns, 50),
+          {
+            text: `≤ ${TARGET_MS} ms with the pool`,
+            meets: p(warmRuns, 50) <= TARGET_MS,
+          },
+        ),
+        metric(
+          'create → first event, p90 (without → with pool)',
+          'ms',
+          p(coldRuns, 90),
+          p(warmRuns, 90),
+        ),
+      ],
+      runs: { baseline: coldRuns, jelmore: warmRuns },
+      noise: { baseline: spread(coldRuns), jelmore: spread(warmRuns) },
+      details: {
+        iterations,
+        agent: `Claude Code CLI (${MODEL}) against the fake model API; baseline: the same server without the pool`,
+        poolSize: 1,
+        hits,
+        misses: iterations - hits,
+        bareWarmCliFirstEventP50Ms: p(bareRuns, 50),
+        bareWarmCliFirstEventP90Ms: p(bareRuns, 90),
+        warmOverBareP50Ms: p(warmRuns, 50) - p(bareRuns, 50),
+        createAckP50Ms: { withoutPool: p(coldAcks, 50), withPool: p(warmAcks, 50) },
+        waitingProcessRssMiB: waitingRssMiB,
+      },
+    };
+  } finally {
+    for (const socket of sockets) socket.disconnect();
+    await Promise.all([cold.stop(), warm.stop()]);
+    await fake.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
