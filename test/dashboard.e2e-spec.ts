@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { JelmoreClient } from '@jelmore/client';
@@ -184,6 +184,33 @@ describe('the web dashboard in Chromium (real server, Claude Code CLI, fake mode
     await page.locator('#check-providers').click();
     await page.locator('#check-providers:not([disabled])').waitFor();
     await shot('6-providers');
+  });
+
+  it('answers the permission requests of an ask session: Allow runs the tool, Deny refuses it', async () => {
+    const session = await api.createSession({
+      query: '[[bash echo allowed-here > allowed.txt]]',
+      permissions: 'ask',
+    });
+    await page.goto(`${server.url}/#/sessions/${session.id}`);
+    const first = transcript().locator('.ev.permission').first();
+    expect(await first.locator('code').textContent()).toBe('echo allowed-here > allowed.txt');
+    await first.locator('button.allow').click();
+    await first.locator('.outcome', { hasText: 'allowed by client' }).waitFor();
+    expect(await first.locator('button.allow').isDisabled()).toBe(true);
+    await transcript().locator('.ev.tool .tool-mark', { hasText: '✓' }).waitFor();
+    await waitForState('idle');
+    expect(readFileSync(join(session.cwd, 'allowed.txt'), 'utf8').trim()).toBe('allowed-here');
+
+    await page.locator('#input-text').fill('[[bash echo denied-here > denied.txt]]');
+    await page.locator('#send').click();
+    const second = transcript().locator('.ev.permission').nth(1);
+    await second.locator('button.deny').click();
+    await second.locator('.outcome', { hasText: 'denied by client' }).waitFor();
+    await transcript().locator('.ev.tool .tool-mark', { hasText: '✗' }).waitFor();
+    await waitForState('idle');
+    expect(existsSync(join(session.cwd, 'denied.txt'))).toBe(false);
+    await shot('7-permissions');
+    await api.terminate(session.id);
   });
 
   it('signs out, and ran without console errors or CSP violations', async () => {

@@ -74,6 +74,7 @@ export class Transcript {
         const how = `${event.allow ? 'allowed' : 'denied'} by ${event.by}${event.reason ? `: ${event.reason}` : ''}`;
         const asked = this.permissions.get(event.requestId);
         if (!asked) return h('div', { class: 'ev note', dataset: data }, how);
+        asked.state.settled = true;
         for (const b of asked.buttons) b.disabled = true;
         asked.outcome.textContent = how;
         return null;
@@ -106,13 +107,16 @@ export class Transcript {
 
   permission(event, data) {
     const outcome = h('span', { class: 'outcome' });
+    // The request's permission_resolved event has the last word, whenever the reply's ack arrives.
+    const state = { settled: false };
     const answer = async (allow) => {
       for (const b of buttons) b.disabled = true;
       outcome.textContent = allow ? 'allowing…' : 'denying…';
       try {
         await this.onPermission(event.requestId, allow);
-        outcome.textContent = allow ? 'allowed' : 'denied';
+        if (!state.settled) outcome.textContent = allow ? 'allowed' : 'denied';
       } catch (err) {
+        if (state.settled) return;
         outcome.textContent = `${err.code}: ${err.message}`;
         for (const b of buttons) b.disabled = false;
       }
@@ -121,7 +125,7 @@ export class Transcript {
       h('button', { type: 'button', class: 'allow', onclick: () => answer(true) }, 'Allow'),
       h('button', { type: 'button', class: 'deny', onclick: () => answer(false) }, 'Deny'),
     ];
-    this.permissions.set(event.requestId, { buttons, outcome });
+    this.permissions.set(event.requestId, { buttons, outcome, state });
     return h(
       'div',
       { class: 'ev permission', dataset: { ...data, requestId: event.requestId } },
