@@ -52,6 +52,12 @@ export class SessionPermissions {
     }, this.timeoutMs);
     timer.unref();
     this.waiting.set(key, { sessionId: record.id, timer });
+    this.logger.log({
+      msg: 'permission requested',
+      sessionId: record.id,
+      requestId: request.requestId,
+      tool: request.tool,
+    });
     try {
       await this.store.insertPermissionRequest({
         sessionId: record.id,
@@ -167,6 +173,14 @@ export class SessionPermissions {
     requestId: string,
     resolution: PermissionDecision & { by: PermissionResolver },
   ): Promise<boolean> {
+    // Ids and the outcome only: a reason is the client's words.
+    this.logger.log({
+      msg: 'permission resolved',
+      sessionId,
+      requestId,
+      allow: resolution.allow,
+      by: resolution.by,
+    });
     try {
       return await this.store.resolvePermissionRequest(sessionId, requestId, {
         ...resolution,
