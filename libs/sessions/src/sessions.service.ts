@@ -826,14 +826,17 @@ export class SessionsService
     });
     record.state = to;
     record.updatedAt = new Date().toISOString();
+    // The status event first (its seq follows every event before this change, often in their batch),
+    // then the row, which other nodes read: it changes only once those events are committed.
+    await this.append(record, { type: 'status', from, to, ...(reason ? { reason } : {}) });
     await this.store.updateSession(record.id, {
-      state: to,
+      // Not `to`: a later change may have come meanwhile; the row takes the latest.
+      state: record.state,
       updatedAt: record.updatedAt,
       providerRef: record.providerRef,
       agentPid: record.agentPid,
       suspendedState: record.suspendedState,
     });
-    await this.append(record, { type: 'status', from, to, ...(reason ? { reason } : {}) });
   }
 
   /** Appends to the log and, once committed, tells observers (metrics) with the session it belongs to. */
@@ -871,6 +874,7 @@ export class SessionsService
   }
 
   private async resource(record: SessionRecord): Promise<SessionResource> {
+    await this.log.committed(record.id);
     const lastSeq = this.log.lastSeq(record.id) ?? (await this.store.lastSeq(record.id));
     return toResource(record, lastSeq);
   }

@@ -49,6 +49,18 @@ describe('EventLog (real SQLite store)', () => {
     return seqs;
   }
 
+  it('committed() waits for every event appended to the session so far, not awaited by the caller', async () => {
+    await log.open('s1');
+    await log.open('s2');
+    await expect(log.committed('s1')).resolves.toBeUndefined();
+    for (let i = 0; i < 5; i++) void log.append('s1', { type: 'assistant', text: `p${i}` });
+    expect(await store.lastSeq('s1')).toBe(0);
+    await log.committed('s1');
+    expect(await store.lastSeq('s1')).toBe(5);
+    // Another session's tail is its own.
+    await expect(log.committed('s2')).resolves.toBeUndefined();
+  });
+
   it('assigns seq from 1 and commits before resolving', async () => {
     await log.open('s1');
     const first = await log.append('s1', { type: 'assistant', text: 'a' });

@@ -33,6 +33,8 @@ export class EventLog implements BeforeApplicationShutdown {
   private timer?: NodeJS.Timeout;
   private writing: Promise<void> = Promise.resolve();
   private relay?: EventRelay;
+  /** Per session, settles once everything appended so far is committed (or failed). */
+  private readonly tails = new Map<string, Promise<void>>();
 
   constructor(
     private readonly store: SessionStore,
@@ -59,7 +61,7 @@ export class EventLog implements BeforeApplicationShutdown {
       ts: new Date().toISOString(),
       ...draft,
     };
-    return new Promise((resolve, reject) => {
+    const committed = new Promise<SessionEvent>((resolve, reject) => {
       this.pending.push({
         event,
         encoded: JSON.stringify(event),
@@ -70,12 +72,29 @@ export class EventLog implements BeforeApplicationShutdown {
       if (this.pending.length >= this.options.commitMaxBatch) void this.flush();
       else this.timer ??= setTimeout(() => void this.flush(), this.options.commitIntervalMs);
     });
+    this.tails.set(
+      sessionId,
+      committed.then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
+    return committed;
+  }
+
+  /**
+   * Resolves once every event appended to the session so far is committed: what reports a state
+   * (the session resource, its row) waits for it, so nobody sees `idle` before the turn's result.
+   */
+  committed(sessionId: string): Promise<void> {
+    return this.tails.get(sessionId) ?? Promise.resolve();
   }
 
   /** Ends every subscription to the session once what was appended before is delivered. */
   async close(sessionId: string): Promise<void> {
     await this.flush();
     this.seqs.delete(sessionId);
+    this.tails.delete(sessionId);
     this.deliver(sessionId, 'end');
     this.relay?.(sessionId, 'end');
   }
@@ -84,6 +103,7 @@ export class EventLog implements BeforeApplicationShutdown {
   async release(sessionId: string): Promise<void> {
     await this.flush();
     this.seqs.delete(sessionId);
+    this.tails.delete(sessionId);
   }
 
   useRelay(relay: EventRelay): void {
