@@ -5,6 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { Dialect, PostgresDialect, SqliteDialect } from 'kysely';
 import { Pool, types } from 'pg';
+import { WalCheckpointer } from './wal-checkpointer';
 
 /** Connections a node keeps to PostgreSQL: the group commit writes on one, reads take a few more. */
 export const POSTGRES_POOL_SIZE = 10;
@@ -16,6 +17,17 @@ const logger = new Logger('SessionStore');
  * (libpq-style URL; e.g. `?options=-c%20search_path%3Djelmore` picks a schema).
  */
 export function createDialect(databaseUrl: string): Dialect {
+  return openDatabase(databaseUrl).dialect;
+}
+
+/** The dialect and, for SQLite, the connection itself (for prepared statements) and its checkpointer. */
+export interface OpenDatabase {
+  dialect: Dialect;
+  sqlite?: Sqlite.Database;
+  checkpointer?: WalCheckpointer;
+}
+
+export function openDatabase(databaseUrl: string): OpenDatabase {
   if (databaseUrl.startsWith('sqlite:')) {
     const path = databaseUrl.slice('sqlite:'.length);
     const memory = path === ':memory:';
@@ -25,7 +37,10 @@ export function createDialect(databaseUrl: string): Dialect {
     // With WAL, NORMAL loses no committed transaction on a process crash (only on power loss).
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
-    return new SqliteDialect({ database: db });
+    // A file's checkpoints run in a worker (see WalCheckpointer), never inside a commit.
+    const checkpointer = memory ? undefined : new WalCheckpointer(resolve(path));
+    if (checkpointer) db.pragma('wal_autocheckpoint = 0');
+    return { dialect: new SqliteDialect({ database: db }), sqlite: db, checkpointer };
   }
   if (isPostgresUrl(databaseUrl)) {
     const pool = new Pool({
@@ -39,7 +54,7 @@ export function createDialect(databaseUrl: string): Dialect {
     // An idle client's connection can drop (server restart, failover); without a listener the
     // pool's 'error' event would end the process. The next query gets a fresh connection.
     pool.on('error', (err) => logger.warn(`PostgreSQL idle connection lost: ${err.message}`));
-    return new PostgresDialect({ pool });
+    return { dialect: new PostgresDialect({ pool }) };
   }
   // Only the scheme: the rest of a URL may hold a password.
   throw new Error(

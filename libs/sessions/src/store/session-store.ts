@@ -11,7 +11,9 @@ import type {
 } from '@jelmore/contracts';
 import { SESSIONS_MODULE_OPTIONS } from '../sessions.module-definition';
 import type { SessionsModuleOptions } from '../sessions.options';
-import { createDialect } from './dialect';
+import type Sqlite from 'better-sqlite3';
+import { openDatabase } from './dialect';
+import type { WalCheckpointer } from './wal-checkpointer';
 import { migrationProvider } from './migrations';
 import type { Database, PermissionRequestsTable, SessionsTable } from './schema';
 import type { SessionRecord } from './session-record';
@@ -66,11 +68,17 @@ export interface PermissionResolution {
 @Injectable()
 export class SessionStore implements OnModuleInit, OnApplicationShutdown {
   readonly db: Kysely<Database>;
+  /** SQLite: the group commit's insert, prepared once, in one synchronous transaction per batch. */
+  private readonly appendSqlite?: (events: SessionEvent[], encoded: string[]) => void;
+  private readonly checkpointer?: WalCheckpointer;
 
   private readonly postgres: boolean;
 
   constructor(@Inject(SESSIONS_MODULE_OPTIONS) options: SessionsModuleOptions) {
-    this.db = new Kysely<Database>({ dialect: createDialect(options.databaseUrl) });
+    const { dialect, sqlite, checkpointer } = openDatabase(options.databaseUrl);
+    this.db = new Kysely<Database>({ dialect });
+    this.checkpointer = checkpointer;
+    if (sqlite) this.appendSqlite = preparedAppend(sqlite);
     this.postgres = /^postgres(ql)?:/.test(options.databaseUrl);
   }
 
@@ -97,6 +105,7 @@ export class SessionStore implements OnModuleInit, OnApplicationShutdown {
 
   /** Last of the shutdown hooks, so sessions are suspended and events flushed before it closes. */
   async onApplicationShutdown(): Promise<void> {
+    await this.checkpointer?.close();
     await this.db.destroy();
   }
 
@@ -353,6 +362,9 @@ export class SessionStore implements OnModuleInit, OnApplicationShutdown {
   /** Writes a batch of events in one transaction (the group commit). */
   async appendEvents(events: SessionEvent[], encoded: string[]): Promise<void> {
     if (events.length === 0) return;
+    // No other transaction is ever open on the SQLite connection (this is the store's only one), and
+    // this one runs to its end synchronously: it cannot interleave with a Kysely query.
+    if (this.appendSqlite) return this.appendSqlite(events, encoded);
     await this.db.transaction().execute(async (trx) => {
       // 5 bound parameters a row; SQLite allows 32,766 a statement.
       for (let i = 0; i < events.length; i += 1000) {
@@ -461,5 +473,25 @@ function fromPermissionRow(row: Selectable<PermissionRequestsTable>): Permission
     resolvedAt: row.resolved_at,
     resolvedBy: row.resolved_by as PermissionResolver | null,
     reason: row.reason,
+  };
+}
+
+/**
+ * Kysely builds, and better-sqlite3 prepares, a new multi-row INSERT for every batch; one statement
+ * prepared once and run per row costs half the CPU (bench/: 13 against 28 µs an event, 1,000 sessions).
+ */
+function preparedAppend(
+  sqlite: Sqlite.Database,
+): (events: SessionEvent[], encoded: string[]) => void {
+  let insert: Sqlite.Statement | undefined;
+  return (events, encoded) => {
+    // Prepared on first use: the table exists only after the migrations ran.
+    insert ??= sqlite.prepare(
+      'insert into events (session_id, seq, type, payload, ts) values (?, ?, ?, ?, ?)',
+    );
+    const statement = insert;
+    sqlite.transaction(() => {
+      events.forEach((e, i) => statement.run(e.sessionId, e.seq, e.type, encoded[i], e.ts));
+    })();
   };
 }
