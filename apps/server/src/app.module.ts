@@ -11,6 +11,7 @@ import { MetricsController } from './api/metrics.controller';
 import { ProvidersController } from './api/providers.controller';
 import { SessionsController } from './api/sessions.controller';
 import { ApiKeyGuard } from './auth/api-key.guard';
+import { WindowCounterStorage } from './auth/window-counter.storage';
 import { ApiKeysService } from './auth/api-keys.service';
 import { KeyThrottlerGuard } from './auth/key-throttler.guard';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
@@ -56,13 +57,16 @@ export class AppModule {
             autoLogging: { ignore: (req) => /^\/(health|metrics)/.test(req.url ?? '') },
           },
         }),
-        ThrottlerModule.forRoot([
-          {
-            name: 'default',
-            ttl: config.rateLimitWindowSeconds * 1000,
-            limit: config.rateLimitPerMinute,
-          },
-        ]),
+        ThrottlerModule.forRoot({
+          throttlers: [
+            {
+              name: 'default',
+              ttl: config.rateLimitWindowSeconds * 1000,
+              limit: config.rateLimitPerMinute,
+            },
+          ],
+          storage: new WindowCounterStorage(),
+        }),
         ScheduleModule.forRoot(),
         TerminusModule.forRoot({ logger: false }),
         ProvidersModule.forRoot({

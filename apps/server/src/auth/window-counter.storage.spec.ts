@@ -1,0 +1,45 @@
+import { WindowCounterStorage } from './window-counter.storage';
+
+describe('WindowCounterStorage', () => {
+  let now = 1_000_000;
+  let storage: WindowCounterStorage;
+
+  beforeEach(() => {
+    jest.spyOn(Date, 'now').mockImplementation(() => now);
+    storage = new WindowCounterStorage();
+  });
+
+  afterEach(() => {
+    storage.onApplicationShutdown();
+    jest.restoreAllMocks();
+  });
+
+  const hit = (key = 'key:a', blockMs = 0) => storage.increment(key, 60_000, 3, blockMs, 'default');
+
+  it('counts up to the limit per key and window, refuses past it without counting, and opens at the window’s end', async () => {
+    for (const expected of [1, 2, 3]) {
+      expect(await hit()).toMatchObject({ totalHits: expected, isBlocked: false });
+    }
+    now += 10_000;
+    expect(await hit()).toMatchObject({ isBlocked: true, timeToExpire: 50, timeToBlockExpire: 50 });
+    expect(await hit()).toMatchObject({ totalHits: 4, isBlocked: true });
+    // Another key has its own window.
+    expect(await hit('key:b')).toMatchObject({ totalHits: 1, isBlocked: false });
+    now += 50_000;
+    expect(await hit()).toMatchObject({ totalHits: 1, isBlocked: false, timeToExpire: 60 });
+  });
+
+  it('with a block duration, blocks past the limit until the block ends, then counts afresh', async () => {
+    for (let i = 0; i < 3; i++) await hit('key:a', 5_000);
+    expect(await hit('key:a', 5_000)).toMatchObject({ isBlocked: true, timeToBlockExpire: 5 });
+    now += 4_000;
+    expect(await hit('key:a', 5_000)).toMatchObject({ isBlocked: true, timeToBlockExpire: 1 });
+    now += 1_000;
+    expect(await hit('key:a', 5_000)).toMatchObject({ totalHits: 1, isBlocked: false });
+  });
+
+  it('keeps one counter a key, however many hits (the default storage keeps one entry a hit)', async () => {
+    for (let i = 0; i < 200_000; i++) await storage.increment('k', 60_000, 1e9, 0, 'default');
+    expect((await storage.increment('k', 60_000, 1e9, 0, 'default')).totalHits).toBe(200_001);
+  });
+});

@@ -1,0 +1,84 @@
+import type { OnApplicationShutdown } from '@nestjs/common';
+import type { ThrottlerStorage } from '@nestjs/throttler';
+
+interface ThrottlerStorageRecord {
+  totalHits: number;
+  timeToExpire: number;
+  isBlocked: boolean;
+  timeToBlockExpire: number;
+}
+
+interface Counter {
+  windowStart: number;
+  hits: number;
+  blockedUntil: number;
+}
+
+/**
+ * In-memory throttler storage that counts hits per fixed window (from a key's first hit, `ttl` long):
+ * O(1) a request. The throttler's default storage keeps one expiry per hit and filters that list on every
+ * request, O(hits in the window): at 2,000 requests a second on one key it holds 120,000 entries and the
+ * filter takes a third of the server's CPU. A fixed window lets a client through at most twice the limit
+ * across a window's edge, which a rate limit against abuse can live with.
+ */
+export class WindowCounterStorage implements ThrottlerStorage, OnApplicationShutdown {
+  private readonly counters = new Map<string, Counter & { ttl: number }>();
+  private readonly sweep = setInterval(() => this.evict(Date.now()), 60_000);
+
+  constructor() {
+    this.sweep.unref();
+  }
+
+  async increment(
+    key: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+    throttlerName: string,
+  ): Promise<ThrottlerStorageRecord> {
+    const now = Date.now();
+    const id = `${throttlerName}:${key}`;
+    let c = this.counters.get(id);
+    if (!c || (c.blockedUntil > 0 && c.blockedUntil <= now) || now - c.windowStart >= ttl) {
+      // New, past its window, or a block just ended: count afresh, as the default storage does.
+      c = { windowStart: now, hits: 0, blockedUntil: 0, ttl };
+      this.counters.set(id, c);
+    }
+    const timeToExpire = Math.ceil((c.windowStart + ttl - now) / 1000);
+    if (c.blockedUntil > now) {
+      const timeToBlockExpire = Math.ceil((c.blockedUntil - now) / 1000);
+      return { totalHits: c.hits, timeToExpire, isBlocked: true, timeToBlockExpire };
+    }
+    if (blockDuration <= 0) {
+      // No block: a refused hit does not count; the window's end lets the caller in again.
+      if (c.hits >= limit) {
+        return {
+          totalHits: c.hits + 1,
+          timeToExpire,
+          isBlocked: true,
+          timeToBlockExpire: timeToExpire,
+        };
+      }
+      c.hits++;
+      return { totalHits: c.hits, timeToExpire, isBlocked: false, timeToBlockExpire: 0 };
+    }
+    c.hits++;
+    if (c.hits > limit) {
+      c.blockedUntil = now + blockDuration;
+      const timeToBlockExpire = Math.ceil(blockDuration / 1000);
+      return { totalHits: c.hits, timeToExpire, isBlocked: true, timeToBlockExpire };
+    }
+    return { totalHits: c.hits, timeToExpire, isBlocked: false, timeToBlockExpire: 0 };
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.sweep);
+  }
+
+  /** Forgets counters with nothing left in their window and no block. */
+  private evict(now: number): void {
+    for (const [id, c] of this.counters) {
+      if (c.blockedUntil <= now && now - c.windowStart >= c.ttl) this.counters.delete(id);
+    }
+  }
+}
