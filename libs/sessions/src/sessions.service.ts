@@ -724,7 +724,14 @@ export class SessionsService
       return;
     // Not awaited: seq order is fixed on append, and waiting per event would cap a session at one event
     // per commit interval.
-    this.append(record, draft).catch(() => undefined);
+    // One promise per event, not three: this runs for every event of every session. A log already
+    // closed (the session is ending) drops the event, as a rejected append would.
+    if (this.log.lastSeq(record.id) !== undefined) {
+      this.log.append(record.id, draft).then(
+        (event) => this.committed$.next({ record, event }),
+        () => undefined,
+      );
+    }
     switch (draft.type) {
       case 'usage':
         if (draft.estimated) {

@@ -8,7 +8,7 @@ import type { SessionEvent } from '@jelmore/contracts';
  */
 export function toObservable(
   open: (signal: AbortSignal) => Promise<AsyncGenerator<SessionEvent[]>>,
-  whenWritable: (signal: AbortSignal) => Promise<void>,
+  whenWritable: (signal: AbortSignal) => Promise<void> | undefined,
 ): Observable<SessionEvent[]> {
   return new Observable<SessionEvent[]>((subscriber) => {
     const abort = new AbortController();
@@ -17,7 +17,9 @@ export function toObservable(
       for await (const batch of batches) {
         if (abort.signal.aborted) break;
         subscriber.next(batch);
-        await whenWritable(abort.signal);
+        // Most batches find the socket writable: no promise, no extra turn of the microtask queue.
+        const full = whenWritable(abort.signal);
+        if (full) await full;
       }
       subscriber.complete();
     })().catch((err: unknown) => subscriber.error(err));

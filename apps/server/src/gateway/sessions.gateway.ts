@@ -260,8 +260,12 @@ async function ack<T extends object>(handler: () => Promise<T>): Promise<WsAck<T
   }
 }
 
-async function whenWritable(socket: Socket, signal: AbortSignal): Promise<void> {
+/** Undefined while the socket takes more; else resolves when it drains (or the stream ends). */
+function whenWritable(socket: Socket, signal: AbortSignal): Promise<void> | undefined {
   const conn = socket.conn as unknown as { writeBuffer: unknown[] } & NodeJS.EventEmitter;
-  if (conn.writeBuffer.length < MAX_QUEUED_PACKETS || signal.aborted) return;
-  await once(conn, 'drain', { signal }).catch(() => undefined);
+  if (conn.writeBuffer.length < MAX_QUEUED_PACKETS || signal.aborted) return undefined;
+  return once(conn, 'drain', { signal }).then(
+    () => undefined,
+    () => undefined,
+  );
 }

@@ -33,8 +33,8 @@ export class EventLog implements BeforeApplicationShutdown {
   private timer?: NodeJS.Timeout;
   private writing: Promise<void> = Promise.resolve();
   private relay?: EventRelay;
-  /** Per session, settles once everything appended so far is committed (or failed). */
-  private readonly tails = new Map<string, Promise<void>>();
+  /** Per session, events appended and not yet committed (or failed), and who waits for none. */
+  private readonly uncommitted = new Map<string, { count: number; waiters: Array<() => void> }>();
 
   constructor(
     private readonly store: SessionStore,
@@ -72,13 +72,9 @@ export class EventLog implements BeforeApplicationShutdown {
       if (this.pending.length >= this.options.commitMaxBatch) void this.flush();
       else this.timer ??= setTimeout(() => void this.flush(), this.options.commitIntervalMs);
     });
-    this.tails.set(
-      sessionId,
-      committed.then(
-        () => undefined,
-        () => undefined,
-      ),
-    );
+    const open = this.uncommitted.get(sessionId);
+    if (open) open.count++;
+    else this.uncommitted.set(sessionId, { count: 1, waiters: [] });
     return committed;
   }
 
@@ -87,14 +83,15 @@ export class EventLog implements BeforeApplicationShutdown {
    * (the session resource, its row) waits for it, so nobody sees `idle` before the turn's result.
    */
   committed(sessionId: string): Promise<void> {
-    return this.tails.get(sessionId) ?? Promise.resolve();
+    const open = this.uncommitted.get(sessionId);
+    if (!open) return Promise.resolve();
+    return new Promise((resolve) => open.waiters.push(resolve));
   }
 
   /** Ends every subscription to the session once what was appended before is delivered. */
   async close(sessionId: string): Promise<void> {
     await this.flush();
     this.seqs.delete(sessionId);
-    this.tails.delete(sessionId);
     this.deliver(sessionId, 'end');
     this.relay?.(sessionId, 'end');
   }
@@ -103,7 +100,6 @@ export class EventLog implements BeforeApplicationShutdown {
   async release(sessionId: string): Promise<void> {
     await this.flush();
     this.seqs.delete(sessionId);
-    this.tails.delete(sessionId);
   }
 
   useRelay(relay: EventRelay): void {
@@ -226,6 +222,7 @@ export class EventLog implements BeforeApplicationShutdown {
     } catch (err) {
       this.logger.error(`Group commit of ${batch.length} events failed: ${String(err)}`);
       for (const p of batch) p.reject(err);
+      this.settle(batch);
       return;
     }
     const bySession = new Map<string, SessionEvent[]>();
@@ -239,5 +236,16 @@ export class EventLog implements BeforeApplicationShutdown {
       this.relay?.(sessionId, events);
     }
     for (const p of batch) p.resolve();
+    this.settle(batch);
+  }
+
+  /** Counts the batch's events as settled; wakes who waited for a session with none left. */
+  private settle(batch: Pending[]): void {
+    for (const { event } of batch) {
+      const open = this.uncommitted.get(event.sessionId);
+      if (!open || --open.count > 0) continue;
+      this.uncommitted.delete(event.sessionId);
+      for (const wake of open.waiters) wake();
+    }
   }
 }
