@@ -19,7 +19,8 @@ import { SessionSlots } from '../session-slots';
 import { allowListedEnv } from '../process/agent-process';
 import { PROVIDERS_MODULE_OPTIONS } from '../providers.module-definition';
 import type { ProvidersModuleOptions } from '../providers.options';
-import { BinaryCheck, checkClaudeBinary, defaultClaudeBin } from './claude-binary';
+import { CachedBinaryCheck } from '../process/binary-check';
+import { checkClaudeBinary, defaultClaudeBin } from './claude-binary';
 import { claudePermissionLaunch } from './claude-permissions';
 import { CLAUDE_MODELS, resolveClaudeModel } from './claude.models';
 import { ClaudeCodeSession } from './claude.session';
@@ -40,8 +41,6 @@ const CLAUDE_ENV_ALLOW_LIST = [
   'NO_PROXY',
 ] as const;
 
-const HEALTH_TTL_MS = 30_000;
-
 @AgentProvider('claude')
 @Injectable()
 export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit, OnModuleDestroy {
@@ -49,15 +48,14 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit, OnMo
   private readonly logger = new Logger(ClaudeCodeProvider.name);
   private readonly bin: string | undefined;
   private readonly home: string;
-  private binary: BinaryCheck = { ok: false, reason: 'not checked yet' };
-  private probe?: Promise<BinaryCheck>;
-  private checkedAt = 0;
+  private readonly binary: CachedBinaryCheck;
   private readonly slots: SessionSlots;
   /** CLI processes started ahead for new sessions (JELMORE_CLAUDE_WARM_POOL_SIZE). */
   private pool?: WarmPool<ClaudeCodeSession>;
 
   constructor(@Inject(PROVIDERS_MODULE_OPTIONS) private readonly options: ProvidersModuleOptions) {
     this.bin = options.claude.bin ?? defaultClaudeBin();
+    this.binary = new CachedBinaryCheck(() => checkClaudeBinary(this.bin));
     this.home = join(options.dataDir, 'agents', 'claude');
     this.slots = new SessionSlots(this.name, options.claude.maxConcurrentSessions);
   }
@@ -79,8 +77,9 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit, OnMo
 
   async onModuleInit(): Promise<void> {
     await this.healthCheck();
-    if (this.binary.ok) this.logger.log(`Claude Code CLI ${this.binary.version} at ${this.bin}`);
-    else this.logger.warn(`Claude provider unhealthy: ${this.binary.reason}`);
+    if (this.binary.last.ok)
+      this.logger.log(`Claude Code CLI ${this.binary.last.version} at ${this.bin}`);
+    else this.logger.warn(`Claude provider unhealthy: ${this.binary.last.reason}`);
     this.startWarmPool();
   }
 
@@ -99,8 +98,8 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit, OnMo
   createSession(config: SessionConfig): AgentSession {
     if (!this.options.claude.enabled)
       throw new ProviderUnavailableError(this.name, 'disabled in config');
-    if (!this.binary.ok || !this.bin) {
-      throw new ProviderUnavailableError(this.name, this.binary.reason ?? 'binary not found');
+    if (!this.binary.last.ok || !this.bin) {
+      throw new ProviderUnavailableError(this.name, this.binary.last.reason ?? 'binary not found');
     }
     const model = this.resolveModel(config.model);
     if (!model) throw new ProviderUnavailableError(this.name, `no model ${config.model}`);
@@ -125,21 +124,15 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit, OnMo
   }
 
   async healthCheck(): Promise<ProviderHealth> {
-    // Probes and /v1/providers call this often; `--version` is a process start, so reuse a fresh answer
-    // (and share one that is under way).
-    if (!this.probe || Date.now() - this.checkedAt > HEALTH_TTL_MS) {
-      this.checkedAt = Date.now();
-      this.probe = checkClaudeBinary(this.bin);
-    }
-    this.binary = await this.probe;
-    const healthy = this.binary.ok && this.options.claude.enabled;
+    const binary = await this.binary.check();
+    const healthy = binary.ok && this.options.claude.enabled;
     // A pool that lost processes while the binary was broken fills again once it works.
     if (healthy) void this.pool?.fill();
     return {
       healthy,
-      reason: !this.options.claude.enabled ? 'disabled in config' : this.binary.reason,
-      version: this.binary.version,
-      checkedAt: new Date(this.checkedAt).toISOString(),
+      reason: !this.options.claude.enabled ? 'disabled in config' : binary.reason,
+      version: binary.version,
+      checkedAt: this.binary.checkedAt,
     };
   }
 
@@ -174,7 +167,7 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit, OnMo
         }),
     });
     this.logger.log(`Claude warm pool: ${warmPoolSize} process(es) of ${defaultModel}`);
-    if (this.binary.ok) void this.pool.fill();
+    if (this.binary.last.ok) void this.pool.fill();
   }
 
   private agentEnv(permissions: PermissionPolicy | undefined): NodeJS.ProcessEnv {

@@ -1,7 +1,6 @@
-import { execFile } from 'node:child_process';
-import { access, constants } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { installedBin } from '../process/agent-process';
+import { BinaryCheck, checkBinary } from '../process/binary-check';
 
 /** The native build @openai/codex installs as an optional dependency, per platform. */
 const NATIVE: Record<string, { pkg: string; triple: string }> = {
@@ -28,32 +27,10 @@ export function defaultCodexBin(): string | undefined {
   return installedBin('@openai/codex', 'codex.js');
 }
 
-export interface CodexBinaryCheck {
-  ok: boolean;
-  version?: string;
-  reason?: string;
-}
-
 /** Checks that the binary exists, is executable and answers `--version`. Never throws. */
-export async function checkCodexBinary(bin: string | undefined): Promise<CodexBinaryCheck> {
-  if (!bin) {
-    return { ok: false, reason: 'codex not found: install @openai/codex or set JELMORE_CODEX_BIN' };
-  }
-  try {
-    await access(bin, constants.X_OK);
-  } catch {
-    return { ok: false, reason: `codex at ${bin} is missing or not executable` };
-  }
-  return new Promise((resolve) => {
-    execFile(bin, ['--version'], { timeout: 15_000 }, (err, stdout) => {
-      if (err) {
-        resolve({
-          ok: false,
-          reason: `codex at ${bin} did not run: ${err.message.split('\n')[0]}`,
-        });
-      } else {
-        resolve({ ok: true, version: stdout.trim() });
-      }
-    });
+export function checkCodexBinary(bin: string | undefined): Promise<BinaryCheck> {
+  return checkBinary(bin, {
+    label: 'codex',
+    notFound: 'codex not found: install @openai/codex or set JELMORE_CODEX_BIN',
   });
 }

@@ -16,7 +16,8 @@ import { allowListedEnv } from '../process/agent-process';
 import { PROVIDERS_MODULE_OPTIONS } from '../providers.module-definition';
 import type { ProvidersModuleOptions } from '../providers.options';
 import { SessionSlots } from '../session-slots';
-import { checkCodexBinary, CodexBinaryCheck, defaultCodexBin } from './codex-binary';
+import { CachedBinaryCheck } from '../process/binary-check';
+import { checkCodexBinary, defaultCodexBin } from './codex-binary';
 import { CODEX_KEY_ENV, codexConfigToml } from './codex-config';
 import { CODEX_MODELS, resolveCodexModel } from './codex.models';
 import { CodexSession } from './codex.session';
@@ -36,8 +37,6 @@ const CODEX_ENV_ALLOW_LIST = [
   'SSL_CERT_FILE',
 ] as const;
 
-const HEALTH_TTL_MS = 30_000;
-
 /**
  * The OpenAI Codex CLI (`@openai/codex`) against an OpenAI Responses API endpoint: one
  * `codex exec --json` process per turn, a session being a Codex thread resumed by id. Off until
@@ -53,14 +52,13 @@ export class CodexProvider implements AgentProviderPort, OnModuleInit {
   private readonly home: string;
   private readonly codexHome: string;
   private readonly slots: SessionSlots;
-  private binary: CodexBinaryCheck = { ok: false, reason: 'not checked yet' };
-  private probe?: Promise<CodexBinaryCheck>;
-  private checkedAt = 0;
+  private readonly binary: CachedBinaryCheck;
   private configWritten = false;
 
   constructor(@Inject(PROVIDERS_MODULE_OPTIONS) options: ProvidersModuleOptions) {
     this.settings = loadCodexSettings(options.env);
     this.bin = this.settings.bin ?? defaultCodexBin();
+    this.binary = new CachedBinaryCheck(() => checkCodexBinary(this.bin));
     this.home = join(options.dataDir, 'agents', 'codex');
     this.codexHome = join(this.home, '.codex');
     this.slots = new SessionSlots(this.name, this.settings.maxConcurrentSessions);
@@ -88,8 +86,8 @@ export class CodexProvider implements AgentProviderPort, OnModuleInit {
       return;
     }
     await this.healthCheck();
-    if (this.binary.ok) this.logger.log(`${this.binary.version} at ${this.bin}`);
-    else this.logger.warn(`Codex provider unhealthy: ${this.binary.reason}`);
+    if (this.binary.last.ok) this.logger.log(`${this.binary.last.version} at ${this.bin}`);
+    else this.logger.warn(`Codex provider unhealthy: ${this.binary.last.reason}`);
   }
 
   models(): ModelInfo[] {
@@ -103,8 +101,8 @@ export class CodexProvider implements AgentProviderPort, OnModuleInit {
   createSession(config: SessionConfig): AgentSession {
     const missing = this.missingSetting();
     if (missing) throw new ProviderUnavailableError(this.name, missing);
-    if (!this.binary.ok || !this.bin) {
-      throw new ProviderUnavailableError(this.name, this.binary.reason ?? 'binary not found');
+    if (!this.binary.last.ok || !this.bin) {
+      throw new ProviderUnavailableError(this.name, this.binary.last.reason ?? 'binary not found');
     }
     const model = resolveCodexModel(config.model ?? this.settings.defaultModel);
     if (!model) throw new ProviderUnavailableError(this.name, `no model ${config.model}`);
@@ -121,17 +119,12 @@ export class CodexProvider implements AgentProviderPort, OnModuleInit {
   async healthCheck(): Promise<ProviderHealth> {
     const missing = this.missingSetting();
     if (missing) return { healthy: false, reason: missing, checkedAt: new Date().toISOString() };
-    // `--version` is a process start: reuse a fresh answer, and share one under way.
-    if (!this.probe || Date.now() - this.checkedAt > HEALTH_TTL_MS) {
-      this.checkedAt = Date.now();
-      this.probe = checkCodexBinary(this.bin);
-    }
-    this.binary = await this.probe;
+    const binary = await this.binary.check();
     return {
-      healthy: this.binary.ok,
-      reason: this.binary.reason,
-      version: this.binary.version,
-      checkedAt: new Date(this.checkedAt).toISOString(),
+      healthy: binary.ok,
+      reason: binary.reason,
+      version: binary.version,
+      checkedAt: this.binary.checkedAt,
     };
   }
 

@@ -1,7 +1,5 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { access, constants } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   AgentProviderPort,
@@ -15,6 +13,7 @@ import {
 } from '@jelmore/contracts';
 import { AgentProvider } from '../agent-provider.decorator';
 import { allowListedEnv } from '../process/agent-process';
+import { CachedBinaryCheck, checkBinary } from '../process/binary-check';
 import { loadProviderSettings } from '../provider-settings';
 import { PROVIDERS_MODULE_OPTIONS } from '../providers.module-definition';
 import type { ProvidersModuleOptions } from '../providers.options';
@@ -51,14 +50,6 @@ const CLI_SETTINGS = {
   telemetry: { enabled: false },
 };
 
-const HEALTH_TTL_MS = 30_000;
-
-interface BinaryCheck {
-  ok: boolean;
-  version?: string;
-  reason?: string;
-}
-
 @AgentProvider('gemini')
 @Injectable()
 export class GeminiProvider implements AgentProviderPort, OnModuleInit {
@@ -68,9 +59,7 @@ export class GeminiProvider implements AgentProviderPort, OnModuleInit {
   private readonly bin: string | undefined;
   private readonly home: string;
   private readonly slots: SessionSlots;
-  private binary: BinaryCheck = { ok: false, reason: 'not checked yet' };
-  private probe?: Promise<BinaryCheck>;
-  private checkedAt = 0;
+  private readonly binary: CachedBinaryCheck;
   private homeReady = false;
 
   constructor(@Inject(PROVIDERS_MODULE_OPTIONS) providers: ProvidersModuleOptions) {
@@ -85,6 +74,15 @@ export class GeminiProvider implements AgentProviderPort, OnModuleInit {
     // The CLI keeps its chats under HOME: in the data dir they survive restarts, and --resume finds them.
     this.home = join(providers.dataDir, 'agents', 'gemini');
     this.slots = new SessionSlots(this.name, this.options.maxConcurrentSessions);
+    this.binary = new CachedBinaryCheck(() => {
+      this.prepareHome();
+      return checkBinary(this.bin, {
+        label: 'Gemini CLI',
+        notFound: 'Gemini CLI not found: install @google/gemini-cli or set JELMORE_GEMINI_BIN',
+        env: this.agentEnv(),
+        nodeScript: this.bin?.endsWith('.js'),
+      });
+    });
   }
 
   get capabilities(): ProviderCapabilities {
@@ -118,8 +116,8 @@ export class GeminiProvider implements AgentProviderPort, OnModuleInit {
   createSession(config: SessionConfig): AgentSession {
     const missing = this.missingSetting();
     if (missing) throw new ProviderUnavailableError(this.name, missing);
-    if (!this.binary.ok || !this.bin) {
-      throw new ProviderUnavailableError(this.name, this.binary.reason ?? 'CLI not found');
+    if (!this.binary.last.ok || !this.bin) {
+      throw new ProviderUnavailableError(this.name, this.binary.last.reason ?? 'CLI not found');
     }
     const model = this.resolveModel(config.model);
     if (!model) throw new ProviderUnavailableError(this.name, `no model ${config.model}`);
@@ -139,18 +137,12 @@ export class GeminiProvider implements AgentProviderPort, OnModuleInit {
   async healthCheck(): Promise<ProviderHealth> {
     const missing = this.missingSetting();
     if (missing) return { healthy: false, reason: missing, checkedAt: new Date().toISOString() };
-    // `--version` is a node start of a large bundle: reuse a fresh answer, share one under way.
-    if (!this.probe || Date.now() - this.checkedAt > HEALTH_TTL_MS) {
-      this.checkedAt = Date.now();
-      this.prepareHome();
-      this.probe = checkGeminiBinary(this.bin, this.agentEnv());
-    }
-    this.binary = await this.probe;
+    const binary = await this.binary.check();
     return {
-      healthy: this.binary.ok,
-      reason: this.binary.reason,
-      version: this.binary.version,
-      checkedAt: new Date(this.checkedAt).toISOString(),
+      healthy: binary.ok,
+      reason: binary.reason,
+      version: binary.version,
+      checkedAt: this.binary.checkedAt,
     };
   }
 
@@ -200,38 +192,4 @@ export function defaultGeminiBin(): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Checks that the CLI exists and answers `--version`. Never throws. */
-async function checkGeminiBinary(
-  bin: string | undefined,
-  env: NodeJS.ProcessEnv,
-): Promise<BinaryCheck> {
-  if (!bin) {
-    return {
-      ok: false,
-      reason: 'Gemini CLI not found: install @google/gemini-cli or set JELMORE_GEMINI_BIN',
-    };
-  }
-  const script = bin.endsWith('.js');
-  try {
-    await access(bin, script ? constants.R_OK : constants.X_OK);
-  } catch {
-    return { ok: false, reason: `Gemini CLI at ${bin} is missing or not executable` };
-  }
-  return new Promise((resolve) => {
-    execFile(
-      script ? process.execPath : bin,
-      [...(script ? [bin] : []), '--version'],
-      { timeout: 15_000, env },
-      (err, stdout) => {
-        if (err) {
-          resolve({
-            ok: false,
-            reason: `Gemini CLI at ${bin} did not run: ${err.message.split('\n')[0]}`,
-          });
-        } else resolve({ ok: true, version: stdout.trim() });
-      },
-    );
-  });
 }
