@@ -3,53 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kysely, sql } from 'kysely';
 import type { Socket } from 'socket.io-client';
 import request from 'supertest';
 import type { SessionEvent, SessionResource } from '@jelmore/contracts';
-import { createDialect } from '../libs/sessions/src/store/dialect';
 import { FakeAnthropicServer, textOf } from './fixtures/fake-anthropic';
+import { freshPostgresSchema, redisAnswers, REDIS_URL } from './support/cluster-services';
 import { waitUntil } from './support/processes';
 import { freePort, ServerProcess } from './support/server-process';
 import { connect, EventCollector, request as wsRequest } from './support/ws-client';
-
-/** PostgreSQL and Redis run on this machine and in CI; this spec fails (never skips) when they do not. */
-const POSTGRES_URL = process.env.JELMORE_TEST_POSTGRES_URL ?? 'postgres://127.0.0.1:5432/test';
-const REDIS_URL = process.env.JELMORE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/7';
-
-/** A schema of its own in the shared PostgreSQL, dropped at the end. */
-async function freshSchema(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const schema = `jelmore_cluster_${randomBytes(6).toString('hex')}`;
-  const admin = new Kysely<unknown>({ dialect: createDialect(POSTGRES_URL) });
-  await sql`create schema ${sql.id(schema)}`.execute(admin).catch((err: Error) => {
-    throw new Error(`PostgreSQL is unreachable at ${POSTGRES_URL}: ${err.message}`, { cause: err });
-  });
-  const options = new URLSearchParams({ options: `-c search_path=${schema}` }).toString();
-  return {
-    url: `${POSTGRES_URL}${POSTGRES_URL.includes('?') ? '&' : '?'}${options}`,
-    async drop() {
-      await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(admin);
-      await admin.destroy();
-    },
-  };
-}
-
-async function redisAnswers(url: string): Promise<void> {
-  const { Redis } = await import('ioredis');
-  const client = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  try {
-    await client.connect();
-    await client.ping();
-  } catch (err) {
-    throw new Error(`Redis is unreachable at ${url}: ${(err as Error).message}`, { cause: err });
-  } finally {
-    client.disconnect();
-  }
-}
 
 const contiguous = (events: SessionEvent[]) =>
   events.map((e) => e.seq).every((seq, i) => seq === i + 1);
@@ -57,14 +18,14 @@ const contiguous = (events: SessionEvent[]) =>
 describe('two nodes sharing PostgreSQL and Redis', () => {
   const dir = mkdtempSync(join(tmpdir(), 'jelmore-cluster-'));
   const fake = new FakeAnthropicServer({ slowDelayMs: 40 });
-  let schema: Awaited<ReturnType<typeof freshSchema>>;
+  let schema: Awaited<ReturnType<typeof freshPostgresSchema>>;
   let a: ServerProcess;
   let b: ServerProcess;
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
     await redisAnswers(REDIS_URL);
-    schema = await freshSchema();
+    schema = await freshPostgresSchema('jelmore_cluster');
     const fakeUrl = await fake.start();
     const env = (node: string) => ({
       JELMORE_DATABASE_URL: schema.url,
@@ -223,7 +184,7 @@ describe('a Redis outage', () => {
   const dir = mkdtempSync(join(tmpdir(), 'jelmore-redis-outage-'));
   let redis: ChildProcess | undefined;
   let redisPort: number;
-  let schema: Awaited<ReturnType<typeof freshSchema>>;
+  let schema: Awaited<ReturnType<typeof freshPostgresSchema>>;
   let a: ServerProcess;
   let b: ServerProcess;
   let socket: Socket | undefined;
@@ -252,7 +213,7 @@ describe('a Redis outage', () => {
   beforeAll(async () => {
     redisPort = await freePort();
     await startRedis();
-    schema = await freshSchema();
+    schema = await freshPostgresSchema('jelmore_cluster');
     const env = (node: string) => ({
       JELMORE_DATABASE_URL: schema.url,
       JELMORE_REDIS_URL: `redis://127.0.0.1:${redisPort}`,
