@@ -398,7 +398,7 @@ export class SessionsService
     actor?: SessionActor,
   ): Promise<{ lastSeq: number; batches: AsyncGenerator<SessionEvent[]> }> {
     await this.record(id, actor);
-    const lastSeq = this.log.lastSeq(id) ?? (await this.store.lastSeq(id));
+    const lastSeq = await this.lastSeq(id);
     const isEnded = async () =>
       !this.runtimes.has(id) && TERMINAL_STATES.has((await this.record(id)).state);
     return { lastSeq, batches: this.log.subscribe(id, after, isEnded, signal) };
@@ -789,7 +789,7 @@ export class SessionsService
   private async enforceBudget(runtime: Runtime): Promise<void> {
     const { record } = runtime;
     if (runtime.budgetStopped) return;
-    const spent = Math.round((record.usage.costUsd + runtime.estimate.costUsd) * 1e9) / 1e9;
+    const spent = addUsage(record.usage, runtime.estimate).costUsd;
     const error =
       record.maxBudgetUsd !== null && spent >= record.maxBudgetUsd
         ? new BudgetExceededError('session', record.maxBudgetUsd, spent)
@@ -882,8 +882,12 @@ export class SessionsService
 
   private async resource(record: SessionRecord): Promise<SessionResource> {
     await this.log.committed(record.id);
-    const lastSeq = this.log.lastSeq(record.id) ?? (await this.store.lastSeq(record.id));
-    return toResource(record, lastSeq);
+    return toResource(record, await this.lastSeq(record.id));
+  }
+
+  /** The last seq assigned: the log knows it while the session is open here, else the store. */
+  private async lastSeq(id: string): Promise<number> {
+    return this.log.lastSeq(id) ?? (await this.store.lastSeq(id));
   }
 }
 
