@@ -2,6 +2,7 @@ export * from './cleanup.job';
 export * from './cluster/sessions-cluster';
 export * from './events/event-log.service';
 export * from './events/lagged.error';
+export * from './events/log-subscription';
 export * from './sessions.module';
 export * from './sessions.module-definition';
 export * from './sessions.options';

@@ -40,6 +40,7 @@ import {
 } from '@jelmore/providers';
 import type { ClusterCommand, SessionsCluster } from './cluster/sessions-cluster';
 import { EventLog } from './events/event-log.service';
+import type { EventSink, LogSubscription } from './events/log-subscription';
 import { SessionPermissions } from './permissions/session-permissions';
 import { SESSIONS_MODULE_OPTIONS } from './sessions.module-definition';
 import type { SessionsModuleOptions } from './sessions.options';
@@ -390,18 +391,17 @@ export class SessionsService
     return this.store.readEvents(id, after, limit);
   }
 
-  /** Replay from the log, then live batches until the session ends or `signal` aborts. */
-  async stream(
+  /** Replay from the log to `sink`, then live batches until the session ends or it is closed. */
+  async follow(
     id: string,
     after: number,
-    signal?: AbortSignal,
+    sink: EventSink,
     actor?: SessionActor,
-  ): Promise<{ lastSeq: number; batches: AsyncGenerator<SessionEvent[]> }> {
+  ): Promise<LogSubscription> {
     await this.record(id, actor);
-    const lastSeq = await this.lastSeq(id);
     const isEnded = async () =>
       !this.runtimes.has(id) && TERMINAL_STATES.has((await this.record(id)).state);
-    return { lastSeq, batches: this.log.subscribe(id, after, isEnded, signal) };
+    return this.log.follow(id, after, isEnded, sink);
   }
 
   /** Starts a turn now when the agent is idle; queues it for the next turn while one runs. */
@@ -723,14 +723,10 @@ export class SessionsService
     if (draft.type === 'permission_resolved' && !(await this.permissions.withdrawn(record, draft)))
       return;
     // Not awaited: seq order is fixed on append, and waiting per event would cap a session at one event
-    // per commit interval.
-    // One promise per event, not three: this runs for every event of every session. A log already
-    // closed (the session is ending) drops the event, as a rejected append would.
+    // per commit interval. No promise either: this runs for every event of every session. A log already
+    // closed (the session is ending) drops the event.
     if (this.log.lastSeq(record.id) !== undefined) {
-      this.log.append(record.id, draft).then(
-        (event) => this.committed$.next({ record, event }),
-        () => undefined,
-      );
+      this.log.write(record.id, draft, (event) => this.committed$.next({ record, event }));
     }
     switch (draft.type) {
       case 'usage':

@@ -9,7 +9,6 @@ import {
 } from '@nestjs/websockets';
 import { InjectThrottlerStorage, ThrottlerStorage } from '@nestjs/throttler';
 import { once } from 'node:events';
-import { Subscription } from 'rxjs';
 import type { Namespace, Socket } from 'socket.io';
 import {
   ErrorCode,
@@ -19,7 +18,7 @@ import {
   WsClientEvents,
   WsServerEvents,
 } from '@jelmore/contracts';
-import { SessionsService } from '@jelmore/sessions';
+import { EventSink, SessionsService } from '@jelmore/sessions';
 import {
   CreateSessionDto,
   SessionRefDto,
@@ -32,7 +31,6 @@ import { toErrorBody } from '../common/error-body';
 import { validateDto } from '../common/validation';
 import { JelmoreConfig } from '../config/jelmore.config';
 import { ClusterService } from '../cluster/cluster.service';
-import { toObservable } from './event-stream';
 import { WsRateLimiter } from './ws-rate-limit';
 
 /**
@@ -48,8 +46,8 @@ export class SessionsGateway
 {
   private namespace?: Namespace;
   private readonly logger = new Logger(SessionsGateway.name);
-  /** socket id → session id → its live subscription. */
-  private readonly subscriptions = new Map<string, Map<string, Subscription>>();
+  /** socket id → session id → what ends its subscription. */
+  private readonly subscriptions = new Map<string, Map<string, AbortController>>();
   private readonly rateLimiter: WsRateLimiter;
 
   constructor(
@@ -94,7 +92,7 @@ export class SessionsGateway
   }
 
   handleDisconnect(socket: Socket): void {
-    for (const sub of this.subscriptions.get(socket.id)?.values() ?? []) sub.unsubscribe();
+    for (const stop of this.subscriptions.get(socket.id)?.values() ?? []) stop.abort();
     this.subscriptions.delete(socket.id);
   }
 
@@ -107,8 +105,7 @@ export class SessionsGateway
   }
 
   onApplicationShutdown(): void {
-    for (const subs of this.subscriptions.values())
-      for (const sub of subs.values()) sub.unsubscribe();
+    for (const subs of this.subscriptions.values()) for (const stop of subs.values()) stop.abort();
     this.subscriptions.clear();
   }
 
@@ -132,29 +129,29 @@ export class SessionsGateway
       // Whatever `after` skips, a client learns what still waits for its answer.
       const pendingPermissions = await this.sessions.pendingPermissions(sessionId, principal);
       this.unsubscribeFrom(socket, sessionId);
-      const stream = toObservable(
-        async (signal) =>
-          (await this.sessions.stream(sessionId, after ?? 0, signal, principal)).batches,
-        (signal) => whenWritable(socket, signal),
-      );
-      const perSocket = this.subscriptions.get(socket.id) ?? new Map<string, Subscription>();
+      const perSocket = this.subscriptions.get(socket.id) ?? new Map<string, AbortController>();
       this.subscriptions.set(socket.id, perSocket);
-      const subscription = new Subscription();
-      perSocket.set(sessionId, subscription);
+      const stop = new AbortController();
+      perSocket.set(sessionId, stop);
+      const sink: EventSink = {
+        next: (batch) => {
+          socket.emit(WsServerEvents.events, batch);
+          return whenWritable(socket, stop.signal);
+        },
+        complete: () => this.forget(socket, sessionId, stop),
+        error: (err) => {
+          const streamError: SessionStreamError = { sessionId, ...toErrorBody(err).body };
+          socket.emit(WsServerEvents.error, streamError);
+          this.forget(socket, sessionId, stop);
+        },
+      };
       // Deferred so that the ack reaches the client before the first replayed batch.
       setImmediate(() => {
-        if (subscription.closed) return;
-        subscription.add(
-          stream.subscribe({
-            next: (batch) => socket.emit(WsServerEvents.events, batch),
-            error: (err: unknown) => {
-              const streamError: SessionStreamError = { sessionId, ...toErrorBody(err).body };
-              socket.emit(WsServerEvents.error, streamError);
-              this.forget(socket, sessionId, subscription);
-            },
-            complete: () => this.forget(socket, sessionId, subscription),
-          }),
-        );
+        if (stop.signal.aborted) return;
+        this.sessions.follow(sessionId, after ?? 0, sink, principal).then((subscription) => {
+          if (stop.signal.aborted) subscription.close();
+          else stop.signal.addEventListener('abort', () => subscription.close(), { once: true });
+        }, sink.error);
       });
       return { lastSeq, pendingPermissions };
     });
@@ -237,13 +234,13 @@ export class SessionsGateway
 
   private unsubscribeFrom(socket: Socket, sessionId: string): void {
     const perSocket = this.subscriptions.get(socket.id);
-    perSocket?.get(sessionId)?.unsubscribe();
+    perSocket?.get(sessionId)?.abort();
     perSocket?.delete(sessionId);
   }
 
-  private forget(socket: Socket, sessionId: string, subscription: Subscription): void {
+  private forget(socket: Socket, sessionId: string, stop: AbortController): void {
     const perSocket = this.subscriptions.get(socket.id);
-    if (perSocket?.get(sessionId) === subscription) perSocket.delete(sessionId);
+    if (perSocket?.get(sessionId) === stop) perSocket.delete(sessionId);
   }
 }
 

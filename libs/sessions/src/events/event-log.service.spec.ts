@@ -43,10 +43,16 @@ describe('EventLog (real SQLite store)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function drain(stream: AsyncGenerator<SessionEvent[]>): Promise<number[]> {
-    const seqs: number[] = [];
-    for await (const batch of stream) seqs.push(...batch.map((e) => e.seq));
-    return seqs;
+  /** Follows the session to its end; resolves with every seq delivered, in delivery order. */
+  function drain(eventLog: EventLog, after: number, isEnded: () => Promise<boolean>) {
+    return new Promise<number[]>((resolve, reject) => {
+      const seqs: number[] = [];
+      eventLog.follow('s', after, isEnded, {
+        next: (batch) => void seqs.push(...batch.map((e) => e.seq)),
+        complete: () => resolve(seqs),
+        error: reject,
+      });
+    });
   }
 
   it('committed() waits for every event appended to the session so far, not awaited by the caller', async () => {
@@ -97,7 +103,7 @@ describe('EventLog (real SQLite store)', () => {
           if (random() < 0.5) {
             const after = Math.floor(random() * appended);
             subscribers.push(
-              drain(log.subscribe('s', after, async () => ended)).then((seqs) => ({ after, seqs })),
+              drain(log, after, async () => ended).then((seqs) => ({ after, seqs })),
             );
           }
           await pause(random() < 0.5 ? 0 : 3);
@@ -119,36 +125,124 @@ describe('EventLog (real SQLite store)', () => {
     await log.open('s');
     for (let i = 0; i < 5; i++) void log.append('s', { type: 'assistant', text: String(i) });
     await log.close('s');
-    expect(await drain(log.subscribe('s', 2, async () => true))).toEqual([3, 4, 5]);
+    expect(await drain(log, 2, async () => true)).toEqual([3, 4, 5]);
   });
 
-  it('aborting a subscription ends it at once, even while it waits for events', async () => {
+  it('a closed subscription gets nothing more, and no longer listens', async () => {
     await log.open('s');
     await log.append('s', { type: 'assistant', text: 'x' });
-    const abort = new AbortController();
-    const stream = log.subscribe('s', 0, async () => false, abort.signal);
     const seqs: number[] = [];
-    const done = (async () => {
-      for await (const batch of stream) seqs.push(...batch.map((e) => e.seq));
-    })();
+    const outcome: string[] = [];
+    const subscription = log.follow('s', 0, async () => false, {
+      next: (batch) => void seqs.push(...batch.map((e) => e.seq)),
+      complete: () => outcome.push('complete'),
+      error: () => outcome.push('error'),
+    });
     await pause(20);
-    abort.abort();
-    await expect(
-      Promise.race([done.then(() => 'ended'), pause(500).then(() => 'hung')]),
-    ).resolves.toBe('ended');
+    subscription.close();
+    await log.append('s', { type: 'assistant', text: 'y' });
+    await log.close('s');
+    await pause(20);
     expect(seqs).toEqual([1]);
+    expect(outcome).toEqual([]);
+    expect((log as unknown as { subscriptions: Map<string, unknown> }).subscriptions.size).toBe(0);
   });
 
-  it('a consumer that stops reading gets LaggedError naming the last seq it was given', async () => {
+  it('live batches reach a ready sink as they commit, without waiting on the event loop', async () => {
+    await log.open('s');
+    const delivered: number[] = [];
+    log.follow('s', 0, async () => false, {
+      next: (batch) => void delivered.push(...batch.map((e) => e.seq)),
+      complete: () => undefined,
+      error: () => undefined,
+    });
+    await pause(20); // The (empty) replay is over.
+    let seenAtCommit: number[] = [];
+    const committed = log.append('s', { type: 'assistant', text: 'now' }).then(() => {
+      seenAtCommit = [...delivered];
+    });
+    await committed;
+    expect(seenAtCommit).toEqual([1]);
+  });
+
+  it('a full sink holds the stream back and gets the rest, in order, once it drains', async () => {
+    await log.open('s');
+    const seqs: number[] = [];
+    let drained!: () => void;
+    let fullOnce = true;
+    const done = new Promise<void>((resolve, reject) =>
+      log.follow('s', 0, async () => false, {
+        next: (batch) => {
+          seqs.push(...batch.map((e) => e.seq));
+          if (!fullOnce) return undefined;
+          fullOnce = false;
+          return new Promise<void>((r) => (drained = r));
+        },
+        complete: resolve,
+        error: reject,
+      }),
+    );
+    await log.append('s', { type: 'assistant', text: 'first' });
+    for (let i = 0; i < 50; i++) void log.append('s', { type: 'assistant', text: String(i) });
+    await log.flush();
+    await pause(10);
+    expect(seqs).toEqual([1]);
+    drained();
+    await log.close('s');
+    await done;
+    expect(seqs).toEqual(Array.from({ length: 51 }, (_, i) => i + 1));
+  });
+
+  it('a sink that stays full gets LaggedError naming the last seq it was given', async () => {
     const small = new EventLog(store, { ...options, subscriberBufferEvents: 100 });
     await small.open('s');
     await small.append('s', { type: 'assistant', text: 'first' });
-    const stream = small.subscribe('s', 0, async () => false);
-    const first = (await stream.next()).value as SessionEvent[];
-    expect(first.map((e) => e.seq)).toEqual([1]);
-    // The consumer now stalls while 1,000 events are committed.
+    const given: number[] = [];
+    const failed = new Promise<unknown>((resolve) =>
+      small.follow('s', 0, async () => false, {
+        next: (batch) => {
+          given.push(...batch.map((e) => e.seq));
+          return new Promise(() => undefined); // Never drains.
+        },
+        complete: () => resolve('complete'),
+        error: resolve,
+      }),
+    );
+    await pause(20);
+    expect(given).toEqual([1]);
     for (let i = 0; i < 1000; i++) void small.append('s', { type: 'assistant', text: String(i) });
     await small.flush();
-    await expect(stream.next()).rejects.toEqual(new LaggedError(1));
+    await expect(failed).resolves.toEqual(new LaggedError(1));
+    expect(given).toEqual([1]);
+  });
+
+  it("fills the gaps in another node's relayed batches from the store, and drops copies", async () => {
+    // `owner` commits the session's events; `log` only hears of them as a cluster relay delivers them.
+    const owner = new EventLog(store, options);
+    await owner.open('s');
+    const appended = async (n: number) => {
+      const events: SessionEvent[] = [];
+      for (let i = 0; i < n; i++)
+        events.push(await owner.append('s', { type: 'assistant', text: '' }));
+      return events;
+    };
+    await appended(3);
+    const batches: number[][] = [];
+    const done = new Promise<void>((resolve, reject) =>
+      log.follow('s', 0, async () => false, {
+        next: (batch) => void batches.push(batch.map((e) => e.seq)),
+        complete: resolve,
+        error: reject,
+      }),
+    );
+    await pause(20);
+    const later = await appended(6); // seqs 4..9
+    log.deliver('s', [later[2]]); // 6: 4 and 5 were lost
+    log.deliver('s', later.slice(0, 2)); // 4, 5 late: copies
+    log.deliver('s', [later[4]]); // 8: 7 lost
+    log.deliver('s', 'end'); // before 9, which never comes
+    await done;
+    expect(batches.flat()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(batches).toEqual([[1, 2, 3], [4, 5], [6], [7], [8], [9]]);
   });
 });

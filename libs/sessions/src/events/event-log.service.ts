@@ -3,9 +3,7 @@ import type { SessionEvent, SessionEventDraft } from '@jelmore/contracts';
 import { SESSIONS_MODULE_OPTIONS } from '../sessions.module-definition';
 import type { SessionsModuleOptions } from '../sessions.options';
 import { SessionStore } from '../store/session-store';
-import { LaggedError } from './lagged.error';
-
-type Listener = (batch: SessionEvent[] | 'end') => void;
+import { EventSink, LogSubscription } from './log-subscription';
 
 /** Carries this node's committed batches to the other nodes of a cluster (see SessionsCluster). */
 export type EventRelay = (sessionId: string, batch: SessionEvent[] | 'end') => void;
@@ -13,11 +11,9 @@ export type EventRelay = (sessionId: string, batch: SessionEvent[] | 'end') => v
 interface Pending {
   event: SessionEvent;
   encoded: string;
-  resolve: () => void;
-  reject: (err: unknown) => void;
+  onCommitted?: (event: SessionEvent) => void;
+  onFailed?: (err: unknown) => void;
 }
-
-const REPLAY_PAGE = 1000;
 
 /**
  * The source of truth for what happened in a session. Each event gets the next seq, is written with its
@@ -28,7 +24,7 @@ const REPLAY_PAGE = 1000;
 export class EventLog implements BeforeApplicationShutdown {
   private readonly logger = new Logger(EventLog.name);
   private readonly seqs = new Map<string, number>();
-  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly subscriptions = new Map<string, Set<LogSubscription>>();
   private pending: Pending[] = [];
   private timer?: NodeJS.Timeout;
   private writing: Promise<void> = Promise.resolve();
@@ -52,6 +48,19 @@ export class EventLog implements BeforeApplicationShutdown {
 
   /** Assigns the next seq at once; resolves when the event is committed and sent to subscribers. */
   append(sessionId: string, draft: SessionEventDraft): Promise<SessionEvent> {
+    return new Promise((resolve, reject) => this.write(sessionId, draft, resolve, reject));
+  }
+
+  /**
+   * `append` without a promise, for the agents' events: each gets its seq at once, and `onCommitted`
+   * runs once it is committed and sent to subscribers (`onFailed` if the commit fails).
+   */
+  write(
+    sessionId: string,
+    draft: SessionEventDraft,
+    onCommitted?: (event: SessionEvent) => void,
+    onFailed?: (err: unknown) => void,
+  ): void {
     const seq = this.seqs.get(sessionId);
     if (seq === undefined) throw new Error(`Event log for session ${sessionId} is not open`);
     this.seqs.set(sessionId, seq + 1);
@@ -61,21 +70,13 @@ export class EventLog implements BeforeApplicationShutdown {
       ts: new Date().toISOString(),
       ...draft,
     };
-    const committed = new Promise<SessionEvent>((resolve, reject) => {
-      this.pending.push({
-        event,
-        encoded: JSON.stringify(event),
-        resolve: () => resolve(event),
-        reject,
-      });
-      // A failed commit rejects each of its appends; the flush promise itself needs no handler.
-      if (this.pending.length >= this.options.commitMaxBatch) void this.flush();
-      else this.timer ??= setTimeout(() => void this.flush(), this.options.commitIntervalMs);
-    });
+    this.pending.push({ event, encoded: JSON.stringify(event), onCommitted, onFailed });
+    // A failed commit reports to each of its events; the flush promise itself needs no handler.
+    if (this.pending.length >= this.options.commitMaxBatch) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), this.options.commitIntervalMs);
     const open = this.uncommitted.get(sessionId);
     if (open) open.count++;
     else this.uncommitted.set(sessionId, { count: 1, waiters: [] });
-    return committed;
   }
 
   /**
@@ -111,7 +112,7 @@ export class EventLog implements BeforeApplicationShutdown {
    * other nodes' as the cluster relays them. Subscribers fill any gap from the store.
    */
   deliver(sessionId: string, batch: SessionEvent[] | 'end'): void {
-    for (const listener of this.listeners.get(sessionId) ?? []) listener(batch);
+    for (const subscription of this.subscriptions.get(sessionId) ?? []) subscription.take(batch);
   }
 
   /** Writes what is pending now; resolves once it (and every earlier batch) is committed. */
@@ -125,87 +126,36 @@ export class EventLog implements BeforeApplicationShutdown {
   }
 
   /**
-   * Every event after `after`, then live ones until the session ends: no gap, no duplicate. The listener
-   * is attached before the replay is read, so an event committed meanwhile is either in the replay or in
-   * the live buffer, and the seq filter drops the copy. `isEnded` is asked after attaching, for the same
-   * reason. Throws LaggedError when the consumer falls `subscriberBufferEvents` behind.
+   * Every event after `after` to `sink`, then live ones until the session ends: no gap, no duplicate.
+   * The subscription listens before the replay is read, so an event committed meanwhile is either in the
+   * replay or in its buffer, and the seq filter drops the copy; `isEnded` is asked after it listens, for
+   * the same reason. A sink that falls `subscriberBufferEvents` behind gets a LaggedError.
    */
-  async *subscribe(
+  follow(
     sessionId: string,
     after: number,
     isEnded: () => Promise<boolean>,
-    signal?: AbortSignal,
-  ): AsyncGenerator<SessionEvent[]> {
-    const buffered: SessionEvent[][] = [];
-    let bufferedCount = 0;
-    let ended = false;
-    let lagged = false;
-    let wake: (() => void) | undefined;
-    // The buffer is checked as it fills, not when the consumer next pulls: a stalled consumer may never
-    // pull again, and its buffer must not grow while it stalls.
-    const listener: Listener = (batch) => {
-      if (batch === 'end') ended = true;
-      else if (!lagged) {
-        buffered.push(batch);
-        bufferedCount += batch.length;
-        if (bufferedCount > this.options.subscriberBufferEvents) {
-          lagged = true;
-          buffered.length = 0;
-          bufferedCount = 0;
-        }
-      }
-      wake?.();
-    };
-    const onAbort = () => wake?.();
-    const set = this.listeners.get(sessionId) ?? new Set<Listener>();
-    this.listeners.set(sessionId, set);
-    set.add(listener);
-    signal?.addEventListener('abort', onAbort);
-    try {
-      if (await isEnded()) ended = true;
-      let last = after;
-      for (;;) {
-        const page = await this.store.readEvents(sessionId, last, REPLAY_PAGE);
-        if (page.length === 0 || signal?.aborted) break;
-        last = page[page.length - 1].seq;
-        yield page;
-        if (page.length < REPLAY_PAGE) break;
-      }
-      while (!signal?.aborted) {
-        if (lagged) throw new LaggedError(last);
-        const batch = buffered.shift();
-        if (batch) {
-          bufferedCount -= batch.length;
-          // Another node's batches may arrive late, twice, or not at all (a Redis outage): what is
-          // missing before this batch is read from the store, which has every committed event.
-          if (batch[0].seq > last + 1) {
-            const missing = await this.store.readEvents(sessionId, last, batch[0].seq - last - 1);
-            if (missing.length > 0) {
-              last = missing[missing.length - 1].seq;
-              yield missing;
-            }
-          }
-          const fresh = batch[0].seq > last ? batch : batch.filter((e) => e.seq > last);
-          if (fresh.length > 0) {
-            last = fresh[fresh.length - 1].seq;
-            yield fresh;
-          }
-          continue;
-        }
-        if (ended) {
-          // The end may overtake a relayed batch: the store has the rest.
-          const rest = await this.store.readEvents(sessionId, last, REPLAY_PAGE);
-          if (rest.length > 0) yield rest;
-          return;
-        }
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-      }
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-      set.delete(listener);
-      if (set.size === 0 && this.listeners.get(sessionId) === set) this.listeners.delete(sessionId);
-    }
+    sink: EventSink,
+  ): LogSubscription {
+    const set = this.subscriptions.get(sessionId) ?? new Set<LogSubscription>();
+    this.subscriptions.set(sessionId, set);
+    const subscription = new LogSubscription(
+      {
+        read: (from, limit) => this.store.readEvents(sessionId, from, limit),
+        isEnded,
+        bufferLimit: this.options.subscriberBufferEvents,
+        detach: () => {
+          set.delete(subscription);
+          if (set.size === 0 && this.subscriptions.get(sessionId) === set)
+            this.subscriptions.delete(sessionId);
+        },
+      },
+      sink,
+      after,
+    );
+    set.add(subscription);
+    subscription.start();
+    return subscription;
   }
 
   /** Commits what is pending before the store closes (in onApplicationShutdown). */
@@ -221,7 +171,7 @@ export class EventLog implements BeforeApplicationShutdown {
       );
     } catch (err) {
       this.logger.error(`Group commit of ${batch.length} events failed: ${String(err)}`);
-      for (const p of batch) p.reject(err);
+      for (const p of batch) p.onFailed?.(err);
       this.settle(batch);
       return;
     }
@@ -235,7 +185,7 @@ export class EventLog implements BeforeApplicationShutdown {
       this.deliver(sessionId, events);
       this.relay?.(sessionId, events);
     }
-    for (const p of batch) p.resolve();
+    for (const p of batch) p.onCommitted?.(p.event);
     this.settle(batch);
   }
 
