@@ -22,20 +22,22 @@ export function configureApp(app: INestApplication): void {
   );
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Jelmore')
-      .setDescription('AI coding-agent sessions behind one interface, streamed live')
-      .setVersion('0.1.0')
-      .addBearerAuth({
-        type: 'http',
-        scheme: 'bearer',
-        // Not a JWT (the builder's default hint): an opaque key.
-        bearerFormat: 'API key',
-        description: 'An API key from JELMORE_API_KEYS, as `Authorization: Bearer <key>`',
-      })
-      .build(),
-  );
+  // Built at the first request for /docs: most nodes never serve it, and it stays in memory once built.
+  const document = () =>
+    SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('Jelmore')
+        .setDescription('AI coding-agent sessions behind one interface, streamed live')
+        .setVersion('0.1.0')
+        .addBearerAuth({
+          type: 'http',
+          scheme: 'bearer',
+          // Not a JWT (the builder's default hint): an opaque key.
+          bearerFormat: 'API key',
+          description: 'An API key from JELMORE_API_KEYS, as `Authorization: Bearer <key>`',
+        })
+        .build(),
+    );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 }

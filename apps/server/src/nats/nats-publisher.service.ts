@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { Counter, Gauge } from 'prom-client';
 import type { Subscription } from 'rxjs';
 import type { SessionEvent } from '@jelmore/contracts';
@@ -202,7 +202,7 @@ export class NatsPublisher implements OnModuleInit, OnApplicationShutdown {
       if (!this.connected) return false;
       if (!this.streamReady) {
         await ensureStream(
-          await jetstreamManager(this.nc!),
+          await natsJetstream().jetstreamManager(this.nc!),
           {
             name: this.options.stream,
             subjects: [SESSIONS_SUBJECTS],
@@ -220,6 +220,10 @@ export class NatsPublisher implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async connect(): Promise<void> {
+    // Loaded only with JELMORE_NATS_URL (this service exists only then), at the first connection.
+    const { connect } =
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      require('@nats-io/transport-node') as typeof import('@nats-io/transport-node');
     const nc = await connect({
       servers: this.options.url,
       name: this.options.connectionName,
@@ -233,7 +237,7 @@ export class NatsPublisher implements OnModuleInit, OnApplicationShutdown {
       return;
     }
     this.nc = nc;
-    this.js = jetstream(nc);
+    this.js = natsJetstream().jetstream(nc);
     this.connected = true;
     this.logger.log(`NATS connected to ${nc.getServer()}, stream ${this.options.stream}`);
     void this.watch(nc);
@@ -346,4 +350,10 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** @nats-io/jetstream, loaded on first use. */
+function natsJetstream(): typeof import('@nats-io/jetstream') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('@nats-io/jetstream') as typeof import('@nats-io/jetstream');
 }

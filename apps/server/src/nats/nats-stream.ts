@@ -1,10 +1,5 @@
 import type { Logger } from '@nestjs/common';
-import {
-  JetStreamApiCodes,
-  JetStreamApiError,
-  type JetStreamManager,
-  type StreamInfo,
-} from '@nats-io/jetstream';
+import type { JetStreamManager, StreamInfo } from '@nats-io/jetstream';
 import type { SessionEvent } from '@jelmore/contracts';
 
 export const SUBJECT_PREFIX = 'jelmore.sessions';
@@ -55,6 +50,9 @@ export async function ensureStream(
       return info;
     } catch (addErr) {
       // Another node created it first.
+      const { JetStreamApiError } =
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        require('@nats-io/jetstream') as typeof import('@nats-io/jetstream');
       if (!(addErr instanceof JetStreamApiError && addErr.code === STREAM_NAME_IN_USE))
         throw addErr;
       info = await jsm.streams.info(spec.name);
@@ -72,5 +70,8 @@ export async function ensureStream(
 }
 
 export function isStreamNotFound(err: unknown): boolean {
+  const { JetStreamApiCodes, JetStreamApiError } =
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('@nats-io/jetstream') as typeof import('@nats-io/jetstream');
   return err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound;
 }

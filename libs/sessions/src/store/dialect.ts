@@ -3,8 +3,9 @@ import { mkdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { Logger } from '@nestjs/common';
-import { Dialect, PostgresDialect, SqliteDialect } from 'kysely';
-import { Pool, types } from 'pg';
+import { Dialect, PostgresDialect } from 'kysely';
+import { FairSqliteDialect } from './fair-sqlite-dialect';
+import type { types as PgTypes } from 'pg';
 import { WalCheckpointer } from './wal-checkpointer';
 
 /** Connections a node keeps to PostgreSQL: the group commit writes on one, reads take a few more. */
@@ -40,16 +41,19 @@ export function openDatabase(databaseUrl: string): OpenDatabase {
     // A file's checkpoints run in a worker (see WalCheckpointer), never inside a commit.
     const checkpointer = memory ? undefined : new WalCheckpointer(resolve(path));
     if (checkpointer) db.pragma('wal_autocheckpoint = 0');
-    return { dialect: new SqliteDialect({ database: db }), sqlite: db, checkpointer };
+    return { dialect: new FairSqliteDialect({ database: db }), sqlite: db, checkpointer };
   }
   if (isPostgresUrl(databaseUrl)) {
+    // pg is loaded only for a PostgreSQL URL: a SQLite node never needs it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { Pool, types } = require('pg') as typeof import('pg');
     const pool = new Pool({
       connectionString: withDefaultUser(databaseUrl),
       max: POSTGRES_POOL_SIZE,
       idleTimeoutMillis: 30_000,
       // An unreachable server fails the boot (and the readiness probe) instead of hanging it.
       connectionTimeoutMillis: 10_000,
-      types: { getTypeParser: numericTypeParser },
+      types: { getTypeParser: numericTypeParser(types) },
     });
     // An idle client's connection can drop (server restart, failover); without a listener the
     // pool's 'error' event would end the process. The next query gets a fresh connection.
@@ -71,10 +75,12 @@ function isPostgresUrl(databaseUrl: string): boolean {
  * the store's counts, token and seq values stay far below 2^53, so it reads them as numbers, as
  * SQLite gives them. Per pool, not pg's global registry, to leave other pg users alone.
  */
-const numericTypeParser: typeof types.getTypeParser = (oid, format) =>
-  format !== 'binary' && (oid === types.builtins.INT8 || oid === types.builtins.NUMERIC)
-    ? Number
-    : (types.getTypeParser(oid, format) as (value: string) => unknown);
+const numericTypeParser =
+  (types: typeof PgTypes): typeof PgTypes.getTypeParser =>
+  (oid, format) =>
+    format !== 'binary' && (oid === types.builtins.INT8 || oid === types.builtins.NUMERIC)
+      ? Number
+      : (types.getTypeParser(oid, format) as (value: string) => unknown);
 
 /**
  * pg takes a URL without a user name from $USER, which is often unset in containers and services;
