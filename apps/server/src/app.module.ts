@@ -2,7 +2,6 @@ import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { ScheduleModule } from '@nestjs/schedule';
-import { randomUUID } from 'node:crypto';
 import { LoggerModule } from 'nestjs-pino';
 import { TerminusModule } from '@nestjs/terminus';
 import { ProvidersModule } from '@jelmore/providers';
@@ -15,6 +14,7 @@ import { WindowCounterStorage } from './auth/window-counter.storage';
 import { ApiKeysService } from './auth/api-keys.service';
 import { KeyThrottlerGuard } from './auth/key-throttler.guard';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { createRootLogger, REQUEST_LOGGER, requestLogger } from './common/request-logging';
 import { JelmoreConfig } from './config/jelmore.config';
 import { ClusterService } from './cluster/cluster.service';
 import { SessionsGateway } from './gateway/sessions.gateway';
@@ -34,28 +34,14 @@ import { NatsPublisher } from './nats/nats-publisher.service';
 export class AppModule {
   /** The app for a validated configuration (see loadConfig). */
   static forRoot(config: JelmoreConfig): DynamicModule {
+    const rootLogger = createRootLogger(config.logLevel);
     return {
       module: AppModule,
       imports: [
         LoggerModule.forRoot({
-          pinoHttp: {
-            level: config.logLevel,
-            // A caller's request id is kept, so its logs and ours line up; else one is made.
-            genReqId: (req, res) => {
-              const given = req.headers['x-request-id'];
-              const id =
-                typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
-              res.setHeader('x-request-id', id);
-              return id;
-            },
-            redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'],
-            // A client's bad request is the client's problem: info, not a warning; 5xx are errors.
-            customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
-            // Logs made while serving a request carry its id, not the whole request again.
-            quietReqLogger: true,
-            // Probes and scrapes would drown the log.
-            autoLogging: { ignore: (req) => /^\/(health|metrics)/.test(req.url ?? '') },
-          },
+          pinoHttp: { logger: rootLogger },
+          // The request log is mounted by configureApp (see requestLogger): no route runs this one.
+          forRoutes: [],
         }),
         ThrottlerModule.forRoot({
           throttlers: [
@@ -109,6 +95,7 @@ export class AppModule {
       ],
       providers: [
         { provide: JelmoreConfig, useValue: config },
+        { provide: REQUEST_LOGGER, useValue: requestLogger(rootLogger) },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         ApiKeysService,
         // Authentication first, so the rate limit counts per key.

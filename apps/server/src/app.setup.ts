@@ -1,6 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { RequestHandler } from 'express';
 import helmet from 'helmet';
+import { REQUEST_LOGGER } from './common/request-logging';
 import { createValidationPipe } from './common/validation';
 import { JelmoreConfig } from './config/jelmore.config';
 import { ClusterService } from './cluster/cluster.service';
@@ -13,6 +15,7 @@ const MAX_WS_MESSAGE_BYTES = 4 * MAX_QUERY_LENGTH + 64 * 1024;
 /** What main.ts and the e2e tests both apply to the app, so tests run the production setup. */
 export function configureApp(app: INestApplication): void {
   const config = app.get(JelmoreConfig);
+  app.use(app.get<RequestHandler>(REQUEST_LOGGER));
   // The OpenAPI page loads inline scripts, so the default content security policy is left out.
   app.use(helmet({ contentSecurityPolicy: false }));
   if (config.corsOrigins.length) app.enableCors({ origin: config.corsOrigins });

@@ -684,7 +684,8 @@ export class SessionsService
       let crash: string | undefined;
       for await (const draft of agent.events()) {
         if (draft.type === 'error' && runtime.startup) crash = draft.message;
-        await this.onAgentEvent(runtime, draft);
+        const handling = this.onAgentEvent(runtime, draft);
+        if (handling) await handling;
       }
       // Replaced by a fallback while this loop drained.
       if (runtime.agent !== agent) return;
@@ -712,9 +713,37 @@ export class SessionsService
     );
   }
 
-  private async onAgentEvent(runtime: Runtime, draft: SessionEventDraft): Promise<void> {
-    const { record } = runtime;
+  /**
+   * Logs an agent's event. Most events need nothing more and get no promise: this runs for every event
+   * of every session. Those that do (permissions, usage, the cwd, the end of a turn) return the promise
+   * of that work, and the agent's next event waits for it.
+   */
+  private onAgentEvent(runtime: Runtime, draft: SessionEventDraft): Promise<void> | undefined {
     if (draft.type !== 'error') runtime.startup = undefined;
+    switch (draft.type) {
+      case 'permission_request':
+      case 'permission_resolved':
+      case 'usage':
+      case 'directory_changed':
+      case 'result':
+        return this.onAgentControlEvent(runtime, draft);
+      default:
+        this.logAgentEvent(runtime.record, draft);
+        return undefined;
+    }
+  }
+
+  /**
+   * Not awaited: seq order is fixed on append, and waiting per event would cap a session at one event per
+   * commit interval. A log already closed (the session is ending) drops the event.
+   */
+  private logAgentEvent(record: SessionRecord, draft: SessionEventDraft): void {
+    if (this.log.lastSeq(record.id) === undefined) return;
+    this.log.write(record.id, draft, (event) => this.committed$.next({ record, event }));
+  }
+
+  private async onAgentControlEvent(runtime: Runtime, draft: SessionEventDraft): Promise<void> {
+    const { record } = runtime;
     if (draft.type === 'permission_request') {
       // An agent being stopped asks nobody: it could not hear the answer.
       if (runtime.ending) return;
@@ -722,12 +751,7 @@ export class SessionsService
     }
     if (draft.type === 'permission_resolved' && !(await this.permissions.withdrawn(record, draft)))
       return;
-    // Not awaited: seq order is fixed on append, and waiting per event would cap a session at one event
-    // per commit interval. No promise either: this runs for every event of every session. A log already
-    // closed (the session is ending) drops the event.
-    if (this.log.lastSeq(record.id) !== undefined) {
-      this.log.write(record.id, draft, (event) => this.committed$.next({ record, event }));
-    }
+    this.logAgentEvent(record, draft);
     switch (draft.type) {
       case 'usage':
         if (draft.estimated) {

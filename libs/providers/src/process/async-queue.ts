@@ -22,12 +22,15 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     return this.ended;
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<T> {
-    for (;;) {
-      while (this.items.length > 0) yield this.items.shift()!;
-      if (this.ended) return;
-      await new Promise<void>((resolve) => (this.waiter = resolve));
-    }
+  /** A plain iterator, not an async generator: it is read once for every event of every session. */
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    const next = (): Promise<IteratorResult<T>> => {
+      if (this.items.length > 0)
+        return Promise.resolve({ value: this.items.shift()!, done: false });
+      if (this.ended) return Promise.resolve({ value: undefined, done: true });
+      return new Promise<void>((resolve) => (this.waiter = resolve)).then(next);
+    };
+    return { next };
   }
 
   private wake(): void {
