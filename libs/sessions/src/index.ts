@@ -1,5 +1,6 @@
 export * from './cleanup.job';
 export * from './cluster/sessions-cluster';
+export * from './events/encoded-event';
 export * from './events/event-log.service';
 export * from './events/lagged.error';
 export * from './events/log-subscription';

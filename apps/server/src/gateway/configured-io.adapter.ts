@@ -3,6 +3,7 @@ import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import { isObservable, type Observable } from 'rxjs';
 import type { ServerOptions, Socket } from 'socket.io';
+import { loggedEventsParser } from './event-encoder';
 
 /** Socket.IO with the configured CORS allow-list and a bound on message size. */
 export class ConfiguredIoAdapter extends IoAdapter {
@@ -25,6 +26,7 @@ export class ConfiguredIoAdapter extends IoAdapter {
       ...(this.corsOrigins.length ? { cors: { origin: this.corsOrigins } } : {}),
       ...(this.clusterAdapter ? { adapter: this.clusterAdapter } : {}),
       maxHttpBufferSize: this.maxMessageBytes,
+      parser: loggedEventsParser,
     } as Parameters<IoAdapter['createIOServer']>[1]);
   }
 

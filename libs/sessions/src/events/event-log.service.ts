@@ -3,6 +3,7 @@ import type { SessionEvent, SessionEventDraft } from '@jelmore/contracts';
 import { SESSIONS_MODULE_OPTIONS } from '../sessions.module-definition';
 import type { SessionsModuleOptions } from '../sessions.options';
 import { SessionStore } from '../store/session-store';
+import { rememberEncoding } from './encoded-event';
 import { EventSink, LogSubscription } from './log-subscription';
 
 /** Carries this node's committed batches to the other nodes of a cluster (see SessionsCluster). */
@@ -70,7 +71,9 @@ export class EventLog implements BeforeApplicationShutdown {
       ts: new Date().toISOString(),
       ...draft,
     };
-    this.pending.push({ event, encoded: JSON.stringify(event), onCommitted, onFailed });
+    const encoded = JSON.stringify(event);
+    rememberEncoding(event, encoded);
+    this.pending.push({ event, encoded, onCommitted, onFailed });
     // A failed commit reports to each of its events; the flush promise itself needs no handler.
     if (this.pending.length >= this.options.commitMaxBatch) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), this.options.commitIntervalMs);

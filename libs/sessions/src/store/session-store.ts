@@ -12,6 +12,7 @@ import type {
 import { SESSIONS_MODULE_OPTIONS } from '../sessions.module-definition';
 import type { SessionsModuleOptions } from '../sessions.options';
 import type Sqlite from 'better-sqlite3';
+import { rememberEncoding } from '../events/encoded-event';
 import { openDatabase } from './dialect';
 import type { WalCheckpointer } from './wal-checkpointer';
 import { migrationProvider } from './migrations';
@@ -393,7 +394,7 @@ export class SessionStore implements OnModuleInit, OnApplicationShutdown {
       .orderBy('seq')
       .limit(limit)
       .execute();
-    return rows.map((r) => JSON.parse(r.payload) as SessionEvent);
+    return rows.map((r) => rememberEncoding(JSON.parse(r.payload) as SessionEvent, r.payload));
   }
 
   async lastSeq(sessionId: string): Promise<number> {

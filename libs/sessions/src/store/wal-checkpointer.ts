@@ -6,6 +6,7 @@ const { workerData, parentPort } = require('node:worker_threads');
 const Sqlite = require(workerData.driver);
 const db = new Sqlite(workerData.path);
 db.pragma('busy_timeout = 5000');
+db.pragma('cache_size = -512'); // It copies pages; it needs no cache of its own.
 const timer = setInterval(() => {
   try { db.pragma('wal_checkpoint(PASSIVE)'); } catch { /* busy: the next tick tries again */ }
 }, workerData.intervalMs);
