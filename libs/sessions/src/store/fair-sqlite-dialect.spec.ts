@@ -1,0 +1,52 @@
+import Sqlite from 'better-sqlite3';
+import { Kysely, sql } from 'kysely';
+import { FairSqliteDialect } from './fair-sqlite-dialect';
+
+describe('FairSqliteDialect', () => {
+  let db: Kysely<{ t: { n: number } }>;
+
+  beforeEach(async () => {
+    db = new Kysely({ dialect: new FairSqliteDialect({ database: new Sqlite(':memory:') }) });
+    await sql`create table t (n integer not null)`.execute(db);
+  });
+
+  afterEach(() => db.destroy());
+
+  it('runs queries issued together one at a time, in the order they were issued', async () => {
+    await Promise.all(
+      Array.from({ length: 1000 }, (_, n) => db.insertInto('t').values({ n }).execute()),
+    );
+    const rows = await sql<{ n: number }>`select n from t order by rowid`.execute(db);
+    expect(rows.rows.map((r) => r.n)).toEqual(Array.from({ length: 1000 }, (_, n) => n));
+  });
+
+  it('holds the connection for a whole transaction: a query issued meanwhile waits for its end', async () => {
+    const order: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const transaction = db.transaction().execute(async (trx) => {
+      await trx.insertInto('t').values({ n: 1 }).execute();
+      order.push('in transaction');
+      await held;
+      await trx.insertInto('t').values({ n: 2 }).execute();
+      order.push('committing');
+    });
+    await new Promise((r) => setTimeout(r, 10));
+    const outside = db
+      .selectFrom('t')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .executeTakeFirstOrThrow()
+      .then((row) => order.push(`outside saw ${row.count}`));
+    await new Promise((r) => setTimeout(r, 10));
+    release();
+    await Promise.all([transaction, outside]);
+    expect(order).toEqual(['in transaction', 'committing', 'outside saw 2']);
+  });
+
+  it('passes the connection on when a query fails', async () => {
+    const failing = sql`select * from missing`.execute(db);
+    const next = db.insertInto('t').values({ n: 3 }).execute();
+    await expect(failing).rejects.toThrow('no such table');
+    await expect(next).resolves.toBeDefined();
+  });
+});
