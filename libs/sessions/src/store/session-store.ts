@@ -267,27 +267,17 @@ export class SessionStore implements OnModuleInit, OnApplicationShutdown {
 
   /** Deletes the events of sessions that ended (terminated or failed) before `cutoff`; returns how many. */
   async pruneEvents(cutoff: string): Promise<number> {
+    const ended = this.db
+      .selectFrom('sessions')
+      .select('id')
+      .where('state', 'in', ['terminated', 'failed'])
+      .where('updated_at', '<', cutoff);
     const result = await this.db
       .deleteFrom('events')
-      .where('session_id', 'in', (eb) =>
-        eb
-          .selectFrom('sessions')
-          .select('id')
-          .where('state', 'in', ['terminated', 'failed'])
-          .where('updated_at', '<', cutoff),
-      )
+      .where('session_id', 'in', ended)
       .executeTakeFirst();
     // Their permission requests go with them.
-    await this.db
-      .deleteFrom('permission_requests')
-      .where('session_id', 'in', (eb) =>
-        eb
-          .selectFrom('sessions')
-          .select('id')
-          .where('state', 'in', ['terminated', 'failed'])
-          .where('updated_at', '<', cutoff),
-      )
-      .execute();
+    await this.db.deleteFrom('permission_requests').where('session_id', 'in', ended).execute();
     return Number(result.numDeletedRows);
   }
 
