@@ -18,7 +18,10 @@ describe('API keys, ownership and rate limits', () => {
   let server: TestServer;
 
   beforeAll(async () => {
-    server = await startTestServer({ env: { JELMORE_API_KEYS: KEYS } });
+    server = await startTestServer({
+      // Every route is tried with three bad keys, all from one address: past the failure limit.
+      env: { JELMORE_API_KEYS: KEYS, JELMORE_AUTH_FAILURE_LIMIT: '1000' },
+    });
   });
 
   afterAll(async () => {

@@ -1,6 +1,12 @@
 /** Stable error codes: clients switch on these, so never rename one. */
 export enum ErrorCode {
   ValidationFailed = 'VALIDATION_FAILED',
+  /** The request body is larger than the server takes (a query of the largest size fits). */
+  PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
+  /** The request body is not in a media type the route takes (JSON). */
+  UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
+  /** The key is valid but may not do this (e.g. a non-admin key on an admin-only route). */
+  Forbidden = 'FORBIDDEN',
   NotFound = 'NOT_FOUND',
   SessionNotFound = 'SESSION_NOT_FOUND',
   /** No such permission request waits for an answer: unknown, or settled already (answered, timed out, withdrawn). */
@@ -17,6 +23,8 @@ export enum ErrorCode {
   BudgetExceeded = 'BUDGET_EXCEEDED',
   RateLimited = 'RATE_LIMITED',
   Unauthorized = 'UNAUTHORIZED',
+  /** A Socket.IO event the server has no handler for (answered when it asked for an ack). */
+  UnknownEvent = 'UNKNOWN_EVENT',
   /** The node is shutting down: retry on another (the load balancer has taken it out already). */
   ShuttingDown = 'SHUTTING_DOWN',
   /** The node that runs the session did not answer a forwarded command. */

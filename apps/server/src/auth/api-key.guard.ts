@@ -1,19 +1,36 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { InjectThrottlerStorage, ThrottlerStorage } from '@nestjs/throttler';
 import type { Request } from 'express';
 import { ErrorCode, JelmoreError } from '@jelmore/contracts';
+import { JelmoreConfig } from '../config/jelmore.config';
 import { ApiKeysService, bearerToken, Principal } from './api-keys.service';
+import { AuthFailureLimiter } from './auth-failure-limiter';
 import { IS_PUBLIC } from './public.decorator';
 
 export type AuthenticatedRequest = Request & { principal?: Principal };
 
-/** Every REST route needs a valid key, except those marked @Public(). */
+/**
+ * Every REST route needs a valid key, except those marked @Public(). Failed attempts count per client
+ * address before anything else runs (the per-key throttler comes after authentication): past the
+ * limit, 429 RATE_LIMITED with Retry-After.
+ */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
+  private readonly failures: AuthFailureLimiter;
+
   constructor(
     private readonly keys: ApiKeysService,
     private readonly reflector: Reflector,
-  ) {}
+    config: JelmoreConfig,
+    @InjectThrottlerStorage() storage: ThrottlerStorage,
+  ) {
+    this.failures = new AuthFailureLimiter(
+      storage,
+      config.authFailureLimit,
+      config.rateLimitWindowSeconds * 1000,
+    );
+  }
 
   canActivate(context: ExecutionContext): boolean {
     if (context.getType() !== 'http') return true;
@@ -23,8 +40,11 @@ export class ApiKeyGuard implements CanActivate {
     ]);
     if (isPublic) return true;
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const refused = this.failures.refusal(req.ip);
+    if (refused) throw refused;
     const principal = this.keys.authenticate(bearerToken(req.headers.authorization));
     if (!principal) {
+      this.failures.recordFailure(req.ip);
       throw new JelmoreError(
         ErrorCode.Unauthorized,
         'A valid API key is required: Authorization: Bearer <key>',

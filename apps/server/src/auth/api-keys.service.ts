@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { JelmoreConfig } from '../config/jelmore.config';
+import { timingSafeEqual } from 'node:crypto';
+import { JelmoreConfig, keyDigest } from '../config/jelmore.config';
 
 /** Who a request acts for. */
 export interface Principal {
@@ -16,7 +16,10 @@ interface StoredKey {
   digest: Buffer;
 }
 
-/** The API keys of JELMORE_API_KEYS, checked in constant time; the keys themselves are never logged. */
+/**
+ * The API keys of JELMORE_API_KEYS(_FILE), checked in constant time against their digests: the keys
+ * themselves are neither kept nor logged.
+ */
 @Injectable()
 export class ApiKeysService {
   private readonly keys: StoredKey[];
@@ -24,7 +27,7 @@ export class ApiKeysService {
   constructor(config: JelmoreConfig) {
     this.keys = config.apiKeys.map((k) => ({
       principal: { id: k.id, admin: k.admin },
-      digest: digest(k.key),
+      digest: Buffer.from(k.digest, 'hex'),
     }));
   }
 
@@ -36,18 +39,13 @@ export class ApiKeysService {
   authenticate(token: string | undefined): Principal | undefined {
     if (!this.enabled) return LOCAL_PRINCIPAL;
     if (!token) return undefined;
-    const presented = digest(token);
+    const presented = Buffer.from(keyDigest(token), 'hex');
     let found: Principal | undefined;
     for (const key of this.keys) {
       if (timingSafeEqual(key.digest, presented)) found = key.principal;
     }
     return found;
   }
-}
-
-/** Equal-length digests make timingSafeEqual usable on keys of any length. */
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
 }
 
 /** The token of an `Authorization: Bearer <key>` header. */

@@ -38,6 +38,23 @@ describe('WindowCounterStorage', () => {
     expect(await hit('key:a', 5_000)).toMatchObject({ totalHits: 1, isBlocked: false });
   });
 
+  it('peeks without counting: seconds until a key over its limit (or blocked) may pass, else 0', async () => {
+    expect(storage.peek('key:a', 3, 'default')).toBe(0);
+    for (let i = 0; i < 3; i++) {
+      expect(storage.peek('key:a', 3, 'default')).toBe(0);
+      expect(storage.hit('key:a', 60_000, 3, 0, 'default')).toMatchObject({ totalHits: i + 1 });
+    }
+    now += 20_000;
+    expect(storage.peek('key:a', 3, 'default')).toBe(40);
+    expect(storage.peek('key:a', 4, 'default')).toBe(0);
+    now += 40_000;
+    expect(storage.peek('key:a', 3, 'default')).toBe(0);
+    for (let i = 0; i < 4; i++) await hit('key:b', 5_000);
+    expect(storage.peek('key:b', 3, 'default')).toBe(5);
+    now += 5_000;
+    expect(storage.peek('key:b', 3, 'default')).toBe(0);
+  });
+
   it('keeps one counter a key, however many hits (the default storage keeps one entry a hit)', async () => {
     for (let i = 0; i < 200_000; i++) await storage.increment('k', 60_000, 1e9, 0, 'default');
     expect((await storage.increment('k', 60_000, 1e9, 0, 'default')).totalHits).toBe(200_001);

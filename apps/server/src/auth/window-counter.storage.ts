@@ -36,6 +36,17 @@ export class WindowCounterStorage implements ThrottlerStorage, OnApplicationShut
     blockDuration: number,
     throttlerName: string,
   ): Promise<ThrottlerStorageRecord> {
+    return this.hit(key, ttl, limit, blockDuration, throttlerName);
+  }
+
+  /** `increment`, answered at once: the Socket.IO dispatcher counts every event without a promise. */
+  hit(
+    key: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+    throttlerName: string,
+  ): ThrottlerStorageRecord {
     const now = Date.now();
     const id = `${throttlerName}:${key}`;
     let c = this.counters.get(id);
@@ -69,6 +80,21 @@ export class WindowCounterStorage implements ThrottlerStorage, OnApplicationShut
       return { totalHits: c.hits, timeToExpire, isBlocked: true, timeToBlockExpire };
     }
     return { totalHits: c.hits, timeToExpire, isBlocked: false, timeToBlockExpire: 0 };
+  }
+
+  /**
+   * Seconds until `key` may pass again, counting nothing: 0 while it is under `limit` in its window.
+   * Failed logins need it: whether an address may try again is asked before its attempt is known to fail.
+   */
+  peek(key: string, limit: number, throttlerName: string): number {
+    const now = Date.now();
+    const c = this.counters.get(`${throttlerName}:${key}`);
+    if (!c) return 0;
+    // A block that has ended lets the key in: its next hit counts afresh.
+    if (c.blockedUntil > 0)
+      return c.blockedUntil > now ? Math.ceil((c.blockedUntil - now) / 1000) : 0;
+    const windowEnd = c.windowStart + c.ttl;
+    return c.hits >= limit && windowEnd > now ? Math.ceil((windowEnd - now) / 1000) : 0;
   }
 
   onApplicationShutdown(): void {

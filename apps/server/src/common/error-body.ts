@@ -8,9 +8,16 @@ export function statusOf(code: ErrorCode): number {
   switch (code) {
     case ErrorCode.ValidationFailed:
     case ErrorCode.ModelNotSupported:
+    case ErrorCode.UnknownEvent:
       return HttpStatus.BAD_REQUEST;
     case ErrorCode.Unauthorized:
       return HttpStatus.UNAUTHORIZED;
+    case ErrorCode.Forbidden:
+      return HttpStatus.FORBIDDEN;
+    case ErrorCode.PayloadTooLarge:
+      return HttpStatus.PAYLOAD_TOO_LARGE;
+    case ErrorCode.UnsupportedMediaType:
+      return HttpStatus.UNSUPPORTED_MEDIA_TYPE;
     case ErrorCode.NotFound:
     case ErrorCode.SessionNotFound:
     case ErrorCode.PermissionRequestNotFound:
@@ -44,8 +51,10 @@ export function statusOf(code: ErrorCode): number {
 const HTTP_CODES: Partial<Record<number, ErrorCode>> = {
   400: ErrorCode.ValidationFailed,
   401: ErrorCode.Unauthorized,
+  403: ErrorCode.Forbidden,
   404: ErrorCode.NotFound,
-  413: ErrorCode.ValidationFailed,
+  413: ErrorCode.PayloadTooLarge,
+  415: ErrorCode.UnsupportedMediaType,
   429: ErrorCode.RateLimited,
 };
 

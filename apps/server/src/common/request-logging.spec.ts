@@ -2,7 +2,7 @@ import express from 'express';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import request from 'supertest';
-import { requestLogger } from './request-logging';
+import { redactUrl, requestLogger } from './request-logging';
 
 describe('requestLogger', () => {
   function appLoggingTo(lines: Array<Record<string, unknown>>) {
@@ -44,5 +44,43 @@ describe('requestLogger', () => {
     await request(app).get('/v1/broken');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: 50, res: { statusCode: 503 } });
+  });
+
+  it('never logs the value of a secret-looking query parameter, in the URL or the parsed query', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const app = appLoggingTo(lines);
+    app.get('/v1/query', (req, res) => void res.json(req.query));
+    const res = await request(app).get(
+      '/v1/query?after=5&token=tok-secret&api_key=ak-secret&Key=k-secret&access%5Ftoken=at-secret',
+    );
+    // The route still sees what was sent: only the log is redacted.
+    expect(res.body).toMatchObject({ token: 'tok-secret', after: '5' });
+    expect(lines).toHaveLength(1);
+    const logged = JSON.stringify(lines[0]);
+    for (const secret of ['tok-secret', 'ak-secret', 'k-secret', 'at-secret']) {
+      expect(logged).not.toContain(secret);
+    }
+    expect(lines[0]).toMatchObject({
+      req: {
+        url: '/v1/query?after=5&token=[Redacted]&api_key=[Redacted]&Key=[Redacted]&access%5Ftoken=[Redacted]',
+        query: { after: '5', token: '[Redacted]', api_key: '[Redacted]' },
+      },
+    });
+  });
+});
+
+describe('redactUrl', () => {
+  it.each([
+    ['/v1/sessions', '/v1/sessions'],
+    ['/v1/sessions?after=3&limit=10', '/v1/sessions?after=3&limit=10'],
+    [
+      '/v1/x?apikey=s&password=s&secret=s',
+      '/v1/x?apikey=[Redacted]&password=[Redacted]&secret=[Redacted]',
+    ],
+    ['/v1/x?authorization=Bearer%20s&auth=s', '/v1/x?authorization=[Redacted]&auth=[Redacted]'],
+    ['/v1/x?token&a=1&token[]=s', '/v1/x?token&a=1&token[]=[Redacted]'],
+    ['/v1/x?%E0%A4%A=1', '/v1/x?%E0%A4%A=1'],
+  ])('%s', (url, expected) => {
+    expect(redactUrl(url)).toBe(expected);
   });
 });

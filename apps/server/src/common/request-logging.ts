@@ -35,5 +35,48 @@ export function requestLogger(logger: Logger): RequestHandler {
     customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
     // Probes and scrapes would drown the log.
     autoLogging: { ignore: (req) => /^\/(health|metrics)/.test(req.url ?? '') },
+    serializers: { req: redactRequest },
   }) as RequestHandler;
+}
+
+/** Query parameters whose values are never logged: a key sent as `?token=` must not reach the log. */
+const SECRET_PARAM = /token|key|secret|pass|auth|sig|credential/i;
+const REDACTED = '[Redacted]';
+
+/** The serialized request (pino's, a copy) with secret-looking query values replaced. */
+function redactRequest(req: { url?: string; query?: unknown }): object {
+  if (req.url) req.url = redactUrl(req.url);
+  if (req.query && typeof req.query === 'object') {
+    // The request's own query object: replaced, never changed.
+    req.query = Object.fromEntries(
+      Object.entries(req.query).map(([name, value]) => [
+        name,
+        SECRET_PARAM.test(name) ? REDACTED : (value as unknown),
+      ]),
+    );
+  }
+  return req;
+}
+
+/** `url` with the value of every secret-looking query parameter replaced (names kept, for debugging). */
+export function redactUrl(url: string): string {
+  const start = url.indexOf('?');
+  if (start === -1) return url;
+  const query = url
+    .slice(start + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const name = eq === -1 ? pair : pair.slice(0, eq);
+      return SECRET_PARAM.test(safeDecode(name)) && eq !== -1 ? `${name}=${REDACTED}` : pair;
+    });
+  return `${url.slice(0, start + 1)}${query.join('&')}`;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text;
+  }
 }

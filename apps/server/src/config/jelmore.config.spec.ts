@@ -447,6 +447,36 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('shared workspace', () => {
+    it('is none by default, and a folder of the workspace root when set, relative to the root', () => {
+      expect(loadConfig({}).sharedWorkspace).toBeUndefined();
+      const root = join(dir, 'ws');
+      const config = (shared: string) =>
+        loadConfig({ JELMORE_WORKSPACE_ROOT: root, JELMORE_SHARED_WORKSPACE: shared });
+      expect(config('team').sharedWorkspace).toBe(join(root, 'team'));
+      expect(config(join(root, 'a', 'b')).sharedWorkspace).toBe(join(root, 'a', 'b'));
+      const fromFile = loadConfig({
+        JELMORE_WORKSPACE_ROOT: root,
+        JELMORE_CONFIG: configFile({ shared_workspace: 'team' }),
+      });
+      expect(fromFile.sharedWorkspace).toBe(join(root, 'team'));
+    });
+
+    it.each([['.'], ['..'], ['../elsewhere'], ['/etc']])(
+      'must lie inside the workspace root, not be it: %s is refused',
+      (shared) => {
+        const { message } = configError({
+          JELMORE_WORKSPACE_ROOT: join(dir, 'ws'),
+          JELMORE_SHARED_WORKSPACE: shared,
+        });
+        expect(message).toContain(
+          'JELMORE_SHARED_WORKSPACE must be a folder inside the workspace root',
+        );
+        expectOneLine(message);
+      },
+    );
+  });
+
   describe('errors: one line naming the key', () => {
     it('JELMORE_PORT=abc', () => {
       const { message } = configError({ JELMORE_PORT: 'abc' });
@@ -635,6 +665,17 @@ describe('loadConfig', () => {
     it('rejects a window below one second', () => {
       expect(configError({ JELMORE_RATE_LIMIT_WINDOW_SECONDS: '0' }).message).toContain(
         'JELMORE_RATE_LIMIT_WINDOW_SECONDS',
+      );
+    });
+
+    it('allows 20 failed authentications per address per window, or JELMORE_AUTH_FAILURE_LIMIT', () => {
+      expect(loadConfig({}).authFailureLimit).toBe(20);
+      expect(loadConfig({ JELMORE_AUTH_FAILURE_LIMIT: '5' }).authFailureLimit).toBe(5);
+      expect(loadConfig({ JELMORE_CONFIG: configFile({ auth_failure_limit: 7 }) })).toMatchObject({
+        authFailureLimit: 7,
+      });
+      expect(configError({ JELMORE_AUTH_FAILURE_LIMIT: '0' }).message).toContain(
+        'JELMORE_AUTH_FAILURE_LIMIT',
       );
     });
   });

@@ -18,9 +18,10 @@ import {
   validateSync,
   ValidationError as ClassValidationError,
 } from 'class-validator';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import {
   CLAUDE_PERMISSION_MODES,
   ClaudePermissionMode,
@@ -75,9 +76,11 @@ export class ScriptedConfig {
   @IsInt() @Min(1) maxConcurrentSessions!: number;
 }
 
+/** An API key as the server keeps it: its SHA-256, never the key itself. */
 export interface ApiKey {
   id: string;
-  key: string;
+  /** SHA-256 of the key, hex. */
+  digest: string;
   admin: boolean;
 }
 
@@ -92,6 +95,8 @@ export class JelmoreConfig {
   databaseUrl!: string;
   @IsString() @IsNotEmpty() dataDir!: string;
   @IsString() @IsNotEmpty() workspaceRoot!: string;
+  /** A folder in the workspace root every key's sessions may work in (absolute once loaded); unset: none. */
+  @IsOptional() @IsString() @IsNotEmpty() sharedWorkspace?: string;
   @IsIn(LOG_LEVELS) logLevel!: (typeof LOG_LEVELS)[number];
   @IsInt() @Min(1) sessionTtlSeconds!: number;
   @IsInt() @Min(1) eventRetentionSeconds!: number;
@@ -103,8 +108,17 @@ export class JelmoreConfig {
   @IsBoolean() costOptimization!: boolean;
   @IsInt() @Min(1) circuitFailureThreshold!: number;
   @IsInt() @Min(0) circuitCooldownSeconds!: number;
-  /** From JELMORE_API_KEYS only (`id:key[:admin]`, comma-separated); empty: no auth, loopback only. */
+  /**
+   * From JELMORE_API_KEYS and JELMORE_API_KEYS_FILE (`id:key[:admin]`, comma- or line-separated), as
+   * digests; empty: no auth, loopback only.
+   */
   @IsArray() apiKeys!: ApiKey[];
+  /** `bwrap`: each agent process in a bubblewrap sandbox (agents refuse to start without a working one). */
+  @IsIn(['bwrap', 'off']) agentSandbox!: 'bwrap' | 'off';
+  /** What network a sandboxed agent has: the host's (its model API), or none. */
+  @IsIn(['host', 'none']) agentNetwork!: 'host' | 'none';
+  /** Files no agent may see: the config and key files, the SQLite database (absolute paths). */
+  @IsArray() @IsString({ each: true }) secretFiles!: string[];
   /** Cost budgets in USD per API key id, across all its sessions. */
   @IsObject() keyBudgetsUsd!: Record<string, number>;
   @IsArray() @IsString({ each: true }) corsOrigins!: string[];
@@ -113,6 +127,11 @@ export class JelmoreConfig {
   @IsInt() @Min(1) rateLimitWindowSeconds!: number;
   /** Sessions each provider may start per window; a provider not named has no limit. */
   @IsObject() providerRateLimits!: Record<string, number>;
+  /**
+   * Failed authentications (REST and WS handshake) per client address per window; past it the address
+   * gets RATE_LIMITED until the window ends, even with a valid key (see AuthFailureLimiter).
+   */
+  @IsInt() @Min(1) authFailureLimit!: number;
   @ValidateNested() @Type(() => ClaudeConfig) claude!: ClaudeConfig;
   @ValidateNested() @Type(() => OpencodeConfig) opencode!: OpencodeConfig;
   @ValidateNested() @Type(() => ScriptedConfig) scripted!: ScriptedConfig;
@@ -178,7 +197,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
   const dataDir = pick('dataDir', 'JELMORE_DATA_DIR', 'data_dir', file, String, './data') as string;
   const plain = {
     keyBudgetsUsd: parseKeyBudgets(env.JELMORE_KEY_BUDGETS, file.key_budgets, env.JELMORE_CONFIG),
-    apiKeys: parseApiKeys(env.JELMORE_API_KEYS),
+    apiKeys: parseApiKeys(env.JELMORE_API_KEYS, env.JELMORE_API_KEYS_FILE),
+    agentSandbox: pick(
+      'agentSandbox',
+      'JELMORE_AGENT_SANDBOX',
+      'agent_sandbox',
+      file,
+      String,
+      'bwrap',
+    ),
+    agentNetwork: pick(
+      'agentNetwork',
+      'JELMORE_AGENT_NETWORK',
+      'agent_network',
+      file,
+      String,
+      'host',
+    ),
+    secretFiles: [env.JELMORE_CONFIG, env.JELMORE_API_KEYS_FILE]
+      .filter((path): path is string => !!path)
+      .map((path) => resolve(path)),
     corsOrigins: pick('corsOrigins', 'JELMORE_CORS_ORIGINS', 'cors_origins', file, toList, []),
     rateLimitPerMinute: pick(
       'rateLimitPerMinute',
@@ -195,6 +233,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
       file,
       toInt,
       60,
+    ),
+    authFailureLimit: pick(
+      'authFailureLimit',
+      'JELMORE_AUTH_FAILURE_LIMIT',
+      'auth_failure_limit',
+      file,
+      toInt,
+      20,
     ),
     providerRateLimits: parseProviderRateLimits(
       env.JELMORE_PROVIDER_RATE_LIMITS,
@@ -220,6 +266,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
       file,
       String,
       './workspace',
+    ),
+    sharedWorkspace: pick(
+      'sharedWorkspace',
+      'JELMORE_SHARED_WORKSPACE',
+      'shared_workspace',
+      file,
+      String,
+      undefined,
     ),
     logLevel: pick('logLevel', 'JELMORE_LOG_LEVEL', 'log_level', file, String, 'info'),
     sessionTtlSeconds: pick(
@@ -486,6 +540,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
   }
   config.dataDir = resolve(config.dataDir);
   config.workspaceRoot = resolve(config.workspaceRoot);
+  if (config.sharedWorkspace !== undefined) {
+    // Relative to the root, like a session's cwd; the root itself would let every key into every folder.
+    const shared = resolve(config.workspaceRoot, config.sharedWorkspace);
+    const rel = relative(config.workspaceRoot, shared);
+    if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+      throw new ConfigError(
+        `Invalid configuration: ${keys.sharedWorkspace} must be a folder inside the workspace root ${config.workspaceRoot}, not the root itself (got ${JSON.stringify(config.sharedWorkspace)})`,
+      );
+    }
+    config.sharedWorkspace = shared;
+  }
+  if (config.databaseUrl.startsWith('sqlite:')) {
+    const db = resolve(config.databaseUrl.slice('sqlite:'.length));
+    config.secretFiles.push(db, `${db}-wal`, `${db}-shm`);
+  }
   return config;
 }
 
@@ -627,9 +696,17 @@ function parseProviderRateLimits(
 }
 
 /** `id:key[:admin]`, comma-separated. The message never repeats a key. */
-function parseApiKeys(value: string | undefined): ApiKey[] {
-  if (!value?.trim()) return [];
-  const keys = value.split(',').map((entry, i) => {
+/**
+ * The keys of JELMORE_API_KEYS and of the file JELMORE_API_KEYS_FILE names (owner-only: mode 0600 or
+ * stricter), kept as digests. A key file keeps keys out of the server's environment.
+ */
+function parseApiKeys(value: string | undefined, file: string | undefined): ApiKey[] {
+  const entries = [
+    ...(value?.trim() ? value.split(',') : []),
+    ...(file ? readKeysFile(file).split(/[,\n]/) : []),
+  ].filter((entry) => entry.trim() !== '' && !entry.trim().startsWith('#'));
+  if (entries.length === 0) return [];
+  const keys = entries.map((entry, i) => {
     const parts = entry.trim().split(':');
     const [id, key, role] = parts;
     const ok =
@@ -643,13 +720,33 @@ function parseApiKeys(value: string | undefined): ApiKey[] {
         `Invalid configuration: JELMORE_API_KEYS entry ${i + 1} must be id:key or id:key:admin, with an id of letters, digits, _ . - and a key of at least 16 characters`,
       );
     }
-    return { id, key, admin: role === 'admin' };
+    return { id, digest: keyDigest(key), admin: role === 'admin' };
   });
   const ids = keys.map((k) => k.id);
   const twice = ids.find((id, i) => ids.indexOf(id) !== i);
   if (twice)
     throw new ConfigError(`Invalid configuration: JELMORE_API_KEYS names the id '${twice}' twice`);
   return keys;
+}
+
+function readKeysFile(path: string): string {
+  let mode: number;
+  try {
+    mode = statSync(path).mode;
+  } catch {
+    throw new ConfigError(`Invalid configuration: JELMORE_API_KEYS_FILE ${path} cannot be read`);
+  }
+  if ((mode & 0o077) !== 0) {
+    throw new ConfigError(
+      `Invalid configuration: JELMORE_API_KEYS_FILE ${path} must be readable by its owner only (chmod 600; it is ${(mode & 0o777).toString(8)})`,
+    );
+  }
+  return readFileSync(path, 'utf8');
+}
+
+/** SHA-256 of an API key, hex: how keys are kept and compared. */
+export function keyDigest(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
 }
 
 function readConfigFile(path: string): Source {

@@ -3,9 +3,19 @@ import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import { isObservable, type Observable } from 'rxjs';
 import type { ServerOptions, Socket } from 'socket.io';
+import {
+  ErrorBody,
+  ErrorCode,
+  JelmoreError,
+  NotFoundError,
+  WS_NAMESPACE,
+  WsAck,
+} from '@jelmore/contracts';
+import { toErrorBody } from '../common/error-body';
 import { loggedEventsParser } from './event-encoder';
+import { eventAdmissionOf } from './ws-rate-limit';
 
-/** Socket.IO with the configured CORS allow-list and a bound on message size. */
+/** Socket.IO with the configured CORS allow-list, a bound on message size, and only /sessions open. */
 export class ConfiguredIoAdapter extends IoAdapter {
   constructor(
     app: INestApplicationContext,
@@ -21,13 +31,24 @@ export class ConfiguredIoAdapter extends IoAdapter {
     port: number,
     options?: Parameters<IoAdapter['createIOServer']>[1],
   ): ReturnType<IoAdapter['createIOServer']> {
-    return super.createIOServer(port, {
+    const server = super.createIOServer(port, {
       ...options,
       ...(this.corsOrigins.length ? { cors: { origin: this.corsOrigins } } : {}),
       ...(this.clusterAdapter ? { adapter: this.clusterAdapter } : {}),
       maxHttpBufferSize: this.maxMessageBytes,
       parser: loggedEventsParser,
     } as Parameters<IoAdapter['createIOServer']>[1]);
+    // Clients talk to /sessions, whose handshake checks the key; the root namespace would take anyone.
+    server
+      .of('/')
+      .use((_socket, next) =>
+        next(
+          connectError(
+            new NotFoundError(`The root namespace is closed: connect to ${WS_NAMESPACE}`),
+          ),
+        ),
+      );
+    return server;
   }
 
   /**
@@ -35,7 +56,9 @@ export class ConfiguredIoAdapter extends IoAdapter {
    * an RxJS pipeline per handler per socket (fromEvent → mergeMap → takeUntil: four subscribers and
    * some thirty closures each), about 30 KB of heap per connection for our nine messages.
    * Same contract: each handler's result (a promise or an observable) is the ack, or `{ event, data }`
-   * is emitted; a failure is logged.
+   * is emitted; a failure is logged. Two additions: the socket's rate limit is checked before any
+   * handler runs (socket.io runs `onAny` before `socket.use` middleware, so only here can it stop one),
+   * and an event with no handler that asked for an ack is answered UNKNOWN_EVENT.
    */
   override bindMessageHandlers(
     socket: Socket,
@@ -43,9 +66,17 @@ export class ConfiguredIoAdapter extends IoAdapter {
     _transform: (data: unknown) => Observable<unknown>,
   ): void {
     const byMessage = new Map(handlers.map((h) => [h.message as string, h]));
-    socket.onAny((message: string, ...args: unknown[]) => {
+    const route = (message: string, args: unknown[]) => {
       const handler = byMessage.get(message);
       if (handler) this.dispatch(socket, handler, args);
+      else answerUnknown(message, args, byMessage.keys());
+    };
+    const admit = eventAdmissionOf(socket);
+    socket.onAny((message: string, ...args: unknown[]) => {
+      if (!admit) return route(message, args);
+      const verdict = admit(args);
+      if (verdict === true) route(message, args);
+      else if (verdict !== false) void verdict.then((ok) => ok && route(message, args));
     });
   }
 
@@ -74,4 +105,21 @@ export class ConfiguredIoAdapter extends IoAdapter {
       fail(err);
     }
   }
+}
+
+/** The error a refused handshake gives the client as connect_error: its message, and the body as `data`. */
+export function connectError(err: JelmoreError): Error & { data: ErrorBody } {
+  return Object.assign(new Error(err.message), { data: toErrorBody(err).body });
+}
+
+/** Answers an event no handler takes, if it asked for an ack: silence would leave the client waiting. */
+function answerUnknown(message: string, args: unknown[], known: Iterable<string>): void {
+  const ack = args[args.length - 1];
+  if (typeof ack !== 'function') return;
+  const name = String(message).slice(0, 64);
+  const error = new JelmoreError(
+    ErrorCode.UnknownEvent,
+    `Unknown event '${name}'; the events are ${[...known].join(', ')}`,
+  );
+  (ack as (answer: WsAck) => void)({ ok: false, error: toErrorBody(error).body });
 }

@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import type { Namespace, Socket } from 'socket.io';
 import {
   ErrorCode,
+  JelmoreError,
   SessionStreamError,
   WS_NAMESPACE,
   WsAck,
@@ -27,10 +28,12 @@ import {
   WsPermissionReplyDto,
 } from '../api/session.dto';
 import { ApiKeysService, LOCAL_PRINCIPAL, Principal } from '../auth/api-keys.service';
+import { AuthFailureLimiter } from '../auth/auth-failure-limiter';
 import { toErrorBody } from '../common/error-body';
 import { validateDto } from '../common/validation';
 import { JelmoreConfig } from '../config/jelmore.config';
 import { ClusterService } from '../cluster/cluster.service';
+import { connectError } from './configured-io.adapter';
 import { WsRateLimiter } from './ws-rate-limit';
 
 /**
@@ -49,6 +52,7 @@ export class SessionsGateway
   /** socket id → session id → what ends its subscription. */
   private readonly subscriptions = new Map<string, Map<string, AbortController>>();
   private readonly rateLimiter: WsRateLimiter;
+  private readonly authFailures: AuthFailureLimiter;
 
   constructor(
     private readonly sessions: SessionsService,
@@ -64,30 +68,49 @@ export class SessionsGateway
       config.rateLimitPerMinute,
       config.rateLimitWindowSeconds * 1000,
     );
+    // Counted in the same storage as the REST guard's, so both transports share an address's failures.
+    this.authFailures = new AuthFailureLimiter(
+      storage,
+      config.authFailureLimit,
+      config.rateLimitWindowSeconds * 1000,
+    );
   }
 
-  /** The handshake needs a valid key (`auth: { token }`); without one the client gets connect_error. */
+  /**
+   * The handshake needs a valid key (`auth: { token }`); without one the client gets connect_error
+   * UNAUTHORIZED, and an address past its failure limit gets RATE_LIMITED with `retryAfter`.
+   */
   afterInit(namespace: Namespace): void {
     this.namespace = namespace;
     this.cluster?.attach(namespace);
     namespace.use((socket, next) => {
+      const address = socket.handshake.address;
+      const refused = this.authFailures.refusal(address);
+      if (refused) {
+        next(connectError(refused));
+        return;
+      }
       const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
       const principal = this.keys.authenticate(typeof token === 'string' ? token : undefined);
       if (!principal) {
-        const error = new Error('A valid API key is required: auth: { token }') as Error & {
-          data: unknown;
-        };
-        error.data = { code: ErrorCode.Unauthorized };
-        next(error);
+        this.authFailures.recordFailure(address);
+        next(
+          connectError(
+            new JelmoreError(
+              ErrorCode.Unauthorized,
+              'A valid API key is required: auth: { token }',
+            ),
+          ),
+        );
         return;
       }
       (socket.data as { principal?: Principal }).principal = principal;
+      // Per key; without keys every client is the same local principal, so per socket.
+      this.rateLimiter.attach(
+        socket,
+        this.keys.enabled ? `key:${principal.id}` : `socket:${socket.id}`,
+      );
       next();
-    });
-    // Per key; without keys every client is the same local principal, so per socket.
-    namespace.on('connection', (socket: Socket) => {
-      const tracker = this.keys.enabled ? `key:${principalOf(socket).id}` : `socket:${socket.id}`;
-      socket.use(this.rateLimiter.middleware(tracker));
     });
   }
 
