@@ -1,3 +1,6 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import request from 'supertest';
 import type { SessionResource } from '@jelmore/contracts';
 import { SessionCleanupJob, SessionsService } from '@jelmore/sessions';
@@ -64,5 +67,78 @@ describe('the cleanup job ends sessions idle past the TTL', () => {
     expect((await http.get(`/v1/sessions/${ended.id}`).expect(200)).body.state).toBe('terminated');
     expect((await http.get(`/v1/sessions/${live.id}/events`)).body.events.length).toBe(liveBefore);
     await http.delete(`/v1/sessions/${live.id}`).expect(200);
+  });
+});
+
+describe('the cleanup job removes the folders of sessions past retention', () => {
+  const RETENTION_SECONDS = 3600;
+  let server: TestServer;
+  let root: string;
+  let outside: string;
+
+  beforeAll(async () => {
+    server = await startTestServer({
+      env: {
+        JELMORE_SCRIPTED_ENABLED: 'true',
+        JELMORE_SHARED_WORKSPACE: 'shared',
+        JELMORE_EVENT_RETENTION_SECONDS: String(RETENTION_SECONDS),
+        // Longer than the retention: moving the clock past it expires no idle session.
+        JELMORE_SESSION_TTL_SECONDS: String(10 * RETENTION_SECONDS),
+      },
+    });
+    root = join(server.dir, 'workspace');
+    mkdirSync(root, { recursive: true });
+    outside = mkdtempSync(join(tmpdir(), 'jelmore-outside-'));
+    writeFileSync(join(outside, 'keep.txt'), 'not the workspace');
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    rmSync(outside, { recursive: true, force: true });
+  });
+
+  it("removes an ended session's own folder once its retention passes, and nothing else", async () => {
+    const http = request(server.url);
+    const create = async (cwd?: string) =>
+      (
+        await http
+          .post('/v1/sessions')
+          .send({ query: '[[events 1]]', provider: 'scripted', ...(cwd ? { cwd } : {}) })
+          .expect(201)
+      ).body as SessionResource;
+    const end = (session: SessionResource) => http.delete(`/v1/sessions/${session.id}`).expect(200);
+    mkdirSync(join(root, 'project'));
+
+    const ended = await create();
+    // A link inside the folder is removed as a link: what it points to stays.
+    symlinkSync(outside, join(ended.cwd, 'link-out'));
+    await end(ended);
+    const live = await create();
+    // Folders a user gave as cwd are never Jelmore's to remove, nor is the shared workspace.
+    await end(await create('project'));
+    await end(await create('shared'));
+    // An ended session's folder that a live session works in stays while that one does.
+    const reused = await create();
+    await end(reused);
+    const inReused = await create(reused.id);
+    // A link named like a session, where no folder was made for it, is not followed.
+    const withCwd = await create('project');
+    await end(withCwd);
+    symlinkSync(outside, join(root, withCwd.id));
+
+    const job = server.app.get(SessionCleanupJob);
+    await job.run();
+    expect(existsSync(ended.cwd)).toBe(true);
+
+    await job.run(Date.now() + (RETENTION_SECONDS + 60) * 1000);
+    expect(existsSync(ended.cwd)).toBe(false);
+    expect(existsSync(join(outside, 'keep.txt'))).toBe(true);
+    for (const kept of [live.cwd, join(root, 'project'), join(root, 'shared'), reused.cwd]) {
+      expect({ kept, exists: existsSync(kept) }).toEqual({ kept, exists: true });
+    }
+    expect(existsSync(join(root, withCwd.id, 'keep.txt'))).toBe(true);
+    expect((await http.get(`/v1/sessions/${ended.id}`).expect(200)).body.state).toBe('terminated');
+    await end(live);
+    await end(inReused);
   });
 });

@@ -11,7 +11,7 @@ import { ProvidersController } from './api/providers.controller';
 import { SessionsController } from './api/sessions.controller';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { WindowCounterStorage } from './auth/window-counter.storage';
-import { ApiKeysService } from './auth/api-keys.service';
+import { ApiKeysService, LOCAL_PRINCIPAL } from './auth/api-keys.service';
 import { KeyThrottlerGuard } from './auth/key-throttler.guard';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { createRootLogger, REQUEST_LOGGER, requestLogger } from './common/request-logging';
@@ -78,6 +78,11 @@ export class AppModule {
           ...DEFAULT_SESSIONS_OPTIONS,
           databaseUrl: config.databaseUrl,
           workspaceRoot: config.workspaceRoot,
+          sharedWorkspace: config.sharedWorkspace,
+          // Without keys every caller is the local admin.
+          adminOwners: config.apiKeys.length
+            ? config.apiKeys.filter((k) => k.admin).map((k) => k.id)
+            : [LOCAL_PRINCIPAL.id],
           sessionTtlSeconds: config.sessionTtlSeconds,
           eventRetentionSeconds: config.eventRetentionSeconds,
           permissionTimeoutSeconds: config.permissionTimeoutSeconds,

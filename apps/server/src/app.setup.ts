@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { RequestHandler } from 'express';
 import helmet from 'helmet';
@@ -9,8 +10,11 @@ import { ClusterService } from './cluster/cluster.service';
 import { ConfiguredIoAdapter } from './gateway/configured-io.adapter';
 import { MAX_QUERY_LENGTH } from './api/session.dto';
 
-/** A WS message may carry one query of the largest size, with room for its JSON framing. */
-const MAX_WS_MESSAGE_BYTES = 4 * MAX_QUERY_LENGTH + 64 * 1024;
+/**
+ * A REST body or WS message may carry one query of the largest size (4 bytes per character at worst in
+ * UTF-8), with room for its JSON framing.
+ */
+const MAX_MESSAGE_BYTES = 4 * MAX_QUERY_LENGTH + 64 * 1024;
 
 /** What main.ts and the e2e tests both apply to the app, so tests run the production setup. */
 export function configureApp(app: INestApplication): void {
@@ -18,10 +22,12 @@ export function configureApp(app: INestApplication): void {
   app.use(app.get<RequestHandler>(REQUEST_LOGGER));
   // The OpenAPI page loads inline scripts, so the default content security policy is left out.
   app.use(helmet({ contentSecurityPolicy: false }));
+  // Express's own 100 KB would refuse a query of the documented length; Nest then skips its default parser.
+  (app as NestExpressApplication).useBodyParser('json', { limit: MAX_MESSAGE_BYTES });
   if (config.corsOrigins.length) app.enableCors({ origin: config.corsOrigins });
   const cluster = config.redisUrl ? app.get(ClusterService) : undefined;
   app.useWebSocketAdapter(
-    new ConfiguredIoAdapter(app, config.corsOrigins, MAX_WS_MESSAGE_BYTES, cluster?.adapter()),
+    new ConfiguredIoAdapter(app, config.corsOrigins, MAX_MESSAGE_BYTES, cluster?.adapter()),
   );
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();

@@ -75,6 +75,11 @@ export interface SessionConfig {
   model?: string;
   /** How tool calls are permitted; the provider's configured behaviour when absent. */
   permissions?: PermissionPolicy;
+  /**
+   * Who the session belongs to (the API key id): the agent gets that tenant's home, never another's.
+   * Absent for sessions of a server without keys.
+   */
+  tenant?: string;
 }
 
 /** Enough to continue a session in another process or on another node. JSON-serializable. */

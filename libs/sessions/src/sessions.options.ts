@@ -7,6 +7,13 @@ export interface SessionsModuleOptions {
   nodeId: string;
   /** Sessions live under this directory; a session without cwd gets `<root>/<sessionId>`. */
   workspaceRoot: string;
+  /**
+   * A folder inside the root that every owner's sessions may work in (and below it); unset: none. Other
+   * than that, an owner's sessions work only in its own sessions' folders.
+   */
+  sharedWorkspace?: string;
+  /** Owners (API key ids) whose sessions may work in any folder of the root: admin keys, the local mode. */
+  adminOwners: readonly string[];
   /** Idle, suspended or interrupted sessions untouched this long are ended by the cleanup job. */
   sessionTtlSeconds: number;
   /** Events of sessions that ended this long ago are deleted by the cleanup job (the session row stays). */
@@ -34,5 +41,6 @@ export const DEFAULT_SESSIONS_OPTIONS: Omit<
   commitMaxBatch: 500,
   subscriberBufferEvents: 10_000,
   ownerBudgetsUsd: {},
+  adminOwners: [],
   permissionTimeoutSeconds: 300,
 };

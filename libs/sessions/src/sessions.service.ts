@@ -17,6 +17,7 @@ import {
   PendingPermission,
   PermissionDecision,
   PermissionPolicy,
+  SessionConfig,
   ProviderUnavailableError,
   RateLimitedError,
   SessionError,
@@ -46,7 +47,7 @@ import { SESSIONS_MODULE_OPTIONS } from './sessions.module-definition';
 import type { SessionsModuleOptions } from './sessions.options';
 import { SessionStore } from './store/session-store';
 import { SessionRecord, toResource } from './store/session-record';
-import { isInsideWorkspace, resolveSessionCwd } from './workspace';
+import { SessionWorkspaces } from './session-workspaces';
 
 /** Who acts on a session: its owner, or an admin. Without one (internal jobs) nothing is checked. */
 export interface SessionActor {
@@ -117,6 +118,7 @@ export class SessionsService
   /** Set as the server begins to shut down: no new session starts here. */
   private shuttingDown = false;
   private readonly permissions: SessionPermissions;
+  private readonly workspaces: SessionWorkspaces;
 
   constructor(
     private readonly store: SessionStore,
@@ -130,6 +132,7 @@ export class SessionsService
       options.permissionTimeoutSeconds * 1000,
       (record, draft) => this.append(record, draft),
     );
+    this.workspaces = new SessionWorkspaces(options, store);
   }
 
   get nodeId(): string {
@@ -199,13 +202,13 @@ export class SessionsService
         cwd: input.cwd,
         permissions: input.permissions,
       }) ?? randomUUID();
-    const cwd = resolveSessionCwd(this.options.workspaceRoot, id, input.cwd);
-    const { provider, model, agent, fallback, rest, skipped } = this.open(
-      selection,
-      id,
+    const cwd = await this.workspaces.resolve(id, input.cwd, input.owner);
+    const { provider, model, agent, fallback, rest, skipped } = this.open(selection, {
+      sessionId: id,
       cwd,
-      input.permissions,
-    );
+      permissions: input.permissions,
+      tenant: input.owner,
+    });
     const now = new Date().toISOString();
     const record: SessionRecord = {
       id,
@@ -275,9 +278,12 @@ export class SessionsService
     try {
       next = this.open(
         { candidates: startup.candidates, skipped: [...startup.skipped, why] },
-        record.id,
-        record.cwd,
-        record.permissions ?? undefined,
+        {
+          sessionId: record.id,
+          cwd: record.cwd,
+          permissions: record.permissions ?? undefined,
+          tenant: record.owner ?? undefined,
+        },
       );
     } catch {
       return false;
@@ -307,9 +313,7 @@ export class SessionsService
    */
   private open(
     selection: { candidates: ProviderCandidate[]; skipped: string[] },
-    sessionId: string,
-    cwd: string,
-    permissions?: PermissionPolicy,
+    config: Omit<SessionConfig, 'model'>,
   ): ProviderCandidate & {
     agent: AgentSession;
     fallback?: string;
@@ -317,16 +321,14 @@ export class SessionsService
     rest: ProviderCandidate[];
     skipped: string[];
   } {
-    const { candidates, skipped } = enforcing(selection, permissions);
+    const { candidates, skipped } = enforcing(selection, config.permissions);
     const overRate: RateLimitedError[] = [];
     for (const [index, candidate] of candidates.entries()) {
       try {
         const admitted = this.selector.admitStart(candidate.provider.name);
         const agent = candidate.provider.createSession({
-          sessionId,
-          cwd,
+          ...config,
           model: candidate.model.id,
-          ...(permissions ? { permissions } : {}),
         });
         admitted();
         this.selector.circuit(candidate.provider.name).begin();
@@ -364,9 +366,10 @@ export class SessionsService
     return Promise.all(records.map((r) => this.resource(r)));
   }
 
-  /** Session counts and usage, in all and per provider (sessions of every age in the store). */
-  async metrics(): Promise<SessionMetrics> {
-    const totals = await this.store.totalsByProvider(LIVE_STATES);
+  /** Session counts and usage, in all and per provider (sessions of any age): the actor's (an admin's: all). */
+  async metrics(actor?: SessionActor): Promise<SessionMetrics> {
+    const owner = actor && !actor.admin ? actor.id : undefined;
+    const totals = await this.store.totalsByProvider(LIVE_STATES, owner);
     return {
       total_sessions: totals.reduce((n, t) => n + t.sessions, 0),
       active_sessions: totals.reduce((n, t) => n + t.active, 0),
@@ -539,7 +542,7 @@ export class SessionsService
       cwd: record.cwd,
       providerRef: record.providerRef ?? undefined,
     };
-    const cwd = resolveSessionCwd(this.options.workspaceRoot, id, state.cwd);
+    const cwd = await this.workspaces.resolve(id, state.cwd, record.owner);
     const provider = this.registry.get(record.provider);
     // One conditional update decides which node runs it, should two resume it at once.
     const claimed = await this.store.claimSession(id, {
@@ -556,8 +559,9 @@ export class SessionsService
         sessionId: id,
         cwd,
         model: state.model,
-        // The resumed agent enforces what the session was created with.
+        // The resumed agent enforces what the session was created with, in its owner's agent home.
         ...(record.permissions ? { permissions: record.permissions } : {}),
+        ...(record.owner ? { tenant: record.owner } : {}),
       });
       await agent.resume({ ...state, cwd });
     } catch (err) {
@@ -678,6 +682,12 @@ export class SessionsService
     return this.store.pruneEvents(cutoff);
   }
 
+  /** Removes the folders made for sessions that ended longer ago than the retention. */
+  async pruneWorkspaces(now = Date.now()): Promise<number> {
+    const cutoff = new Date(now - this.options.eventRetentionSeconds * 1000).toISOString();
+    return this.workspaces.removeEnded(cutoff);
+  }
+
   private pump(runtime: Runtime): void {
     const run = async () => {
       const { agent } = runtime;
@@ -764,8 +774,8 @@ export class SessionsService
         await this.enforceBudget(runtime);
         break;
       case 'directory_changed':
-        // Reported as it happened, but only a directory inside the workspace becomes the cwd a resume uses.
-        if (isInsideWorkspace(this.options.workspaceRoot, draft.to)) {
+        // Reported as it happened, but only a directory its owner may use becomes the cwd a resume uses.
+        if (await this.workspaces.mayUse(record.owner, draft.to)) {
           record.cwd = draft.to;
           await this.store.updateSession(record.id, { cwd: record.cwd });
         }

@@ -32,6 +32,10 @@ const ERRORS = {
       details: { budget: 'key', limitUsd: 5, spentUsd: 5.0012 },
     },
   },
+  403: {
+    description: 'The key may not do this: the route needs an admin key',
+    example: { code: ErrorCode.Forbidden, message: 'The Prometheus metrics need an admin key' },
+  },
   404: {
     description: "No such session, or another key's (as if it did not exist)",
     example: {
@@ -46,6 +50,10 @@ const ERRORS = {
       message: 'Session 6c8d5709-7e95-4529-a5f1-18ac3dddef69 is suspended; resume it first',
       details: { provider: 'claude', sessionId: '6c8d5709-7e95-4529-a5f1-18ac3dddef69' },
     },
+  },
+  413: {
+    description: 'The body is larger than the server takes (a query of the largest size fits)',
+    example: { code: ErrorCode.PayloadTooLarge, message: 'request entity too large' },
   },
   429: {
     description: 'Over the rate limit: retry after Retry-After seconds',

@@ -1,6 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { SessionMetrics, SessionsService } from '@jelmore/sessions';
+import { Principal } from '../auth/api-keys.service';
+import { CurrentPrincipal } from '../auth/principal.decorator';
 import { ApiKeyProtected } from './api-docs.decorator';
 import { METRICS_EXAMPLE, SessionMetricsDto } from './responses.dto';
 
@@ -11,13 +13,16 @@ export class MetricsController {
   constructor(private readonly sessions: SessionsService) {}
 
   @Get()
-  @ApiOperation({ summary: 'Session counts, tokens and cost, in all and per provider' })
+  @ApiOperation({
+    summary: 'Session counts, tokens and cost, in all and per provider',
+    description: "Of the caller's own sessions; an admin key's: of every key's.",
+  })
   @ApiOkResponse({
     description: 'total_sessions, active_sessions, usage and cost, in all and per provider',
     type: SessionMetricsDto,
     example: METRICS_EXAMPLE,
   })
-  metrics(): Promise<SessionMetrics> {
-    return this.sessions.metrics();
+  metrics(@CurrentPrincipal() principal: Principal): Promise<SessionMetrics> {
+    return this.sessions.metrics(principal);
   }
 }

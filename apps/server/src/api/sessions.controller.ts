@@ -101,7 +101,7 @@ export class SessionsController {
     type: SessionResourceDto,
     example: SESSION_EXAMPLE,
   })
-  @ApiErrors(400, 402, 503)
+  @ApiErrors(400, 402, 413, 503)
   @ApiError(
     404,
     { code: 'PROVIDER_NOT_FOUND', message: "Unknown provider 'gpt'; known: claude, opencode" },
@@ -192,7 +192,7 @@ export class SessionsController {
     type: OkDto,
     example: { ok: true },
   })
-  @ApiErrors(400, 402, 404, 409)
+  @ApiErrors(400, 402, 404, 409, 413)
   async input(
     @Param('id', ParseUUIDPipe) id: string,
     @Body() dto: InputDto,

@@ -387,6 +387,19 @@ describe.each([
       expect((await store.totalsByProvider([])).map((t) => t.active)).toEqual([0, 0]);
     });
 
+    it("totals one owner's sessions only when asked for an owner", async () => {
+      const usage = { inputTokens: 10, outputTokens: 20, costUsd: 0.5 };
+      await store.insertSession(record('a', { owner: 'alice', state: 'running', usage }));
+      await store.insertSession(record('b', { owner: 'bob', state: 'idle', usage }));
+      await store.insertSession(record('c', { owner: 'bob', state: 'terminated', usage }));
+
+      expect(await store.totalsByProvider(LIVE, 'alice')).toEqual([
+        { provider: 'claude', sessions: 1, active: 1, usage },
+      ]);
+      expect(await store.totalsByProvider(LIVE, 'nobody')).toEqual([]);
+      expect((await store.totalsByProvider(LIVE))[0]).toMatchObject({ sessions: 3, active: 2 });
+    });
+
     it('gives counts and integer sums of its own queries as numbers, as SQLite does', async () => {
       await store.insertSession(
         record('a', { usage: { inputTokens: 3_000_000_000, outputTokens: 1, costUsd: 0.5 } }),
@@ -461,6 +474,29 @@ describe.each([
       expect(await store.lastSeq('ended-new')).toBe(4);
       expect((await store.getSession('ended-old'))?.state).toBe('terminated');
       expect(await store.pruneEvents(cutoff)).toBe(0);
+    });
+
+    it('tells which sessions ended before the cutoff, and where the others work', async () => {
+      const old = tick();
+      await store.insertSession(record('ended-old', { state: 'terminated', updatedAt: old }));
+      await store.insertSession(record('failed-old', { state: 'failed', updatedAt: old }));
+      await store.insertSession(
+        record('suspended-old', { state: 'suspended', updatedAt: old, cwd: '/ws/shared' }),
+      );
+      const cutoff = tick();
+      await store.insertSession(
+        record('ended-new', { state: 'terminated', updatedAt: tick(), cwd: '/ws/shared' }),
+      );
+      await store.insertSession(record('running', { state: 'running', updatedAt: tick() }));
+
+      const ids = ['ended-old', 'failed-old', 'suspended-old', 'ended-new', 'running', 'missing'];
+      expect((await store.endedSessionIds(ids, cutoff)).sort()).toEqual([
+        'ended-old',
+        'failed-old',
+      ]);
+      expect(await store.endedSessionIds(['ended-new'], cutoff)).toEqual([]);
+      expect(await store.endedSessionIds([], cutoff)).toEqual([]);
+      expect((await store.cwdsInUse(cutoff)).sort()).toEqual(['/ws/running', '/ws/shared']);
     });
   });
 

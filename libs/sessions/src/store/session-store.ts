@@ -228,10 +228,14 @@ export class SessionStore implements OnModuleInit, OnApplicationShutdown {
     return Number(row?.cost ?? 0);
   }
 
-  /** Sessions, live sessions and usage summed per provider. */
-  async totalsByProvider(liveStates: readonly SessionState[]): Promise<ProviderTotals[]> {
-    const rows = await this.db
-      .selectFrom('sessions')
+  /** Sessions, live sessions and usage summed per provider: of one owner's sessions, or of all. */
+  async totalsByProvider(
+    liveStates: readonly SessionState[],
+    owner?: string,
+  ): Promise<ProviderTotals[]> {
+    let query = this.db.selectFrom('sessions');
+    if (owner !== undefined) query = query.where('owner', '=', owner);
+    const rows = await query
       .select((eb) => [
         'provider',
         eb.fn.countAll<number>().as('sessions'),
@@ -267,11 +271,7 @@ export class SessionStore implements OnModuleInit, OnApplicationShutdown {
 
   /** Deletes the events of sessions that ended (terminated or failed) before `cutoff`; returns how many. */
   async pruneEvents(cutoff: string): Promise<number> {
-    const ended = this.db
-      .selectFrom('sessions')
-      .select('id')
-      .where('state', 'in', ['terminated', 'failed'])
-      .where('updated_at', '<', cutoff);
+    const ended = this.endedBefore(cutoff).select('id');
     const result = await this.db
       .deleteFrom('events')
       .where('session_id', 'in', ended)
@@ -279,6 +279,33 @@ export class SessionStore implements OnModuleInit, OnApplicationShutdown {
     // Their permission requests go with them.
     await this.db.deleteFrom('permission_requests').where('session_id', 'in', ended).execute();
     return Number(result.numDeletedRows);
+  }
+
+  /** Which of the sessions `ids` ended (terminated or failed) before `cutoff`. */
+  async endedSessionIds(ids: readonly string[], cutoff: string): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.endedBefore(cutoff).select('id').where('id', 'in', ids).execute();
+    return rows.map((r) => r.id);
+  }
+
+  /** The working directories of the sessions that did not end before `cutoff` (live, resumable, ended since). */
+  async cwdsInUse(cutoff: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('sessions')
+      .select('cwd')
+      .distinct()
+      .where((eb) =>
+        eb.or([eb('state', 'not in', ['terminated', 'failed']), eb('updated_at', '>=', cutoff)]),
+      )
+      .execute();
+    return rows.map((r) => r.cwd);
+  }
+
+  private endedBefore(cutoff: string) {
+    return this.db
+      .selectFrom('sessions')
+      .where('state', 'in', ['terminated', 'failed'])
+      .where('updated_at', '<', cutoff);
   }
 
   async insertPermissionRequest(record: PermissionRequestRecord): Promise<void> {
