@@ -2,7 +2,7 @@
  * `npm run bench [-- options]`: each benchmark runs Jelmore and its raw baseline in the same run and
  * writes bench/results/<name>.json, then a table of all of them (also bench/results/table.md).
  *   --quick          seconds, not minutes: proves the benchmarks still run (CI); results go to results/quick
- *   --only a,b       run only these (throughput, latency, concurrency, startup, warm-start, rest)
+ *   --only a,b       run only these (throughput, latency, concurrency, startup, warm-start, sandbox, rest)
  *   --pin            servers on CPU 0, this runner (the clients) on the others
  *   --profile        CPU profiles of each server over each measured window, in results/profiles
  *   --heap-profile   concurrency: a sampling heap profile of each server (what is alive mid-stream);
@@ -20,6 +20,7 @@ import { latency } from './benchmarks/latency';
 import { rest } from './benchmarks/rest';
 import { startup } from './benchmarks/startup';
 import { throughput } from './benchmarks/throughput';
+import { sandbox } from './benchmarks/sandbox';
 import { warmStart } from './benchmarks/warm-start';
 import type { BenchContext } from './support/context';
 import {
@@ -42,6 +43,7 @@ const RUNS: Record<BenchmarkName, (ctx: BenchContext) => Promise<Measured>> = {
   concurrency,
   startup,
   'warm-start': warmStart,
+  sandbox,
   rest,
 };
 

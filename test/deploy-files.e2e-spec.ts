@@ -313,6 +313,20 @@ describe('deployment files', () => {
       expect(container.resources.limits.memory).toBeDefined();
     });
 
+    it('lets bubblewrap sandbox the agents: a pod user namespace, an unmasked /proc, user namespaces allowed', () => {
+      const pod = k8s('Deployment').spec.template.spec;
+      const [container] = pod.containers;
+      expect(pod.hostUsers).toBe(false);
+      expect(container.securityContext).toMatchObject({
+        procMount: 'Unmasked',
+        seccompProfile: { type: 'Unconfined' },
+        appArmorProfile: { type: 'Unconfined' },
+      });
+      expect(readFileSync(join(ROOT, 'deploy', 'Dockerfile'), 'utf8')).toMatch(
+        /apt-get install[^\n]*\bbubblewrap\b/,
+      );
+    });
+
     it('mounts the Claude agents home and the workspace from ReadWriteMany claims, the rest per pod', () => {
       const { dataDir, workspaceRoot } = podConfig();
       const pod = k8s('Deployment').spec.template.spec;

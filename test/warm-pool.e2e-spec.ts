@@ -6,7 +6,7 @@ import request from 'supertest';
 import type { SessionResource } from '@jelmore/contracts';
 import { lastUserContent, textOf } from './fixtures/fake-anthropic';
 import { startTestServer, TestServer } from './support/app';
-import { eventually, processesMentioning, waitUntil } from './support/processes';
+import { agentsMentioning, eventually, processesMentioning, waitUntil } from './support/processes';
 import { connect, EventCollector, request as wsRequest } from './support/ws-client';
 
 /** One Prometheus sample of /metrics, e.g. ('jelmore_warm_pool_hits_total', 'provider="claude"'). */
@@ -48,7 +48,7 @@ describe('Claude warm pool (real CLI, fake model API)', () => {
     ).toBe(true);
     const waiting = readdirSync(workspace)
       .filter((id) => !sessionIds.has(id))
-      .map((id) => ({ id, pids: processesMentioning(`--session-id ${id}`) }))
+      .map((id) => ({ id, pids: agentsMentioning(`--session-id ${id}`) }))
       .filter((w) => w.pids.length > 0);
     expect(waiting).toHaveLength(1);
     seenIds.add(waiting[0].id);
@@ -77,7 +77,7 @@ describe('Claude warm pool (real CLI, fake model API)', () => {
     // The session took the pre-started process: its id, its directory, its pid.
     expect(session).toMatchObject({ id: warm.id, provider: 'claude', model: 'claude-sonnet-5-5' });
     expect(session.cwd).toBe(join(workspace, warm.id));
-    expect(processesMentioning(`--session-id ${warm.id}`)).toEqual([warm.pid]);
+    expect(agentsMentioning(`--session-id ${warm.id}`)).toEqual([warm.pid]);
     await events.waitForResults(1);
     expect(events.ofType('result')[0].text).toBe('Echo: warm hello');
     expect(events.ofType('status').map((s) => s.to)).toEqual(['starting', 'running', 'idle']);
@@ -86,7 +86,7 @@ describe('Claude warm pool (real CLI, fake model API)', () => {
     // Same process for the next turn, with the conversation so far.
     await wsRequest(socket, 'session:input', { sessionId: session.id, text: 'and again' });
     await events.waitForResults(2);
-    expect(processesMentioning(`--session-id ${warm.id}`)).toEqual([warm.pid]);
+    expect(agentsMentioning(`--session-id ${warm.id}`)).toEqual([warm.pid]);
     expect(JSON.stringify(requestsContaining('and again')[0].messages)).toContain('warm hello');
 
     // The CLI kept its transcript where --resume looks for it: suspend and resume keep the history.
@@ -134,7 +134,7 @@ describe('Claude warm pool (real CLI, fake model API)', () => {
     ).toBe(1);
     expect(await sample(server, 'jelmore_warm_pool_hits_total', 'provider="claude"')).toBe(1);
     // Still waiting, untouched, for the next default session.
-    expect(processesMentioning(`--session-id ${warm.id}`)).toEqual([warm.pid]);
+    expect(agentsMentioning(`--session-id ${warm.id}`)).toEqual([warm.pid]);
     expect(await sample(server, 'jelmore_warm_pool_ready', 'provider="claude"')).toBe(1);
 
     for (const { session } of [opus, own]) {
@@ -144,7 +144,7 @@ describe('Claude warm pool (real CLI, fake model API)', () => {
 
   it('leaves no agent process once its sessions end and the server shuts down', async () => {
     const warm = await warmProcess();
-    expect(processesMentioning(warm.id)).toEqual([warm.pid]);
+    expect(agentsMentioning(warm.id)).toEqual([warm.pid]);
     socket.disconnect();
     closed = true;
     await server.close();

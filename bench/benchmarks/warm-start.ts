@@ -44,7 +44,7 @@ async function waitForWarm(server: ServerUnderTest): Promise<void> {
 }
 
 /** session:create → the first assistant event at the client, as the startup benchmark measures it. */
-async function firstEvent(
+export async function firstEvent(
   socket: Socket,
   firstEvents: Map<string, () => void>,
 ): Promise<{ firstEventMs: number; ackMs: number; id: string }> {

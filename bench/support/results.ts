@@ -9,6 +9,7 @@ export const BENCHMARKS = [
   'concurrency',
   'startup',
   'warm-start',
+  'sandbox',
   'rest',
 ] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];

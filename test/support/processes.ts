@@ -15,6 +15,24 @@ export function processesMentioning(needle: string): number[] {
   return pids;
 }
 
+/**
+ * Like processesMentioning, but one pid per agent: the outermost process of each tree that mentions
+ * `needle` (a sandboxed agent is bwrap, bwrap's init and the agent, all with the same command line).
+ */
+export function agentsMentioning(needle: string): number[] {
+  const pids = processesMentioning(needle);
+  return pids.filter((pid) => !pids.includes(parentOf(pid)));
+}
+
+function parentOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return 0;
+  }
+}
+
 export async function eventually(check: () => boolean, timeoutMs = 5000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

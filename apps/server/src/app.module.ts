@@ -65,6 +65,12 @@ export class AppModule {
             cooldownMs: config.circuitCooldownSeconds * 1000,
           },
           dataDir: config.dataDir,
+          sandbox: {
+            mode: config.agentSandbox,
+            network: config.agentNetwork,
+            // Where a folder shown to agents holds them (e.g. the data dir under the workspace).
+            hidden: [config.dataDir, ...config.secretFiles],
+          },
           workspaceRoot: config.workspaceRoot,
           claude: config.claude,
           opencode: config.opencode,

@@ -1,4 +1,5 @@
 import type { ClaudeOptions } from './claude/claude.options';
+import type { AgentSandboxSettings } from './process/agent-sandbox';
 import type { OpencodeOptions } from './opencode/opencode.options';
 import type { CircuitBreakerOptions } from './selection/circuit-breaker';
 import type { ProviderRateLimitOptions } from './selection/rate-window';
@@ -12,6 +13,8 @@ export interface ProvidersModuleOptions {
   circuit: CircuitBreakerOptions;
   /** Where agents keep their own state (HOME, transcripts), so it survives restarts. */
   dataDir: string;
+  /** How agent processes are confined; bubblewrap with the host's network when unset. */
+  sandbox?: AgentSandboxSettings;
   /**
    * Where sessions' directories are (`<root>/<sessionId>` by default): warm agents wait in theirs.
    * No warm start without it.

@@ -7,7 +7,7 @@ import {
 } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
-import { ProviderRegistry } from '@jelmore/providers';
+import { AgentSandbox, ProviderRegistry } from '@jelmore/providers';
 import { SessionsService, SessionStore } from '@jelmore/sessions';
 import { ClusterService } from '../cluster/cluster.service';
 import { Public } from '../auth/public.decorator';
@@ -15,9 +15,17 @@ import { NatsHealthIndicator } from '../nats/nats.health';
 
 const READY_EXAMPLE = {
   status: 'ok',
-  info: { store: { status: 'up' }, providers: { status: 'up', claude: 'up' } },
+  info: {
+    store: { status: 'up' },
+    providers: { status: 'up', claude: 'up' },
+    sandbox: { status: 'up', mode: 'bwrap', network: 'host' },
+  },
   error: {},
-  details: { store: { status: 'up' }, providers: { status: 'up', claude: 'up' } },
+  details: {
+    store: { status: 'up' },
+    providers: { status: 'up', claude: 'up' },
+    sandbox: { status: 'up', mode: 'bwrap', network: 'host' },
+  },
 };
 
 @ApiTags('health')
@@ -32,6 +40,7 @@ export class HealthController {
     private readonly store: SessionStore,
     private readonly registry: ProviderRegistry,
     private readonly sessions: SessionsService,
+    private readonly sandbox: AgentSandbox,
     // Provided only when JELMORE_NATS_URL is set.
     @Optional() private readonly nats?: NatsHealthIndicator,
     // Provided only in cluster mode (JELMORE_REDIS_URL).
@@ -49,7 +58,10 @@ export class HealthController {
     return this.health.check([]);
   }
 
-  /** Ready when the store answers, at least one provider is healthy, and NATS is up if configured. */
+  /**
+   * Ready when the store answers, at least one provider is healthy, agents can be sandboxed (or the
+   * sandbox is off), and NATS is up if configured.
+   */
   @Get('ready')
   @HealthCheck()
   @ApiOperation({ summary: 'Readiness probe: the store answers and a provider is healthy' })
@@ -72,6 +84,7 @@ export class HealthController {
       () => this.checkAccepting(),
       () => this.checkStore(),
       () => this.checkProviders(),
+      () => this.checkSandbox(),
       ...(nats ? [() => nats.check()] : []),
       ...(cluster ? [() => this.checkRedis(cluster)] : []),
     ]);
@@ -108,6 +121,14 @@ export class HealthController {
     } catch (err) {
       return indicator.down({ message: err instanceof Error ? err.message : String(err) });
     }
+  }
+
+  /** Up when agents run sandboxed, or unconfined because JELMORE_AGENT_SANDBOX=off says so (shown). */
+  private checkSandbox() {
+    const indicator = this.indicators.check('sandbox');
+    const { mode, usable, reason, network } = this.sandbox.status;
+    if (mode === 'off') return indicator.up({ mode, message: 'agents run unconfined' });
+    return usable ? indicator.up({ mode, network }) : indicator.down({ mode, message: reason });
   }
 
   private async checkProviders() {

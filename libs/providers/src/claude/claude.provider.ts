@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { mkdirSync, realpathSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   AgentProviderPort,
@@ -17,13 +17,15 @@ import {
 import { AgentProvider } from '../agent-provider.decorator';
 import { SessionSlots } from '../session-slots';
 import { allowListedEnv } from '../process/agent-process';
+import { tenantHome } from '../process/agent-home';
+import { AgentSandbox, sharedSandbox } from '../process/agent-sandbox';
 import { PROVIDERS_MODULE_OPTIONS } from '../providers.module-definition';
 import type { ProvidersModuleOptions } from '../providers.options';
 import { CachedBinaryCheck } from '../process/binary-check';
 import { checkClaudeBinary, defaultClaudeBin } from './claude-binary';
 import { claudePermissionLaunch } from './claude-permissions';
 import { CLAUDE_MODELS, resolveClaudeModel } from './claude.models';
-import { ClaudeCodeSession } from './claude.session';
+import { ClaudeCodeSession, ClaudeLaunch } from './claude.session';
 import { WarmPool } from './warm-pool';
 
 /** What the agent may see of the server's environment: its own API settings and basics, no server secrets. */
@@ -47,7 +49,9 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit, OnMo
   readonly name = 'claude';
   private readonly logger = new Logger(ClaudeCodeProvider.name);
   private readonly bin: string | undefined;
+  /** `<data dir>/agents/claude`: tenants' homes, and warm agents' own. */
   private readonly home: string;
+  private readonly sandbox: AgentSandbox;
   private readonly binary: CachedBinaryCheck;
   private readonly slots: SessionSlots;
   /** CLI processes started ahead for new sessions (JELMORE_CLAUDE_WARM_POOL_SIZE). */
@@ -57,6 +61,7 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit, OnMo
     this.bin = options.claude.bin ?? defaultClaudeBin();
     this.binary = new CachedBinaryCheck(() => checkClaudeBinary(this.bin));
     this.home = join(options.dataDir, 'agents', 'claude');
+    this.sandbox = sharedSandbox(options.sandbox);
     this.slots = new SessionSlots(this.name, options.claude.maxConcurrentSessions);
   }
 
@@ -101,22 +106,17 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit, OnMo
     if (!this.binary.last.ok || !this.bin) {
       throw new ProviderUnavailableError(this.name, this.binary.last.reason ?? 'binary not found');
     }
+    this.sandbox.assertUsable(this.name);
     const model = this.resolveModel(config.model);
     if (!model) throw new ProviderUnavailableError(this.name, `no model ${config.model}`);
-    mkdirSync(this.home, { recursive: true });
     const release = this.slots.take();
     const settings = { ...config, model: model.id };
     // A session's process may restart after a crash: it holds its slot until its first exit.
     const onExit = (expected: boolean) => release(!expected);
     const warm = this.pool?.take(settings, onExit);
     if (warm) return warm;
-    const session = new ClaudeCodeSession(settings, {
-      bin: this.bin,
-      env: this.agentEnv(config.permissions),
-      options: this.options.claude,
-      onExit,
-    });
-    return session;
+    const home = this.homeOf(config);
+    return new ClaudeCodeSession(settings, this.launch(this.bin, config, home, onExit));
   }
 
   claimWarmSession(request: WarmSessionRequest): string | undefined {
@@ -125,12 +125,13 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit, OnMo
 
   async healthCheck(): Promise<ProviderHealth> {
     const binary = await this.binary.check();
-    const healthy = binary.ok && this.options.claude.enabled;
+    const refusal = this.sandbox.refusal();
+    const healthy = binary.ok && this.options.claude.enabled && !refusal;
     // A pool that lost processes while the binary was broken fills again once it works.
     if (healthy) void this.pool?.fill();
     return {
       healthy,
-      reason: !this.options.claude.enabled ? 'disabled in config' : binary.reason,
+      reason: !this.options.claude.enabled ? 'disabled in config' : (binary.reason ?? refusal),
       version: binary.version,
       checkedAt: this.binary.checkedAt,
     };
@@ -145,36 +146,64 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit, OnMo
   private startWarmPool(): void {
     const { enabled, warmPoolSize, defaultModel } = this.options.claude;
     const root = this.options.workspaceRoot;
-    if (!enabled || warmPoolSize <= 0 || !this.bin) return;
+    if (!enabled || warmPoolSize <= 0 || !this.bin || this.sandbox.refusal()) return;
     if (!root) {
       this.logger.warn('Claude warm pool off: the providers module has no workspaceRoot');
       return;
     }
     const bin = this.bin;
     mkdirSync(root, { recursive: true });
-    mkdirSync(this.home, { recursive: true });
     this.pool = new WarmPool<ClaudeCodeSession>({
       size: warmPoolSize,
       // Sessions' directories are resolved against the root's real path: so must the pool's be.
       root: realpathSync(root),
       model: this.resolveModel()!.id,
       create: (config, onExit) =>
-        new ClaudeCodeSession(config, {
-          bin,
-          env: this.agentEnv(undefined),
-          options: this.options.claude,
-          onExit,
-        }),
+        new ClaudeCodeSession(
+          config,
+          this.launch(bin, config, this.warmHome(config.sessionId), onExit),
+        ),
     });
     this.logger.log(`Claude warm pool: ${warmPoolSize} process(es) of ${defaultModel}`);
     if (this.binary.last.ok) void this.pool.fill();
   }
 
-  private agentEnv(permissions: PermissionPolicy | undefined): NodeJS.ProcessEnv {
+  /**
+   * A session's agent home: its tenant's, or, for a session that began in a warm agent, that agent's own
+   * (`warm/<session id>`: the agent started before its tenant was known, and its transcript is there).
+   */
+  private homeOf(config: SessionConfig): string {
+    const warm = join(this.home, 'warm', config.sessionId);
+    return existsSync(warm) ? warm : tenantHome(this.home, config.tenant);
+  }
+
+  private warmHome(sessionId: string): string {
+    const home = join(this.home, 'warm', sessionId);
+    mkdirSync(home, { recursive: true });
+    return home;
+  }
+
+  private launch(
+    bin: string,
+    config: SessionConfig,
+    home: string,
+    onExit: ClaudeLaunch['onExit'],
+  ): ClaudeLaunch {
+    return {
+      bin,
+      env: this.agentEnv(config.permissions, home),
+      options: this.options.claude,
+      onExit,
+      // Its workspace (where a later process may start in a subfolder the agent went to) and its home.
+      sandbox: { sandbox: this.sandbox, view: { writable: [config.cwd, home] } },
+    };
+  }
+
+  private agentEnv(permissions: PermissionPolicy | undefined, home: string): NodeJS.ProcessEnv {
     return {
       ...allowListedEnv(process.env, CLAUDE_ENV_ALLOW_LIST),
       // The agent's own state lives under the server's data dir, so transcripts survive restarts.
-      HOME: this.home,
+      HOME: home,
       DISABLE_TELEMETRY: '1',
       DISABLE_AUTOUPDATER: '1',
       CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',

@@ -7,7 +7,7 @@ import {
   StartOptions,
   SuspendedState,
 } from '@jelmore/contracts';
-import { AgentProcess } from '../process/agent-process';
+import { AgentProcess, AgentProcessOptions } from '../process/agent-process';
 import { AsyncQueue } from '../process/async-queue';
 import { ClaudePermissionGate, claudePermissionLaunch } from './claude-permissions';
 import { ClaudeStreamNormalizer } from './claude-stream.normalizer';
@@ -21,6 +21,7 @@ export interface ClaudeLaunch {
   options: ClaudeOptions;
   /** Called when the CLI process exits; `expected` after terminate() or suspend(). */
   onExit: (expected: boolean) => void;
+  sandbox?: AgentProcessOptions['sandbox'];
 }
 
 /**
@@ -147,7 +148,7 @@ export class ClaudeCodeSession implements AgentSession {
   }
 
   private spawn(resumeRef: string | undefined): void {
-    const { bin, env, options } = this.launch;
+    const { bin, env, options, sandbox } = this.launch;
     const args = [
       '-p',
       '--input-format',
@@ -173,6 +174,7 @@ export class ClaudeCodeSession implements AgentSession {
       args,
       cwd: this.directory.cwd,
       env,
+      sandbox,
       onLine: (line) => this.onLine(line),
       onExit: (code, signal, stderrTail) => this.onExit(code, signal, stderrTail),
     });

@@ -98,6 +98,8 @@ describe('Claude warm pool (a fake CLI as a real process)', () => {
       costOptimization: false,
       circuit: DEFAULT_CIRCUIT_OPTIONS,
       dataDir: join(dir, 'data'),
+      // The pool's own logic: the fake reports its pid and logs its starts outside any sandbox.
+      sandbox: { mode: 'off', network: 'host' },
       workspaceRoot: root,
       claude: { ...DEFAULT_CLAUDE_OPTIONS, bin, warmPoolSize },
       opencode: DEFAULT_OPENCODE_OPTIONS,

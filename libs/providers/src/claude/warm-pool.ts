@@ -104,7 +104,7 @@ export class WarmPool<A extends WarmAgent> {
    */
   claim(request: WarmSessionRequest): string | undefined {
     if (this.closed) return undefined;
-    const { cwd, ...settings } = request;
+    const { cwd, tenant: _tenant, ...settings } = request;
     if (cwd !== undefined) return this.miss('cwd');
     if (settings.model !== this.options.model) return this.miss('model');
     if (!sameSettings(settings, { model: this.options.model })) return this.miss('settings');
@@ -130,7 +130,9 @@ export class WarmPool<A extends WarmAgent> {
     if (!entry) return undefined;
     this.claimed.delete(entry.id);
     clearTimeout(entry.claimTimer);
-    if (!sameSettings(entry.config, config) || entry.agent.pid === undefined) {
+    // The tenant is no setting of the process: a warm agent keeps a home of its own (see ClaudeCodeProvider).
+    const { tenant: _tenant, ...settings } = config;
+    if (!sameSettings(entry.config, settings) || entry.agent.pid === undefined) {
       // The id and directory are the session's now: only the process goes.
       this.miss('settings');
       void entry.agent.terminate();

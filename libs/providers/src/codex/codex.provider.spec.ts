@@ -16,8 +16,8 @@ describe('CodexProvider', () => {
 
   afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  const provider = (env: NodeJS.ProcessEnv) =>
-    new CodexProvider({ dataDir, env } as ProvidersModuleOptions);
+  const provider = (env: NodeJS.ProcessEnv, sandbox?: ProvidersModuleOptions['sandbox']) =>
+    new CodexProvider({ dataDir, env, sandbox } as ProvidersModuleOptions);
 
   const session = { sessionId: 's1', cwd: tmpdir() };
 
@@ -41,7 +41,7 @@ describe('CodexProvider', () => {
     expect((await disabled.healthCheck()).reason).toContain('disabled');
   });
 
-  it('with a base URL, is healthy with the installed codex and writes its config under the data dir', async () => {
+  it('with a base URL, is healthy with the installed codex and writes its config in the tenant`s home', async () => {
     const codex = provider({
       JELMORE_CODEX_BASE_URL: 'http://127.0.0.1:9/v1',
       JELMORE_CODEX_SANDBOX: 'read-only',
@@ -53,16 +53,37 @@ describe('CodexProvider', () => {
     });
     expect(defaultCodexBin()).toMatch(/codex$/);
 
-    const agent = codex.createSession(session);
+    const agent = codex.createSession({ ...session, tenant: 'alice' });
     expect(agent.model).toBe('gpt-5.5');
     expect(codex.metrics().activeSessions).toBe(1);
-    const config = readFileSync(join(dataDir, 'agents', 'codex', '.codex', 'config.toml'), 'utf8');
+    // The tenant's own home: another tenant's agents never see its threads.
+    const config = readFileSync(
+      join(dataDir, 'agents', 'codex', 'tenants', 'alice', '.codex', 'config.toml'),
+      'utf8',
+    );
     expect(config).toContain('base_url = "http://127.0.0.1:9/v1"');
-    expect(config).toContain('sandbox_mode = "read-only"');
+    // Jelmore's sandbox confines the commands (read-only: the workspace is mounted so); Codex's own
+    // bwrap cannot run inside it.
+    expect(config).toContain('sandbox_mode = "danger-full-access"');
     expect(config).toContain('env_key = "JELMORE_CODEX_API_KEY"');
     expect(config).toContain('exclude = ["JELMORE_*"]');
     await agent.terminate();
     expect(codex.metrics()).toEqual({ activeSessions: 0, totalSessions: 1, failedSessions: 0 });
+  });
+
+  it('keeps Codex`s own sandbox mode when Jelmore`s sandbox is off', async () => {
+    const codex = provider(
+      { JELMORE_CODEX_BASE_URL: 'http://127.0.0.1:9/v1', JELMORE_CODEX_SANDBOX: 'read-only' },
+      { mode: 'off', network: 'host' },
+    );
+    await codex.onModuleInit();
+    const agent = codex.createSession(session);
+    const config = readFileSync(
+      join(dataDir, 'agents', 'codex', 'tenants', 'local', '.codex', 'config.toml'),
+      'utf8',
+    );
+    expect(config).toContain('sandbox_mode = "read-only"');
+    await agent.terminate();
   });
 
   it('reports a codex binary that is not there', async () => {

@@ -16,6 +16,8 @@ import { allowListedEnv } from '../process/agent-process';
 import { PROVIDERS_MODULE_OPTIONS } from '../providers.module-definition';
 import type { ProvidersModuleOptions } from '../providers.options';
 import { SessionSlots } from '../session-slots';
+import { tenantHome } from '../process/agent-home';
+import { AgentSandbox, sharedSandbox } from '../process/agent-sandbox';
 import { CachedBinaryCheck } from '../process/binary-check';
 import { checkCodexBinary, defaultCodexBin } from './codex-binary';
 import { CODEX_KEY_ENV, codexConfigToml } from './codex-config';
@@ -50,17 +52,17 @@ export class CodexProvider implements AgentProviderPort, OnModuleInit {
   private readonly settings: CodexSettings;
   private readonly bin: string | undefined;
   private readonly home: string;
-  private readonly codexHome: string;
   private readonly slots: SessionSlots;
   private readonly binary: CachedBinaryCheck;
-  private configWritten = false;
+  private readonly sandbox: AgentSandbox;
 
   constructor(@Inject(PROVIDERS_MODULE_OPTIONS) options: ProvidersModuleOptions) {
     this.settings = loadCodexSettings(options.env);
     this.bin = this.settings.bin ?? defaultCodexBin();
     this.binary = new CachedBinaryCheck(() => checkCodexBinary(this.bin));
+    // A home per tenant below it: its threads (rollouts) are seen by its own agents only.
     this.home = join(options.dataDir, 'agents', 'codex');
-    this.codexHome = join(this.home, '.codex');
+    this.sandbox = sharedSandbox(options.sandbox);
     this.slots = new SessionSlots(this.name, this.settings.maxConcurrentSessions);
   }
 
@@ -104,15 +106,21 @@ export class CodexProvider implements AgentProviderPort, OnModuleInit {
     if (!this.binary.last.ok || !this.bin) {
       throw new ProviderUnavailableError(this.name, this.binary.last.reason ?? 'binary not found');
     }
+    this.sandbox.assertUsable(this.name);
     const model = resolveCodexModel(config.model ?? this.settings.defaultModel);
     if (!model) throw new ProviderUnavailableError(this.name, `no model ${config.model}`);
-    this.writeConfig();
+    const home = tenantHome(this.home, config.tenant);
+    const codexHome = this.writeConfig(home);
     const release = this.slots.take();
     return new CodexSession(config, model, {
       bin: this.bin,
-      env: this.agentEnv(),
-      codexHome: this.codexHome,
+      env: this.agentEnv(home, codexHome),
+      codexHome,
       onEnd: (unexpected) => release(unexpected),
+      sandbox: {
+        sandbox: this.sandbox,
+        view: { writable: [home], readOnlyCwd: this.settings.sandbox === 'read-only' },
+      },
     });
   }
 
@@ -120,9 +128,10 @@ export class CodexProvider implements AgentProviderPort, OnModuleInit {
     const missing = this.missingSetting();
     if (missing) return { healthy: false, reason: missing, checkedAt: new Date().toISOString() };
     const binary = await this.binary.check();
+    const refusal = this.sandbox.refusal();
     return {
-      healthy: binary.ok,
-      reason: binary.reason,
+      healthy: binary.ok && !refusal,
+      reason: binary.reason ?? refusal,
       version: binary.version,
       checkedAt: this.binary.checkedAt,
     };
@@ -140,27 +149,29 @@ export class CodexProvider implements AgentProviderPort, OnModuleInit {
     return undefined;
   }
 
-  /** Codex reads its settings from `$CODEX_HOME/config.toml`: ours, rewritten once per server start. */
-  private writeConfig(): void {
-    if (this.configWritten) return;
-    mkdirSync(this.codexHome, { recursive: true });
+  /** Codex reads its settings from `$CODEX_HOME/config.toml`: ours, rewritten for each session. */
+  private writeConfig(home: string): string {
+    const codexHome = join(home, '.codex');
+    mkdirSync(codexHome, { recursive: true });
     writeFileSync(
-      join(this.codexHome, 'config.toml'),
+      join(codexHome, 'config.toml'),
       codexConfigToml({
         baseUrl: this.settings.baseUrl!,
         model: this.settings.defaultModel,
-        sandbox: this.settings.sandbox,
+        // Codex's own sandbox is bwrap too, and cannot mount its /proc inside ours: ours confines the
+        // commands then, with the workspace read-only for `read-only`.
+        sandbox: this.sandbox.active ? 'danger-full-access' : this.settings.sandbox,
       }),
     );
-    this.configWritten = true;
+    return codexHome;
   }
 
-  private agentEnv(): NodeJS.ProcessEnv {
+  private agentEnv(home: string, codexHome: string): NodeJS.ProcessEnv {
     return {
       ...allowListedEnv(process.env, CODEX_ENV_ALLOW_LIST),
       // The agent's own state lives under the server's data dir, so threads survive restarts.
-      HOME: this.home,
-      CODEX_HOME: this.codexHome,
+      HOME: home,
+      CODEX_HOME: codexHome,
       // Codex refuses to start without the key variable its config names; a local endpoint needs none.
       [CODEX_KEY_ENV]: this.settings.apiKey ?? 'none',
     };

@@ -7,7 +7,7 @@ import {
   StartOptions,
   SuspendedState,
 } from '@jelmore/contracts';
-import { AgentProcess, killGroup } from '../process/agent-process';
+import { AgentProcess, AgentProcessOptions } from '../process/agent-process';
 import { AsyncQueue } from '../process/async-queue';
 import { CodexEventNormalizer, CodexLine } from './codex-event.normalizer';
 import { threadTotals } from './codex-rollout';
@@ -20,6 +20,7 @@ export interface CodexLaunch {
   codexHome: string;
   /** Called once when the session ends; `unexpected` when its agent crashed. */
   onEnd: (unexpected: boolean) => void;
+  sandbox?: AgentProcessOptions['sandbox'];
 }
 
 /** How long an interrupted turn may take to stop on SIGINT before it is ended like a terminate. */
@@ -84,7 +85,7 @@ export class CodexSession implements AgentSession {
     const turn = this.process;
     if (!turn?.alive || !this.normalizer.turnActive) return;
     this.normalizer.expectInterrupt();
-    killGroup(turn.pid, 'SIGINT');
+    turn.signal('SIGINT');
     if (!(await exitsWithin(turn, INTERRUPT_GRACE_MS))) await turn.stop();
   }
 
@@ -142,6 +143,7 @@ export class CodexSession implements AgentSession {
       args,
       cwd: this.config.cwd,
       env: this.launch.env,
+      sandbox: this.launch.sandbox,
       // The turn's last lines (turn.completed) matter, and may come after Node's 'exit'.
       drainOutput: true,
       // Codex starts each command in a session of its own; it ends them on SIGINT/SIGTERM, not SIGKILL.

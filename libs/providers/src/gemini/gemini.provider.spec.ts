@@ -30,11 +30,15 @@ describe('GeminiProvider', () => {
     );
   });
 
-  it('with a key, runs the installed CLI`s --version and writes its settings into the agents` HOME', async () => {
+  it('with a key, runs the installed CLI`s --version and writes its settings into the tenant`s HOME', async () => {
     const gemini = provider({ JELMORE_GEMINI_API_KEY: 'k' });
     expect(await gemini.healthCheck()).toMatchObject({ healthy: true, version: '0.61.0' });
+    await gemini.createSession({ sessionId: 's1', cwd: dataDir, tenant: 'bob' }).terminate();
     const settings = JSON.parse(
-      readFileSync(join(dataDir, 'agents', 'gemini', '.gemini', 'settings.json'), 'utf8'),
+      readFileSync(
+        join(dataDir, 'agents', 'gemini', 'tenants', 'bob', '.gemini', 'settings.json'),
+        'utf8',
+      ),
     ) as Record<string, unknown>;
     expect(settings).toMatchObject({
       security: { auth: { selectedType: 'gemini-api-key' } },

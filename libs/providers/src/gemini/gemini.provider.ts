@@ -18,6 +18,8 @@ import { loadProviderSettings } from '../provider-settings';
 import { PROVIDERS_MODULE_OPTIONS } from '../providers.module-definition';
 import type { ProvidersModuleOptions } from '../providers.options';
 import { SessionSlots } from '../session-slots';
+import { tenantHome } from '../process/agent-home';
+import { AgentSandbox, installRoot, sharedSandbox } from '../process/agent-sandbox';
 import { GEMINI_MODELS, resolveGeminiModel } from './gemini.models';
 import { DEFAULT_GEMINI_OPTIONS, GEMINI_SETTINGS, GeminiOptions } from './gemini.options';
 import { GeminiSession } from './gemini.session';
@@ -57,10 +59,11 @@ export class GeminiProvider implements AgentProviderPort, OnModuleInit {
   private readonly logger = new Logger(GeminiProvider.name);
   private readonly options: GeminiOptions;
   private readonly bin: string | undefined;
+  /** `<data dir>/agents/gemini`: a home per tenant below it. */
   private readonly home: string;
   private readonly slots: SessionSlots;
   private readonly binary: CachedBinaryCheck;
-  private homeReady = false;
+  private readonly sandbox: AgentSandbox;
 
   constructor(@Inject(PROVIDERS_MODULE_OPTIONS) providers: ProvidersModuleOptions) {
     this.options = loadProviderSettings(
@@ -74,12 +77,12 @@ export class GeminiProvider implements AgentProviderPort, OnModuleInit {
     // The CLI keeps its chats under HOME: in the data dir they survive restarts, and --resume finds them.
     this.home = join(providers.dataDir, 'agents', 'gemini');
     this.slots = new SessionSlots(this.name, this.options.maxConcurrentSessions);
+    this.sandbox = sharedSandbox(providers.sandbox);
     this.binary = new CachedBinaryCheck(() => {
-      this.prepareHome();
       return checkBinary(this.bin, {
         label: 'Gemini CLI',
         notFound: 'Gemini CLI not found: install @google/gemini-cli or set JELMORE_GEMINI_BIN',
-        env: this.agentEnv(),
+        env: this.agentEnv(this.prepareHome(undefined)),
         nodeScript: this.bin?.endsWith('.js'),
       });
     });
@@ -119,18 +122,23 @@ export class GeminiProvider implements AgentProviderPort, OnModuleInit {
     if (!this.binary.last.ok || !this.bin) {
       throw new ProviderUnavailableError(this.name, this.binary.last.reason ?? 'CLI not found');
     }
+    this.sandbox.assertUsable(this.name);
     const model = this.resolveModel(config.model);
     if (!model) throw new ProviderUnavailableError(this.name, `no model ${config.model}`);
-    this.prepareHome();
+    const home = this.prepareHome(config.tenant);
     const release = this.slots.take();
     // The npm package's entry is a script: run it with this node rather than whatever PATH finds.
     const script = this.bin.endsWith('.js');
     return new GeminiSession(config, model, {
       command: script ? process.execPath : this.bin,
       baseArgs: script ? [this.bin] : [],
-      env: this.agentEnv(),
+      env: this.agentEnv(home),
       approvalMode: this.options.approvalMode,
       onEnd: release,
+      sandbox: {
+        sandbox: this.sandbox,
+        view: { writable: [home], readOnly: script ? [installRoot(this.bin)] : [] },
+      },
     });
   }
 
@@ -138,9 +146,10 @@ export class GeminiProvider implements AgentProviderPort, OnModuleInit {
     const missing = this.missingSetting();
     if (missing) return { healthy: false, reason: missing, checkedAt: new Date().toISOString() };
     const binary = await this.binary.check();
+    const refusal = this.sandbox.refusal();
     return {
-      healthy: binary.ok,
-      reason: binary.reason,
+      healthy: binary.ok && !refusal,
+      reason: binary.reason ?? refusal,
       version: binary.version,
       checkedAt: this.binary.checkedAt,
     };
@@ -156,20 +165,21 @@ export class GeminiProvider implements AgentProviderPort, OnModuleInit {
     return undefined;
   }
 
-  private prepareHome(): void {
-    if (this.homeReady) return;
-    mkdirSync(join(this.home, '.gemini'), { recursive: true });
+  /** The tenant's home with our CLI settings in it (rewritten: they may have changed with the server). */
+  private prepareHome(tenant: string | undefined): string {
+    const home = tenantHome(this.home, tenant);
+    mkdirSync(join(home, '.gemini'), { recursive: true });
     writeFileSync(
-      join(this.home, '.gemini', 'settings.json'),
+      join(home, '.gemini', 'settings.json'),
       `${JSON.stringify(CLI_SETTINGS, null, 2)}\n`,
     );
-    this.homeReady = true;
+    return home;
   }
 
-  private agentEnv(): NodeJS.ProcessEnv {
+  private agentEnv(home: string): NodeJS.ProcessEnv {
     return {
       ...allowListedEnv(process.env, GEMINI_ENV_ALLOW_LIST),
-      HOME: this.home,
+      HOME: home,
       GEMINI_API_KEY: this.options.apiKey,
       ...(this.options.baseUrl ? { GOOGLE_GEMINI_BASE_URL: this.options.baseUrl } : {}),
       // The session directory is Jelmore's own workspace: no trust prompt for it.

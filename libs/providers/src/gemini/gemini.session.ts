@@ -8,7 +8,7 @@ import {
   StartOptions,
   SuspendedState,
 } from '@jelmore/contracts';
-import { AgentProcess } from '../process/agent-process';
+import { AgentProcess, AgentProcessOptions } from '../process/agent-process';
 import { AsyncQueue } from '../process/async-queue';
 import { GeminiLine, GeminiStreamNormalizer } from './gemini-stream.normalizer';
 import type { GeminiApprovalMode } from './gemini.options';
@@ -21,6 +21,7 @@ export interface GeminiLaunch {
   approvalMode: GeminiApprovalMode;
   /** Called once when the session lets go of its slot; `failed` when its agent died unasked. */
   onEnd: (failed: boolean) => void;
+  sandbox?: AgentProcessOptions['sandbox'];
 }
 
 /**
@@ -114,7 +115,7 @@ export class GeminiSession implements AgentSession {
     this.normalizer = new GeminiStreamNormalizer(this.modelInfo);
     this.interruptRequested = false;
     this.turnStartedAt = Date.now();
-    const { command, baseArgs, env, approvalMode } = this.launch;
+    const { command, baseArgs, env, approvalMode, sandbox } = this.launch;
     const args = [
       ...baseArgs,
       '--model',
@@ -134,6 +135,7 @@ export class GeminiSession implements AgentSession {
       args,
       cwd: this.config.cwd,
       env,
+      sandbox,
       drainOutput: true,
       // Its shell tool runs each command in a session of its own: end those too on interrupt or terminate.
       stopDescendantGroups: true,

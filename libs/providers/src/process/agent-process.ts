@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { AgentSandbox, SandboxView } from './agent-sandbox';
 
 export interface AgentProcessOptions {
   bin: string;
@@ -20,6 +21,8 @@ export interface AgentProcessOptions {
    * a session of its own (setsid), which a signal to the agent's group does not reach.
    */
   stopDescendantGroups?: boolean;
+  /** Runs the agent confined to `view` (plus its cwd) when the sandbox is on. */
+  sandbox?: { sandbox: AgentSandbox; view: SandboxView };
 }
 
 const STDERR_TAIL_BYTES = 4096;
@@ -35,10 +38,15 @@ export class AgentProcess {
   private exited = false;
   private readonly exitPromise: Promise<void>;
   private readonly stopDescendantGroups: boolean;
+  private readonly sandboxed: boolean;
 
   constructor(options: AgentProcessOptions) {
     this.stopDescendantGroups = options.stopDescendantGroups ?? false;
-    this.child = spawn(options.bin, options.args, {
+    this.sandboxed = options.sandbox?.sandbox.active ?? false;
+    const { bin, args } = options.sandbox
+      ? options.sandbox.sandbox.wrap(options.bin, options.args, options.cwd, options.sandbox.view)
+      : options;
+    this.child = spawn(bin, args, {
       cwd: options.cwd,
       env: options.env,
       detached: true,
@@ -102,17 +110,36 @@ export class AgentProcess {
   async stop(graceMs = 2000): Promise<void> {
     if (this.exited) return this.exitPromise;
     // Listed first: once the agent is dead, init adopts its descendants and they cannot be found.
-    const groups = [
-      this.child.pid,
-      ...(this.stopDescendantGroups ? descendantGroups(this.child.pid) : []),
-    ];
-    const killAll = (signal: NodeJS.Signals) => groups.forEach((g) => killGroup(g, signal));
-    killAll('SIGTERM');
-    const timer = setTimeout(() => killAll('SIGKILL'), graceMs);
+    const groups = this.stopDescendantGroups ? descendantGroups(this.child.pid) : [];
+    const signalAll = (signal: NodeJS.Signals) => {
+      this.signal(signal);
+      groups.forEach((g) => killGroup(g, signal));
+    };
+    signalAll('SIGTERM');
+    const timer = setTimeout(() => signalAll('SIGKILL'), graceMs);
     await this.exitPromise;
     clearTimeout(timer);
     // The leader is gone; its tools' children may not be.
-    killAll('SIGKILL');
+    signalAll('SIGKILL');
+  }
+
+  /**
+   * Signals the agent's process group. In a sandbox a catchable signal skips bubblewrap's own two
+   * processes (they would die of it and take the agent down before it could act on it, e.g. record an
+   * interrupted turn); SIGKILL ends the whole sandbox.
+   */
+  signal(signal: NodeJS.Signals): void {
+    const pid = this.child.pid;
+    if (!this.sandboxed || signal === 'SIGKILL' || !pid) return killGroup(pid, signal);
+    const sandbox = new Set([pid, ...childrenOf(pid)]);
+    for (const member of groupMembers(pid)) {
+      if (sandbox.has(member)) continue;
+      try {
+        process.kill(member, signal);
+      } catch {
+        // Ended meanwhile.
+      }
+    }
   }
 
   exited$(): Promise<void> {
@@ -145,11 +172,15 @@ export function installedBin(pkg: string, exe: string): string | undefined {
   }
 }
 
-/** The process groups led by descendants of `pid` other than its own, read from /proc (Linux). */
-export function descendantGroups(pid: number | undefined): number[] {
-  if (!pid) return [];
-  const children = new Map<number, number[]>();
-  const groupOf = new Map<number, number>();
+interface ProcEntry {
+  pid: number;
+  ppid: number;
+  pgrp: number;
+}
+
+/** Every process's pid, parent and group, read from /proc (Linux). */
+function processTable(): ProcEntry[] {
+  const table: ProcEntry[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     let stat: string;
@@ -160,11 +191,33 @@ export function descendantGroups(pid: number | undefined): number[] {
     }
     // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so split after the last ')'.
     const [, ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const self = Number(entry);
-    groupOf.set(self, Number(pgrp));
-    const siblings = children.get(Number(ppid)) ?? [];
+    table.push({ pid: Number(entry), ppid: Number(ppid), pgrp: Number(pgrp) });
+  }
+  return table;
+}
+
+function childrenOf(pid: number): number[] {
+  return processTable()
+    .filter((p) => p.ppid === pid)
+    .map((p) => p.pid);
+}
+
+function groupMembers(pgrp: number): number[] {
+  return processTable()
+    .filter((p) => p.pgrp === pgrp)
+    .map((p) => p.pid);
+}
+
+/** The process groups led by descendants of `pid` other than its own, read from /proc (Linux). */
+export function descendantGroups(pid: number | undefined): number[] {
+  if (!pid) return [];
+  const children = new Map<number, number[]>();
+  const groupOf = new Map<number, number>();
+  for (const { pid: self, ppid, pgrp } of processTable()) {
+    groupOf.set(self, pgrp);
+    const siblings = children.get(ppid) ?? [];
     siblings.push(self);
-    children.set(Number(ppid), siblings);
+    children.set(ppid, siblings);
   }
   const groups = new Set<number>();
   const queue = [...(children.get(pid) ?? [])];
