@@ -197,6 +197,61 @@ describe('failed authentication, counted per address', () => {
   });
 });
 
+describe('failed authentication behind a trusted proxy (JELMORE_TRUST_PROXY=loopback)', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer({
+      env: { JELMORE_API_KEYS: KEYS, JELMORE_TRUST_PROXY: 'loopback' },
+    });
+  });
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  const from = (client: string) => ({ 'x-forwarded-for': client });
+
+  /** A handshake through the proxy for `client`: connected (then closed) or its connect_error code. */
+  async function handshake(client: string, token: string): Promise<string> {
+    const socket = io(`${server.url}/sessions`, {
+      transports: ['websocket'],
+      reconnection: false,
+      auth: { token },
+      extraHeaders: from(client),
+    });
+    return new Promise((resolve) => {
+      socket.once('connect', () => {
+        socket.disconnect();
+        resolve('connected');
+      });
+      socket.once('connect_error', (err: ConnectError) => resolve(err.data?.code ?? err.message));
+    });
+  }
+
+  it('counts each forwarded client apart, over REST and WS alike', async () => {
+    const guesser = '203.0.113.7';
+    const other = '198.51.100.9';
+    for (let i = 0; i < 20; i++) {
+      await request(server.url)
+        .get('/v1/sessions')
+        .set({ ...bearer(`${WRONG}-${i}`), ...from(guesser) })
+        .expect(401);
+    }
+    await request(server.url)
+      .get('/v1/sessions')
+      .set({ ...bearer(ALICE), ...from(guesser) })
+      .expect(429);
+    expect(await handshake(guesser, ALICE)).toBe('RATE_LIMITED');
+    // Everyone else behind the same proxy is untouched.
+    await request(server.url)
+      .get('/v1/sessions')
+      .set({ ...bearer(ALICE), ...from(other) })
+      .expect(200);
+    expect(await handshake(other, BOB)).toBe('connected');
+  });
+});
+
 describe('request log', () => {
   let dir: string;
   let server: ServerProcess;

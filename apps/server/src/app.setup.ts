@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import type { RequestHandler } from 'express';
+import type { Application, RequestHandler } from 'express';
 import helmet from 'helmet';
 import { REQUEST_LOGGER } from './common/request-logging';
 import { createValidationPipe } from './common/validation';
@@ -19,6 +19,10 @@ const MAX_MESSAGE_BYTES = 4 * MAX_QUERY_LENGTH + 64 * 1024;
 /** What main.ts and the e2e tests both apply to the app, so tests run the production setup. */
 export function configureApp(app: INestApplication): void {
   const config = app.get(JelmoreConfig);
+  // Before anything reads req.ip: the request log, the failed-login limit, the per-address throttle.
+  if (config.trustProxy !== undefined) {
+    (app.getHttpAdapter().getInstance() as Application).set('trust proxy', config.trustProxy);
+  }
   app.use(app.get<RequestHandler>(REQUEST_LOGGER));
   // The OpenAPI page loads inline scripts, so the default content security policy is left out.
   app.use(helmet({ contentSecurityPolicy: false }));

@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { ConfigError, loadConfig } from './jelmore.config';
+import { ConfigError, keyDigest, loadConfig } from './jelmore.config';
 
 /** The ConfigError loadConfig throws for env, with its message. */
 function configError(env: NodeJS.ProcessEnv): ConfigError {
@@ -676,6 +676,64 @@ describe('loadConfig', () => {
       });
       expect(configError({ JELMORE_AUTH_FAILURE_LIMIT: '0' }).message).toContain(
         'JELMORE_AUTH_FAILURE_LIMIT',
+      );
+    });
+
+    it('trusts no proxy by default; JELMORE_TRUST_PROXY or trust_proxy name them, checked', () => {
+      expect(loadConfig({}).trustProxy).toBeUndefined();
+      expect(loadConfig({ JELMORE_TRUST_PROXY: '1' }).trustProxy).toBe(1);
+      expect(loadConfig({ JELMORE_TRUST_PROXY: 'loopback,10.0.0.0/8' }).trustProxy).toEqual([
+        'loopback',
+        '10.0.0.0/8',
+      ]);
+      expect(
+        loadConfig({ JELMORE_CONFIG: configFile({ trust_proxy: ['uniquelocal'] }) }).trustProxy,
+      ).toEqual(['uniquelocal']);
+      expect(configError({ JELMORE_TRUST_PROXY: 'everyone' }).message).toBe(
+        'Invalid configuration: JELMORE_TRUST_PROXY must be a hop count or comma-separated addresses, CIDRs or loopback, linklocal, uniquelocal (got "everyone")',
+      );
+    });
+
+    it('keeps API keys as digests, also from an owner-only JELMORE_API_KEYS_FILE', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'jelmore-keys-'));
+      try {
+        const file = join(dir, 'keys');
+        writeFileSync(
+          file,
+          '# tenants\nalice:alice-key-0123456789\nops:ops-key-0123456789:admin\n',
+          {
+            mode: 0o600,
+          },
+        );
+        const config = loadConfig({
+          JELMORE_API_KEYS: 'bob:bob-key-0123456789ab',
+          JELMORE_API_KEYS_FILE: file,
+        });
+        expect(config.apiKeys.map((k) => [k.id, k.admin])).toEqual([
+          ['bob', false],
+          ['alice', false],
+          ['ops', true],
+        ]);
+        expect(JSON.stringify(config)).not.toContain('alice-key-0123456789');
+        expect(config.apiKeys[1].digest).toBe(keyDigest('alice-key-0123456789'));
+        // Hidden from agents' sandboxes, like the config file.
+        expect(config.secretFiles).toContain(file);
+        chmodSync(file, 0o644);
+        expect(configError({ JELMORE_API_KEYS_FILE: file }).message).toBe(
+          `Invalid configuration: JELMORE_API_KEYS_FILE ${file} must be readable by its owner only (chmod 600; it is 644)`,
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('sandboxes agents with bubblewrap and the host network unless told otherwise', () => {
+      expect(loadConfig({})).toMatchObject({ agentSandbox: 'bwrap', agentNetwork: 'host' });
+      expect(
+        loadConfig({ JELMORE_AGENT_SANDBOX: 'off', JELMORE_AGENT_NETWORK: 'none' }),
+      ).toMatchObject({ agentSandbox: 'off', agentNetwork: 'none' });
+      expect(configError({ JELMORE_AGENT_SANDBOX: 'docker' }).message).toContain(
+        'JELMORE_AGENT_SANDBOX',
       );
     });
   });

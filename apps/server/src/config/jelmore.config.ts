@@ -35,6 +35,7 @@ import {
   resolveClaudeModel,
 } from '@jelmore/providers';
 import { DEFAULT_SESSIONS_OPTIONS } from '@jelmore/sessions';
+import { parseTrustProxy } from '../common/client-address';
 import { DEFAULT_NATS_MAX_PENDING, DEFAULT_NATS_STREAM } from '../nats/nats.constants';
 
 /** The names of the providers found by folder (see providerFolderClasses). */
@@ -132,6 +133,11 @@ export class JelmoreConfig {
    * gets RATE_LIMITED until the window ends, even with a valid key (see AuthFailureLimiter).
    */
   @IsInt() @Min(1) authFailureLimit!: number;
+  /**
+   * Proxies whose X-Forwarded-For is believed, as Express's `trust proxy` takes them (a hop count, or
+   * addresses, CIDRs, loopback/linklocal/uniquelocal); unset: the connection's address is the client's.
+   */
+  @IsOptional() trustProxy?: number | string[];
   @ValidateNested() @Type(() => ClaudeConfig) claude!: ClaudeConfig;
   @ValidateNested() @Type(() => OpencodeConfig) opencode!: OpencodeConfig;
   @ValidateNested() @Type(() => ScriptedConfig) scripted!: ScriptedConfig;
@@ -225,6 +231,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
       file,
       toInt,
       600,
+    ),
+    trustProxy: trustProxySetting(
+      pick('trustProxy', 'JELMORE_TRUST_PROXY', 'trust_proxy', file, String, undefined),
+      keys,
     ),
     rateLimitWindowSeconds: pick(
       'rateLimitWindowSeconds',
@@ -696,6 +706,21 @@ function parseProviderRateLimits(
 }
 
 /** `id:key[:admin]`, comma-separated. The message never repeats a key. */
+/** JELMORE_TRUST_PROXY or the file's trust_proxy (a number, a string, or a list of strings), checked. */
+function trustProxySetting(
+  value: unknown,
+  keys: Record<string, string>,
+): number | string[] | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+  const text = Array.isArray(value) ? value.join(',') : typeof value === 'string' ? value : '';
+  const parsed = parseTrustProxy(text);
+  if (parsed !== undefined) return parsed;
+  throw new ConfigError(
+    `Invalid configuration: ${keys.trustProxy} must be a hop count or comma-separated addresses, CIDRs or loopback, linklocal, uniquelocal (got ${JSON.stringify(value)})`,
+  );
+}
+
 /**
  * The keys of JELMORE_API_KEYS and of the file JELMORE_API_KEYS_FILE names (owner-only: mode 0600 or
  * stricter), kept as digests. A key file keeps keys out of the server's environment.

@@ -1,4 +1,5 @@
 import { Logger, OnApplicationShutdown, OnModuleDestroy, Optional } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import {
   ConnectedSocket,
   MessageBody,
@@ -29,6 +30,7 @@ import {
 } from '../api/session.dto';
 import { ApiKeysService, LOCAL_PRINCIPAL, Principal } from '../auth/api-keys.service';
 import { AuthFailureLimiter } from '../auth/auth-failure-limiter';
+import { clientAddress, TrustProxy } from '../common/client-address';
 import { toErrorBody } from '../common/error-body';
 import { validateDto } from '../common/validation';
 import { JelmoreConfig } from '../config/jelmore.config';
@@ -59,6 +61,7 @@ export class SessionsGateway
     private readonly keys: ApiKeysService,
     config: JelmoreConfig,
     @InjectThrottlerStorage() storage: ThrottlerStorage,
+    private readonly http: HttpAdapterHost,
     // Provided only in cluster mode (JELMORE_REDIS_URL).
     @Optional() private readonly cluster?: ClusterService,
   ) {
@@ -76,6 +79,14 @@ export class SessionsGateway
     );
   }
 
+  /** Express's compiled `trust proxy` (set by configureApp from JELMORE_TRUST_PROXY), if any. */
+  private trustProxy(): TrustProxy | undefined {
+    const express = this.http.httpAdapter?.getInstance<{ get(name: string): unknown }>();
+    const trust = express?.get('trust proxy fn') as TrustProxy | undefined;
+    // Express's default trusts nobody; no need to walk the header then.
+    return express?.get('trust proxy') ? trust : undefined;
+  }
+
   /**
    * The handshake needs a valid key (`auth: { token }`); without one the client gets connect_error
    * UNAUTHORIZED, and an address past its failure limit gets RATE_LIMITED with `retryAfter`.
@@ -84,7 +95,8 @@ export class SessionsGateway
     this.namespace = namespace;
     this.cluster?.attach(namespace);
     namespace.use((socket, next) => {
-      const address = socket.handshake.address;
+      // Behind trusted proxies, the client's address as Express reads it for REST (JELMORE_TRUST_PROXY).
+      const address = clientAddress(socket.request, this.trustProxy());
       const refused = this.authFailures.refusal(address);
       if (refused) {
         next(connectError(refused));
