@@ -1,11 +1,7 @@
-import type { Socket } from 'socket.io-client';
-import { FakeAnthropicServer } from '../../test/fixtures/fake-anthropic';
-import { connect, onEvents } from '../support/client';
+import { ClaudeServers } from '../support/claude-servers';
 import type { BenchContext } from '../support/context';
 import { Measured, metric } from '../support/results';
-import { ServerUnderTest } from '../support/servers';
 import { percentile, spread } from '../support/stats';
-import { firstEvent } from './warm-start';
 
 const SETTLE_MS = 300;
 const sleep = (delay: number) => new Promise((resolve) => setTimeout(resolve, delay));
@@ -17,48 +13,22 @@ const sleep = (delay: number) => new Promise((resolve) => setTimeout(resolve, de
  */
 export async function sandbox(ctx: BenchContext): Promise<Measured> {
   const iterations = ctx.quick ? 3 : 15;
-  const fake = new FakeAnthropicServer();
-  const fakeUrl = await fake.start();
-  const env = {
-    JELMORE_CLAUDE_ENABLED: 'true',
-    JELMORE_CLAUDE_WARM_POOL_SIZE: '0',
-    ANTHROPIC_BASE_URL: fakeUrl,
-    ANTHROPIC_API_KEY: 'bench-key-not-secret',
-  };
-  const options = { cpus: ctx.serverCpus, nodeArgs: ctx.nodeArgs };
-  const off = ServerUnderTest.jelmore(ctx.build, {
-    ...options,
-    env: { ...env, JELMORE_AGENT_SANDBOX: 'off' },
+  const servers = await ClaudeServers.start(ctx, {
+    off: { JELMORE_CLAUDE_WARM_POOL_SIZE: '0', JELMORE_AGENT_SANDBOX: 'off' },
+    on: { JELMORE_CLAUDE_WARM_POOL_SIZE: '0', JELMORE_AGENT_SANDBOX: 'bwrap' },
   });
-  const on = ServerUnderTest.jelmore(ctx.build, {
-    ...options,
-    env: { ...env, JELMORE_AGENT_SANDBOX: 'bwrap' },
-  });
-  const sockets: Socket[] = [];
   try {
-    await Promise.all([off.start(), on.start()]);
-    const firstEvents = new Map<string, () => void>();
-    const open = async (server: ServerUnderTest) => {
-      const socket = await connect(server.url);
-      sockets.push(socket);
-      onEvents(socket, (events) => {
-        for (const event of events)
-          if (event.type === 'assistant') firstEvents.get(event.sessionId)?.();
-      });
-      return socket;
-    };
-    const sides = { off: await open(off), on: await open(on) };
-    const runs: Record<keyof typeof sides, number[]> = { off: [], on: [] };
-    const once = async (side: keyof typeof sides) => {
+    const runs = { off: [] as number[], on: [] as number[] };
+    const once = async (side: keyof typeof runs) => {
       await sleep(SETTLE_MS);
-      return (await firstEvent(sides[side], firstEvents)).firstEventMs;
+      return (await servers.firstEvent(side)).firstEventMs;
     };
     // Warm-up: the fake's and the servers' first requests, the CLI binary in the page cache.
     await once('off');
     await once('on');
     for (let i = 0; i < iterations; i++) {
       // Alternate which goes first, so drift in load hits both alike.
-      const order: (keyof typeof sides)[] = i % 2 ? ['on', 'off'] : ['off', 'on'];
+      const order: (keyof typeof runs)[] = i % 2 ? ['on', 'off'] : ['off', 'on'];
       for (const side of order) runs[side].push(await once(side));
     }
     const p = (values: number[], q: number) => percentile(values, q);
@@ -79,8 +49,6 @@ export async function sandbox(ctx: BenchContext): Promise<Measured> {
       },
     };
   } finally {
-    for (const socket of sockets) socket.disconnect();
-    await Promise.all([off.stop(), on.stop()]);
-    await fake.stop();
+    await servers.stop();
   }
 }

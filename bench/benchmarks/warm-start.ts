@@ -5,14 +5,10 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Socket } from 'socket.io-client';
-import type { SessionResource } from '../../libs/contracts/src/session';
-import { WsClientEvents } from '../../libs/contracts/src/ws-protocol';
 import { DEFAULT_CLAUDE_OPTIONS } from '../../libs/providers/src/claude/claude.options';
 import { defaultClaudeBin } from '../../libs/providers/src/claude/claude-binary';
-import { FakeAnthropicServer } from '../../test/fixtures/fake-anthropic';
 import { processesMentioning } from '../../test/support/processes';
-import { connect, onEvents, request, subscribe, terminate } from '../support/client';
+import { ClaudeServers } from '../support/claude-servers';
 import type { BenchContext } from '../support/context';
 import { memoryMiB } from '../support/proc';
 import { Measured, metric } from '../support/results';
@@ -41,26 +37,6 @@ async function waitForWarm(server: ServerUnderTest): Promise<void> {
     if (Date.now() > deadline) throw new Error(`no warm Claude process ready:\n${server.log}`);
     await sleep(25);
   }
-}
-
-/** session:create → the first assistant event at the client, as the startup benchmark measures it. */
-export async function firstEvent(
-  socket: Socket,
-  firstEvents: Map<string, () => void>,
-): Promise<{ firstEventMs: number; ackMs: number; id: string }> {
-  const t0 = process.hrtime.bigint();
-  const { session } = await request<{ session: SessionResource }>(socket, WsClientEvents.create, {
-    provider: 'claude',
-    query: QUERY,
-  });
-  const ackMs = ms(t0);
-  const first = new Promise<void>((resolve) => firstEvents.set(session.id, resolve));
-  await subscribe(socket, session.id);
-  await first;
-  const firstEventMs = ms(t0);
-  firstEvents.delete(session.id);
-  await terminate(socket, session.id);
-  return { firstEventMs, ackMs, id: session.id };
 }
 
 /**
@@ -139,45 +115,22 @@ export async function warmStart(ctx: BenchContext): Promise<Measured> {
   const iterations = ctx.quick ? 3 : 20;
   const bin = defaultClaudeBin();
   if (!bin) throw new Error('warm-start needs the Claude Code CLI (@anthropic-ai/claude-code)');
-  const fake = new FakeAnthropicServer();
-  const fakeUrl = await fake.start();
   const dir = mkdtempSync(join(tmpdir(), 'jelmore-bench-warm-'));
-  const env = {
-    JELMORE_CLAUDE_ENABLED: 'true',
-    ANTHROPIC_BASE_URL: fakeUrl,
-    ANTHROPIC_API_KEY: 'bench-key-not-secret',
-  };
-  const options = { cpus: ctx.serverCpus, nodeArgs: ctx.nodeArgs };
-  const cold = ServerUnderTest.jelmore(ctx.build, {
-    ...options,
-    env: { ...env, JELMORE_CLAUDE_WARM_POOL_SIZE: '0' },
+  const servers = await ClaudeServers.start(ctx, {
+    cold: { JELMORE_CLAUDE_WARM_POOL_SIZE: '0' },
+    warm: { JELMORE_CLAUDE_WARM_POOL_SIZE: '1' },
   });
-  const warm = ServerUnderTest.jelmore(ctx.build, {
-    ...options,
-    env: { ...env, JELMORE_CLAUDE_WARM_POOL_SIZE: '1' },
-  });
-  const sockets: Socket[] = [];
+  const { fakeUrl } = servers;
+  const warm = servers.servers.warm;
   try {
-    await Promise.all([cold.start(), warm.start()]);
-    const firstEvents = new Map<string, () => void>();
-    const open = async (server: ServerUnderTest) => {
-      const socket = await connect(server.url);
-      sockets.push(socket);
-      onEvents(socket, (events) => {
-        for (const event of events)
-          if (event.type === 'assistant') firstEvents.get(event.sessionId)?.();
-      });
-      return socket;
-    };
-    const [coldSocket, warmSocket] = [await open(cold), await open(warm)];
     const runCold = async () => {
       await sleep(SETTLE_MS);
-      return firstEvent(coldSocket, firstEvents);
+      return servers.firstEvent('cold');
     };
     const runWarm = async () => {
       await waitForWarm(warm);
       await sleep(SETTLE_MS);
-      return firstEvent(warmSocket, firstEvents);
+      return servers.firstEvent('warm');
     };
 
     // Warm-up: the fake's and the servers' first requests, the CLI binary in the page cache.
@@ -185,10 +138,11 @@ export async function warmStart(ctx: BenchContext): Promise<Measured> {
     await runWarm();
     await bareWarmCli(bin, fakeUrl, dir);
     await waitForWarm(warm);
-    const waitingPid = readdirSync(join(warm.dir, 'workspace'))
+    // The CLI's own process, not the sandbox's (bwrap and its init mention the same arguments).
+    const waitingRss = readdirSync(join(warm.dir, 'workspace'))
       .flatMap((id) => processesMentioning(`--session-id ${id}`))
-      .at(0);
-    const waitingRssMiB = waitingPid ? memoryMiB(waitingPid).rss : NaN;
+      .map((pid) => memoryMiB(pid).rss);
+    const waitingRssMiB = waitingRss.length ? Math.max(...waitingRss) : NaN;
     const hitsBefore = await sample(warm, 'jelmore_warm_pool_hits_total', 'provider="claude"');
 
     const coldRuns: number[] = [];
@@ -255,9 +209,7 @@ export async function warmStart(ctx: BenchContext): Promise<Measured> {
       },
     };
   } finally {
-    for (const socket of sockets) socket.disconnect();
-    await Promise.all([cold.stop(), warm.stop()]);
-    await fake.stop();
+    await servers.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
