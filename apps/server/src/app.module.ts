@@ -16,7 +16,7 @@ import { KeyThrottlerGuard } from './auth/key-throttler.guard';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { createRootLogger, REQUEST_LOGGER, requestLogger } from './common/request-logging';
 import { JelmoreConfig } from './config/jelmore.config';
-import { ClusterService } from './cluster/cluster.service';
+import { ClusterModule } from './cluster/cluster.module';
 import { SessionsGateway } from './gateway/sessions.gateway';
 import { HealthController } from './health/health.controller';
 import { PrometheusController } from './metrics/metrics.controller';
@@ -96,6 +96,7 @@ export class AppModule {
           nodeId: config.nodeId,
         }),
         DashboardModule,
+        ...(config.redisUrl ? [ClusterModule.forRoot(config)] : []),
       ],
       controllers: [
         SessionsController,
@@ -115,7 +116,6 @@ export class AppModule {
         SessionsGateway,
         PrometheusService,
         ...(config.natsUrl ? natsProviders(config, config.natsUrl) : []),
-        ...(config.redisUrl ? [ClusterService] : []),
       ],
     };
   }

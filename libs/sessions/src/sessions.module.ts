@@ -1,13 +1,63 @@
-import { Module } from '@nestjs/common';
+import { Module, Provider } from '@nestjs/common';
+import { SessionBudgets } from './budgets/session-budgets.service';
 import { SessionCleanupJob } from './cleanup.job';
+import { ClusterRouting } from './cluster/cluster-routing.service';
 import { EventLog } from './events/event-log.service';
-import { ConfigurableModuleClass } from './sessions.module-definition';
+import { SessionLauncher } from './launch/session-launcher.service';
+import { SessionPermissions } from './permissions/session-permissions';
+import { BootRecovery } from './recovery/boot-recovery.service';
+import { AgentEventPump } from './runtime/agent-event-pump.service';
+import { SessionControl } from './runtime/session-control.service';
+import { SessionRuntimes } from './runtime/session-runtimes.service';
+import { SessionTransitions } from './runtime/session-transitions.service';
+import { SessionWorkspaces } from './session-workspaces';
+import { ConfigurableModuleClass, SESSIONS_MODULE_OPTIONS } from './sessions.module-definition';
+import type { SessionsModuleOptions } from './sessions.options';
 import { SessionsService } from './sessions.service';
 import { SessionStore } from './store/session-store';
 
-/** Session lifecycle, the store and the event log. Needs ProvidersModule and ScheduleModule in the app. */
+/** Plain classes (their specs build them by hand), made from the options here. */
+const HELPERS: Provider[] = [
+  {
+    provide: SessionPermissions,
+    inject: [SessionStore, EventLog, SESSIONS_MODULE_OPTIONS],
+    useFactory: (store: SessionStore, log: EventLog, options: SessionsModuleOptions) =>
+      new SessionPermissions(
+        store,
+        options.permissionTimeoutSeconds * 1000,
+        async (record, draft) => {
+          await log.append(record.id, draft);
+        },
+      ),
+  },
+  {
+    provide: SessionWorkspaces,
+    inject: [SESSIONS_MODULE_OPTIONS, SessionStore],
+    useFactory: (options: SessionsModuleOptions, store: SessionStore) =>
+      new SessionWorkspaces(options, store),
+  },
+];
+
+/**
+ * Session lifecycle, the store and the event log. Needs ProvidersModule and ScheduleModule in the app;
+ * in cluster mode, a SESSIONS_CLUSTER provider visible to it (e.g. from a global module).
+ */
 @Module({
-  providers: [SessionStore, EventLog, SessionsService, SessionCleanupJob],
+  providers: [
+    SessionStore,
+    EventLog,
+    ...HELPERS,
+    SessionRuntimes,
+    SessionTransitions,
+    SessionBudgets,
+    AgentEventPump,
+    SessionLauncher,
+    SessionControl,
+    ClusterRouting,
+    BootRecovery,
+    SessionsService,
+    SessionCleanupJob,
+  ],
   exports: [SessionsService, SessionStore, EventLog],
 })
 export class SessionsModule extends ConfigurableModuleClass {}

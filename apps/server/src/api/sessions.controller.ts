@@ -171,8 +171,8 @@ export class SessionsController {
   ): Promise<{ events: SessionEvent[] } | undefined> {
     if (accept?.includes('text/event-stream')) {
       const resumeFrom = /^\d+$/.test(lastEventId ?? '') ? Number(lastEventId) : undefined;
-      await writeSse(res, (sink) =>
-        this.sessions.follow(id, resumeFrom ?? query.after ?? 0, sink, principal),
+      await writeSse(res, (options) =>
+        this.sessions.stream(id, resumeFrom ?? query.after ?? 0, principal, options),
       );
       return undefined;
     }

@@ -1,17 +1,19 @@
 import type { Response } from 'express';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
-import type { EventSink, LogSubscription } from '@jelmore/sessions';
+import type { Observable } from 'rxjs';
+import type { SessionEvent } from '@jelmore/contracts';
+import type { StreamOptions } from '@jelmore/sessions';
 import { toErrorBody } from '../common/error-body';
 
-type Follow = (sink: EventSink) => Promise<LogSubscription>;
+type OpenStream = (options: StreamOptions) => Promise<Observable<SessionEvent[]>>;
 
 /**
  * Streams a session as Server-Sent Events: one frame per event with `id: <seq>`, so a reconnecting
  * EventSource resumes with Last-Event-ID. Ends when the session ends or the client goes away; a session
- * the caller may not see fails in `follow`, before any header, and gets the usual error response.
+ * the caller may not see fails in `open`, before any header, and gets the usual error response.
  */
-export async function writeSse(res: Response, follow: Follow): Promise<void> {
+export async function writeSse(res: Response, open: OpenStream): Promise<void> {
   const startStream = () => {
     if (res.headersSent) return;
     res.status(200).set({
@@ -22,31 +24,33 @@ export async function writeSse(res: Response, follow: Follow): Promise<void> {
     });
     res.flushHeaders();
   };
-  const sink: EventSink = {
+  const batches = await open({
+    // A client that reads slowly holds the stream back; the log buffers, then says LAGGED.
+    backpressure: (signal) => (res.writableNeedDrain ? once(res, 'drain', { signal }) : undefined),
+  });
+  const subscription = batches.subscribe({
     next: (batch) => {
       startStream();
-      const frames = batch.map(
-        (e) => `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`,
+      res.write(
+        batch.map((e) => `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join(''),
       );
-      return res.write(frames.join('')) ? undefined : once(res, 'drain');
     },
     complete: () => {
       startStream();
       res.end();
     },
-    error: (err) => {
+    error: (err: unknown) => {
       startStream();
       res.write(`event: error\ndata: ${JSON.stringify(toErrorBody(err).body)}\n\n`);
       res.end();
     },
-  };
-  const subscription = await follow(sink);
+  });
   try {
     if (!res.destroyed) startStream();
     await finished(res);
   } catch {
     // The client went away.
   } finally {
-    subscription.close();
+    subscription.unsubscribe();
   }
 }

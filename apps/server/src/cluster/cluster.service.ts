@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import type { Namespace } from 'socket.io';
 import { ErrorCode, JelmoreError, SessionEvent } from '@jelmore/contracts';
-import { ClusterCommand, EventLog, SessionsCluster, SessionsService } from '@jelmore/sessions';
+import type { ClusterCommand, ClusterMember, SessionsCluster } from '@jelmore/sessions';
 import { JelmoreConfig } from '../config/jelmore.config';
 
 const COMMAND_TIMEOUT_MS = 10_000;
@@ -55,12 +55,10 @@ export class ClusterService implements SessionsCluster, OnModuleInit, OnApplicat
   private stopped = false;
   private adapterClient?: Redis;
   private ticking = false;
+  /** This node's sessions, once their module has started (see join). */
+  private member?: ClusterMember;
 
-  constructor(
-    config: JelmoreConfig,
-    private readonly sessions: SessionsService,
-    private readonly log: EventLog,
-  ) {
+  constructor(config: JelmoreConfig) {
     this.nodeId = config.nodeId;
     this.leaseMs = config.nodeLeaseSeconds * 1000;
     // Loaded only in cluster mode (ioredis brings @opentelemetry/api): ~1.5 MB of heap otherwise unused.
@@ -94,16 +92,20 @@ export class ClusterService implements SessionsCluster, OnModuleInit, OnApplicat
   }
 
   async onModuleInit(): Promise<void> {
-    this.sessions.useCluster(this);
     await this.renewLease();
     this.heartbeat = setInterval(() => void this.tick(), Math.max(1000, this.leaseMs / 3));
+  }
+
+  join(member: ClusterMember): void {
+    this.member = member;
   }
 
   /** Called by the gateway once its namespace (and so the adapter) exists. */
   attach(namespace: Namespace): void {
     this.namespace = namespace;
+    // Before the sessions joined, nobody here subscribes to anything yet.
     namespace.on(EVENTS, (sessionId: string, batch: SessionEvent[] | 'end') =>
-      this.log.deliver(sessionId, batch),
+      this.member?.deliver(sessionId, batch),
     );
     namespace.on(COMMAND, (message: CommandMessage) => void this.run(message));
     namespace.on(REPLY, (message: ReplyMessage) => this.settle(message));
@@ -166,7 +168,7 @@ export class ClusterService implements SessionsCluster, OnModuleInit, OnApplicat
     this.ticking = true;
     try {
       await this.renewLease();
-      const reaped = await this.sessions.reapLostNodes();
+      const reaped = (await this.member?.reapLostNodes()) ?? 0;
       if (reaped > 0) this.logger.warn(`${reaped} sessions of lost nodes marked interrupted`);
     } catch (err) {
       this.logger.warn(
@@ -185,7 +187,8 @@ export class ClusterService implements SessionsCluster, OnModuleInit, OnApplicat
     if (message.to !== this.nodeId) return;
     const reply: ReplyMessage = { to: message.from, requestId: message.requestId };
     try {
-      await this.sessions.execute(message.command);
+      if (!this.member) throw unavailable(this.nodeId, 'its sessions have not started yet');
+      await this.member.execute(message.command);
     } catch (err) {
       reply.error =
         err instanceof JelmoreError

@@ -10,6 +10,7 @@ import {
 } from '@nestjs/websockets';
 import { InjectThrottlerStorage, ThrottlerStorage } from '@nestjs/throttler';
 import { once } from 'node:events';
+import { Subscription } from 'rxjs';
 import type { Namespace, Socket } from 'socket.io';
 import {
   ErrorCode,
@@ -20,7 +21,7 @@ import {
   WsClientEvents,
   WsServerEvents,
 } from '@jelmore/contracts';
-import { EventSink, SessionsService } from '@jelmore/sessions';
+import { SessionsService } from '@jelmore/sessions';
 import {
   CreateSessionDto,
   SessionRefDto,
@@ -51,8 +52,8 @@ export class SessionsGateway
 {
   private namespace?: Namespace;
   private readonly logger = new Logger(SessionsGateway.name);
-  /** socket id → session id → what ends its subscription. */
-  private readonly subscriptions = new Map<string, Map<string, AbortController>>();
+  /** socket id → session id → its subscription to the session's committed batches. */
+  private readonly subscriptions = new Map<string, Map<string, Subscription>>();
   private readonly rateLimiter: WsRateLimiter;
   private readonly authFailures: AuthFailureLimiter;
 
@@ -127,7 +128,8 @@ export class SessionsGateway
   }
 
   handleDisconnect(socket: Socket): void {
-    for (const stop of this.subscriptions.get(socket.id)?.values() ?? []) stop.abort();
+    for (const subscription of this.subscriptions.get(socket.id)?.values() ?? [])
+      subscription.unsubscribe();
     this.subscriptions.delete(socket.id);
   }
 
@@ -140,7 +142,8 @@ export class SessionsGateway
   }
 
   onApplicationShutdown(): void {
-    for (const subs of this.subscriptions.values()) for (const stop of subs.values()) stop.abort();
+    for (const subs of this.subscriptions.values())
+      for (const sub of subs.values()) sub.unsubscribe();
     this.subscriptions.clear();
   }
 
@@ -163,30 +166,29 @@ export class SessionsGateway
       const { lastSeq } = await this.sessions.get(sessionId, principal);
       // Whatever `after` skips, a client learns what still waits for its answer.
       const pendingPermissions = await this.sessions.pendingPermissions(sessionId, principal);
+      // A socket that stops draining holds the stream back; the log buffers, then says LAGGED.
+      const batches = await this.sessions.stream(sessionId, after ?? 0, principal, {
+        backpressure: (signal) => whenWritable(socket, signal),
+      });
       this.unsubscribeFrom(socket, sessionId);
-      const perSocket = this.subscriptions.get(socket.id) ?? new Map<string, AbortController>();
+      const perSocket = this.subscriptions.get(socket.id) ?? new Map<string, Subscription>();
       this.subscriptions.set(socket.id, perSocket);
-      const stop = new AbortController();
-      perSocket.set(sessionId, stop);
-      const sink: EventSink = {
-        next: (batch) => {
-          socket.emit(WsServerEvents.events, batch);
-          return whenWritable(socket, stop.signal);
-        },
-        complete: () => this.forget(socket, sessionId, stop),
-        error: (err) => {
-          const streamError: SessionStreamError = { sessionId, ...toErrorBody(err).body };
-          socket.emit(WsServerEvents.error, streamError);
-          this.forget(socket, sessionId, stop);
-        },
-      };
+      const subscription = new Subscription();
+      perSocket.set(sessionId, subscription);
       // Deferred so that the ack reaches the client before the first replayed batch.
       setImmediate(() => {
-        if (stop.signal.aborted) return;
-        this.sessions.follow(sessionId, after ?? 0, sink, principal).then((subscription) => {
-          if (stop.signal.aborted) subscription.close();
-          else stop.signal.addEventListener('abort', () => subscription.close(), { once: true });
-        }, sink.error);
+        if (subscription.closed) return;
+        subscription.add(
+          batches.subscribe({
+            next: (batch) => socket.emit(WsServerEvents.events, batch),
+            complete: () => this.forget(socket, sessionId, subscription),
+            error: (err: unknown) => {
+              const streamError: SessionStreamError = { sessionId, ...toErrorBody(err).body };
+              socket.emit(WsServerEvents.error, streamError);
+              this.forget(socket, sessionId, subscription);
+            },
+          }),
+        );
       });
       return { lastSeq, pendingPermissions };
     });
@@ -269,13 +271,13 @@ export class SessionsGateway
 
   private unsubscribeFrom(socket: Socket, sessionId: string): void {
     const perSocket = this.subscriptions.get(socket.id);
-    perSocket?.get(sessionId)?.abort();
+    perSocket?.get(sessionId)?.unsubscribe();
     perSocket?.delete(sessionId);
   }
 
-  private forget(socket: Socket, sessionId: string, stop: AbortController): void {
+  private forget(socket: Socket, sessionId: string, subscription: Subscription): void {
     const perSocket = this.subscriptions.get(socket.id);
-    if (perSocket?.get(sessionId) === stop) perSocket.delete(sessionId);
+    if (perSocket?.get(sessionId) === subscription) perSocket.delete(sessionId);
   }
 }
 

@@ -1,9 +1,9 @@
 import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Subscription } from 'rxjs';
-import { TERMINAL_STATES } from '@jelmore/contracts';
+import { SessionEvent, TERMINAL_STATES } from '@jelmore/contracts';
 import { ProviderRegistry, ProviderSelector } from '@jelmore/providers';
-import { CommittedEvent, SessionsService } from '@jelmore/sessions';
+import { SessionRecord, SessionsService } from '@jelmore/sessions';
 
 const CIRCUIT_VALUES = { closed: 0, 'half-open': 1, open: 2 } as const;
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32];
@@ -154,7 +154,11 @@ export class PrometheusService implements OnModuleInit, OnModuleDestroy {
   }
 
   onModuleInit(): void {
-    this.subscription = this.sessions.committed$.subscribe((committed) => this.observe(committed));
+    this.subscription = this.sessions.committed$.subscribe(({ record, batch }) => {
+      // Only sessions of this node's log (opened with their record) are counted, each event once.
+      if (batch === 'end' || !record) return;
+      for (const event of batch) this.observe(record, event);
+    });
   }
 
   onModuleDestroy(): void {
@@ -169,7 +173,7 @@ export class PrometheusService implements OnModuleInit, OnModuleDestroy {
     return this.registry.contentType;
   }
 
-  private observe({ record, event }: CommittedEvent): void {
+  private observe(record: SessionRecord, event: SessionEvent): void {
     const provider = record.provider;
     const sinceCreation = () => (Date.parse(event.ts) - Date.parse(record.createdAt)) / 1000;
     this.events.inc({ type: event.type });

@@ -107,7 +107,9 @@ export class NatsPublisher implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onModuleInit(): Promise<void> {
-    this.subscription = this.sessions.committed$.subscribe(({ event }) => this.enqueue(event));
+    this.subscription = this.sessions.committed$.subscribe(({ batch }) => {
+      if (batch !== 'end') for (const event of batch) this.enqueue(event);
+    });
     // Awaited once so the stream exists before the server takes traffic; when NATS is down the server
     // starts anyway (readiness says so) and the loop keeps trying.
     await this.prepare();

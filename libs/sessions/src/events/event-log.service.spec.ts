@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { SessionEvent } from '@jelmore/contracts';
 import { DEFAULT_SESSIONS_OPTIONS, SessionsModuleOptions } from '../sessions.options';
 import { SessionStore } from '../store/session-store';
-import { EventLog } from './event-log.service';
+import type { SessionRecord } from '../store/session-record';
+import { CommittedBatch, EventLog } from './event-log.service';
 import { LaggedError } from './lagged.error';
 
 /** A small deterministic PRNG (mulberry32), so a failing run can be replayed from its seed. */
@@ -65,6 +66,46 @@ describe('EventLog (real SQLite store)', () => {
     expect(await store.lastSeq('s1')).toBe(5);
     // Another session's tail is its own.
     await expect(log.committed('s2')).resolves.toBeUndefined();
+  });
+
+  it('fans each commit out once per session: subscribers first, then observers, with the record', async () => {
+    const record = { id: 's1', provider: 'scripted' } as SessionRecord;
+    await log.open('s1', record);
+    await log.open('s2');
+    const seen: string[] = [];
+    let replayed!: () => void;
+    const ready = new Promise<void>((resolve) => (replayed = resolve));
+    log.follow('s1', 0, async () => false, {
+      next: (batch) => {
+        seen.push(`subscriber ${batch.map((e) => e.seq).join(',')}`);
+        replayed();
+      },
+      complete: () => undefined,
+      error: () => undefined,
+    });
+    await log.append('s1', { type: 'assistant', text: 'once it arrives, the replay is over' });
+    await ready;
+    const batches: CommittedBatch[] = [];
+    log.committed$.subscribe((committed) => {
+      batches.push(committed);
+      if (committed.sessionId === 's1') seen.push('observer');
+    });
+    for (let i = 0; i < 3; i++) void log.append('s1', { type: 'assistant', text: String(i) });
+    void log.append('s2', { type: 'assistant', text: 'other' });
+    await log.flush();
+    await log.close('s1');
+    await log.release('s2');
+    const summary = batches.map((b) => [
+      b.sessionId,
+      b.record,
+      b.batch === 'end' ? 'end' : b.batch.length,
+    ]);
+    expect(summary).toEqual([
+      ['s1', record, 3],
+      ['s2', undefined, 1],
+      ['s1', record, 'end'],
+    ]);
+    expect(seen.slice(0, 3)).toEqual(['subscriber 1', 'subscriber 2,3,4', 'observer']);
   });
 
   it('assigns seq from 1 and commits before resolving', async () => {

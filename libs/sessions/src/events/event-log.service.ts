@@ -1,13 +1,20 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { Observable, Subject } from 'rxjs';
 import type { SessionEvent, SessionEventDraft } from '@jelmore/contracts';
 import { SESSIONS_MODULE_OPTIONS } from '../sessions.module-definition';
 import type { SessionsModuleOptions } from '../sessions.options';
+import type { SessionRecord } from '../store/session-record';
 import { SessionStore } from '../store/session-store';
 import { rememberEncoding } from './encoded-event';
 import { EventSink, LogSubscription } from './log-subscription';
 
-/** Carries this node's committed batches to the other nodes of a cluster (see SessionsCluster). */
-export type EventRelay = (sessionId: string, batch: SessionEvent[] | 'end') => void;
+/** One session's events of one group commit (or its end), as every observer of the log gets them. */
+export interface CommittedBatch {
+  sessionId: string;
+  /** The session as it is when the batch commits, if it was given when the log was opened. */
+  record?: SessionRecord;
+  batch: SessionEvent[] | 'end';
+}
 
 interface Pending {
   event: SessionEvent;
@@ -25,11 +32,18 @@ interface Pending {
 export class EventLog implements BeforeApplicationShutdown {
   private readonly logger = new Logger(EventLog.name);
   private readonly seqs = new Map<string, number>();
+  private readonly records = new Map<string, SessionRecord>();
   private readonly subscriptions = new Map<string, Set<LogSubscription>>();
   private pending: Pending[] = [];
   private timer?: NodeJS.Timeout;
   private writing: Promise<void> = Promise.resolve();
-  private relay?: EventRelay;
+  private readonly committedBatches = new Subject<CommittedBatch>();
+  /**
+   * Every batch this node commits, and every session's end, once its subscribers here have it: the one
+   * fan-out for what else follows the log (metrics, NATS, the cluster relay). One emission per session
+   * per commit, never one per event.
+   */
+  readonly committed$: Observable<CommittedBatch> = this.committedBatches.asObservable();
   /** Per session, events appended and not yet committed (or failed), and who waits for none. */
   private readonly uncommitted = new Map<string, { count: number; waiters: Array<() => void> }>();
 
@@ -38,8 +52,12 @@ export class EventLog implements BeforeApplicationShutdown {
     @Inject(SESSIONS_MODULE_OPTIONS) private readonly options: SessionsModuleOptions,
   ) {}
 
-  /** Makes a session appendable, continuing from the last seq in the store. */
-  async open(sessionId: string): Promise<void> {
+  /**
+   * Makes a session appendable, continuing from the last seq in the store. `record`: the session its
+   * committed batches are reported with (to `committed$`) until the log is closed or released.
+   */
+  async open(sessionId: string, record?: SessionRecord): Promise<void> {
+    if (record) this.records.set(sessionId, record);
     if (!this.seqs.has(sessionId)) this.seqs.set(sessionId, await this.store.lastSeq(sessionId));
   }
 
@@ -96,18 +114,15 @@ export class EventLog implements BeforeApplicationShutdown {
   async close(sessionId: string): Promise<void> {
     await this.flush();
     this.seqs.delete(sessionId);
-    this.deliver(sessionId, 'end');
-    this.relay?.(sessionId, 'end');
+    this.fanOut(sessionId, 'end');
+    this.records.delete(sessionId);
   }
 
   /** Stops assigning seqs for a session whose agent no longer runs here (suspended, moved). */
   async release(sessionId: string): Promise<void> {
     await this.flush();
     this.seqs.delete(sessionId);
-  }
-
-  useRelay(relay: EventRelay): void {
-    this.relay = relay;
+    this.records.delete(sessionId);
   }
 
   /**
@@ -184,12 +199,15 @@ export class EventLog implements BeforeApplicationShutdown {
       if (list) list.push(event);
       else bySession.set(event.sessionId, [event]);
     }
-    for (const [sessionId, events] of bySession) {
-      this.deliver(sessionId, events);
-      this.relay?.(sessionId, events);
-    }
+    for (const [sessionId, events] of bySession) this.fanOut(sessionId, events);
     for (const p of batch) p.onCommitted?.(p.event);
     this.settle(batch);
+  }
+
+  /** Our subscribers first (the batch is on its way to clients), then every observer of the log. */
+  private fanOut(sessionId: string, batch: SessionEvent[] | 'end'): void {
+    this.deliver(sessionId, batch);
+    this.committedBatches.next({ sessionId, record: this.records.get(sessionId), batch });
   }
 
   /** Counts the batch's events as settled; wakes who waited for a session with none left. */

@@ -1,0 +1,112 @@
+import { Injectable } from '@nestjs/common';
+import type { SessionEventDraft } from '@jelmore/contracts';
+import { ProviderSelector } from '@jelmore/providers';
+import { SessionBudgets } from '../budgets/session-budgets.service';
+import { EventLog } from '../events/event-log.service';
+import { SessionPermissions } from '../permissions/session-permissions';
+import { SessionWorkspaces } from '../session-workspaces';
+import type { SessionRecord } from '../store/session-record';
+import { SessionStore } from '../store/session-store';
+import type { SessionRuntime } from './session-runtime';
+import { SessionTransitions } from './session-transitions.service';
+
+/**
+ * Takes an agent's `events()` into the session's log, one event at a time as the provider yields them,
+ * and acts on those that change the session: permission requests, usage and budgets, the cwd, the end
+ * of a turn. What subscribers get are the log's committed batches (see committedBatches).
+ */
+@Injectable()
+export class AgentEventPump {
+  constructor(
+    private readonly log: EventLog,
+    private readonly store: SessionStore,
+    private readonly permissions: SessionPermissions,
+    private readonly workspaces: SessionWorkspaces,
+    private readonly budgets: SessionBudgets,
+    private readonly selector: ProviderSelector,
+    private readonly transitions: SessionTransitions,
+  ) {}
+
+  /**
+   * Logs the agent's events until their stream ends. Resolves with the error the agent reported before
+   * it was heard from, if any: why its launch failed.
+   */
+  async drain(runtime: SessionRuntime): Promise<string | undefined> {
+    let crash: string | undefined;
+    for await (const draft of runtime.agent.events()) {
+      if (runtime.state === 'launching') {
+        if (draft.type === 'error') crash = draft.message;
+        else runtime.heard();
+      }
+      const handling = this.onAgentEvent(runtime, draft);
+      if (handling) await handling;
+    }
+    return crash;
+  }
+
+  /**
+   * Most events need nothing more than logging and get no promise: this runs for every event of every
+   * session. Those that do return the promise of that work, and the agent's next event waits for it.
+   */
+  private onAgentEvent(
+    runtime: SessionRuntime,
+    draft: SessionEventDraft,
+  ): Promise<void> | undefined {
+    switch (draft.type) {
+      case 'permission_request':
+      case 'permission_resolved':
+      case 'usage':
+      case 'directory_changed':
+      case 'result':
+        return this.onControlEvent(runtime, draft);
+      default:
+        this.logAgentEvent(runtime.record, draft);
+        return undefined;
+    }
+  }
+
+  /**
+   * Not awaited: seq order is fixed on append, and waiting per event would cap a session at one event per
+   * commit interval. A log already closed (the session is ending) drops the event.
+   */
+  private logAgentEvent(record: SessionRecord, draft: SessionEventDraft): void {
+    if (this.log.lastSeq(record.id) === undefined) return;
+    this.log.write(record.id, draft);
+  }
+
+  private async onControlEvent(runtime: SessionRuntime, draft: SessionEventDraft): Promise<void> {
+    const { record } = runtime;
+    if (draft.type === 'permission_request') {
+      // An agent being stopped asks nobody: it could not hear the answer.
+      if (!runtime.isLive) return;
+      await this.permissions.opened(record, draft, runtime.agent);
+    }
+    if (draft.type === 'permission_resolved' && !(await this.permissions.withdrawn(record, draft)))
+      return;
+    this.logAgentEvent(record, draft);
+    switch (draft.type) {
+      case 'usage':
+        await this.budgets.account(runtime, draft);
+        break;
+      case 'directory_changed':
+        // Reported as it happened, but only a directory its owner may use becomes the cwd a resume uses.
+        if (await this.workspaces.mayUse(record.owner, draft.to)) {
+          record.cwd = draft.to;
+          await this.store.updateSession(record.id, { cwd: record.cwd });
+        }
+        break;
+      case 'result': {
+        this.selector.circuit(record.provider).recordSuccess();
+        record.providerRef = runtime.agent.providerRef ?? record.providerRef;
+        // An agent being ended takes no next turn and does not go idle.
+        if (!runtime.can('turnEnded')) break;
+        const next = runtime.turnEnded();
+        if (next !== undefined) await runtime.agent.send(next);
+        else await this.transitions.transition(record, 'idle');
+        break;
+      }
+      default:
+        break;
+    }
+  }
+}

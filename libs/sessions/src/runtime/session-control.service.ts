@@ -1,0 +1,124 @@
+import { Injectable } from '@nestjs/common';
+import {
+  ErrorCode,
+  NotFoundError,
+  PermissionDecision,
+  SessionResource,
+  TERMINAL_STATES,
+} from '@jelmore/contracts';
+import { SessionBudgets } from '../budgets/session-budgets.service';
+import { EventLog } from '../events/event-log.service';
+import { SessionPermissions } from '../permissions/session-permissions';
+import type { SessionActor } from '../sessions.types';
+import { SessionStore } from '../store/session-store';
+import { notActive, SessionRuntimes } from './session-runtimes.service';
+import { SessionTransitions } from './session-transitions.service';
+
+/** The commands a client gives a session whose agent runs on this node (or, to end it, on none). */
+@Injectable()
+export class SessionControl {
+  constructor(
+    private readonly store: SessionStore,
+    private readonly log: EventLog,
+    private readonly runtimes: SessionRuntimes,
+    private readonly transitions: SessionTransitions,
+    private readonly budgets: SessionBudgets,
+    private readonly permissions: SessionPermissions,
+  ) {}
+
+  /** Starts a turn now when the agent is idle; queues it for the next turn while one runs. */
+  async input(id: string, text: string, actor?: SessionActor): Promise<void> {
+    const runtime = await this.runtimes.runtime(id, actor);
+    const { record } = runtime;
+    await this.budgets.checkInput(record);
+    // Checked again: the session may have begun to end while the budgets were read.
+    if (!runtime.can('input')) throw notActive(record, 'is ending');
+    if (runtime.input(text) === 'queued') return;
+    await this.transitions.transition(record, 'running');
+    await runtime.agent.send(text);
+    record.agentPid = runtime.agent.pid ?? null;
+    await this.store.updateSession(id, { agentPid: record.agentPid });
+  }
+
+  async interrupt(id: string, actor?: SessionActor): Promise<void> {
+    const runtime = await this.runtimes.runtime(id, actor);
+    runtime.dropInputs();
+    await runtime.agent.interrupt();
+  }
+
+  /**
+   * A client's answer to a tool permission request of the session. A request that does not wait for
+   * one (unknown, answered, timed out, withdrawn) is NOT_FOUND; one whose agent was lost with an earlier
+   * server process waits for the session to resume (which denies it).
+   */
+  async replyPermission(
+    id: string,
+    requestId: string,
+    decision: PermissionDecision,
+    actor?: SessionActor,
+  ): Promise<void> {
+    const record = await this.runtimes.record(id, actor);
+    const runtime = this.runtimes.get(id);
+    if (
+      runtime &&
+      (await this.permissions.answer(record, runtime.agent, requestId, decision, 'client'))
+    )
+      return;
+    const stored = await this.store.getPermissionRequest(id, requestId);
+    if (stored?.state === 'pending' && !runtime) {
+      throw notActive(
+        record,
+        `is ${record.state}; resume it first (the agent that asked is gone: its requests are then denied)`,
+      );
+    }
+    throw new NotFoundError(
+      `No permission request ${requestId} waits for an answer in session ${id}`,
+      ErrorCode.PermissionRequestNotFound,
+    );
+  }
+
+  /** Ends the session: its agent if it runs here, else only its record (suspended, interrupted). */
+  async terminate(
+    id: string,
+    reason = 'terminated by client',
+    actor?: SessionActor,
+  ): Promise<SessionResource> {
+    const record = await this.runtimes.record(id, actor);
+    const runtime = this.runtimes.get(id);
+    if (runtime) {
+      if (!runtime.isLive) throw notActive(record, 'is ending');
+      runtime.end();
+      await runtime.agent.terminate();
+      this.runtimes.remove(runtime);
+    } else {
+      if (TERMINAL_STATES.has(record.state)) return this.runtimes.resource(record);
+      await this.log.open(id, record);
+    }
+    await this.permissions.cancelAll(record, `session terminated (${reason})`);
+    await this.transitions.transition(record, 'terminated', reason);
+    await this.log.close(id);
+    return this.runtimes.resource(record);
+  }
+
+  /** Ends the agent process and keeps what it needs to continue the conversation later. */
+  async suspend(
+    id: string,
+    reason = 'suspended by client',
+    actor?: SessionActor,
+  ): Promise<SessionResource> {
+    const runtime = await this.runtimes.runtime(id, actor);
+    const { record } = runtime;
+    runtime.end();
+    const state = await runtime.agent.suspend();
+    this.runtimes.remove(runtime);
+    // The agent that asked is gone; a resumed one does not ask again.
+    await this.permissions.cancelAll(record, `session suspended (${reason})`);
+    record.suspendedState = state;
+    record.providerRef = state.providerRef ?? record.providerRef;
+    record.agentPid = null;
+    await this.transitions.transition(record, 'suspended', reason);
+    // Another node may resume it and go on numbering its events.
+    await this.log.release(id);
+    return this.runtimes.resource(record);
+  }
+}

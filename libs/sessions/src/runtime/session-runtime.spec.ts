@@ -1,0 +1,178 @@
+import type { AgentSession } from '@jelmore/contracts';
+import type { SessionRecord } from '../store/session-record';
+import {
+  IllegalTransitionError,
+  LaunchPlan,
+  RUNTIME_TRANSITIONS,
+  RuntimeEvent,
+  RuntimeState,
+  SessionRuntime,
+} from './session-runtime';
+
+const STATES: RuntimeState[] = [
+  'launching',
+  'working',
+  'idle',
+  'stopping',
+  'stopped',
+  'ending',
+  'ended',
+];
+const EVENTS = Object.keys(RUNTIME_TRANSITIONS) as RuntimeEvent[];
+
+const record = { id: 'session-1' } as SessionRecord;
+const agent = (name: string) => ({ name }) as unknown as AgentSession;
+const plan = (query = 'q'): LaunchPlan => ({ query, candidates: [], skipped: [] });
+
+/** A runtime brought to `state` by legal transitions only. */
+function inState(state: RuntimeState): SessionRuntime {
+  const launching = () => SessionRuntime.launching(record, agent('first'), plan());
+  const idle = () => SessionRuntime.resumed(record, agent('resumed'));
+  const runtime = ['launching', 'working', 'stopping'].includes(state) ? launching() : idle();
+  if (state === 'working' || state === 'stopping') runtime.heard();
+  if (state === 'stopping' || state === 'stopped') runtime.budgetStop();
+  if (state === 'ending') runtime.end();
+  if (state === 'ended') runtime.exit();
+  expect(runtime.state).toBe(state);
+  return runtime;
+}
+
+/** Fires the event with what it needs; returns what it returned. */
+function fire(runtime: SessionRuntime, event: RuntimeEvent): unknown {
+  switch (event) {
+    case 'fallBack':
+      return runtime.fallBack(agent('next'), plan());
+    case 'input':
+      return runtime.input('more');
+    default:
+      return runtime[event]();
+  }
+}
+
+/** Where each legal event leads from each state (with nothing queued). */
+const EXPECTED: Record<RuntimeEvent, Partial<Record<RuntimeState, RuntimeState>>> = {
+  heard: { launching: 'working' },
+  fallBack: { launching: 'launching' },
+  input: {
+    launching: 'launching',
+    working: 'working',
+    idle: 'working',
+    stopping: 'working',
+    stopped: 'working',
+  },
+  turnEnded: { working: 'idle', idle: 'idle', stopping: 'stopped', stopped: 'stopped' },
+  budgetStop: { working: 'stopping', idle: 'stopped' },
+  dropInputs: {
+    launching: 'launching',
+    working: 'working',
+    idle: 'idle',
+    stopping: 'stopping',
+    stopped: 'stopped',
+  },
+  end: {
+    launching: 'ending',
+    working: 'ending',
+    idle: 'ending',
+    stopping: 'ending',
+    stopped: 'ending',
+  },
+  exit: {
+    launching: 'ended',
+    working: 'ended',
+    idle: 'ended',
+    stopping: 'ended',
+    stopped: 'ended',
+    ending: 'ended',
+  },
+};
+
+describe('SessionRuntime', () => {
+  it('the table of legal events and the expected outcomes agree', () => {
+    for (const event of EVENTS) {
+      expect([...RUNTIME_TRANSITIONS[event]].sort()).toEqual(Object.keys(EXPECTED[event]).sort());
+    }
+  });
+
+  describe.each(STATES)('from %s', (state) => {
+    it.each(EVENTS)('%s moves as the table says, or is refused and changes nothing', (event) => {
+      const runtime = inState(state);
+      const to = EXPECTED[event][state];
+      expect(runtime.can(event)).toBe(to !== undefined);
+      if (to === undefined) {
+        expect(() => fire(runtime, event)).toThrow(IllegalTransitionError);
+        expect(runtime.state).toBe(state);
+      } else {
+        fire(runtime, event);
+        expect(runtime.state).toBe(to);
+      }
+    });
+  });
+
+  it('is live (takes commands) in every state but ending and ended', () => {
+    const live = STATES.filter((s) => inState(s).isLive);
+    expect(live).toEqual(['launching', 'working', 'idle', 'stopping', 'stopped']);
+  });
+
+  it('an input starts a turn when idle, and waits for the running turn otherwise', () => {
+    expect(inState('idle').input('a')).toBe('send');
+    expect(inState('stopped').input('a')).toBe('send');
+    expect(inState('launching').input('a')).toBe('queued');
+    expect(inState('working').input('a')).toBe('queued');
+    expect(inState('stopping').input('a')).toBe('queued');
+  });
+
+  it('sends queued inputs one per turn, in order, then goes idle', () => {
+    const runtime = inState('working');
+    runtime.input('a');
+    runtime.input('b');
+    expect(runtime.turnEnded()).toBe('a');
+    expect(runtime.state).toBe('working');
+    expect(runtime.turnEnded()).toBe('b');
+    expect(runtime.turnEnded()).toBeUndefined();
+    expect(runtime.state).toBe('idle');
+  });
+
+  it('keeps input queued while launching for the agent that is heard from, even after a fallback', () => {
+    const runtime = inState('launching');
+    runtime.input('a');
+    runtime.fallBack(agent('next'), plan('again'));
+    expect(runtime.agent).toEqual(agent('next'));
+    expect(runtime.launch?.query).toBe('again');
+    runtime.heard();
+    expect(runtime.launch).toBeUndefined();
+    expect(runtime.turnEnded()).toBe('a');
+  });
+
+  it('a budget stop drops what was queued, interrupts only a running turn, and is reported once', () => {
+    const working = inState('working');
+    working.input('a');
+    expect(working.budgetStop()).toBe(true);
+    expect(working.can('budgetStop')).toBe(false);
+    expect(working.turnEnded()).toBeUndefined();
+    expect(working.state).toBe('stopped');
+    expect(inState('idle').budgetStop()).toBe(false);
+  });
+
+  it('an input after a budget stop takes turns again (the budget is checked before)', () => {
+    const stopping = inState('stopping');
+    stopping.input('a');
+    expect(stopping.state).toBe('working');
+    expect(stopping.turnEnded()).toBe('a');
+    expect(stopping.can('budgetStop')).toBe(true);
+  });
+
+  it('an interrupt drops the queued inputs', () => {
+    const runtime = inState('working');
+    runtime.input('a');
+    runtime.dropInputs();
+    expect(runtime.turnEnded()).toBeUndefined();
+    expect(runtime.state).toBe('idle');
+  });
+
+  it('ending forgets the launch plan: an agent ended on purpose never falls back', () => {
+    const runtime = inState('launching');
+    runtime.end();
+    expect(runtime.launch).toBeUndefined();
+    expect(runtime.can('fallBack')).toBe(false);
+  });
+});

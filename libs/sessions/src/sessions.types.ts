@@ -1,0 +1,28 @@
+import type { PermissionPolicy, Usage } from '@jelmore/contracts';
+import type { SessionRequirements } from '@jelmore/providers';
+
+/** Who acts on a session: its owner, or an admin. Without one (internal jobs) nothing is checked. */
+export interface SessionActor {
+  id: string;
+  admin: boolean;
+}
+
+export interface CreateSessionInput {
+  query: string;
+  provider?: string;
+  model?: string;
+  cwd?: string;
+  owner?: string;
+  requirements?: SessionRequirements;
+  /** The turn in which the session's cost reaches this stops, and no further input is taken. */
+  maxBudgetUsd?: number;
+  /** How tool calls are permitted; the provider's configured behaviour when absent. */
+  permissions?: PermissionPolicy;
+}
+
+export interface SessionMetrics {
+  total_sessions: number;
+  active_sessions: number;
+  usage: Usage;
+  providers: Record<string, { total_sessions: number; active_sessions: number; usage: Usage }>;
+}
