@@ -142,7 +142,7 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit, OnMo
     return { ...this.slots.metrics(), ...(warmPool ? { warmPool } : {}) };
   }
 
-  /** Warm start for sessions of the default model, settings and directory (README: Warm start). */
+  /** Warm start for sessions of the default model, settings and directory (docs/providers/claude.md). */
   private startWarmPool(): void {
     const { enabled, warmPoolSize, defaultModel } = this.options.claude;
     const root = this.options.workspaceRoot;
