@@ -1,13 +1,15 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { SessionMetrics, SessionsService } from '@jelmore/sessions';
 import { Principal } from '../auth/api-keys.service';
 import { CurrentPrincipal } from '../auth/principal.decorator';
 import { ApiKeyProtected } from './api-docs.decorator';
-import { METRICS_EXAMPLE, SessionMetricsDto } from './responses.dto';
+import { METRICS_EXAMPLE, ProviderSessionMetricsDto, SessionMetricsDto } from './responses.dto';
 
 @ApiTags('metrics')
 @ApiKeyProtected()
+// SessionMetricsDto's `providers` map refers to it by $ref only; a base class is not registered on its own.
+@ApiExtraModels(ProviderSessionMetricsDto)
 @Controller('v1/metrics')
 export class MetricsController {
   constructor(private readonly sessions: SessionsService) {}
