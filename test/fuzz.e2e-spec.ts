@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import type { Socket } from 'socket.io-client';
 import request from 'supertest';
 import type { WsAck } from '@jelmore/contracts';
+import { nestingDepth } from '../apps/server/src/common/validation';
 import { startTestServer, TestServer } from './support/app';
 import { connect } from './support/ws-client';
 
@@ -9,34 +10,74 @@ const SEED = 20261126;
 const RUNS_PER_SURFACE = 5000;
 const CONCURRENCY = 50;
 
-/** Values of every JSON shape, and near misses of the real payloads (wrong types, extra or huge fields). */
+/**
+ * A value nested `depth` levels down (arrays, objects or both, with a JSON leaf): a few thousand levels
+ * fit in 15 KB, and recursive code (class-transformer) overflows the stack on them. Built in a loop:
+ * fast-check's recursive arbitraries stay a few levels deep.
+ */
+const deep = fc
+  .record({
+    // Past about 3,000 levels the client's own encoder (JSON.stringify) may overflow.
+    depth: fc.integer({ min: 100, max: 3000 }),
+    shape: fc.constantFrom('array', 'object', 'mixed'),
+    // Plain keys: one that needs escaping takes JSON.stringify's slower, deeper-stacked path.
+    key: fc.constantFrom('a', 'query', 'requirements', 'text', 'x_1'),
+    leaf: fc.oneof(fc.constant([]), fc.jsonValue({ maxDepth: 1 })),
+  })
+  .map(({ depth, shape, key, leaf }) => {
+    let value: unknown = leaf;
+    for (let i = 0; i < depth; i++) {
+      const asArray = shape === 'array' || (shape === 'mixed' && i % 2 === 0);
+      value = asArray ? [value] : { [key]: value };
+    }
+    return value;
+  });
+
+/** Deep values alone, and in the fields the server reads (never beside a valid query). */
+const deepPayload = fc.oneof(
+  deep,
+  deep.map((requirements) => ({ requirements })),
+  deep.map((query) => ({ query })),
+  fc.tuple(fc.uuid(), deep).map(([sessionId, text]) => ({ sessionId, text })),
+  fc.tuple(fc.uuid(), deep).map(([sessionId, after]) => ({ sessionId, after })),
+  deep.map((sessionId) => ({ sessionId })),
+);
+
+/**
+ * Values of every JSON shape, near misses of the real payloads (wrong types, extra or huge fields), and
+ * payloads nested thousands of levels deep.
+ */
 const junk = fc.oneof(
-  fc.jsonValue(),
-  fc.record(
-    {
-      query: fc.oneof(
-        fc.string(),
-        fc.integer(),
-        fc.constant(null),
-        fc.string({ minLength: 100_001, maxLength: 100_010 }),
-      ),
-      provider: fc.oneof(fc.string(), fc.constant('claude'), fc.constant('nope'), fc.integer()),
-      model: fc.oneof(fc.string(), fc.constant('opus'), fc.constant(''), fc.array(fc.string())),
-      cwd: fc.oneof(
-        fc.string(),
-        fc.constant('../..'),
-        fc.constant('/etc'),
-        fc.constant('a/../../b'),
-      ),
-      sessionId: fc.oneof(fc.uuid(), fc.string(), fc.integer()),
-      after: fc.oneof(fc.integer(), fc.double(), fc.string(), fc.constant(-1)),
-      text: fc.oneof(fc.string(), fc.constant(''), fc.integer()),
-      requirements: fc.oneof(fc.jsonValue(), fc.record({ capabilities: fc.array(fc.string()) })),
-      maxBudgetUsd: fc.oneof(fc.double(), fc.string(), fc.constant(-1)),
-      extra: fc.jsonValue(),
-    },
-    { requiredKeys: [] },
-  ),
+  { arbitrary: fc.jsonValue(), weight: 4 },
+  {
+    arbitrary: fc.record(
+      {
+        query: fc.oneof(
+          fc.string(),
+          fc.integer(),
+          fc.constant(null),
+          fc.string({ minLength: 100_001, maxLength: 100_010 }),
+        ),
+        provider: fc.oneof(fc.string(), fc.constant('claude'), fc.constant('nope'), fc.integer()),
+        model: fc.oneof(fc.string(), fc.constant('opus'), fc.constant(''), fc.array(fc.string())),
+        cwd: fc.oneof(
+          fc.string(),
+          fc.constant('../..'),
+          fc.constant('/etc'),
+          fc.constant('a/../../b'),
+        ),
+        sessionId: fc.oneof(fc.uuid(), fc.string(), fc.integer()),
+        after: fc.oneof(fc.integer(), fc.double(), fc.string(), fc.constant(-1)),
+        text: fc.oneof(fc.string(), fc.constant(''), fc.integer()),
+        requirements: fc.oneof(fc.jsonValue(), fc.record({ capabilities: fc.array(fc.string()) })),
+        maxBudgetUsd: fc.oneof(fc.double(), fc.string(), fc.constant(-1)),
+        extra: fc.jsonValue(),
+      },
+      { requiredKeys: [] },
+    ),
+    weight: 4,
+  },
+  { arbitrary: deepPayload, weight: 1 },
 );
 
 /** A payload is not allowed to start an agent by chance: these would be valid creations. */
@@ -91,6 +132,7 @@ describe(`${2 * RUNS_PER_SURFACE} randomized malformed payloads (seed ${SEED})`,
       seed: SEED,
       numRuns: RUNS_PER_SURFACE,
     });
+    expectDeepOnes(samples.map(([, payload]) => payload));
     const statuses = new Map<number, number>();
     await inBatches(samples, async ([route, payload]) => {
       if (route === 0 && couldCreate(payload)) return;
@@ -115,7 +157,7 @@ describe(`${2 * RUNS_PER_SURFACE} randomized malformed payloads (seed ${SEED})`,
     expect([...statuses.keys()].every((s) => s >= 400 && s < 500)).toBe(true);
   }, 180_000);
 
-  it('WS: every one gets an error ack with a code; the server keeps serving', async () => {
+  it('WS: every one gets an error ack with a code, never INTERNAL; the server keeps serving', async () => {
     const events = [
       'session:create',
       'session:subscribe',
@@ -130,6 +172,7 @@ describe(`${2 * RUNS_PER_SURFACE} randomized malformed payloads (seed ${SEED})`,
       seed: SEED + 1,
       numRuns: RUNS_PER_SURFACE,
     });
+    expectDeepOnes(samples.map(([, payload]) => payload));
     // A socket of its own: one left idle through the REST run has nothing to prove here.
     socket = await connect(server.url);
     const unanswered: string[] = [];
@@ -146,6 +189,10 @@ describe(`${2 * RUNS_PER_SURFACE} randomized malformed payloads (seed ${SEED})`,
       }
       if (ack.ok) throw new Error(`${events[event]} accepted ${text(payload).slice(0, 200)}`);
       expect(typeof ack.error.code).toBe('string');
+      // The WS answer to a 5xx: the server failed on the payload instead of refusing it.
+      if (ack.error.code === 'INTERNAL') {
+        throw new Error(`${events[event]} → INTERNAL for ${text(payload).slice(0, 200)}`);
+      }
     });
     expect({ disconnects, unanswered: unanswered.slice(0, 5), count: unanswered.length }).toEqual({
       disconnects: [],
@@ -157,13 +204,25 @@ describe(`${2 * RUNS_PER_SURFACE} randomized malformed payloads (seed ${SEED})`,
   }, 180_000);
 });
 
+/** The run holds payloads deep enough to overflow a recursive walk (about 2,000 levels). */
+function expectDeepOnes(payloads: unknown[]): void {
+  expect(payloads.filter((p) => nestingDepth(p) > 2000).length).toBeGreaterThan(
+    RUNS_PER_SURFACE / 50,
+  );
+}
+
 /** An id-ish value from a payload, so paths carry malformed and unknown ids alike. */
 function pick(value: unknown): string {
   const id = (value as { sessionId?: unknown } | null)?.sessionId;
   return encodeURIComponent(text(id ?? value)).slice(0, 200) || 'x';
 }
 
-/** Any value as text (objects without a prototype have no toString). */
+/** Any value as text (objects without a prototype have no toString; some deep ones no JSON). */
 function text(value: unknown): string {
-  return typeof value === 'string' ? value : (JSON.stringify(value) ?? 'undefined');
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value) ?? 'undefined';
+  } catch {
+    return `<nested ${nestingDepth(value)} levels>`;
+  }
 }
