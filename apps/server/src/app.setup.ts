@@ -9,6 +9,8 @@ import { JelmoreConfig } from './config/jelmore.config';
 import { ClusterService } from './cluster/cluster.service';
 import { ConfiguredIoAdapter } from './gateway/configured-io.adapter';
 import { MAX_QUERY_LENGTH } from './api/session.dto';
+import { API_VERSION } from './docs/asyncapi.document';
+import { setupAsyncApi } from './docs/asyncapi.setup';
 
 /**
  * A REST body or WS message may carry one query of the largest size (4 bytes per character at worst in
@@ -42,7 +44,7 @@ export function configureApp(app: INestApplication): void {
       new DocumentBuilder()
         .setTitle('Jelmore')
         .setDescription('AI coding-agent sessions behind one interface, streamed live')
-        .setVersion('0.1.0')
+        .setVersion(API_VERSION)
         .addBearerAuth({
           type: 'http',
           scheme: 'bearer',
@@ -52,5 +54,7 @@ export function configureApp(app: INestApplication): void {
         })
         .build(),
     );
+  // The Socket.IO protocol's AsyncAPI document, before Swagger's /docs routes and assets.
+  setupAsyncApi(app, 'docs/asyncapi');
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 }

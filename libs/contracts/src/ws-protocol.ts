@@ -40,12 +40,34 @@ export interface SessionStreamError extends ErrorBody {
   sessionId: string;
 }
 
+/** `server:shutdown`: the node is going away; reconnect (to another node), resume, re-subscribe. */
+export interface ShutdownNotice {
+  reconnect: true;
+  reason: string;
+}
+
 export interface WsServerToClient {
   'session:event': (event: SessionEvent) => void;
   'session:events': (events: SessionEvent[]) => void;
   'session:error': (error: SessionStreamError) => void;
+  'server:shutdown': (notice: ShutdownNotice) => void;
 }
 
 export type CreateSessionAck = WsAck<{ session: SessionResource }>;
+/** The acks of `session:suspend`, `session:resume` and `session:terminate`: the session as it is now. */
+export type SessionAck = WsAck<{ session: SessionResource }>;
 /** `pendingPermissions`: the session's permission requests still waiting for an answer, whatever `after` was. */
 export type SubscribeAck = WsAck<{ lastSeq: number; pendingPermissions: PendingPermission[] }>;
+
+/** What each client event is acked with. */
+export interface WsClientAcks {
+  'session:create': CreateSessionAck;
+  'session:subscribe': SubscribeAck;
+  'session:unsubscribe': WsAck;
+  'session:input': WsAck;
+  'session:interrupt': WsAck;
+  'session:suspend': SessionAck;
+  'session:resume': SessionAck;
+  'session:terminate': SessionAck;
+  'permission:reply': WsAck;
+}

@@ -175,11 +175,15 @@ export class EventsQueryDto {
 
 /** WS payloads name the session they act on. */
 export class SessionRefDto {
+  @ApiProperty({ format: 'uuid', description: 'The session it acts on' })
   @IsUUID()
   sessionId!: string;
 }
 
 export class SubscribeDto extends SessionRefDto {
+  @ApiPropertyOptional({
+    description: 'Replay the events with seq greater than this first (0, the default: all)',
+  })
   @IsOptional()
   @IsInt()
   @Min(0)
@@ -187,6 +191,7 @@ export class SubscribeDto extends SessionRefDto {
 }
 
 export class WsInputDto extends SessionRefDto {
+  @ApiProperty({ example: 'Now add a test for it' })
   @IsString()
   @IsNotEmpty()
   @MaxLength(MAX_QUERY_LENGTH)
@@ -194,13 +199,16 @@ export class WsInputDto extends SessionRefDto {
 }
 
 export class WsPermissionReplyDto extends SessionRefDto {
+  @ApiProperty({ description: 'The requestId of the permission_request event' })
   @IsString()
   @Matches(REQUEST_ID, { message: 'requestId must be a permission request id' })
   requestId!: string;
 
+  @ApiProperty({ description: 'Run the tool (true) or refuse it (false)' })
   @IsBoolean()
   allow!: boolean;
 
+  @ApiPropertyOptional({ description: 'Why; a denial tells the agent this' })
   @IsOptional()
   @IsString()
   @MaxLength(2000)

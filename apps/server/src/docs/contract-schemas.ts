@@ -1,0 +1,250 @@
+import {
+  ErrorCode,
+  PERMISSION_POLICIES,
+  SESSION_STATES,
+  type ErrorBody,
+  type EventEnvelope,
+  type PendingPermission,
+  type PermissionResolver,
+  type SessionEvent,
+  type SessionEventDraft,
+  type SessionEventType,
+  type SessionResource,
+  type SessionStreamError,
+  type ShutdownNotice,
+  type Usage,
+} from '@jelmore/contracts';
+import { SESSION_EXAMPLE, USAGE_EXAMPLE } from '../api/responses.dto';
+import {
+  everyMember,
+  FieldSchemas,
+  JsonSchema,
+  objectSchema,
+  optional,
+  schemaOfFields,
+  schemaRef,
+} from './json-schema';
+
+// The shapes the server sends, one schema per contract type. FieldSchemas makes the compiler hold each
+// to its type's fields and their optionality; the e2e test holds the value schemas to real traffic.
+
+const text = (description?: string): JsonSchema => ({ type: 'string', description });
+const count = (description?: string): JsonSchema => ({ type: 'integer', minimum: 0, description });
+const time = (description: string): JsonSchema => ({
+  type: 'string',
+  format: 'date-time',
+  description,
+});
+const anything = (description: string): JsonSchema => ({ description });
+const STATE: JsonSchema = { type: 'string', enum: SESSION_STATES };
+
+const RESOLVERS = everyMember<PermissionResolver>()('client', 'timeout', 'cancelled');
+
+const usage = objectSchema<Usage>({
+  inputTokens: count(),
+  outputTokens: count(),
+  costUsd: { type: 'number', minimum: 0, description: 'USD' },
+});
+
+const ERROR_FIELDS: FieldSchemas<ErrorBody> = {
+  code: text(`Stable: clients switch on it. Jelmore's: ${Object.values(ErrorCode).join(', ')}`),
+  message: text('Safe to show; never a stack or a secret'),
+  details: optional({ type: 'object', description: 'Fields of the error, by code' }),
+  retryAfter: optional({
+    type: 'number',
+    description: 'With RATE_LIMITED: seconds until a retry may succeed',
+  }),
+};
+
+const sessionResource = objectSchema<SessionResource>(
+  {
+    id: { type: 'string', format: 'uuid' },
+    provider: text(),
+    model: text(),
+    state: STATE,
+    cwd: text('Absolute, inside the workspace root'),
+    createdAt: time('When it was created'),
+    updatedAt: time('When it last changed'),
+    usage: schemaRef('Usage'),
+    lastSeq: count('The seq of its last committed event'),
+    permissions: optional({
+      type: 'string',
+      enum: PERMISSION_POLICIES,
+      description: "Its permission policy; absent: the provider's configured behaviour",
+    }),
+  },
+  { title: 'Session' },
+);
+
+const pendingPermission = objectSchema<PendingPermission>(
+  {
+    requestId: text('Answer it with permission:reply'),
+    tool: text(),
+    input: anything("The tool's input"),
+    toolUseId: optional(text('The tool_use event it is about')),
+    createdAt: time('When the agent asked'),
+    expiresAt: optional(time('When it is denied unanswered; absent while no agent runs')),
+  },
+  { title: 'PendingPermission' },
+);
+
+const sessionStreamError = objectSchema<SessionStreamError>(
+  { sessionId: { type: 'string', format: 'uuid' }, ...ERROR_FIELDS },
+  { title: 'SessionStreamError', description: 'A subscription ended; re-subscribe with after' },
+);
+
+const shutdownNotice = objectSchema<ShutdownNotice>(
+  { reconnect: { const: true }, reason: text() },
+  { title: 'ShutdownNotice' },
+);
+
+type Draft<T extends SessionEventType> = Omit<Extract<SessionEventDraft, { type: T }>, 'type'>;
+
+/** The fields of each event type besides the envelope's and `type`. */
+const EVENT_FIELDS: { [T in SessionEventType]: FieldSchemas<Draft<T>> } = {
+  status: {
+    from: { oneOf: [STATE, { type: 'null' }], description: 'null for the first' },
+    to: STATE,
+    reason: optional(text('Why, when it is not the usual course (e.g. a provider fallback)')),
+  },
+  assistant: { text: text('The next piece of the reply, as the model produces it') },
+  tool_use: { id: text(), name: text(), input: anything("The tool's input") },
+  tool_result: { toolUseId: text(), output: text(), isError: { type: 'boolean' } },
+  permission_request: {
+    requestId: text('Answer it with permission:reply'),
+    tool: text(),
+    input: anything("The tool's input"),
+    toolUseId: optional(text('The tool_use event it is about, when the provider tells')),
+  },
+  permission_resolved: {
+    requestId: text(),
+    allow: { type: 'boolean' },
+    reason: optional(text()),
+    by: { type: 'string', enum: RESOLVERS },
+  },
+  directory_changed: { from: text(), to: text() },
+  usage: {
+    inputTokens: count(),
+    outputTokens: count(),
+    costUsd: { type: 'number', minimum: 0 },
+    estimated: optional({
+      type: 'boolean',
+      description: 'Priced by Jelmore while the turn runs; not added to the session usage',
+    }),
+  },
+  result: {
+    text: text('The whole reply of the turn'),
+    durationMs: { type: 'number', minimum: 0 },
+    usage: schemaRef('Usage'),
+    interrupted: optional({ type: 'boolean', description: 'Cut short by session:interrupt' }),
+  },
+  error: { code: text(), message: text() },
+};
+
+const ENVELOPE: FieldSchemas<EventEnvelope> = {
+  sessionId: { type: 'string', format: 'uuid' },
+  seq: { type: 'integer', minimum: 1, description: 'Strictly increasing from 1 per session' },
+  ts: time('When the event log accepted it'),
+};
+
+/** The schema name of an event type: `tool_use` → `ToolUseEvent`. */
+export const eventSchemaName = (type: string): string =>
+  `${type.replace(/(^|_)(\w)/g, (_m, _s, c: string) => c.toUpperCase())}Event`;
+
+function eventSchema(type: SessionEventType): JsonSchema {
+  return schemaOfFields(
+    { ...ENVELOPE, type: { const: type }, ...EVENT_FIELDS[type] },
+    { title: eventSchemaName(type) },
+  );
+}
+
+const EVENT_TYPES = Object.keys(EVENT_FIELDS) as SessionEventType[];
+
+/** The schemas the document's messages refer to, by name. */
+export const CONTRACT_SCHEMAS: Record<string, JsonSchema> = {
+  Usage: usage,
+  ErrorBody: objectSchema<ErrorBody>(ERROR_FIELDS, { title: 'ErrorBody' }),
+  Session: sessionResource,
+  PendingPermission: pendingPermission,
+  SessionStreamError: sessionStreamError,
+  ShutdownNotice: shutdownNotice,
+  SessionEvent: {
+    title: 'SessionEvent',
+    description: 'One event of a session, by `type`; seq strictly increasing from 1 per session',
+    oneOf: EVENT_TYPES.map((type) => schemaRef(eventSchemaName(type))),
+  },
+  ...Object.fromEntries(EVENT_TYPES.map((type) => [eventSchemaName(type), eventSchema(type)])),
+};
+
+const SESSION_ID = SESSION_EXAMPLE.id;
+const TS = '2026-01-15T09:30:01.250Z';
+const USAGE = USAGE_EXAMPLE;
+
+/** One event of each type, as a client receives it (the compiler holds each to its contract). */
+export const EVENT_EXAMPLES: { [T in SessionEventType]: Extract<SessionEvent, { type: T }> } = {
+  status: { sessionId: SESSION_ID, seq: 1, ts: TS, type: 'status', from: null, to: 'starting' },
+  assistant: { sessionId: SESSION_ID, seq: 4, ts: TS, type: 'assistant', text: 'I will create' },
+  tool_use: {
+    sessionId: SESSION_ID,
+    seq: 5,
+    ts: TS,
+    type: 'tool_use',
+    id: 'toolu_01',
+    name: 'Bash',
+    input: { command: 'python hello.py' },
+  },
+  tool_result: {
+    sessionId: SESSION_ID,
+    seq: 7,
+    ts: TS,
+    type: 'tool_result',
+    toolUseId: 'toolu_01',
+    output: 'hello\n',
+    isError: false,
+  },
+  permission_request: {
+    sessionId: SESSION_ID,
+    seq: 6,
+    ts: TS,
+    type: 'permission_request',
+    requestId: '0b7d2f8e-3c41-4a55-9d0e-5f7a1c2b9e64',
+    tool: 'Bash',
+    input: { command: 'python hello.py' },
+    toolUseId: 'toolu_01',
+  },
+  permission_resolved: {
+    sessionId: SESSION_ID,
+    seq: 7,
+    ts: TS,
+    type: 'permission_resolved',
+    requestId: '0b7d2f8e-3c41-4a55-9d0e-5f7a1c2b9e64',
+    allow: true,
+    by: 'client',
+  },
+  directory_changed: {
+    sessionId: SESSION_ID,
+    seq: 8,
+    ts: TS,
+    type: 'directory_changed',
+    from: `/srv/jelmore/workspace/${SESSION_ID}`,
+    to: `/srv/jelmore/workspace/${SESSION_ID}/src`,
+  },
+  usage: { sessionId: SESSION_ID, seq: 9, ts: TS, type: 'usage', ...USAGE },
+  result: {
+    sessionId: SESSION_ID,
+    seq: 10,
+    ts: TS,
+    type: 'result',
+    text: 'Created hello.py and ran it: it prints hello.',
+    durationMs: 3900,
+    usage: USAGE,
+  },
+  error: {
+    sessionId: SESSION_ID,
+    seq: 11,
+    ts: TS,
+    type: 'error',
+    code: 'AGENT_EXITED',
+    message: 'The agent exited with code 1',
+  },
+};
