@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
 import request from 'supertest';
@@ -10,8 +11,20 @@ import {
   PROMPT_TOKENS,
 } from './fixtures/fake-openai';
 import { startTestServer, TestServer } from './support/app';
-import { eventually, processesMentioning, waitUntil } from './support/processes';
+import { eventually, processesIn, processesMentioning, waitUntil } from './support/processes';
 import { connect, EventCollector, request as wsRequest } from './support/ws-client';
+
+/** The model requests of a conversation whose last user message holds `text`. */
+function requestsTo(models: FakeOpenAIServer, text: string) {
+  return models.agentRequests().filter((r) => {
+    const last = [...r.messages].reverse().find((m) => m.role === 'user');
+    return contentText(last?.content).includes(text);
+  });
+}
+
+async function stateOf(url: string, id: string): Promise<string> {
+  return ((await request(url).get(`/v1/sessions/${id}`)).body as SessionResource).state;
+}
 
 describe('OpenCode sessions (real opencode serve, fake OpenAI-compatible API)', () => {
   const models = new FakeOpenAIServer({ slowDelayMs: 150 });
@@ -40,12 +53,6 @@ describe('OpenCode sessions (real opencode serve, fake OpenAI-compatible API)', 
     return { session: ack.session, events };
   }
 
-  const requestsContaining = (text: string) =>
-    models.agentRequests().filter((r) => {
-      const last = [...r.messages].reverse().find((m) => m.role === 'user');
-      return contentText(last?.content).includes(text);
-    });
-
   it('keeps the conversation across turns, streams text in pieces and prices each turn', async () => {
     const { session, events } = await start({ provider: 'opencode', query: 'My name is Ada' });
     expect(session).toMatchObject({ provider: 'opencode', model: 'deepseek-chat' });
@@ -58,7 +65,7 @@ describe('OpenCode sessions (real opencode serve, fake OpenAI-compatible API)', 
       text: '[[slow 4]] what is my name?',
     });
     await events.waitForResults(2);
-    const [second] = requestsContaining('what is my name?');
+    const [second] = requestsTo(models, 'what is my name?');
     const history = JSON.stringify(second.messages);
     expect(history).toContain('My name is Ada');
     expect(history).toContain('Echo: My name is Ada');
@@ -85,7 +92,7 @@ describe('OpenCode sessions (real opencode serve, fake OpenAI-compatible API)', 
     const { session, events } = await start({ model: 'kimi-k2', query: 'which model?' });
     expect(session).toMatchObject({ provider: 'opencode', model: 'kimi-k2-0905-preview' });
     await events.waitForResults(1, 60_000);
-    expect(requestsContaining('which model?').map((r) => r.model)).toEqual([
+    expect(requestsTo(models, 'which model?').map((r) => r.model)).toEqual([
       'kimi-k2-0905-preview',
     ]);
     const usage = events.ofType('usage')[0];
@@ -136,37 +143,82 @@ describe('OpenCode sessions (real opencode serve, fake OpenAI-compatible API)', 
     });
     await wsRequest(socket, 'session:input', { sessionId: session.id, text: 'still there?' });
     await events.waitForResults(2);
-    expect(JSON.stringify(requestsContaining('still there?')[0].messages)).toContain('[[slow 40]]');
+    expect(JSON.stringify(requestsTo(models, 'still there?')[0].messages)).toContain('[[slow 40]]');
     await wsRequest(socket, 'session:terminate', { sessionId: session.id });
   });
 
-  it('when the opencode server dies: error event, session failed, provider unhealthy, then it recovers', async () => {
+  it('a session`s own sandboxed server: its death fails that session alone, and leaves nothing', async () => {
     const { session, events } = await start({ provider: 'opencode', query: '[[slow 60]]' });
+    const other = await start({ provider: 'opencode', query: '[[slow 6]] other' });
     await events.waitFor((all) => all.some((e) => e.type === 'assistant'), 60_000);
-    const pidFile = join(server.dir, 'data', 'agents', 'opencode', 'server.pid');
+    const pidFile = join(server.dir, 'data', 'agents', 'opencode', 'servers', `${session.id}.pid`);
     const pid = Number(readFileSync(pidFile, 'utf8'));
+    // bwrap's process (the sandbox), which runs the session's `opencode serve` in the session's folder.
     expect(processesMentioning('opencode.exe serve')).toContain(pid);
+    expect(processesIn(session.cwd).length).toBeGreaterThan(0);
+    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toMatch(/^bwrap\0/);
     process.kill(pid, 'SIGKILL');
     await events.waitFor((all) => all.some((e) => e.type === 'status' && e.to === 'failed'), 5000);
     expect(events.ofType('error')[0]).toMatchObject({ code: 'AGENT_EXITED' });
     expect(events.ofType('error')[0].message).toContain('opencode server exited');
+    expect(await eventually(() => processesIn(session.cwd).length === 0)).toBe(true);
+    expect(existsSync(pidFile)).toBe(false);
 
-    const health = async () =>
-      (await request(server.url).get('/v1/providers/health')).body.opencode;
-    expect((await health()).healthy).toBe(false);
-    expect(await waitUntil(async () => (await health()).healthy === true, 30_000)).toBe(true);
-    // One new server in place of the killed one.
-    const restarted = Number(readFileSync(pidFile, 'utf8'));
-    expect(restarted).not.toBe(pid);
-    expect(processesMentioning('opencode.exe serve')).toContain(restarted);
-    expect(await eventually(() => !processesMentioning('opencode.exe serve').includes(pid))).toBe(
-      true,
-    );
+    // The other session's server is its own: it goes on, and the provider stays healthy.
+    await other.events.waitForResults(1, 60_000);
+    expect(other.events.ofType('error')).toHaveLength(0);
+    const health = (await request(server.url).get('/v1/providers/health')).body.opencode;
+    expect(health.healthy).toBe(true);
+    await wsRequest(socket, 'session:terminate', { sessionId: other.session.id });
+    expect(await eventually(() => processesIn(other.session.cwd).length === 0)).toBe(true);
+  });
+});
 
-    const again = await start({ provider: 'opencode', query: 'after the restart' });
-    await again.events.waitForResults(1, 60_000);
-    expect(again.events.ofType('result')[0].text).toBe('Echo: after the restart');
-    await wsRequest(socket, 'session:terminate', { sessionId: again.session.id });
-    expect(session.id).not.toBe(again.session.id);
+describe('OpenCode after a restart', () => {
+  const models = new FakeOpenAIServer();
+  const dir = mkdtempSync(join(tmpdir(), 'jelmore-opencode-restart-'));
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    env = { JELMORE_OPENCODE_BASE_URL: await models.start() };
+  });
+
+  afterAll(async () => {
+    await models.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a session suspended at shutdown resumes on a new server and keeps its history', async () => {
+    const first = await startTestServer({ env, dir });
+    const created = await request(first.url)
+      .post('/v1/sessions')
+      .send({ provider: 'opencode', query: 'remember the word heron' })
+      .expect(201);
+    const session = created.body as SessionResource;
+    expect(
+      await waitUntil(async () => (await stateOf(first.url, session.id)) === 'idle', 60_000),
+    ).toBe(true);
+    await first.close();
+    // Its server ended with the first process, which suspended the session.
+    expect(processesIn(session.cwd)).toEqual([]);
+
+    const second = await startTestServer({ env, dir });
+    try {
+      expect(await stateOf(second.url, session.id)).toBe('suspended');
+      await request(second.url).post(`/v1/sessions/${session.id}/resume`).expect(200);
+      await request(second.url)
+        .post(`/v1/sessions/${session.id}/input`)
+        .send({ text: 'which word?' })
+        .expect(202);
+      expect(
+        await waitUntil(async () => requestsTo(models, 'which word?').length > 0, 60_000),
+      ).toBe(true);
+      // The same opencode session, read from the tenant's home: the first turn is in its history.
+      const [turn] = requestsTo(models, 'which word?');
+      expect(JSON.stringify(turn.messages)).toContain('remember the word heron');
+      await request(second.url).delete(`/v1/sessions/${session.id}`);
+    } finally {
+      await second.close();
+    }
   });
 });

@@ -6,6 +6,7 @@ import request from 'supertest';
 import type { SessionResource } from '@jelmore/contracts';
 import { FakeAnthropicServer } from './fixtures/fake-anthropic';
 import { FakeGeminiServer } from './fixtures/fake-gemini';
+import { FakeOpenAIServer } from './fixtures/fake-openai';
 import { FakeOpenAIResponsesServer } from './fixtures/fake-openai-responses';
 import { waitUntil } from './support/processes';
 import { freePort, ServerProcess } from './support/server-process';
@@ -19,6 +20,16 @@ const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 const ATTEMPTS = ['environ', 'datadir', 'workspace', 'db', 'transcripts'] as const;
 
 /**
+ * OpenCode's own way in: alice's session server (its HTTP API lists her sessions and runs tools) on a
+ * loopback port, which bob's agent shares. It asks every listening port for alice's session.
+ */
+function serverScan(alice: SessionResource): string {
+  const ports = `awk 'NR>1 && $4=="0A" {split($2, a, ":"); print a[2]}' /proc/net/tcp`;
+  const ask = 'curl -s -m 1 http://127.0.0.1:$((0x$p))/session';
+  return `for p in $(${ports}); do ${ask}; done | grep -q "jelmore ${alice.id}"`;
+}
+
+/**
  * The server as a real process whose environment holds every API key (as a deployment's would), with
  * the real agent CLIs against fake model APIs. Key B's agent then attacks through its shell tool.
  */
@@ -29,13 +40,15 @@ class Deployment {
   private readonly anthropic = new FakeAnthropicServer();
   private readonly gemini = new FakeGeminiServer();
   private readonly codex = new FakeOpenAIResponsesServer();
+  private readonly opencode = new FakeOpenAIServer();
   server!: ServerProcess;
 
   async start(env: Record<string, string> = {}): Promise<void> {
-    const [anthropic, gemini, codex] = await Promise.all([
+    const [anthropic, gemini, codex, opencode] = await Promise.all([
       this.anthropic.start(),
       this.gemini.start(),
       this.codex.start(),
+      this.opencode.start(),
     ]);
     this.server = new ServerProcess(await freePort(), {
       JELMORE_API_KEYS: `alice:${ALICE},bob:${BOB},ops:${OPS}:admin`,
@@ -48,6 +61,8 @@ class Deployment {
       JELMORE_GEMINI_API_KEY: 'test-key-not-secret',
       JELMORE_CODEX_BASE_URL: codex,
       JELMORE_CODEX_API_KEY: 'test-key-not-secret',
+      JELMORE_OPENCODE_BASE_URL: opencode,
+      JELMORE_OPENCODE_API_KEY: 'test-key-not-secret',
       ...env,
     });
     await this.server.start();
@@ -55,7 +70,12 @@ class Deployment {
 
   async stop(): Promise<void> {
     await this.server?.kill('SIGTERM');
-    await Promise.all([this.anthropic.stop(), this.gemini.stop(), this.codex.stop()]);
+    await Promise.all([
+      this.anthropic.stop(),
+      this.gemini.stop(),
+      this.codex.stop(),
+      this.opencode.stop(),
+    ]);
     rmSync(this.dir, { recursive: true, force: true });
   }
 
@@ -89,16 +109,21 @@ class Deployment {
     const db = join(this.data, 'jelmore.db');
     const verdict = (test: string, name: string) =>
       `(${test} && echo LEAKED || echo denied) > ${name}.txt`;
-    return [
+    const command = [
       verdict(`grep -l JELMORE_API_KEYS /proc/*/environ 2>/dev/null | grep -q .`, 'environ'),
       verdict(`ls -A ${this.data} 2>/dev/null | grep -q jelmore.db`, 'datadir'),
       verdict(`ls -A ${alice.cwd} 2>/dev/null | grep -q .`, 'workspace'),
       verdict(`head -c 15 ${db} 2>/dev/null | grep -q SQLite`, 'db'),
       verdict(`find ${aliceHome} -type f 2>/dev/null | grep -q .`, 'transcripts'),
+      ...(provider === 'opencode' ? [verdict(serverScan(alice), 'server')] : []),
       // Judged on the host: none of these may appear there.
       `touch ${this.escapes(alice, escape).join(' ')} 2>/dev/null`,
       'echo own-work > own.txt',
     ].join('; ');
+    // OpenCode refuses a command that names paths outside the workspace (external_directory: deny)
+    // before it runs; an attacker hides them, and so does this test: the sandbox must stop it.
+    if (provider !== 'opencode') return command;
+    return `echo ${Buffer.from(command).toString('base64')} | base64 -d | sh`;
   }
 
   /** Where bob's agent tries to write outside its workspace. */
@@ -106,14 +131,15 @@ class Deployment {
     return [this.root, this.data, alice.cwd, tmpdir()].map((dir) => join(dir, escape));
   }
 
-  verdicts(bob: SessionResource): Record<string, string> {
+  verdicts(bob: SessionResource, provider: string): Record<string, string> {
+    const attempts = provider === 'opencode' ? [...ATTEMPTS, 'server'] : ATTEMPTS;
     return Object.fromEntries(
-      ATTEMPTS.map((name) => [name, readFileSync(join(bob.cwd, `${name}.txt`), 'utf8').trim()]),
+      attempts.map((name) => [name, readFileSync(join(bob.cwd, `${name}.txt`), 'utf8').trim()]),
     );
   }
 }
 
-describe.each(['claude', 'gemini', 'codex'])(
+describe.each(['claude', 'gemini', 'codex', 'opencode'])(
   'agent sandbox: key B`s %s agent gets nothing of key A`s or the server`s',
   (provider) => {
     const deployment = new Deployment();
@@ -135,12 +161,13 @@ describe.each(['claude', 'gemini', 'codex'])(
         deployment.attack(alice, provider, escape),
       );
 
-      expect(deployment.verdicts(bob)).toEqual({
+      expect(deployment.verdicts(bob, provider)).toEqual({
         environ: 'denied',
         datadir: 'denied',
         workspace: 'denied',
         db: 'denied',
         transcripts: 'denied',
+        ...(provider === 'opencode' ? { server: 'denied' } : {}),
       });
       const written = deployment.escapes(alice, escape).filter((path) => existsSync(path));
       expect(written).toEqual([]);
@@ -170,7 +197,7 @@ describe('agent sandbox off (JELMORE_AGENT_SANDBOX=off)', () => {
       deployment.attack(alice, 'claude', escape),
     );
     // What the sandbox prevents, shown by its absence: the attack itself works.
-    expect(deployment.verdicts(bob)).toMatchObject({
+    expect(deployment.verdicts(bob, 'claude')).toMatchObject({
       environ: 'LEAKED',
       datadir: 'LEAKED',
       workspace: 'LEAKED',

@@ -1,10 +1,10 @@
-import { Logger } from '@nestjs/common';
-import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { Agent, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { finished } from 'node:stream';
 import { createParser } from 'eventsource-parser';
-import { allowListedEnv, installedBin, killGroup, killLeftover } from '../process/agent-process';
+import { type AgentProcess, installedBin } from '../process/agent-process';
+import { httpOpen, httpText } from './opencode-http';
+import type { LaunchedServer } from './opencode-launch';
 import type { OpencodeEvent } from './opencode-event.normalizer';
 
 export interface OpencodeListener {
@@ -13,19 +13,13 @@ export interface OpencodeListener {
   onServerLost(reason: string): void;
 }
 
-export interface OpencodeServerOptions {
-  /** An external `opencode serve`; when set nothing is spawned. */
-  endpoint?: string;
-  bin?: string;
-  /** HOME of the managed server: its sessions and config live here, so they survive restarts. */
-  home: string;
-  /** The opencode config (OPENCODE_CONFIG_CONTENT). */
-  config: Record<string, unknown>;
-}
+/** Either an external server at `endpoint`, or a dedicated one that `launch` starts. */
+export type OpencodeServerOptions =
+  | { endpoint: string; launch?: undefined }
+  | { endpoint?: undefined; launch: (onExit: (reason: string) => void) => Promise<LaunchedServer> };
 
-const START_TIMEOUT_MS = 30_000;
+const CONNECT_TIMEOUT_MS = 30_000;
 const REQUEST_TIMEOUT_MS = 10_000;
-const ENV_ALLOW_LIST = ['PATH', 'LANG', 'LC_*', 'TZ', 'TMPDIR', 'TERM'] as const;
 
 /** JELMORE_OPENCODE_BIN when set, else the CLI installed from npm alongside Jelmore. */
 export function defaultOpencodeBin(): string | undefined {
@@ -33,32 +27,48 @@ export function defaultOpencodeBin(): string | undefined {
 }
 
 /**
- * One `opencode serve` per Jelmore node, shared by its opencode sessions: started on first use, restarted
- * with backoff when it dies, and watched through one `/global/event` stream whose events are routed to
- * sessions by their opencode session id.
+ * One `opencode serve` and its `/global/event` stream, whose events are routed to sessions by their
+ * opencode session id. A dedicated server (one session's, sandboxed) is started on first use and ends
+ * with stop() or on its own, which fails its session; an external one (the operator's) is shared by every
+ * session of the node and reconnected on next use when its stream breaks.
  */
 export class OpencodeServer {
-  private readonly logger = new Logger(OpencodeServer.name);
   private readonly listeners = new Map<string, OpencodeListener>();
   private readonly directories = new Map<string, number>();
-  private child?: ChildProcess;
+  private readonly endpoint?: { url: string; authorization?: string };
+  /** An external server's connections are kept alive; a dedicated one's end with each exchange. */
+  private readonly agent: Agent | false = false;
+  private process?: AgentProcess;
   private url?: string;
+  private authorization?: string;
   private starting?: Promise<string>;
   private events?: AbortController;
   private stopping = false;
-  private restartDelayMs = 1000;
-  private restartTimer?: NodeJS.Timeout;
   private lastError?: string;
+  /** Counts starts of a dedicated server: only the latest one's exit matters. */
+  private launches = 0;
 
-  constructor(private readonly options: OpencodeServerOptions) {}
+  constructor(private readonly options: OpencodeServerOptions) {
+    if (!options.endpoint) return;
+    this.endpoint = withoutCredentials(options.endpoint);
+    const secure = this.endpoint.url.startsWith('https:');
+    this.agent = secure ? new HttpsAgent({ keepAlive: true }) : new Agent({ keepAlive: true });
+  }
 
+  /** An external server's URL, without the credentials it may hold. */
+  get endpointUrl(): string | undefined {
+    return this.endpoint?.url;
+  }
+
+  /** The dedicated server's process (bubblewrap's when sandboxed), while it runs. */
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.process?.alive ? this.process.pid : undefined;
   }
 
   /** The server's base URL once it answers and its event stream is open. */
   ready(): Promise<string> {
     if (this.url) return Promise.resolve(this.url);
+    if (this.stopping) return Promise.reject(new Error('opencode server stopped'));
     this.starting ??= this.start().finally(() => (this.starting = undefined));
     return this.starting;
   }
@@ -72,9 +82,11 @@ export class OpencodeServer {
 
   /**
    * Marks a directory in use by a session. opencode keeps an instance per directory (plugins, tools: about
-   * 50 MiB); the returned release disposes it once no session uses the directory any more.
+   * 50 MiB); on a shared server the returned release disposes it once no session uses the directory any
+   * more. A dedicated server's instance ends with the server.
    */
   useDirectory(directory: string): () => void {
+    if (!this.endpoint) return () => undefined;
     this.directories.set(directory, (this.directories.get(directory) ?? 0) + 1);
     let released = false;
     return () => {
@@ -88,181 +100,97 @@ export class OpencodeServer {
       this.directories.delete(directory);
       if (!this.url) return;
       this.request('POST', `/instance/dispose?directory=${encodeURIComponent(directory)}`).catch(
-        (err: unknown) =>
-          this.logger.warn(`opencode instance for ${directory} not disposed: ${String(err)}`),
+        () => undefined,
       );
     };
   }
 
-  /** Up when the server answers now; the reason otherwise. A start under way is waited for. */
+  /** Up when the server answers now (connecting first if need be); the reason otherwise. */
   async health(): Promise<{ healthy: boolean; reason?: string }> {
-    await this.starting?.catch(() => undefined);
-    if (!this.url) {
-      // A start that failed (at boot, say) is tried again at each check, so the provider comes back.
-      if (!this.starting && !this.restartTimer && !this.stopping && this.lastError) {
-        this.ready().catch(() => undefined);
-      }
-      if (this.starting || this.restartTimer)
-        return { healthy: false, reason: this.lastError ?? 'starting' };
-      return { healthy: false, reason: this.lastError ?? 'not started' };
-    }
     try {
+      await this.ready();
       await this.request('GET', '/session/status');
       return { healthy: true };
     } catch (err) {
-      return { healthy: false, reason: `opencode server does not answer: ${String(err)}` };
+      return {
+        healthy: false,
+        reason: this.lastError ?? `opencode server does not answer: ${errorText(err)}`,
+      };
     }
   }
 
   async request<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
     const base = this.url ?? (await this.ready());
-    const res = await fetch(`${base}${path}`, {
+    const what = `opencode ${method} ${path.split('?')[0]}`;
+    const { status, text } = await httpText(`${base}${path}`, {
       method,
-      headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+      headers: this.headers(body === undefined ? {} : { 'content-type': 'application/json' }),
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      agent: this.agent,
+    }).catch((err: unknown) => {
+      throw new Error(`${what}: ${errorText(err)}`, { cause: err });
     });
-    const text = await res.text();
-    if (!res.ok)
-      throw new Error(
-        `opencode ${method} ${path.split('?')[0]} answered ${res.status}: ${text.slice(0, 200)}`,
-      );
+    if (status < 200 || status > 299) {
+      throw new Error(`${what} answered ${status}: ${text.slice(0, 200)}`);
+    }
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
+  /** Closes the event stream; a dedicated server's process ends too (its whole sandbox). */
   async stop(): Promise<void> {
     this.stopping = true;
-    clearTimeout(this.restartTimer);
     // A start under way would leave its server behind: let it finish (it checks `stopping`), then end it.
     await this.starting?.catch(() => undefined);
     this.events?.abort();
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    killGroup(child.pid, 'SIGTERM');
-    const timer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), 3000);
-    await exited;
-    clearTimeout(timer);
+    this.url = undefined;
+    await this.process?.stop(3000);
   }
 
   private async start(): Promise<string> {
-    this.stopping = false;
     try {
-      const url = this.options.endpoint?.replace(/\/$/, '') ?? (await this.spawn());
-      await this.openEvents(url);
-      this.url = url;
+      const url = this.endpoint ? await this.connect() : await this.spawn();
       this.lastError = undefined;
-      this.restartDelayMs = 1000;
       return url;
     } catch (err) {
-      this.lastError = withCause(err);
+      this.lastError = errorText(err);
       throw err;
     }
   }
 
+  private async connect(): Promise<string> {
+    const { url, authorization } = this.endpoint!;
+    this.authorization = authorization;
+    await this.openEvents(url);
+    return (this.url = url);
+  }
+
   private async spawn(): Promise<string> {
-    const bin = this.options.bin ?? defaultOpencodeBin();
-    if (!bin || !existsSync(bin))
-      throw new Error(`opencode binary not found (${bin ?? 'opencode-ai not installed'})`);
-    const home = this.options.home;
-    this.endLeftover();
-    await this.prepareOffline(bin);
-    if (this.stopping) throw new Error('opencode server is stopping');
-    const child = spawn(bin, ['serve', '--port', '0', '--hostname', '127.0.0.1'], {
-      cwd: home,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...allowListedEnv(process.env, ENV_ALLOW_LIST),
-        HOME: home,
-        OPENCODE_DISABLE_MODELS_FETCH: '1',
-        OPENCODE_DISABLE_AUTOUPDATE: '1',
-        OPENCODE_CONFIG_CONTENT: JSON.stringify(this.options.config),
-      },
+    const launch = ++this.launches;
+    const launched = await this.options.launch!((reason) => {
+      if (launch === this.launches) this.onExit(reason);
     });
-    this.child = child;
-    writeFileSync(join(home, 'server.pid'), String(child.pid));
-    child.on('exit', (code, signal) => this.onExit(child, code, signal));
-    return new Promise<string>((resolve, reject) => {
-      let output = '';
-      const timer = setTimeout(() => {
-        killGroup(child.pid, 'SIGKILL');
-        reject(
-          new Error(`opencode serve printed no 'listening on' line in ${START_TIMEOUT_MS} ms`),
-        );
-      }, START_TIMEOUT_MS);
-      const onLine = (line: string) => {
-        output = (output + line + '\n').slice(-2000);
-        const match = /listening on (http:\/\/\S+)/.exec(line);
-        if (!match) return;
-        clearTimeout(timer);
-        resolve(match[1].replace(/\/$/, ''));
-      };
-      createInterface({ input: child.stdout }).on('line', onLine);
-      createInterface({ input: child.stderr }).on('line', onLine);
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        reject(
-          new Error(
-            `opencode serve exited at start (${signal ?? code}): ${output.trim().split('\n').pop() ?? ''}`,
-          ),
-        );
-      });
-      child.once('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-    });
+    this.process = launched.process;
+    this.authorization = launched.authorization;
+    try {
+      if (this.stopping) throw new Error('opencode server stopped while starting');
+      await this.openEvents(launched.url);
+    } catch (err) {
+      await launched.process.stop(0);
+      throw err;
+    }
+    return (this.url = launched.url);
   }
 
-  /**
-   * Keeps opencode offline: it installs its plugin package into each config directory unless a lock file
-   * says it is there, so give it one (there are no plugins to load).
-   */
-  private async prepareOffline(bin: string): Promise<void> {
-    const configDir = join(this.options.home, '.config', 'opencode');
-    mkdirSync(join(configDir, 'node_modules'), { recursive: true });
-    const version = await new Promise<string>((resolve, reject) =>
-      execFile(
-        bin,
-        ['--version'],
-        { timeout: 15_000, env: { ...process.env, HOME: this.options.home } },
-        (err, stdout) =>
-          err
-            ? reject(new Error(`opencode --version failed: ${err.message.split('\n')[0]}`))
-            : resolve(stdout.trim()),
-      ),
-    );
-    const lock = { packages: { '': { dependencies: { '@opencode-ai/plugin': version } } } };
-    writeFileSync(join(configDir, 'package-lock.json'), JSON.stringify(lock));
-  }
-
-  /** A server left by a crashed Jelmore still holds its port and memory: end it. */
-  private endLeftover(): void {
-    const pidFile = join(this.options.home, 'server.pid');
-    if (!existsSync(pidFile)) return;
-    const pid = Number(readFileSync(pidFile, 'utf8'));
-    if (pid > 0) killLeftover(pid, ['opencode']);
-  }
-
-  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    if (this.child !== child) return;
-    this.child = undefined;
+  private onExit(reason: string): void {
     this.url = undefined;
-    this.directories.clear();
     this.events?.abort();
-    const reason = `opencode server exited (${signal ?? `code ${code}`})`;
-    this.lostAll(reason);
-    if (this.stopping) return;
     this.lastError = reason;
-    this.logger.warn(`${reason}; restarting in ${this.restartDelayMs} ms`);
-    this.restartTimer = setTimeout(() => {
-      this.restartTimer = undefined;
-      this.ready().catch((err: unknown) =>
-        this.logger.error(`opencode restart failed: ${String(err)}`),
-      );
-    }, this.restartDelayMs);
-    this.restartDelayMs = Math.min(this.restartDelayMs * 2, 30_000);
+    this.lostAll(reason);
+  }
+
+  private headers(extra: Record<string, string>): Record<string, string> {
+    return this.authorization ? { ...extra, authorization: this.authorization } : extra;
   }
 
   private lostAll(reason: string): void {
@@ -275,18 +203,24 @@ export class OpencodeServer {
   private async openEvents(url: string): Promise<void> {
     const abort = new AbortController();
     this.events = abort;
-    // Bounds the connection only: the fetch signal also governs the body, which must stay open.
-    const connectTimer = setTimeout(() => abort.abort(), START_TIMEOUT_MS);
-    let res: Response;
+    // Bounds the connection only: the signal also governs the body, which must stay open.
+    const connectTimer = setTimeout(() => abort.abort(), CONNECT_TIMEOUT_MS);
+    let res: IncomingMessage;
     try {
-      res = await fetch(`${url}/global/event`, {
-        headers: { accept: 'text/event-stream' },
+      res = await httpOpen(`${url}/global/event`, {
+        headers: this.headers({ accept: 'text/event-stream' }),
         signal: abort.signal,
+        agent: this.agent,
       });
+    } catch (err) {
+      throw new Error(`opencode GET /global/event at ${url}: ${errorText(err)}`, { cause: err });
     } finally {
       clearTimeout(connectTimer);
     }
-    if (!res.ok || !res.body) throw new Error(`opencode /global/event answered ${res.status}`);
+    if (res.statusCode !== 200) {
+      res.destroy();
+      throw new Error(`opencode /global/event answered ${res.statusCode}`);
+    }
     const parser = createParser({
       onEvent: (message) => {
         let envelope: { payload?: OpencodeEvent };
@@ -300,33 +234,38 @@ export class OpencodeServer {
         if (event && sessionId) this.listeners.get(sessionId)?.onEvent(event);
       },
     });
-    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-    void (async () => {
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          parser.feed(value);
-        }
-      } catch {
-        // Aborted, or the connection broke.
-      }
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => parser.feed(chunk));
+    // Ended, aborted, or the connection broke.
+    finished(res, () => {
       // A dying server closes the stream a moment before its exit is seen: let the exit tell the story.
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      if (abort.signal.aborted || this.events !== abort) return;
-      // The stream ended on its own: events were lost, so the sessions cannot go on. A managed server is
-      // restarted through its exit; an external one is reconnected on next use.
-      this.url = undefined;
-      this.lastError = 'opencode event stream closed';
-      this.lostAll(this.lastError);
-      killGroup(this.child?.pid, 'SIGKILL');
-    })();
+      setTimeout(() => {
+        if (abort.signal.aborted || this.events !== abort) return;
+        // The stream ended on its own: events were lost, so the sessions cannot go on. A dedicated
+        // server is ended with them; an external one is reconnected on next use.
+        this.url = undefined;
+        this.lastError = 'opencode event stream closed';
+        this.lostAll(this.lastError);
+        this.process?.signal('SIGKILL');
+      }, 250);
+    });
   }
 }
 
-/** fetch() says only "fetch failed"; the reason (refused, reset, timeout) is in its cause. */
-function withCause(err: unknown): string {
+/** An error's message, with its cause's (a refused or reset connection) when it has one. */
+function errorText(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const cause = err.cause instanceof Error ? err.cause.message : undefined;
   return cause ? `${err.message}: ${cause}` : err.message;
+}
+
+/** An endpoint's `user:password@` (Node's fetch refuses URLs with credentials) as a Basic header. */
+function withoutCredentials(endpoint: string): { url: string; authorization?: string } {
+  const url = new URL(endpoint);
+  const { username, password } = url;
+  url.username = url.password = '';
+  const base = url.toString().replace(/\/$/, '');
+  if (!username && !password) return { url: base };
+  const credentials = `${decodeURIComponent(username) || 'opencode'}:${decodeURIComponent(password)}`;
+  return { url: base, authorization: `Basic ${Buffer.from(credentials).toString('base64')}` };
 }

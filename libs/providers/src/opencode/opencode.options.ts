@@ -9,7 +9,11 @@ export interface OpencodeModelOverride {
 
 export interface OpencodeOptions {
   enabled: boolean;
-  /** An `opencode serve` that is already running; without it Jelmore starts and supervises its own. */
+  /**
+   * An `opencode serve` the operator runs, shared by every session and outside Jelmore's sandbox; without
+   * it each session gets a sandboxed server of its own. `http://user:password@host:port` for one that
+   * asks for a password (OPENCODE_SERVER_PASSWORD).
+   */
   apiEndpoint?: string;
   /** The opencode binary; by default the one installed from npm with this package. */
   bin?: string;

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { join } from 'node:path';
 import {
   AgentProviderPort,
@@ -11,35 +11,64 @@ import {
   SessionConfig,
 } from '@jelmore/contracts';
 import { AgentProvider } from '../agent-provider.decorator';
+import { tenantHome } from '../process/agent-home';
+import { allowListedEnv } from '../process/agent-process';
+import { AgentSandbox, sharedSandbox } from '../process/agent-sandbox';
+import { CachedBinaryCheck, checkBinary } from '../process/binary-check';
 import { SessionSlots } from '../session-slots';
 import { PROVIDERS_MODULE_OPTIONS } from '../providers.module-definition';
 import type { ProvidersModuleOptions } from '../providers.options';
 import { MAX_OUTPUT_TOKENS, opencodeModels } from './opencode.models';
 import { OPENCODE_PROVIDER_ID, OpencodeOptions } from './opencode.options';
-import { OpencodeServer } from './opencode-server';
+import { launchOpencodeServer } from './opencode-launch';
+import { defaultOpencodeBin, OpencodeServer } from './opencode-server';
 import { OpencodeSession } from './opencode.session';
 
+/** Each `opencode --version` is a Bun start (about a second of CPU); health is asked every 15 s. */
+const BINARY_CHECK_TTL_MS = 10 * 60_000;
+
+/**
+ * OpenCode through `opencode serve`'s HTTP API. Each session gets a server of its own, sandboxed like
+ * every agent (its workspace and its tenant's home): one server runs the tools of every session it holds,
+ * so sharing one would share everything its tools can reach. JELMORE_OPENCODE_API_ENDPOINT names an
+ * operator's server instead, shared by all sessions and outside Jelmore's sandbox.
+ */
 @AgentProvider('opencode')
 @Injectable()
-export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnModuleDestroy {
+export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnApplicationShutdown {
   readonly name = 'opencode';
   private readonly logger = new Logger(OpencodeProvider.name);
   private readonly options: OpencodeOptions;
   private readonly modelList: ModelInfo[];
-  private readonly server: OpencodeServer;
   private readonly slots: SessionSlots;
+  private readonly sandbox: AgentSandbox;
+  /** `<data dir>/agents/opencode`: tenants' homes, and the session servers' pid files. */
+  private readonly root: string;
+  private readonly bin: string | undefined;
+  private readonly binary: CachedBinaryCheck;
+  /** The operator's server (JELMORE_OPENCODE_API_ENDPOINT), when there is one. */
+  private readonly external?: OpencodeServer;
+  /** Sessions' own servers, while they run. */
+  private readonly servers = new Set<OpencodeServer>();
 
   constructor(@Inject(PROVIDERS_MODULE_OPTIONS) options: ProvidersModuleOptions) {
     this.options = options.opencode;
     this.modelList = opencodeModels(this.options.models);
     this.slots = new SessionSlots(this.name, this.options.maxConcurrentSessions);
-    const home = join(options.dataDir, 'agents', 'opencode');
-    this.server = new OpencodeServer({
-      endpoint: this.options.apiEndpoint,
-      bin: this.options.bin,
-      home,
-      config: this.opencodeConfig(),
-    });
+    this.sandbox = sharedSandbox(options.sandbox);
+    this.root = join(options.dataDir, 'agents', 'opencode');
+    this.bin = this.options.bin ?? defaultOpencodeBin();
+    this.binary = new CachedBinaryCheck(
+      () =>
+        checkBinary(this.bin, {
+          label: 'opencode',
+          notFound: 'opencode not found: install opencode-ai or set JELMORE_OPENCODE_BIN',
+          env: { ...allowListedEnv(process.env, ['PATH', 'LANG', 'LC_*']), HOME: this.root },
+        }),
+      BINARY_CHECK_TTL_MS,
+    );
+    if (this.options.apiEndpoint)
+      this.external = new OpencodeServer({ endpoint: this.options.apiEndpoint });
   }
 
   get capabilities(): ProviderCapabilities {
@@ -56,21 +85,30 @@ export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnModu
     };
   }
 
-  /** Starts the server in the background when it can serve models, so the first session is not slowed. */
-  onModuleInit(): void {
+  async onModuleInit(): Promise<void> {
     const missing = this.missingSetting();
     if (missing) {
       this.logger.log(`OpenCode provider idle: ${missing}`);
       return;
     }
-    this.server.ready().then(
-      (url) => this.logger.log(`opencode server at ${url}`),
-      (err: unknown) => this.logger.warn(`opencode server did not start: ${String(err)}`),
-    );
+    if (this.external) {
+      this.logger.warn(
+        `opencode at ${this.external.endpointUrl}: an external server, shared by every session and not sandboxed by Jelmore`,
+      );
+      this.external.ready().catch((err: unknown) => {
+        this.logger.warn(`opencode server not reachable yet: ${String(err)}`);
+      });
+      return;
+    }
+    const health = await this.healthCheck();
+    if (health.healthy) this.logger.log(`opencode ${health.version} at ${this.bin}`);
+    else this.logger.warn(`OpenCode provider unhealthy: ${health.reason}`);
   }
 
-  async onModuleDestroy(): Promise<void> {
-    await this.server.stop();
+  /** After the sessions were suspended (beforeApplicationShutdown): what still runs ends. */
+  async onApplicationShutdown(): Promise<void> {
+    const servers = [...this.servers, ...(this.external ? [this.external] : [])];
+    await Promise.all(servers.map((server) => server.stop()));
   }
 
   models(): ModelInfo[] {
@@ -85,15 +123,41 @@ export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnModu
   createSession(config: SessionConfig): AgentSession {
     const missing = this.missingSetting();
     if (missing) throw new ProviderUnavailableError(this.name, missing);
+    if (!this.external) {
+      if (!this.binary.last.ok) {
+        throw new ProviderUnavailableError(this.name, this.binary.last.reason ?? 'not found');
+      }
+      this.sandbox.assertUsable(this.name);
+      const unreachable = this.unreachable();
+      if (unreachable) throw new ProviderUnavailableError(this.name, unreachable);
+    }
     const model = this.resolveModel(config.model);
     if (!model) throw new ProviderUnavailableError(this.name, `no model ${config.model}`);
-    return new OpencodeSession(config, model, this.server, this.slots.take());
+    const release = this.slots.take();
+    const server = this.external ?? this.sessionServer(config);
+    return new OpencodeSession(config, model, {
+      server,
+      dedicated: !this.external,
+      onEnd: (unexpected) => {
+        this.servers.delete(server);
+        release(unexpected);
+      },
+    });
   }
 
   async healthCheck(): Promise<ProviderHealth> {
     const missing = this.missingSetting();
-    const health = missing ? { healthy: false, reason: missing } : await this.server.health();
-    return { ...health, checkedAt: new Date().toISOString() };
+    const now = new Date().toISOString();
+    if (missing) return { healthy: false, reason: missing, checkedAt: now };
+    if (this.external) return { ...(await this.external.health()), checkedAt: now };
+    const binary = await this.binary.check();
+    const reason = binary.reason ?? this.sandbox.refusal() ?? this.unreachable();
+    return {
+      healthy: !reason,
+      reason,
+      version: binary.version,
+      checkedAt: this.binary.checkedAt,
+    };
   }
 
   metrics(): ProviderMetrics {
@@ -106,6 +170,34 @@ export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnModu
       return 'no model endpoint: set JELMORE_OPENCODE_BASE_URL (or JELMORE_OPENCODE_API_ENDPOINT)';
     }
     return undefined;
+  }
+
+  /** With no network in the sandbox, bwrap's own network namespace would hide the server's port. */
+  private unreachable(): string | undefined {
+    if (!this.sandbox.active || this.sandbox.status.network !== 'none') return undefined;
+    return 'JELMORE_AGENT_NETWORK=none: a sandboxed opencode server would be out of Jelmore`s reach';
+  }
+
+  /** A server for this session alone, on its tenant's home (where its history is, for a resume). */
+  private sessionServer(config: SessionConfig): OpencodeServer {
+    const home = tenantHome(this.root, config.tenant);
+    const server = new OpencodeServer({
+      launch: (onExit) =>
+        launchOpencodeServer(
+          {
+            bin: this.bin!,
+            version: this.binary.last.version ?? 'latest',
+            home,
+            cwd: config.cwd,
+            config: this.opencodeConfig(),
+            sandbox: this.sandbox,
+            pidFile: join(this.root, 'servers', `${config.sessionId}.pid`),
+          },
+          onExit,
+        ),
+    });
+    this.servers.add(server);
+    return server;
   }
 
   /** opencode's config: our models behind the OpenAI-compatible endpoint, headless and offline. */

@@ -12,10 +12,19 @@ import { OpencodeEventNormalizer } from './opencode-event.normalizer';
 import { OPENCODE_PROVIDER_ID } from './opencode.options';
 import type { OpencodeServer } from './opencode-server';
 
+export interface OpencodeLaunch {
+  server: OpencodeServer;
+  /** The server is this session's own (sandboxed): it starts with the session and ends with it. */
+  dedicated: boolean;
+  /** Called once when the session ends; `unexpected` when its agent was lost. */
+  onEnd: (unexpected: boolean) => void;
+}
+
 /**
- * One conversation on the node's shared `opencode serve`: an opencode session in the Jelmore session's
- * directory. Its history lives in the server's data (under Jelmore's data dir), so a suspended or
- * interrupted session resumes by its opencode session id.
+ * One conversation on an `opencode serve`: an opencode session in the Jelmore session's directory, on
+ * the session's own server (or the operator's shared one). Its history lives in the server's data (the
+ * tenant's home under Jelmore's data dir), so a suspended or interrupted session resumes by its opencode
+ * session id, on a new server.
  */
 export class OpencodeSession implements AgentSession {
   private readonly queue = new AsyncQueue<SessionEventDraft>();
@@ -28,8 +37,7 @@ export class OpencodeSession implements AgentSession {
   constructor(
     private readonly config: SessionConfig,
     private readonly modelInfo: ModelInfo,
-    private readonly server: OpencodeServer,
-    private readonly onEnd: (unexpected: boolean) => void,
+    private readonly launch: OpencodeLaunch,
   ) {
     this.normalizer = new OpencodeEventNormalizer(modelInfo);
   }
@@ -46,9 +54,9 @@ export class OpencodeSession implements AgentSession {
     return this.opencodeId;
   }
 
-  /** The agent runs inside the shared server, not in a process of its own. */
-  get pid(): undefined {
-    return undefined;
+  /** The session's own server (none on a shared one): ended at boot should the server crash. */
+  get pid(): number | undefined {
+    return this.launch.dedicated ? this.server.pid : undefined;
   }
 
   events(): AsyncIterable<SessionEventDraft> {
@@ -101,7 +109,12 @@ export class OpencodeSession implements AgentSession {
     this.opencodeId = state.providerRef;
     if (!this.opencodeId)
       throw new Error('nothing to resume: the session has no opencode session id');
-    await this.server.ready();
+    try {
+      await this.server.ready();
+    } catch (err) {
+      await this.end();
+      throw err;
+    }
     this.attach();
   }
 
@@ -149,10 +162,13 @@ export class OpencodeSession implements AgentSession {
 
   private fail(reason: string): void {
     if (this.ending || this.queue.isEnded) return;
+    this.ending = true;
     this.detach();
     this.queue.push({ type: 'error', code: ErrorCode.AgentExited, message: reason });
     this.queue.end();
-    this.onEnd(true);
+    this.launch.onEnd(true);
+    // Gone already, or its event stream is: nothing of it may stay.
+    if (this.launch.dedicated) void this.server.stop();
   }
 
   private async end(): Promise<void> {
@@ -164,8 +180,9 @@ export class OpencodeSession implements AgentSession {
         .catch(() => undefined);
     }
     this.detach();
+    if (this.launch.dedicated) await this.server.stop();
     this.queue.end();
-    this.onEnd(false);
+    this.launch.onEnd(false);
   }
 
   private detach(): void {
@@ -173,6 +190,10 @@ export class OpencodeSession implements AgentSession {
     this.unlisten = undefined;
     this.releaseDirectory?.();
     this.releaseDirectory = undefined;
+  }
+
+  private get server(): OpencodeServer {
+    return this.launch.server;
   }
 
   private directory(): string {
