@@ -136,12 +136,16 @@ describe('Claude Code sessions over Socket.IO (real CLI, fake model API)', () =>
     });
     if (!second.ok) throw new Error('second subscribe failed');
     await events.waitForResults(1);
-    await new Promise((r) => setTimeout(r, 200));
+    // The session's last event: each commit reaches a socket's subscriptions in turn, so once one copy
+    // of it is here, a doubled subscription's copies of everything before it are here too.
+    await wsRequest(socket, 'session:terminate', { sessionId: session.id });
+    await events.waitFor((seen) =>
+      seen.some((e) => e.type === 'status' && 'to' in e && e.to === 'terminated'),
+    );
     // What was committed after the second subscription arrives exactly once.
     const later = events.events.map((e) => e.seq).filter((seq) => seq > second.lastSeq);
     expect(later.length).toBeGreaterThan(0);
     expect(new Set(later).size).toBe(later.length);
-    await wsRequest(socket, 'session:terminate', { sessionId: session.id });
   });
 
   it('serves the same session over REST: create, events as JSON and as SSE with Last-Event-ID', async () => {

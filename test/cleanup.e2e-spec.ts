@@ -12,7 +12,7 @@ describe('the cleanup job ends sessions idle past the TTL', () => {
 
   beforeAll(async () => {
     server = await startTestServer({
-      env: { JELMORE_SESSION_TTL_SECONDS: '1', JELMORE_EVENT_RETENTION_SECONDS: '1' },
+      env: { JELMORE_SESSION_TTL_SECONDS: '1', JELMORE_EVENT_RETENTION_SECONDS: '60' },
     });
   });
 
@@ -35,8 +35,8 @@ describe('the cleanup job ends sessions idle past the TTL', () => {
 
     const busy = (await http.post('/v1/sessions').send({ query: '[[slow 40]]' }).expect(201))
       .body as SessionResource;
-    await new Promise((r) => setTimeout(r, 1200));
-    await job.run();
+    // The job's clock, moved past the 1 s TTL (not the 60 s retention): no wait on the wall clock.
+    await job.run(Date.now() + 1200);
     const ended = (await http.get(`/v1/sessions/${idle.id}`)).body as SessionResource;
     expect(ended.state).toBe('terminated');
     const events = (await http.get(`/v1/sessions/${idle.id}/events`)).body.events;
@@ -60,8 +60,8 @@ describe('the cleanup job ends sessions idle past the TTL', () => {
       0,
     );
 
-    await new Promise((r) => setTimeout(r, 1100));
-    await server.app.get(SessionsService).pruneEvents();
+    // The clock moved past the 60 s retention.
+    await server.app.get(SessionsService).pruneEvents(Date.now() + 61_000);
     expect((await http.get(`/v1/sessions/${ended.id}/events`)).body.events).toEqual([]);
     // The session itself, with its usage, stays listed.
     expect((await http.get(`/v1/sessions/${ended.id}`).expect(200)).body.state).toBe('terminated');

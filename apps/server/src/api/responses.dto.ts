@@ -12,9 +12,13 @@ import {
   type SessionState,
   type Usage,
 } from '@jelmore/contracts';
+import { CLAUDE_MODELS, DEFAULT_CLAUDE_OPTIONS, claudeCapabilities } from '@jelmore/providers';
 
 // Response shapes for the OpenAPI document only: the handlers return the contracts' types, which these
 // implement, so a field added there and not here fails to compile.
+
+// Providers and models come from the real tables, so that the examples cannot drift from the answers.
+const EXAMPLE_MODEL = CLAUDE_MODELS.find((m) => m.aliases.includes('sonnet')) ?? CLAUDE_MODELS[0];
 
 const SESSION_ID = '6c8d5709-7e95-4529-a5f1-18ac3dddef69';
 
@@ -23,7 +27,7 @@ export const USAGE_EXAMPLE: Usage = { inputTokens: 1200, outputTokens: 340, cost
 export const SESSION_EXAMPLE: SessionResource = {
   id: SESSION_ID,
   provider: 'claude',
-  model: 'claude-sonnet-5-5',
+  model: EXAMPLE_MODEL.id,
   state: 'running',
   cwd: `/srv/jelmore/workspace/${SESSION_ID}`,
   createdAt: '2026-01-15T09:30:00.000Z',
@@ -96,29 +100,10 @@ export const PROVIDERS_EXAMPLE = {
   providers: [
     {
       name: 'claude',
-      capabilities: {
-        streaming: true,
-        tools: true,
-        fileOperations: true,
-        codeExecution: true,
-        multimodal: false,
-        continuation: true,
-        directoryTracking: true,
-        maxConcurrentSessions: 10,
-        maxContextTokens: 1_000_000,
-      },
-      models: [
-        {
-          id: 'claude-sonnet-5-5',
-          aliases: ['sonnet'],
-          provider: 'claude',
-          contextWindow: 1_000_000,
-          inputPricePerMTok: 3,
-          outputPricePerMTok: 15,
-        },
-      ],
+      capabilities: claudeCapabilities(DEFAULT_CLAUDE_OPTIONS.maxConcurrentSessions),
+      models: CLAUDE_MODELS,
       health: HEALTHY,
-      load: { active: 1, max: 10 },
+      load: { active: 1, max: DEFAULT_CLAUDE_OPTIONS.maxConcurrentSessions },
     },
   ],
 };
@@ -146,7 +131,7 @@ export class UsageDto implements Usage {
 export class SessionResourceDto implements SessionResource {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ example: 'claude' }) provider!: string;
-  @ApiProperty({ example: 'claude-sonnet-5-5' }) model!: string;
+  @ApiProperty({ example: EXAMPLE_MODEL.id }) model!: string;
   @ApiProperty({ enum: SESSION_STATES }) state!: SessionState;
   @ApiProperty({ description: 'Absolute, inside the workspace root' }) cwd!: string;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;

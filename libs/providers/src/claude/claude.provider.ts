@@ -66,18 +66,7 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit, OnMo
   }
 
   get capabilities(): ProviderCapabilities {
-    return {
-      streaming: true,
-      tools: true,
-      fileOperations: true,
-      codeExecution: true,
-      multimodal: false,
-      continuation: true,
-      directoryTracking: true,
-      maxConcurrentSessions: this.options.claude.maxConcurrentSessions,
-      maxContextTokens: Math.max(...CLAUDE_MODELS.map((m) => m.contextWindow)),
-      permissions: PERMISSION_POLICIES,
-    };
+    return claudeCapabilities(this.options.claude.maxConcurrentSessions);
   }
 
   async onModuleInit(): Promise<void> {
@@ -210,4 +199,20 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit, OnMo
       ...claudePermissionLaunch(permissions, this.options.claude).env,
     };
   }
+}
+
+/** What the Claude provider can do with this session limit: its `capabilities`, and the API's example. */
+export function claudeCapabilities(maxConcurrentSessions: number): ProviderCapabilities {
+  return {
+    streaming: true,
+    tools: true,
+    fileOperations: true,
+    codeExecution: true,
+    multimodal: false,
+    continuation: true,
+    directoryTracking: true,
+    maxConcurrentSessions,
+    maxContextTokens: Math.max(...CLAUDE_MODELS.map((m) => m.contextWindow)),
+    permissions: PERMISSION_POLICIES,
+  };
 }

@@ -17,7 +17,7 @@ import type { ProvidersModuleOptions } from '../providers.options';
 import { DEFAULT_CLAUDE_OPTIONS } from './claude.options';
 import { ClaudeCodeProvider } from './claude.provider';
 import { ClaudeCodeSession } from './claude.session';
-import { WarmPool } from './warm-pool';
+import { WarmPool, type WarmAgent } from './warm-pool';
 
 /**
  * A stand-in for the Claude Code CLI, run as a real process: it answers `--version` and an initialize
@@ -247,32 +247,78 @@ describe('Claude warm pool (a fake CLI as a real process)', () => {
   });
 
   it('retries a CLI that fails to start after a growing pause, not in a loop', async () => {
-    writeFileSync(join(dir, 'crash'), '');
-    const pool = new WarmPool<ClaudeCodeSession>({
+    // The pauses run on a fake clock: each start is counted at the very ms it is due, none before.
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] });
+    let crash = true;
+    let starts = 0;
+    const pool = new WarmPool<WarmAgent>({
       size: 1,
       root: dir,
       model: sonnet,
       retryMs: { min: 300, max: 600 },
-      create: (config, onExit) =>
-        new ClaudeCodeSession(config, {
-          bin,
-          env: { PATH: process.env.PATH },
-          options: DEFAULT_CLAUDE_OPTIONS,
-          onExit,
-        }),
+      create: () => ({
+        prestart: async () => {
+          starts++;
+          if (crash) throw new Error('exited before it was ready');
+        },
+        terminate: async () => {},
+      }),
     });
-    const starts = () => readFileSync(join(dir, 'starts.log'), 'utf8').trim().split('\n').length;
     try {
       void pool.fill();
-      await new Promise((r) => setTimeout(r, 1500));
-      // Pauses of 300, 600, 600 ms: at most four attempts in 1.5 s (a loop would make dozens).
-      expect(starts()).toBeGreaterThanOrEqual(2);
-      expect(starts()).toBeLessThanOrEqual(4);
+      await jest.advanceTimersByTimeAsync(0);
+      expect(starts).toBe(1);
+      // Pauses of 300, then 600 and 600 (the cap): a loop would have started dozens by now.
+      for (const pause of [300, 600, 600]) {
+        const before = starts;
+        await jest.advanceTimersByTimeAsync(pause - 1);
+        expect({ pause, starts }).toEqual({ pause, starts: before });
+        await jest.advanceTimersByTimeAsync(1);
+        expect({ pause, starts }).toEqual({ pause, starts: before + 1 });
+      }
+      expect(starts).toBe(4);
       expect(pool.metrics().ready).toBe(0);
-      rmSync(join(dir, 'crash'));
-      expect(await eventually(() => pool.metrics().ready === 1, 5000)).toBe(true);
+      crash = false;
+      await jest.advanceTimersByTimeAsync(600);
+      expect(starts).toBe(5);
+      expect(pool.metrics().ready).toBe(1);
     } finally {
       await pool.close();
+      jest.useRealTimers();
+    }
+  });
+
+  it('starts nothing after close, though a refill and a retry were due', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] });
+    let starts = 0;
+    const pool = (crash: boolean) =>
+      new WarmPool<WarmAgent>({
+        size: 1,
+        root: dir,
+        model: sonnet,
+        retryMs: { min: 300, max: 600 },
+        refillDelayMs: 100,
+        create: () => ({
+          prestart: async () => {
+            starts++;
+            if (crash) throw new Error('exited before it was ready');
+          },
+          terminate: async () => {},
+        }),
+      });
+    const refilling = pool(false);
+    const retrying = pool(true);
+    try {
+      void refilling.fill();
+      void retrying.fill();
+      await jest.advanceTimersByTimeAsync(0);
+      expect(starts).toBe(2);
+      expect(refilling.claim({ model: sonnet })).toEqual(expect.any(String));
+      await Promise.all([refilling.close(), retrying.close()]);
+      await jest.advanceTimersByTimeAsync(10_000);
+      expect(starts).toBe(2);
+    } finally {
+      jest.useRealTimers();
     }
   });
 
@@ -289,8 +335,7 @@ describe('Claude warm pool (a fake CLI as a real process)', () => {
     expect(p.claimWarmSession({ model: sonnet })).toBeUndefined();
     // The claimed id may be a session's by now: its directory stays; the others' go.
     expect(existsSync(join(root, id))).toBe(true);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(processesMentioning(bin)).toEqual([]);
+    // That no refill or retry starts one later is shown on a fake clock in 'starts nothing after close'.
   });
 
   it('keeps no pool when the size is 0', async () => {

@@ -217,9 +217,15 @@ describe('the scripted agent program', () => {
   it('exits when its stdin closes, so it never outlives the server', async () => {
     const child = spawn(process.execPath, ['-e', SCRIPTED_AGENT_SOURCE], { env: {} });
     let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    // The turn is over once its result is out: only then is stdin closed.
+    const turnOver = new Promise<void>((resolve) =>
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('"type":"result"')) resolve();
+      }),
+    );
     child.stdin.write(`${JSON.stringify({ type: 'user', text: '[[events 2]]', turn: 1 })}\n`);
-    await new Promise((r) => setTimeout(r, 300));
+    await turnOver;
     child.stdin.end();
     const [code] = (await once(child, 'exit')) as [number | null];
     expect(code).toBe(0);

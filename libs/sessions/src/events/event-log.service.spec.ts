@@ -19,7 +19,15 @@ function prng(seed: number): () => number {
   };
 }
 
+/** Paces the fuzz's appends only: no assertion waits on the clock. */
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Fires once, on the event a test waits for (a batch delivered), instead of a pause. */
+function signal(): { promise: Promise<void>; fire: () => void } {
+  let fire!: () => void;
+  const promise = new Promise<void>((r) => (fire = r));
+  return { promise, fire };
+}
 
 describe('EventLog (real SQLite store)', () => {
   let dir: string;
@@ -174,16 +182,22 @@ describe('EventLog (real SQLite store)', () => {
     await log.append('s', { type: 'assistant', text: 'x' });
     const seqs: number[] = [];
     const outcome: string[] = [];
+    const replayed = signal();
     const subscription = log.follow('s', 0, async () => false, {
-      next: (batch) => void seqs.push(...batch.map((e) => e.seq)),
+      next: (batch) => {
+        seqs.push(...batch.map((e) => e.seq));
+        replayed.fire();
+      },
       complete: () => outcome.push('complete'),
       error: () => outcome.push('error'),
     });
-    await pause(20);
+    await replayed.promise;
     subscription.close();
+    // A witness that stays: once it has 'y' and the end, both were delivered to every subscriber.
+    const witness = drain(log, 0, async () => false);
     await log.append('s', { type: 'assistant', text: 'y' });
     await log.close('s');
-    await pause(20);
+    expect(await witness).toEqual([1, 2]);
     expect(seqs).toEqual([1]);
     expect(outcome).toEqual([]);
     expect((log as unknown as { subscriptions: Map<string, unknown> }).subscriptions.size).toBe(0);
@@ -191,19 +205,26 @@ describe('EventLog (real SQLite store)', () => {
 
   it('live batches reach a ready sink as they commit, without waiting on the event loop', async () => {
     await log.open('s');
+    await log.append('s', { type: 'assistant', text: 'before' });
     const delivered: number[] = [];
+    const replayed = signal();
     log.follow('s', 0, async () => false, {
-      next: (batch) => void delivered.push(...batch.map((e) => e.seq)),
+      next: (batch) => {
+        delivered.push(...batch.map((e) => e.seq));
+        replayed.fire();
+      },
       complete: () => undefined,
       error: () => undefined,
     });
-    await pause(20); // The (empty) replay is over.
+    // The replay's last page is out; what is left of it (no I/O) ends within this turn of the loop.
+    await replayed.promise;
+    await new Promise((r) => setImmediate(r));
     let seenAtCommit: number[] = [];
     const committed = log.append('s', { type: 'assistant', text: 'now' }).then(() => {
       seenAtCommit = [...delivered];
     });
     await committed;
-    expect(seenAtCommit).toEqual([1]);
+    expect(seenAtCommit).toEqual([1, 2]);
   });
 
   it('a full sink holds the stream back and gets the rest, in order, once it drains', async () => {
@@ -224,9 +245,20 @@ describe('EventLog (real SQLite store)', () => {
       }),
     );
     await log.append('s', { type: 'assistant', text: 'first' });
+    // A witness whose sink never fills: once it has all 51, every subscriber was offered them.
+    const witness: number[] = [];
+    const offered = signal();
+    log.follow('s', 0, async () => false, {
+      next: (batch) => {
+        witness.push(...batch.map((e) => e.seq));
+        if (witness.length === 51) offered.fire();
+      },
+      complete: () => undefined,
+      error: () => undefined,
+    });
     for (let i = 0; i < 50; i++) void log.append('s', { type: 'assistant', text: String(i) });
     await log.flush();
-    await pause(10);
+    await offered.promise;
     expect(seqs).toEqual([1]);
     drained();
     await log.close('s');
@@ -239,17 +271,19 @@ describe('EventLog (real SQLite store)', () => {
     await small.open('s');
     await small.append('s', { type: 'assistant', text: 'first' });
     const given: number[] = [];
+    const replayed = signal();
     const failed = new Promise<unknown>((resolve) =>
       small.follow('s', 0, async () => false, {
         next: (batch) => {
           given.push(...batch.map((e) => e.seq));
+          replayed.fire();
           return new Promise(() => undefined); // Never drains.
         },
         complete: () => resolve('complete'),
         error: resolve,
       }),
     );
-    await pause(20);
+    await replayed.promise;
     expect(given).toEqual([1]);
     for (let i = 0; i < 1000; i++) void small.append('s', { type: 'assistant', text: String(i) });
     await small.flush();
@@ -269,14 +303,18 @@ describe('EventLog (real SQLite store)', () => {
     };
     await appended(3);
     const batches: number[][] = [];
+    const replayed = signal();
     const done = new Promise<void>((resolve, reject) =>
       log.follow('s', 0, async () => false, {
-        next: (batch) => void batches.push(batch.map((e) => e.seq)),
+        next: (batch) => {
+          batches.push(batch.map((e) => e.seq));
+          replayed.fire();
+        },
         complete: resolve,
         error: reject,
       }),
     );
-    await pause(20);
+    await replayed.promise;
     const later = await appended(6); // seqs 4..9
     log.deliver('s', [later[2]]); // 6: 4 and 5 were lost
     log.deliver('s', later.slice(0, 2)); // 4, 5 late: copies

@@ -24,6 +24,22 @@ class AskingAgent {
 
 const record = { id: 'session-1' } as SessionRecord;
 
+/** Only the permission timeout runs on the fake clock; the store keeps its real scheduling. */
+const fakeTheTimeoutOnly = () =>
+  jest.useFakeTimers({
+    doNotFake: [
+      'Date',
+      'hrtime',
+      'nextTick',
+      'performance',
+      'queueMicrotask',
+      'setImmediate',
+      'clearImmediate',
+      'setInterval',
+      'clearInterval',
+    ],
+  });
+
 function request(requestId: string): PermissionRequestEvent {
   return { type: 'permission_request', requestId, tool: 'Bash', input: { command: 'rm x' } };
 }
@@ -56,6 +72,7 @@ describe('SessionPermissions (SQLite store)', () => {
   });
 
   afterEach(async () => {
+    jest.useRealTimers();
     await store.onApplicationShutdown();
   });
 
@@ -83,6 +100,7 @@ describe('SessionPermissions (SQLite store)', () => {
 
   it('settles a request once: a second reply and the timeout find nothing', async () => {
     const on = permissions(50);
+    fakeTheTimeoutOnly();
     await open(on, 'r1');
     expect(await on.answer(record, asAgent(), 'r1', { allow: false, reason: 'no' }, 'client')).toBe(
       true,
@@ -91,7 +109,9 @@ describe('SessionPermissions (SQLite store)', () => {
     expect(await on.answer(record, asAgent(), 'never-asked', { allow: true }, 'client')).toBe(
       false,
     );
-    await new Promise((r) => setTimeout(r, 120));
+    // The settled request's timer is gone: running the clock past the timeout logs nothing more.
+    await jest.advanceTimersByTimeAsync(50);
+    jest.useRealTimers();
     expect(resolutions()).toHaveLength(1);
     expect(agent.answers).toEqual([{ requestId: 'r1', allow: false, reason: 'no' }]);
     on.close();
@@ -99,8 +119,15 @@ describe('SessionPermissions (SQLite store)', () => {
 
   it('denies a request nobody answers once the timeout passes', async () => {
     const on = permissions(50);
+    const stored = jest.spyOn(store, 'resolvePermissionRequest');
+    fakeTheTimeoutOnly();
     await open(on, 'r1');
-    await new Promise((r) => setTimeout(r, 150));
+    await jest.advanceTimersByTimeAsync(49);
+    expect(agent.answers).toEqual([]);
+    await jest.advanceTimersByTimeAsync(1);
+    jest.useRealTimers();
+    // The timeout answered the agent and logged at once; its store write is the last step.
+    await stored.mock.results[0]?.value;
     expect(agent.answers).toEqual([
       { requestId: 'r1', allow: false, reason: expect.stringMatching(/^no answer within/) },
     ]);
