@@ -4,3 +4,4 @@ export * from './permissions';
 export * from './provider';
 export * from './session';
 export * from './ws-protocol';
+export * from './settings';

@@ -2,35 +2,24 @@ import type { Type } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { readFileSync } from 'node:fs';
+import { loadSettingsTable, parseSetting, Setting } from '@jelmore/contracts';
 
-/** Where one field of a provider's settings comes from. */
-export interface ProviderSetting {
-  /** The environment variable, e.g. `JELMORE_CODEX_BASE_URL`; it wins over the file. */
-  env: string;
-  /** The key under `providers.<name>` of the JELMORE_CONFIG file (snake_case, as the rest of it). */
-  file?: string;
-  /** From the variable's string to the field's type; file values are JSON already. */
-  parse?: (raw: string) => unknown;
-}
+/** Where one field of a provider's settings comes from: a row of the shared settings table. */
+export type ProviderSetting = Setting;
 
 /** A provider's settings that fail validation; the message names the variable or file key. */
 export class ProviderSettingsError extends Error {}
 
-/** Parsers for the usual setting types, the same spellings the server's own config accepts. */
-export const parseSetting = {
-  int: (raw: string): unknown => (/^-?\d+$/.test(raw.trim()) ? Number(raw) : raw),
-  bool: (raw: string): unknown => {
-    const value = raw.trim().toLowerCase();
-    if (['1', 'true', 'yes', 'on'].includes(value)) return true;
-    if (['0', 'false', 'no', 'off'].includes(value)) return false;
-    return raw;
-  },
-  list: (raw: string): unknown =>
-    raw
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-};
+export { parseSetting };
+
+/** The defaults of a provider's settings table, by field. */
+export function settingDefaults<T>(fields: { [K in keyof T]-?: Setting }): Partial<T> {
+  return Object.fromEntries(
+    Object.entries<Setting>(fields)
+      .filter(([, s]) => s.default !== undefined)
+      .map(([field, s]) => [field, s.default]),
+  ) as Partial<T>;
+}
 
 /**
  * Loads a provider folder's own settings, so the server's config needs no edit for a new provider:
@@ -41,22 +30,18 @@ export function loadProviderSettings<T extends object>(
   name: string,
   cls: Type<T>,
   fields: { [K in keyof T]-?: ProviderSetting },
-  defaults: Partial<T>,
+  defaults: Partial<T> = settingDefaults(fields),
   env: NodeJS.ProcessEnv = process.env,
 ): T {
   const section = fileSection(name, env);
-  const where: Record<string, string> = {};
-  const plain: Record<string, unknown> = { ...defaults };
-  for (const [field, setting] of Object.entries<ProviderSetting>(fields)) {
-    const raw = env[setting.env];
-    where[field] = setting.env;
-    if (raw !== undefined && raw !== '') {
-      plain[field] = setting.parse ? setting.parse(raw) : raw;
-    } else if (setting.file && section[setting.file] !== undefined) {
-      where[field] = `${env.JELMORE_CONFIG}: providers.${name}.${setting.file}`;
-      plain[field] = section[setting.file];
-    }
-  }
+  const { values, where } = loadSettingsTable(
+    fields,
+    env,
+    section,
+    env.JELMORE_CONFIG,
+    `providers.${name}.`,
+  );
+  const plain: Record<string, unknown> = { ...defaults, ...values };
   const settings = plainToInstance(cls, plain);
   const [error] = validateSync(settings, { forbidUnknownValues: true });
   if (error) {

@@ -3,78 +3,52 @@ import 'reflect-metadata';
 import { plainToInstance, Type } from 'class-transformer';
 import {
   IsArray,
-  IsBoolean,
-  IsIn,
-  IsInt,
-  IsNotEmpty,
-  IsObject,
-  IsOptional,
   IsString,
-  IsUrl,
-  Matches,
-  Max,
-  Min,
   ValidateNested,
   validateSync,
   ValidationError as ClassValidationError,
 } from 'class-validator';
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { applySettingRules, loadSettingsTable, nestSettings } from '@jelmore/contracts';
 import {
-  CLAUDE_PERMISSION_MODES,
   ClaudePermissionMode,
-  DEFAULT_CIRCUIT_OPTIONS,
-  DEFAULT_CLAUDE_OPTIONS,
-  DEFAULT_OPENCODE_OPTIONS,
   OpencodeModelOverride,
-  AgentProvider,
-  providerFolderClasses,
   opencodeModels,
   resolveClaudeModel,
 } from '@jelmore/providers';
-import { DEFAULT_SESSIONS_OPTIONS } from '@jelmore/sessions';
 import { parseTrustProxy } from '../common/client-address';
-import { DEFAULT_NATS_MAX_PENDING, DEFAULT_NATS_STREAM } from '../nats/nats.constants';
+import { JELMORE_SETTINGS, LOG_LEVELS } from './settings';
 
-/** The names of the providers found by folder (see providerFolderClasses). */
-const PROVIDER_NAMES = providerFolderClasses().map(
-  (cls) => Reflect.getMetadata(AgentProvider.KEY, cls) as string,
-);
+export { LOG_LEVELS };
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-const NATS_URL =
-  /^nats:\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):([1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$/;
+// The fields' sources, defaults and validation rules are the rows of JELMORE_SETTINGS (./settings).
 
 export class ClaudeConfig {
-  @IsBoolean() enabled!: boolean;
-  @IsOptional() @IsString() @IsNotEmpty() bin?: string;
-  @IsString() @IsNotEmpty() defaultModel!: string;
-  @IsInt() @Min(1) maxConcurrentSessions!: number;
-  @IsIn(CLAUDE_PERMISSION_MODES) permissionMode!: ClaudePermissionMode;
-  @IsArray() @IsString({ each: true }) allowedTools!: string[];
-  @IsInt() @Min(0) @Max(16) warmPoolSize!: number;
+  enabled!: boolean;
+  bin?: string;
+  defaultModel!: string;
+  maxConcurrentSessions!: number;
+  permissionMode!: ClaudePermissionMode;
+  allowedTools!: string[];
+  warmPoolSize!: number;
 }
 
 export class OpencodeConfig {
-  @IsBoolean() enabled!: boolean;
-  @IsOptional()
-  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  enabled!: boolean;
   apiEndpoint?: string;
-  @IsOptional() @IsString() @IsNotEmpty() bin?: string;
-  @IsOptional()
-  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  bin?: string;
   baseUrl?: string;
-  @IsOptional() @IsString() apiKey?: string;
-  @IsString() @IsNotEmpty() defaultModel!: string;
-  @IsInt() @Min(1) maxConcurrentSessions!: number;
-  @IsObject() models!: Record<string, OpencodeModelOverride>;
+  apiKey?: string;
+  defaultModel!: string;
+  maxConcurrentSessions!: number;
+  models!: Record<string, OpencodeModelOverride>;
 }
 
 export class ScriptedConfig {
-  @IsBoolean() enabled!: boolean;
-  @IsInt() @Min(1) maxConcurrentSessions!: number;
+  enabled!: boolean;
+  maxConcurrentSessions!: number;
 }
 
 /** An API key as the server keeps it: its SHA-256, never the key itself. */
@@ -87,83 +61,76 @@ export interface ApiKey {
 
 /** The server's whole configuration, validated once at boot. */
 export class JelmoreConfig {
-  @IsInt() @Min(0) @Max(65535) port!: number;
-  @IsString() @IsNotEmpty() host!: string;
-  @Matches(/^(sqlite:.+|postgres(ql)?:\/\/.+)/, {
-    message:
-      '$property must look like sqlite:<path> or postgres://[user[:password]@]host[:port]/database',
-  })
+  port!: number;
+  host!: string;
   databaseUrl!: string;
-  @IsString() @IsNotEmpty() dataDir!: string;
-  @IsString() @IsNotEmpty() workspaceRoot!: string;
+  dataDir!: string;
+  workspaceRoot!: string;
   /** A folder in the workspace root every key's sessions may work in (absolute once loaded); unset: none. */
-  @IsOptional() @IsString() @IsNotEmpty() sharedWorkspace?: string;
-  @IsIn(LOG_LEVELS) logLevel!: (typeof LOG_LEVELS)[number];
-  @IsInt() @Min(1) sessionTtlSeconds!: number;
-  @IsInt() @Min(1) eventRetentionSeconds!: number;
+  sharedWorkspace?: string;
+  logLevel!: (typeof LOG_LEVELS)[number];
+  sessionTtlSeconds!: number;
+  eventRetentionSeconds!: number;
   /** A tool permission request nobody answers this long is denied. */
-  @IsInt() @Min(1) permissionTimeoutSeconds!: number;
+  permissionTimeoutSeconds!: number;
   /** Any provider found in libs/providers (one folder each). */
-  @IsIn(PROVIDER_NAMES) defaultProvider!: string;
-  @IsBoolean() loadBalancing!: boolean;
-  @IsBoolean() costOptimization!: boolean;
-  @IsInt() @Min(1) circuitFailureThreshold!: number;
-  @IsInt() @Min(0) circuitCooldownSeconds!: number;
+  defaultProvider!: string;
+  loadBalancing!: boolean;
+  costOptimization!: boolean;
+  circuitFailureThreshold!: number;
+  circuitCooldownSeconds!: number;
   /**
    * From JELMORE_API_KEYS and JELMORE_API_KEYS_FILE (`id:key[:admin]`, comma- or line-separated), as
    * digests; empty: no auth, loopback only.
    */
-  @IsArray() apiKeys!: ApiKey[];
+  apiKeys!: ApiKey[];
   /** `bwrap`: each agent process in a bubblewrap sandbox (agents refuse to start without a working one). */
-  @IsIn(['bwrap', 'off']) agentSandbox!: 'bwrap' | 'off';
+  agentSandbox!: 'bwrap' | 'off';
   /** What network a sandboxed agent has: the host's (its model API), or none. */
-  @IsIn(['host', 'none']) agentNetwork!: 'host' | 'none';
+  agentNetwork!: 'host' | 'none';
   /** Files no agent may see: the config and key files, the SQLite database (absolute paths). */
   @IsArray() @IsString({ each: true }) secretFiles!: string[];
   /** Cost budgets in USD per API key id, across all its sessions. */
-  @IsObject() keyBudgetsUsd!: Record<string, number>;
-  @IsArray() @IsString({ each: true }) corsOrigins!: string[];
-  @IsInt() @Min(1) rateLimitPerMinute!: number;
+  keyBudgetsUsd!: Record<string, number>;
+  corsOrigins!: string[];
+  rateLimitPerMinute!: number;
   /** The window every rate limit counts over (the "per minute" ones included); shorter only in tests. */
-  @IsInt() @Min(1) rateLimitWindowSeconds!: number;
+  rateLimitWindowSeconds!: number;
   /** Sessions each provider may start per window; a provider not named has no limit. */
-  @IsObject() providerRateLimits!: Record<string, number>;
+  providerRateLimits!: Record<string, number>;
   /**
    * Failed authentications (REST and WS handshake) per client address per window; past it the address
    * gets RATE_LIMITED until the window ends, even with a valid key (see AuthFailureLimiter).
    */
-  @IsInt() @Min(1) authFailureLimit!: number;
+  authFailureLimit!: number;
   /**
    * Proxies whose X-Forwarded-For is believed, as Express's `trust proxy` takes them (a hop count, or
    * addresses, CIDRs, loopback/linklocal/uniquelocal); unset: the connection's address is the client's.
    */
-  @IsOptional() trustProxy?: number | string[];
+  trustProxy?: number | string[];
   @ValidateNested() @Type(() => ClaudeConfig) claude!: ClaudeConfig;
   @ValidateNested() @Type(() => OpencodeConfig) opencode!: OpencodeConfig;
   @ValidateNested() @Type(() => ScriptedConfig) scripted!: ScriptedConfig;
   /** With it every committed event is also published to NATS JetStream; unset, nothing is. */
-  @IsOptional()
-  @Matches(NATS_URL, { message: '$property must look like nats://host:port' })
   natsUrl?: string;
-  @Matches(/^[A-Za-z0-9_-]{1,64}$/, {
-    message: '$property must be a JetStream stream name (letters, digits, _ and -)',
-  })
   natsStream!: string;
-  @IsInt() @Min(1) natsMaxPending!: number;
+  natsMaxPending!: number;
   /** Cluster mode: with it, nodes share sessions through Redis (and need a PostgreSQL store). */
-  @IsOptional()
-  @Matches(/^rediss?:\/\/\S+$/, { message: '$property must look like redis://host:port' })
   redisUrl?: string;
   /** This node's id in the store and in Redis: unique per node, stable across its restarts. */
-  @Matches(/^[A-Za-z0-9_.:-]{1,128}$/, {
-    message: '$property must be letters, digits, and _ . : - (at most 128)',
-  })
   nodeId!: string;
   /** How long a node's lease lives without renewal before its sessions are taken as lost. */
-  @IsInt() @Min(3) nodeLeaseSeconds!: number;
+  nodeLeaseSeconds!: number;
   /** On SIGTERM, the longest the node takes to suspend its sessions and close before it exits. */
-  @IsInt() @Min(1) shutdownGraceSeconds!: number;
+  shutdownGraceSeconds!: number;
 }
+
+applySettingRules(JELMORE_SETTINGS, {
+  '': JelmoreConfig,
+  claude: ClaudeConfig,
+  opencode: OpencodeConfig,
+  scripted: ScriptedConfig,
+});
 
 /** A configuration error: one line naming the key and what was expected. */
 export class ConfigError extends Error {}
@@ -176,353 +143,38 @@ type Source = Record<string, unknown>;
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig {
   const file = env.JELMORE_CONFIG ? readConfigFile(env.JELMORE_CONFIG) : {};
-  const fileClaude = (objectAt(file, 'providers', 'claude') ?? {}) as Source;
-  const fileOpencode = (objectAt(file, 'providers', 'opencode') ?? {}) as Source;
-  const fileScripted = (objectAt(file, 'providers', 'scripted') ?? {}) as Source;
-  const keys: Record<string, string> = {};
-  const pick = (
-    path: string,
-    envName: string,
-    fileKey: string | undefined,
-    source: Source,
-    parse: (v: string) => unknown,
-    fallback: unknown,
-  ) => {
-    if (env[envName] !== undefined && env[envName] !== '') {
-      keys[path] = envName;
-      return parse(env[envName]);
-    }
-    if (fileKey && source[fileKey] !== undefined) {
-      const section = path.includes('.') ? `providers.${path.split('.')[0]}.` : '';
-      keys[path] = `${env.JELMORE_CONFIG}: ${section}${fileKey}`;
-      return source[fileKey];
-    }
-    keys[path] = envName;
-    return fallback;
-  };
-  const dataDir = pick('dataDir', 'JELMORE_DATA_DIR', 'data_dir', file, String, './data') as string;
-  const plain = {
-    keyBudgetsUsd: parseKeyBudgets(env.JELMORE_KEY_BUDGETS, file.key_budgets, env.JELMORE_CONFIG),
-    apiKeys: parseApiKeys(env.JELMORE_API_KEYS, env.JELMORE_API_KEYS_FILE),
-    agentSandbox: pick(
-      'agentSandbox',
-      'JELMORE_AGENT_SANDBOX',
-      'agent_sandbox',
-      file,
-      String,
-      'bwrap',
-    ),
-    agentNetwork: pick(
-      'agentNetwork',
-      'JELMORE_AGENT_NETWORK',
-      'agent_network',
-      file,
-      String,
-      'host',
-    ),
+  // Every row of the table but the few with their own parsers (keys, budgets, limits, models) below.
+  const { values, where: keys } = loadSettingsTable(
+    JELMORE_SETTINGS,
+    env,
+    file,
+    env.JELMORE_CONFIG,
+  );
+  // In the order they were always checked, so the first error reported stays the same.
+  const keyBudgetsUsd = parseKeyBudgets(
+    env.JELMORE_KEY_BUDGETS,
+    file.key_budgets,
+    env.JELMORE_CONFIG,
+  );
+  const apiKeys = parseApiKeys(env.JELMORE_API_KEYS, env.JELMORE_API_KEYS_FILE);
+  values.trustProxy = trustProxySetting(values.trustProxy, keys);
+  const providerRateLimits = parseProviderRateLimits(
+    env.JELMORE_PROVIDER_RATE_LIMITS,
+    objectAt(file, 'providers'),
+    env.JELMORE_CONFIG,
+  );
+  values['opencode.models'] = modelOverrides(
+    objectAt(file, 'providers', 'opencode', 'models'),
+    `${env.JELMORE_CONFIG}: providers.opencode.models`,
+  );
+  const config = plainToInstance(JelmoreConfig, {
+    ...nestSettings(values),
+    keyBudgetsUsd,
+    apiKeys,
     secretFiles: [env.JELMORE_CONFIG, env.JELMORE_API_KEYS_FILE]
       .filter((path): path is string => !!path)
       .map((path) => resolve(path)),
-    corsOrigins: pick('corsOrigins', 'JELMORE_CORS_ORIGINS', 'cors_origins', file, toList, []),
-    rateLimitPerMinute: pick(
-      'rateLimitPerMinute',
-      'JELMORE_RATE_LIMIT_PER_MINUTE',
-      'rate_limit_per_minute',
-      file,
-      toInt,
-      600,
-    ),
-    trustProxy: trustProxySetting(
-      pick('trustProxy', 'JELMORE_TRUST_PROXY', 'trust_proxy', file, String, undefined),
-      keys,
-    ),
-    rateLimitWindowSeconds: pick(
-      'rateLimitWindowSeconds',
-      'JELMORE_RATE_LIMIT_WINDOW_SECONDS',
-      'rate_limit_window_seconds',
-      file,
-      toInt,
-      60,
-    ),
-    authFailureLimit: pick(
-      'authFailureLimit',
-      'JELMORE_AUTH_FAILURE_LIMIT',
-      'auth_failure_limit',
-      file,
-      toInt,
-      20,
-    ),
-    providerRateLimits: parseProviderRateLimits(
-      env.JELMORE_PROVIDER_RATE_LIMITS,
-      objectAt(file, 'providers'),
-      env.JELMORE_CONFIG,
-    ),
-    port: pick('port', 'JELMORE_PORT', 'port', file, toInt, 3000),
-    // Loopback until API keys exist: nothing else should reach an unauthenticated agent runner.
-    host: pick('host', 'JELMORE_HOST', 'host', file, String, '127.0.0.1'),
-    databaseUrl: pick(
-      'databaseUrl',
-      'JELMORE_DATABASE_URL',
-      'database_url',
-      file,
-      String,
-      `sqlite:${dataDir}/jelmore.db`,
-    ),
-    dataDir,
-    workspaceRoot: pick(
-      'workspaceRoot',
-      'JELMORE_WORKSPACE_ROOT',
-      'workspace_root',
-      file,
-      String,
-      './workspace',
-    ),
-    sharedWorkspace: pick(
-      'sharedWorkspace',
-      'JELMORE_SHARED_WORKSPACE',
-      'shared_workspace',
-      file,
-      String,
-      undefined,
-    ),
-    logLevel: pick('logLevel', 'JELMORE_LOG_LEVEL', 'log_level', file, String, 'info'),
-    sessionTtlSeconds: pick(
-      'sessionTtlSeconds',
-      'JELMORE_SESSION_TTL_SECONDS',
-      'session_ttl_seconds',
-      file,
-      toInt,
-      DEFAULT_SESSIONS_OPTIONS.sessionTtlSeconds,
-    ),
-    eventRetentionSeconds: pick(
-      'eventRetentionSeconds',
-      'JELMORE_EVENT_RETENTION_SECONDS',
-      'event_retention_seconds',
-      file,
-      toInt,
-      DEFAULT_SESSIONS_OPTIONS.eventRetentionSeconds,
-    ),
-    permissionTimeoutSeconds: pick(
-      'permissionTimeoutSeconds',
-      'JELMORE_PERMISSION_TIMEOUT_SECONDS',
-      'permission_timeout_seconds',
-      file,
-      toInt,
-      DEFAULT_SESSIONS_OPTIONS.permissionTimeoutSeconds,
-    ),
-    defaultProvider: pick(
-      'defaultProvider',
-      'JELMORE_DEFAULT_PROVIDER',
-      'default_provider',
-      file,
-      String,
-      'claude',
-    ),
-    loadBalancing: pick(
-      'loadBalancing',
-      'JELMORE_LOAD_BALANCING',
-      'load_balancing',
-      file,
-      toBool,
-      false,
-    ),
-    costOptimization: pick(
-      'costOptimization',
-      'JELMORE_COST_OPTIMIZATION',
-      'cost_optimization',
-      file,
-      toBool,
-      false,
-    ),
-    circuitFailureThreshold: pick(
-      'circuitFailureThreshold',
-      'JELMORE_CIRCUIT_FAILURE_THRESHOLD',
-      'circuit_failure_threshold',
-      file,
-      toInt,
-      DEFAULT_CIRCUIT_OPTIONS.failureThreshold,
-    ),
-    circuitCooldownSeconds: pick(
-      'circuitCooldownSeconds',
-      'JELMORE_CIRCUIT_COOLDOWN_SECONDS',
-      'circuit_cooldown_seconds',
-      file,
-      toInt,
-      DEFAULT_CIRCUIT_OPTIONS.cooldownMs / 1000,
-    ),
-    claude: {
-      enabled: pick(
-        'claude.enabled',
-        'JELMORE_CLAUDE_ENABLED',
-        'enabled',
-        fileClaude,
-        toBool,
-        DEFAULT_CLAUDE_OPTIONS.enabled,
-      ),
-      bin: pick('claude.bin', 'JELMORE_CLAUDE_BIN', 'claude_bin', fileClaude, String, undefined),
-      defaultModel: pick(
-        'claude.defaultModel',
-        'JELMORE_CLAUDE_DEFAULT_MODEL',
-        'default_model',
-        fileClaude,
-        String,
-        DEFAULT_CLAUDE_OPTIONS.defaultModel,
-      ),
-      maxConcurrentSessions: pick(
-        'claude.maxConcurrentSessions',
-        'JELMORE_CLAUDE_MAX_CONCURRENT_SESSIONS',
-        'max_concurrent_sessions',
-        fileClaude,
-        toInt,
-        DEFAULT_CLAUDE_OPTIONS.maxConcurrentSessions,
-      ),
-      permissionMode: pick(
-        'claude.permissionMode',
-        'JELMORE_CLAUDE_PERMISSION_MODE',
-        'permission_mode',
-        fileClaude,
-        String,
-        DEFAULT_CLAUDE_OPTIONS.permissionMode,
-      ),
-      allowedTools: pick(
-        'claude.allowedTools',
-        'JELMORE_CLAUDE_ALLOWED_TOOLS',
-        'allowed_tools',
-        fileClaude,
-        toList,
-        DEFAULT_CLAUDE_OPTIONS.allowedTools,
-      ),
-      warmPoolSize: pick(
-        'claude.warmPoolSize',
-        'JELMORE_CLAUDE_WARM_POOL_SIZE',
-        'warm_pool_size',
-        fileClaude,
-        toInt,
-        DEFAULT_CLAUDE_OPTIONS.warmPoolSize,
-      ),
-    },
-    opencode: {
-      enabled: pick(
-        'opencode.enabled',
-        'JELMORE_OPENCODE_ENABLED',
-        'enabled',
-        fileOpencode,
-        toBool,
-        DEFAULT_OPENCODE_OPTIONS.enabled,
-      ),
-      apiEndpoint: pick(
-        'opencode.apiEndpoint',
-        'JELMORE_OPENCODE_API_ENDPOINT',
-        'api_endpoint',
-        fileOpencode,
-        String,
-        undefined,
-      ),
-      bin: pick(
-        'opencode.bin',
-        'JELMORE_OPENCODE_BIN',
-        'opencode_bin',
-        fileOpencode,
-        String,
-        undefined,
-      ),
-      baseUrl: pick(
-        'opencode.baseUrl',
-        'JELMORE_OPENCODE_BASE_URL',
-        'base_url',
-        fileOpencode,
-        String,
-        undefined,
-      ),
-      // Keys come from the environment only, never from a file that may be committed or shared.
-      apiKey: pick(
-        'opencode.apiKey',
-        'JELMORE_OPENCODE_API_KEY',
-        undefined,
-        fileOpencode,
-        String,
-        undefined,
-      ),
-      defaultModel: pick(
-        'opencode.defaultModel',
-        'JELMORE_OPENCODE_DEFAULT_MODEL',
-        'default_model',
-        fileOpencode,
-        String,
-        DEFAULT_OPENCODE_OPTIONS.defaultModel,
-      ),
-      maxConcurrentSessions: pick(
-        'opencode.maxConcurrentSessions',
-        'JELMORE_OPENCODE_MAX_CONCURRENT_SESSIONS',
-        'max_concurrent_sessions',
-        fileOpencode,
-        toInt,
-        DEFAULT_OPENCODE_OPTIONS.maxConcurrentSessions,
-      ),
-      models: modelOverrides(
-        fileOpencode.models,
-        `${env.JELMORE_CONFIG}: providers.opencode.models`,
-      ),
-    },
-    scripted: {
-      enabled: pick(
-        'scripted.enabled',
-        'JELMORE_SCRIPTED_ENABLED',
-        'enabled',
-        fileScripted,
-        toBool,
-        false,
-      ),
-      maxConcurrentSessions: pick(
-        'scripted.maxConcurrentSessions',
-        'JELMORE_SCRIPTED_MAX_CONCURRENT_SESSIONS',
-        'max_concurrent_sessions',
-        fileScripted,
-        toInt,
-        2000,
-      ),
-    },
-    natsUrl: pick('natsUrl', 'JELMORE_NATS_URL', 'nats_url', file, String, undefined),
-    redisUrl: pick('redisUrl', 'JELMORE_REDIS_URL', 'redis_url', file, String, undefined),
-    nodeLeaseSeconds: pick(
-      'nodeLeaseSeconds',
-      'JELMORE_NODE_LEASE_SECONDS',
-      'node_lease_seconds',
-      file,
-      toInt,
-      15,
-    ),
-    shutdownGraceSeconds: pick(
-      'shutdownGraceSeconds',
-      'JELMORE_SHUTDOWN_GRACE_SECONDS',
-      'shutdown_grace_seconds',
-      file,
-      toInt,
-      25,
-    ),
-    natsStream: pick(
-      'natsStream',
-      'JELMORE_NATS_STREAM',
-      'nats_stream',
-      file,
-      String,
-      DEFAULT_NATS_STREAM,
-    ),
-    natsMaxPending: pick(
-      'natsMaxPending',
-      'JELMORE_NATS_MAX_PENDING',
-      'nats_max_pending',
-      file,
-      toInt,
-      DEFAULT_NATS_MAX_PENDING,
-    ),
-  };
-  const nodeId = pick('nodeId', 'JELMORE_NODE_ID', 'node_id', file, String, undefined) as
-    string | undefined;
-  const config = plainToInstance(JelmoreConfig, {
-    ...plain,
-    // Host and port tell apart nodes on one machine, and stay the same when a node restarts.
-    nodeId: nodeId ?? `${hostname()}-${String(plain.port)}`,
+    providerRateLimits,
   });
   const errors = validateSync(config, { forbidUnknownValues: true });
   if (errors.length > 0) throw new ConfigError(describe(errors[0], keys));
@@ -799,22 +451,4 @@ function objectAt(source: Source, ...path: string[]): unknown {
     (value, key) => (value && typeof value === 'object' ? (value as Source)[key] : undefined),
     source,
   );
-}
-
-function toInt(value: string): unknown {
-  return /^-?\d+$/.test(value.trim()) ? Number(value) : value;
-}
-
-function toBool(value: string): unknown {
-  const v = value.trim().toLowerCase();
-  if (['true', '1', 'yes', 'on'].includes(v)) return true;
-  if (['false', '0', 'no', 'off'].includes(v)) return false;
-  return value;
-}
-
-function toList(value: string): string[] {
-  return value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
 }

@@ -1,0 +1,15 @@
+import type { SettingsTable } from '@jelmore/contracts';
+import { CLUSTER_SETTINGS } from './cluster.settings';
+import { PROVIDER_SETTINGS } from './providers.settings';
+import { SECURITY_SETTINGS } from './security.settings';
+import { SERVER_SETTINGS } from './server.settings';
+
+export { LOG_LEVELS } from './server.settings';
+
+/** Every setting of the server, in the order docs/configuration.md lists them. */
+export const JELMORE_SETTINGS: SettingsTable = {
+  ...SECURITY_SETTINGS,
+  ...SERVER_SETTINGS,
+  ...PROVIDER_SETTINGS,
+  ...CLUSTER_SETTINGS,
+};
