@@ -1,14 +1,7 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { Kysely, Selectable, sql } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
-import type {
-  PermissionPolicy,
-  PermissionResolver,
-  SessionEvent,
-  SessionState,
-  SuspendedState,
-  Usage,
-} from '@jelmore/contracts';
+import type { SessionEvent, SessionState, Usage } from '@jelmore/contracts';
 import { SESSIONS_MODULE_OPTIONS } from '../sessions.module-definition';
 import type { SessionsModuleOptions } from '../sessions.options';
 import type Sqlite from 'better-sqlite3';
@@ -16,8 +9,18 @@ import { rememberEncoding } from '../events/encoded-event';
 import { openDatabase } from './dialect';
 import type { WalCheckpointer } from './wal-checkpointer';
 import { migrationProvider } from './migrations';
-import type { Database, PermissionRequestsTable, SessionsTable } from './schema';
+import type { Database } from './schema';
 import type { SessionRecord } from './session-record';
+import {
+  fromPermissionRow,
+  fromRow,
+  type PermissionRequestRecord,
+  type PermissionResolution,
+  type SessionRow,
+  toRow,
+} from './session-rows';
+
+export type { PermissionRequestRecord, PermissionResolution } from './session-rows';
 
 export interface ProviderTotals {
   provider: string;
@@ -40,29 +43,6 @@ export interface SessionFilter {
 export interface InterruptedSession {
   id: string;
   from: SessionState;
-}
-
-/** A tool permission request as the store keeps it. */
-export interface PermissionRequestRecord {
-  sessionId: string;
-  requestId: string;
-  tool: string;
-  input: unknown;
-  toolUseId: string | null;
-  state: 'pending' | 'allowed' | 'denied';
-  createdAt: string;
-  expiresAt: string | null;
-  resolvedAt: string | null;
-  resolvedBy: PermissionResolver | null;
-  reason: string | null;
-}
-
-/** How a permission request was settled. */
-export interface PermissionResolution {
-  allow: boolean;
-  by: PermissionResolver;
-  reason?: string;
-  resolvedAt: string;
 }
 
 /** Sessions and their event log, behind one Kysely schema for every adapter. */
@@ -117,7 +97,7 @@ export class SessionStore implements OnModuleInit, OnApplicationShutdown {
   async insertSession(record: SessionRecord): Promise<void> {
     await this.db
       .insertInto('sessions')
-      .values(toRow(record) as Row)
+      .values(toRow(record) as SessionRow)
       .execute();
   }
 
@@ -422,76 +402,6 @@ export class SessionStore implements OnModuleInit, OnApplicationShutdown {
       .executeTakeFirst();
     return Number(row?.last ?? 0);
   }
-}
-
-type Row = Selectable<SessionsTable>;
-
-function toRow(record: Partial<SessionRecord>): Partial<Row> {
-  const row: Partial<Row> = {};
-  if (record.id !== undefined) row.id = record.id;
-  if (record.owner !== undefined) row.owner = record.owner;
-  if (record.provider !== undefined) row.provider = record.provider;
-  if (record.model !== undefined) row.model = record.model;
-  if (record.state !== undefined) row.state = record.state;
-  if (record.cwd !== undefined) row.cwd = record.cwd;
-  if (record.providerRef !== undefined) row.provider_ref = record.providerRef;
-  if (record.suspendedState !== undefined) {
-    row.suspended_state = record.suspendedState && JSON.stringify(record.suspendedState);
-  }
-  if (record.usage !== undefined) {
-    row.input_tokens = record.usage.inputTokens;
-    row.output_tokens = record.usage.outputTokens;
-    row.cost_usd = record.usage.costUsd;
-  }
-  if (record.createdAt !== undefined) row.created_at = record.createdAt;
-  if (record.updatedAt !== undefined) row.updated_at = record.updatedAt;
-  if (record.nodeId !== undefined) row.node_id = record.nodeId;
-  if (record.agentPid !== undefined) row.agent_pid = record.agentPid;
-  if (record.maxBudgetUsd !== undefined) row.max_budget_usd = record.maxBudgetUsd;
-  if (record.permissions !== undefined) row.permissions = record.permissions;
-  return row;
-}
-
-function fromRow(row: Row): SessionRecord {
-  return {
-    id: row.id,
-    owner: row.owner,
-    provider: row.provider,
-    model: row.model,
-    state: row.state as SessionState,
-    cwd: row.cwd,
-    providerRef: row.provider_ref,
-    suspendedState: row.suspended_state
-      ? (JSON.parse(row.suspended_state) as SuspendedState)
-      : null,
-    usage: {
-      inputTokens: Number(row.input_tokens),
-      outputTokens: Number(row.output_tokens),
-      costUsd: Number(row.cost_usd),
-    },
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    nodeId: row.node_id,
-    agentPid: row.agent_pid === null ? null : Number(row.agent_pid),
-    maxBudgetUsd: row.max_budget_usd === null ? null : Number(row.max_budget_usd),
-    permissions: row.permissions as PermissionPolicy | null,
-  };
-}
-
-function fromPermissionRow(row: Selectable<PermissionRequestsTable>): PermissionRequestRecord {
-  return {
-    sessionId: row.session_id,
-    requestId: row.request_id,
-    tool: row.tool,
-    input: JSON.parse(row.input) as unknown,
-    toolUseId: row.tool_use_id,
-    state: row.state as PermissionRequestRecord['state'],
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    resolvedAt: row.resolved_at,
-    resolvedBy: row.resolved_by as PermissionResolver | null,
-    reason: row.reason,
-  };
 }
 
 /**

@@ -1,0 +1,105 @@
+import type { Selectable } from 'kysely';
+import type {
+  PermissionPolicy,
+  PermissionResolver,
+  SessionState,
+  SuspendedState,
+} from '@jelmore/contracts';
+import type { PermissionRequestsTable, SessionsTable } from './schema';
+import type { SessionRecord } from './session-record';
+
+/** A tool permission request as the store keeps it. */
+export interface PermissionRequestRecord {
+  sessionId: string;
+  requestId: string;
+  tool: string;
+  input: unknown;
+  toolUseId: string | null;
+  state: 'pending' | 'allowed' | 'denied';
+  createdAt: string;
+  expiresAt: string | null;
+  resolvedAt: string | null;
+  resolvedBy: PermissionResolver | null;
+  reason: string | null;
+}
+
+/** How a permission request was settled. */
+export interface PermissionResolution {
+  allow: boolean;
+  by: PermissionResolver;
+  reason?: string;
+  resolvedAt: string;
+}
+
+/** The columns of a session, as the store reads them. */
+export type SessionRow = Selectable<SessionsTable>;
+
+export function toRow(record: Partial<SessionRecord>): Partial<SessionRow> {
+  const row: Partial<SessionRow> = {};
+  if (record.id !== undefined) row.id = record.id;
+  if (record.owner !== undefined) row.owner = record.owner;
+  if (record.provider !== undefined) row.provider = record.provider;
+  if (record.model !== undefined) row.model = record.model;
+  if (record.state !== undefined) row.state = record.state;
+  if (record.cwd !== undefined) row.cwd = record.cwd;
+  if (record.providerRef !== undefined) row.provider_ref = record.providerRef;
+  if (record.suspendedState !== undefined) {
+    row.suspended_state = record.suspendedState && JSON.stringify(record.suspendedState);
+  }
+  if (record.usage !== undefined) {
+    row.input_tokens = record.usage.inputTokens;
+    row.output_tokens = record.usage.outputTokens;
+    row.cost_usd = record.usage.costUsd;
+  }
+  if (record.createdAt !== undefined) row.created_at = record.createdAt;
+  if (record.updatedAt !== undefined) row.updated_at = record.updatedAt;
+  if (record.nodeId !== undefined) row.node_id = record.nodeId;
+  if (record.agentPid !== undefined) row.agent_pid = record.agentPid;
+  if (record.maxBudgetUsd !== undefined) row.max_budget_usd = record.maxBudgetUsd;
+  if (record.permissions !== undefined) row.permissions = record.permissions;
+  return row;
+}
+
+export function fromRow(row: SessionRow): SessionRecord {
+  return {
+    id: row.id,
+    owner: row.owner,
+    provider: row.provider,
+    model: row.model,
+    state: row.state as SessionState,
+    cwd: row.cwd,
+    providerRef: row.provider_ref,
+    suspendedState: row.suspended_state
+      ? (JSON.parse(row.suspended_state) as SuspendedState)
+      : null,
+    usage: {
+      inputTokens: Number(row.input_tokens),
+      outputTokens: Number(row.output_tokens),
+      costUsd: Number(row.cost_usd),
+    },
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    nodeId: row.node_id,
+    agentPid: row.agent_pid === null ? null : Number(row.agent_pid),
+    maxBudgetUsd: row.max_budget_usd === null ? null : Number(row.max_budget_usd),
+    permissions: row.permissions as PermissionPolicy | null,
+  };
+}
+
+export function fromPermissionRow(
+  row: Selectable<PermissionRequestsTable>,
+): PermissionRequestRecord {
+  return {
+    sessionId: row.session_id,
+    requestId: row.request_id,
+    tool: row.tool,
+    input: JSON.parse(row.input) as unknown,
+    toolUseId: row.tool_use_id,
+    state: row.state as PermissionRequestRecord['state'],
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    resolvedAt: row.resolved_at,
+    resolvedBy: row.resolved_by as PermissionResolver | null,
+    reason: row.reason,
+  };
+}
