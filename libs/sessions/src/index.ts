@@ -13,4 +13,5 @@ export * from './sessions.service';
 export * from './sessions.types';
 export * from './store/session-record';
 export * from './store/session-store';
+export * from './store/store-connection';
 export * from './workspace';

@@ -7,6 +7,7 @@ import { SessionWorkspaces } from './session-workspaces';
 import { DEFAULT_SESSIONS_OPTIONS } from './sessions.options';
 import type { SessionRecord } from './store/session-record';
 import { SessionStore } from './store/session-store';
+import { StoreConnection } from './store/store-connection';
 
 const EARLY = '2030-01-01T00:00:00.000Z';
 const CUTOFF = '2030-01-02T00:00:00.000Z';
@@ -15,6 +16,7 @@ const LATE = '2030-01-03T00:00:00.000Z';
 describe('SessionWorkspaces', () => {
   let base: string;
   let root: string;
+  let connection: StoreConnection;
   let store: SessionStore;
   let workspaces: SessionWorkspaces;
 
@@ -29,13 +31,14 @@ describe('SessionWorkspaces', () => {
       sharedWorkspace: 'shared',
       adminOwners: ['ops'],
     };
-    store = new SessionStore(options);
-    await store.onModuleInit();
+    connection = new StoreConnection(options);
+    await connection.onModuleInit();
+    store = new SessionStore(connection);
     workspaces = new SessionWorkspaces(options, store);
   });
 
   afterEach(async () => {
-    await store.onApplicationShutdown();
+    await connection.onApplicationShutdown();
     rmSync(base, { recursive: true, force: true });
   });
 

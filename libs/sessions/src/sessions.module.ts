@@ -14,14 +14,17 @@ import { SessionWorkspaces } from './session-workspaces';
 import { ConfigurableModuleClass, SESSIONS_MODULE_OPTIONS } from './sessions.module-definition';
 import type { SessionsModuleOptions } from './sessions.options';
 import { SessionsService } from './sessions.service';
+import { EventStore } from './store/event-store';
+import { PermissionRequestStore } from './store/permission-request-store';
 import { SessionStore } from './store/session-store';
+import { StoreConnection } from './store/store-connection';
 
 /** Plain classes (their specs build them by hand), made from the options here. */
 const HELPERS: Provider[] = [
   {
     provide: SessionPermissions,
-    inject: [SessionStore, EventLog, SESSIONS_MODULE_OPTIONS],
-    useFactory: (store: SessionStore, log: EventLog, options: SessionsModuleOptions) =>
+    inject: [PermissionRequestStore, EventLog, SESSIONS_MODULE_OPTIONS],
+    useFactory: (store: PermissionRequestStore, log: EventLog, options: SessionsModuleOptions) =>
       new SessionPermissions(
         store,
         options.permissionTimeoutSeconds * 1000,
@@ -44,7 +47,10 @@ const HELPERS: Provider[] = [
  */
 @Module({
   providers: [
+    StoreConnection,
     SessionStore,
+    EventStore,
+    PermissionRequestStore,
     EventLog,
     ...HELPERS,
     SessionRuntimes,
@@ -58,6 +64,6 @@ const HELPERS: Provider[] = [
     SessionsService,
     SessionCleanupJob,
   ],
-  exports: [SessionsService, SessionStore, EventLog],
+  exports: [SessionsService, StoreConnection, EventLog],
 })
 export class SessionsModule extends ConfigurableModuleClass {}

@@ -28,6 +28,7 @@ import { LIVE_STATES } from './sessions.constants';
 import { SESSIONS_MODULE_OPTIONS } from './sessions.module-definition';
 import type { SessionsModuleOptions } from './sessions.options';
 import type { CreateSessionInput, SessionActor, SessionMetrics } from './sessions.types';
+import { EventStore } from './store/event-store';
 import { SessionStore } from './store/session-store';
 
 /**
@@ -45,6 +46,7 @@ export class SessionsService implements OnModuleDestroy, BeforeApplicationShutdo
 
   constructor(
     private readonly store: SessionStore,
+    private readonly eventStore: EventStore,
     private readonly log: EventLog,
     private readonly runtimes: SessionRuntimes,
     private readonly launcher: SessionLauncher,
@@ -132,7 +134,7 @@ export class SessionsService implements OnModuleDestroy, BeforeApplicationShutdo
     actor?: SessionActor,
   ): Promise<SessionEvent[]> {
     await this.runtimes.record(id, actor);
-    return this.store.readEvents(id, after, limit);
+    return this.eventStore.readEvents(id, after, limit);
   }
 
   /**
@@ -205,7 +207,7 @@ export class SessionsService implements OnModuleDestroy, BeforeApplicationShutdo
   /** Deletes the event logs of sessions that ended longer ago than the retention. */
   async pruneEvents(now = Date.now()): Promise<number> {
     const cutoff = new Date(now - this.options.eventRetentionSeconds * 1000).toISOString();
-    return this.store.pruneEvents(cutoff);
+    return this.eventStore.pruneEvents(cutoff);
   }
 
   /** Removes the folders made for sessions that ended longer ago than the retention. */

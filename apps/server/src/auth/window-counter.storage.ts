@@ -23,9 +23,10 @@ interface Counter {
  */
 export class WindowCounterStorage implements ThrottlerStorage, OnApplicationShutdown {
   private readonly counters = new Map<string, Counter & { ttl: number }>();
-  private readonly sweep = setInterval(() => this.evict(Date.now()), 60_000);
+  private readonly sweep = setInterval(() => this.evict(this.now()), 60_000);
 
-  constructor() {
+  /** `now`: the wall clock in milliseconds; a test passes one it moves on instead of sleeping. */
+  constructor(private readonly now: () => number = Date.now) {
     this.sweep.unref();
   }
 
@@ -47,7 +48,7 @@ export class WindowCounterStorage implements ThrottlerStorage, OnApplicationShut
     blockDuration: number,
     throttlerName: string,
   ): ThrottlerStorageRecord {
-    const now = Date.now();
+    const now = this.now();
     const id = `${throttlerName}:${key}`;
     let c = this.counters.get(id);
     if (!c || (c.blockedUntil > 0 && c.blockedUntil <= now) || now - c.windowStart >= ttl) {
@@ -87,7 +88,7 @@ export class WindowCounterStorage implements ThrottlerStorage, OnApplicationShut
    * Failed logins need it: whether an address may try again is asked before its attempt is known to fail.
    */
   peek(key: string, limit: number, throttlerName: string): number {
-    const now = Date.now();
+    const now = this.now();
     const c = this.counters.get(`${throttlerName}:${key}`);
     if (!c) return 0;
     // A block that has ended lets the key in: its next hit counts afresh.

@@ -8,7 +8,7 @@ import {
 import { SkipThrottle } from '@nestjs/throttler';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { AgentSandbox, ProviderRegistry } from '@jelmore/providers';
-import { SessionsService, SessionStore } from '@jelmore/sessions';
+import { SessionsService, StoreConnection } from '@jelmore/sessions';
 import { ClusterService } from '../cluster/cluster.service';
 import { Public } from '../auth/public.decorator';
 import { NatsHealthIndicator } from '../nats/nats.health';
@@ -37,7 +37,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
-    private readonly store: SessionStore,
+    private readonly store: StoreConnection,
     private readonly registry: ProviderRegistry,
     private readonly sessions: SessionsService,
     private readonly sandbox: AgentSandbox,

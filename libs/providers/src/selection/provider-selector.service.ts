@@ -12,7 +12,7 @@ import { ProviderRegistry } from '../provider-registry.service';
 import { PROVIDERS_MODULE_OPTIONS } from '../providers.module-definition';
 import type { ProvidersModuleOptions } from '../providers.options';
 import { CircuitBreaker, CircuitState } from './circuit-breaker';
-import { RateWindow } from './rate-window';
+import { RATE_LIMIT_CLOCK, RateWindow } from './rate-window';
 import {
   ProviderCandidate,
   SELECTION_ALGORITHM,
@@ -43,6 +43,7 @@ export class ProviderSelector implements OnApplicationBootstrap {
     private readonly registry: ProviderRegistry,
     @Inject(PROVIDERS_MODULE_OPTIONS) private readonly options: ProvidersModuleOptions,
     @Optional() @Inject(SELECTION_ALGORITHM) algorithm?: SelectionAlgorithm,
+    @Optional() @Inject(RATE_LIMIT_CLOCK) private readonly now?: () => number,
   ) {
     this.algorithm = algorithm;
   }
@@ -107,7 +108,7 @@ export class ProviderSelector implements OnApplicationBootstrap {
     const limits = this.options.rateLimits;
     const limit = limits?.sessionsPerWindow[provider];
     if (!window && limits && limit !== undefined) {
-      window = new RateWindow(limit, limits.windowMs);
+      window = new RateWindow(limit, limits.windowMs, this.now);
       this.rates.set(provider, window);
     }
     return window;

@@ -53,8 +53,11 @@ describe('RateWindow', () => {
 });
 
 describe('ProviderSelector.admitStart', () => {
+  let now = 0;
   beforeAll(() => Logger.overrideLogger(false));
-  afterEach(() => jest.useRealTimers());
+  beforeEach(() => {
+    now = 0;
+  });
 
   function selector(rateLimits?: ProvidersModuleOptions['rateLimits']): ProviderSelector {
     const options = {
@@ -64,7 +67,8 @@ describe('ProviderSelector.admitStart', () => {
       circuit: { failureThreshold: 3, cooldownMs: 1000 },
       rateLimits,
     } as ProvidersModuleOptions;
-    return new ProviderSelector(new ProviderRegistry(options), options);
+    // Its windows read the clock it is given (RATE_LIMIT_CLOCK): here, `now`.
+    return new ProviderSelector(new ProviderRegistry(options), options, undefined, () => now);
   }
 
   function rateLimited(fn: () => unknown): RateLimitedError {
@@ -85,10 +89,9 @@ describe('ProviderSelector.admitStart', () => {
   });
 
   it('limits each named provider on its own and leaves the others alone', () => {
-    jest.useFakeTimers({ now: 0 });
     const s = selector({ sessionsPerWindow: { alpha: 2 }, windowMs: 60_000 });
     s.admitStart('alpha')();
-    jest.advanceTimersByTime(15_000);
+    now += 15_000;
     s.admitStart('alpha')();
     const err = rateLimited(() => s.admitStart('alpha'));
     expect(err.code).toBe(ErrorCode.RateLimited);
@@ -97,13 +100,12 @@ describe('ProviderSelector.admitStart', () => {
     expect(err.details).toEqual({ provider: 'alpha' });
     expect(err.message).toContain("Provider 'alpha' started its 2 sessions per 60 s");
     for (let i = 0; i < 10; i++) s.admitStart('beta')();
-    jest.advanceTimersByTime(45_000);
+    now += 45_000;
     s.admitStart('alpha')();
     expect(rateLimited(() => s.admitStart('alpha')).retryAfter).toBe(15);
   });
 
   it('counts a start only once the provider has accepted it', () => {
-    jest.useFakeTimers({ now: 0 });
     const s = selector({ sessionsPerWindow: { alpha: 1 }, windowMs: 60_000 });
     // Checked, then refused by the provider (e.g. at capacity): never admitted.
     for (let i = 0; i < 5; i++) s.admitStart('alpha');

@@ -6,6 +6,13 @@ export interface ProviderRateLimitOptions {
 }
 
 /**
+ * The clock of the providers' rate windows: monotonic milliseconds, `performance.now()` unless a
+ * provider of this token is visible to ProvidersModule (e.g. from a global module): tests move time on
+ * through it instead of sleeping out a window.
+ */
+export const RATE_LIMIT_CLOCK = Symbol('RATE_LIMIT_CLOCK');
+
+/**
  * At most `limit` admissions in any `windowMs` (a sliding window): each admission is remembered until it
  * is `windowMs` old. Synchronous, so a check and the admission that follows it cannot interleave with
  * another request's; and only what is recorded counts, so a refused attempt costs nothing.

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SessionEvent } from '@jelmore/contracts';
 import { DEFAULT_SESSIONS_OPTIONS, SessionsModuleOptions } from '../sessions.options';
-import { SessionStore } from '../store/session-store';
+import { EventStore } from '../store/event-store';
+import { StoreConnection } from '../store/store-connection';
 import type { SessionRecord } from '../store/session-record';
 import { CommittedBatch, EventLog } from './event-log.service';
 import { LaggedError } from './lagged.error';
@@ -31,7 +32,8 @@ function signal(): { promise: Promise<void>; fire: () => void } {
 
 describe('EventLog (real SQLite store)', () => {
   let dir: string;
-  let store: SessionStore;
+  let connection: StoreConnection;
+  let store: EventStore;
   let log: EventLog;
   let options: SessionsModuleOptions;
 
@@ -42,13 +44,14 @@ describe('EventLog (real SQLite store)', () => {
       databaseUrl: `sqlite:${join(dir, 'test.db')}`,
       workspaceRoot: join(dir, 'ws'),
     };
-    store = new SessionStore(options);
-    await store.onModuleInit();
+    connection = new StoreConnection(options);
+    await connection.onModuleInit();
+    store = new EventStore(connection);
     log = new EventLog(store, options);
   });
 
   afterEach(async () => {
-    await store.onApplicationShutdown();
+    await connection.onApplicationShutdown();
     rmSync(dir, { recursive: true, force: true });
   });
 

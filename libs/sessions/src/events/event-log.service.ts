@@ -4,7 +4,7 @@ import type { SessionEvent, SessionEventDraft } from '@jelmore/contracts';
 import { SESSIONS_MODULE_OPTIONS } from '../sessions.module-definition';
 import type { SessionsModuleOptions } from '../sessions.options';
 import type { SessionRecord } from '../store/session-record';
-import { SessionStore } from '../store/session-store';
+import { EventStore } from '../store/event-store';
 import { rememberEncoding } from './encoded-event';
 import { EventSink, LogSubscription } from './log-subscription';
 
@@ -48,7 +48,7 @@ export class EventLog implements BeforeApplicationShutdown {
   private readonly uncommitted = new Map<string, { count: number; waiters: Array<() => void> }>();
 
   constructor(
-    private readonly store: SessionStore,
+    private readonly store: EventStore,
     @Inject(SESSIONS_MODULE_OPTIONS) private readonly options: SessionsModuleOptions,
   ) {}
 

@@ -1,7 +1,8 @@
 import { firstValueFrom, Observable, tap, toArray } from 'rxjs';
 import type { SessionEvent } from '@jelmore/contracts';
 import { DEFAULT_SESSIONS_OPTIONS, SessionsModuleOptions } from '../sessions.options';
-import { SessionStore } from '../store/session-store';
+import { EventStore } from '../store/event-store';
+import { StoreConnection } from '../store/store-connection';
 import { EventLog } from './event-log.service';
 import { LaggedError } from './lagged.error';
 import { committedBatches, StreamOptions } from './session-stream';
@@ -11,7 +12,8 @@ const range = (from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('committedBatches: the log as an Observable (real SQLite store, in memory)', () => {
-  let store: SessionStore;
+  let connection: StoreConnection;
+  let store: EventStore;
   let options: SessionsModuleOptions;
   let log: EventLog;
   let ended: boolean;
@@ -27,14 +29,15 @@ describe('committedBatches: the log as an Observable (real SQLite store, in memo
 
   beforeEach(async () => {
     options = { ...DEFAULT_SESSIONS_OPTIONS, databaseUrl: 'sqlite::memory:', workspaceRoot: '.' };
-    store = new SessionStore(options);
-    await store.onModuleInit();
+    connection = new StoreConnection(options);
+    await connection.onModuleInit();
+    store = new EventStore(connection);
     log = new EventLog(store, options);
     ended = false;
     await log.open('s');
   });
 
-  afterEach(() => store.onApplicationShutdown());
+  afterEach(() => connection.onApplicationShutdown());
 
   it('replays after `after`, then live batches, with no gap and no duplicate, and completes at the end', async () => {
     append(700);

@@ -7,7 +7,8 @@ import type {
 } from '@jelmore/contracts';
 import { DEFAULT_SESSIONS_OPTIONS } from '../sessions.options';
 import type { SessionRecord } from '../store/session-record';
-import { SessionStore } from '../store/session-store';
+import { PermissionRequestStore } from '../store/permission-request-store';
+import { StoreConnection } from '../store/store-connection';
 import { SessionPermissions } from './session-permissions';
 
 /** The agent side of the port: it knows what it asked, and takes one answer per request. */
@@ -45,7 +46,8 @@ function request(requestId: string): PermissionRequestEvent {
 }
 
 describe('SessionPermissions (SQLite store)', () => {
-  let store: SessionStore;
+  let connection: StoreConnection;
+  let store: PermissionRequestStore;
   let logged: SessionEventDraft[];
   let agent: AskingAgent;
 
@@ -61,19 +63,20 @@ describe('SessionPermissions (SQLite store)', () => {
   const resolutions = () => logged.filter((d) => d.type === 'permission_resolved');
 
   beforeEach(async () => {
-    store = new SessionStore({
+    connection = new StoreConnection({
       ...DEFAULT_SESSIONS_OPTIONS,
       databaseUrl: 'sqlite::memory:',
       workspaceRoot: tmpdir(),
     });
-    await store.onModuleInit();
+    await connection.onModuleInit();
+    store = new PermissionRequestStore(connection);
     logged = [];
     agent = new AskingAgent();
   });
 
   afterEach(async () => {
     jest.useRealTimers();
-    await store.onApplicationShutdown();
+    await connection.onApplicationShutdown();
   });
 
   it('passes a reply on to the agent, logs it before anything else can happen, and stores it', async () => {

@@ -9,7 +9,10 @@ import type {
   SessionEventDraft,
 } from '@jelmore/contracts';
 import type { SessionRecord } from '../store/session-record';
-import type { PermissionRequestRecord, SessionStore } from '../store/session-store';
+import type {
+  PermissionRequestRecord,
+  PermissionRequestStore,
+} from '../store/permission-request-store';
 
 /** A request whose agent runs here and waits for the answer. */
 interface Waiting {
@@ -30,7 +33,7 @@ export class SessionPermissions {
   private readonly waiting = new Map<string, Waiting>();
 
   constructor(
-    private readonly store: SessionStore,
+    private readonly store: PermissionRequestStore,
     private readonly timeoutMs: number,
     /** Appends to the session's log; the seq is taken when it is called. */
     private readonly log: (record: SessionRecord, draft: SessionEventDraft) => Promise<void>,

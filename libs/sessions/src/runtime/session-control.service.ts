@@ -10,6 +10,7 @@ import { SessionBudgets } from '../budgets/session-budgets.service';
 import { EventLog } from '../events/event-log.service';
 import { SessionPermissions } from '../permissions/session-permissions';
 import type { SessionActor } from '../sessions.types';
+import { PermissionRequestStore } from '../store/permission-request-store';
 import { SessionStore } from '../store/session-store';
 import { notActive, SessionRuntimes } from './session-runtimes.service';
 import { SessionTransitions } from './session-transitions.service';
@@ -24,6 +25,7 @@ export class SessionControl {
     private readonly transitions: SessionTransitions,
     private readonly budgets: SessionBudgets,
     private readonly permissions: SessionPermissions,
+    private readonly permissionRequests: PermissionRequestStore,
   ) {}
 
   /** Starts a turn now when the agent is idle; queues it for the next turn while one runs. */
@@ -64,7 +66,7 @@ export class SessionControl {
       (await this.permissions.answer(record, runtime.agent, requestId, decision, 'client'))
     )
       return;
-    const stored = await this.store.getPermissionRequest(id, requestId);
+    const stored = await this.permissionRequests.getPermissionRequest(id, requestId);
     if (stored?.state === 'pending' && !runtime) {
       throw notActive(
         record,

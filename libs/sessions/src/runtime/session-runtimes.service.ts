@@ -3,6 +3,7 @@ import { ErrorCode, NotFoundError, SessionError, SessionResource } from '@jelmor
 import { EventLog } from '../events/event-log.service';
 import type { SessionActor } from '../sessions.types';
 import { SessionRecord, toResource } from '../store/session-record';
+import { EventStore } from '../store/event-store';
 import { SessionStore } from '../store/session-store';
 import type { SessionRuntime } from './session-runtime';
 
@@ -13,6 +14,7 @@ export class SessionRuntimes {
 
   constructor(
     private readonly store: SessionStore,
+    private readonly events: EventStore,
     private readonly log: EventLog,
   ) {}
 
@@ -63,7 +65,10 @@ export class SessionRuntimes {
   async resource(record: SessionRecord): Promise<SessionResource> {
     await this.log.committed(record.id);
     // The log knows the last seq while the session is open here, else the store does.
-    return toResource(record, this.log.lastSeq(record.id) ?? (await this.store.lastSeq(record.id)));
+    return toResource(
+      record,
+      this.log.lastSeq(record.id) ?? (await this.events.lastSeq(record.id)),
+    );
   }
 }
 

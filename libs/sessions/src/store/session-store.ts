@@ -1,26 +1,10 @@
-import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { Kysely, sql } from 'kysely';
-import { Migrator } from 'kysely/migration';
-import type { SessionEvent, SessionState, Usage } from '@jelmore/contracts';
-import { SESSIONS_MODULE_OPTIONS } from '../sessions.module-definition';
-import type { SessionsModuleOptions } from '../sessions.options';
-import type Sqlite from 'better-sqlite3';
-import { rememberEncoding } from '../events/encoded-event';
-import { openDatabase } from './dialect';
-import type { WalCheckpointer } from './wal-checkpointer';
-import { migrationProvider } from './migrations';
+import { Injectable } from '@nestjs/common';
+import type { Kysely } from 'kysely';
+import type { SessionState, Usage } from '@jelmore/contracts';
 import type { Database } from './schema';
 import type { SessionRecord } from './session-record';
-import {
-  fromPermissionRow,
-  fromRow,
-  type PermissionRequestRecord,
-  type PermissionResolution,
-  type SessionRow,
-  toRow,
-} from './session-rows';
-
-export type { PermissionRequestRecord, PermissionResolution } from './session-rows';
+import { fromRow, type SessionRow, toRow } from './session-rows';
+import { StoreConnection } from './store-connection';
 
 export interface ProviderTotals {
   provider: string;
@@ -45,53 +29,16 @@ export interface InterruptedSession {
   from: SessionState;
 }
 
-/** Sessions and their event log, behind one Kysely schema for every adapter. */
+/**
+ * The sessions' rows: their state, owner node and usage, and the queries over them (listing, claims,
+ * totals). Their events are EventStore's, their permission requests PermissionRequestStore's.
+ */
 @Injectable()
-export class SessionStore implements OnModuleInit, OnApplicationShutdown {
-  readonly db: Kysely<Database>;
-  /** SQLite: the group commit's insert, prepared once, in one synchronous transaction per batch. */
-  private readonly appendSqlite?: (events: SessionEvent[], encoded: string[]) => void;
-  private readonly checkpointer?: WalCheckpointer;
+export class SessionStore {
+  constructor(private readonly connection: StoreConnection) {}
 
-  private readonly postgres: boolean;
-
-  constructor(@Inject(SESSIONS_MODULE_OPTIONS) options: SessionsModuleOptions) {
-    const { dialect, sqlite, checkpointer } = openDatabase(options.databaseUrl);
-    this.db = new Kysely<Database>({ dialect });
-    this.checkpointer = checkpointer;
-    if (sqlite) this.appendSqlite = preparedAppend(sqlite);
-    this.postgres = /^postgres(ql)?:/.test(options.databaseUrl);
-  }
-
-  private async currentSchema(): Promise<string> {
-    const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(
-      this.db,
-    );
-    return rows[0].schema;
-  }
-
-  async onModuleInit(): Promise<void> {
-    const { error } = await new Migrator({
-      db: this.db,
-      provider: migrationProvider,
-      // Kysely looks for its migration tables in any schema unless told which: with a search_path
-      // (one schema per deployment or test), another schema's tables would be taken for ours.
-      ...(this.postgres ? { migrationTableSchema: await this.currentSchema() } : {}),
-    }).migrateToLatest();
-    if (error)
-      throw error instanceof Error
-        ? error
-        : new Error(`Migration failed: ${JSON.stringify(error)}`);
-  }
-
-  /** Last of the shutdown hooks, so sessions are suspended and events flushed before it closes. */
-  async onApplicationShutdown(): Promise<void> {
-    await this.checkpointer?.close();
-    await this.db.destroy();
-  }
-
-  async ping(): Promise<void> {
-    await sql`select 1`.execute(this.db);
+  private get db() {
+    return this.connection.db;
   }
 
   async insertSession(record: SessionRecord): Promise<void> {
@@ -249,22 +196,13 @@ export class SessionStore implements OnModuleInit, OnApplicationShutdown {
     }));
   }
 
-  /** Deletes the events of sessions that ended (terminated or failed) before `cutoff`; returns how many. */
-  async pruneEvents(cutoff: string): Promise<number> {
-    const ended = this.endedBefore(cutoff).select('id');
-    const result = await this.db
-      .deleteFrom('events')
-      .where('session_id', 'in', ended)
-      .executeTakeFirst();
-    // Their permission requests go with them.
-    await this.db.deleteFrom('permission_requests').where('session_id', 'in', ended).execute();
-    return Number(result.numDeletedRows);
-  }
-
   /** Which of the sessions `ids` ended (terminated or failed) before `cutoff`. */
   async endedSessionIds(ids: readonly string[], cutoff: string): Promise<string[]> {
     if (ids.length === 0) return [];
-    const rows = await this.endedBefore(cutoff).select('id').where('id', 'in', ids).execute();
+    const rows = await endedSessionsBefore(this.db, cutoff)
+      .select('id')
+      .where('id', 'in', ids)
+      .execute();
     return rows.map((r) => r.id);
   }
 
@@ -280,146 +218,12 @@ export class SessionStore implements OnModuleInit, OnApplicationShutdown {
       .execute();
     return rows.map((r) => r.cwd);
   }
-
-  private endedBefore(cutoff: string) {
-    return this.db
-      .selectFrom('sessions')
-      .where('state', 'in', ['terminated', 'failed'])
-      .where('updated_at', '<', cutoff);
-  }
-
-  async insertPermissionRequest(record: PermissionRequestRecord): Promise<void> {
-    await this.db
-      .insertInto('permission_requests')
-      .values({
-        session_id: record.sessionId,
-        request_id: record.requestId,
-        tool: record.tool,
-        input: JSON.stringify(record.input ?? null),
-        tool_use_id: record.toolUseId,
-        state: record.state,
-        created_at: record.createdAt,
-        expires_at: record.expiresAt,
-        resolved_at: record.resolvedAt,
-        resolved_by: record.resolvedBy,
-        reason: record.reason,
-      })
-      .execute();
-  }
-
-  async getPermissionRequest(
-    sessionId: string,
-    requestId: string,
-  ): Promise<PermissionRequestRecord | undefined> {
-    const row = await this.db
-      .selectFrom('permission_requests')
-      .selectAll()
-      .where('session_id', '=', sessionId)
-      .where('request_id', '=', requestId)
-      .executeTakeFirst();
-    return row && fromPermissionRow(row);
-  }
-
-  /** A session's requests still waiting for an answer, oldest first. */
-  async pendingPermissionRequests(sessionId: string): Promise<PermissionRequestRecord[]> {
-    const rows = await this.db
-      .selectFrom('permission_requests')
-      .selectAll()
-      .where('session_id', '=', sessionId)
-      .where('state', '=', 'pending')
-      .orderBy('created_at')
-      .orderBy('request_id')
-      .execute();
-    return rows.map(fromPermissionRow);
-  }
-
-  /**
-   * Settles a pending request in one conditional UPDATE: of two resolutions at once (a reply and the
-   * timeout, or replies on two nodes) exactly one gets true. False when it was not pending.
-   */
-  async resolvePermissionRequest(
-    sessionId: string,
-    requestId: string,
-    resolution: PermissionResolution,
-  ): Promise<boolean> {
-    const result = await this.db
-      .updateTable('permission_requests')
-      .set({
-        state: resolution.allow ? 'allowed' : 'denied',
-        resolved_at: resolution.resolvedAt,
-        resolved_by: resolution.by,
-        reason: resolution.reason ?? null,
-      })
-      .where('session_id', '=', sessionId)
-      .where('request_id', '=', requestId)
-      .where('state', '=', 'pending')
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
-  }
-
-  /** Writes a batch of events in one transaction (the group commit). */
-  async appendEvents(events: SessionEvent[], encoded: string[]): Promise<void> {
-    if (events.length === 0) return;
-    // No other transaction is ever open on the SQLite connection (this is the store's only one), and
-    // this one runs to its end synchronously: it cannot interleave with a Kysely query.
-    if (this.appendSqlite) return this.appendSqlite(events, encoded);
-    await this.db.transaction().execute(async (trx) => {
-      // 5 bound parameters a row; SQLite allows 32,766 a statement.
-      for (let i = 0; i < events.length; i += 1000) {
-        await trx
-          .insertInto('events')
-          .values(
-            events.slice(i, i + 1000).map((e, j) => ({
-              session_id: e.sessionId,
-              seq: e.seq,
-              type: e.type,
-              payload: encoded[i + j],
-              ts: e.ts,
-            })),
-          )
-          .execute();
-      }
-    });
-  }
-
-  async readEvents(sessionId: string, afterSeq: number, limit: number): Promise<SessionEvent[]> {
-    const rows = await this.db
-      .selectFrom('events')
-      .select('payload')
-      .where('session_id', '=', sessionId)
-      .where('seq', '>', afterSeq)
-      .orderBy('seq')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => rememberEncoding(JSON.parse(r.payload) as SessionEvent, r.payload));
-  }
-
-  async lastSeq(sessionId: string): Promise<number> {
-    const row = await this.db
-      .selectFrom('events')
-      .select((eb) => eb.fn.max('seq').as('last'))
-      .where('session_id', '=', sessionId)
-      .executeTakeFirst();
-    return Number(row?.last ?? 0);
-  }
 }
 
-/**
- * Kysely builds, and better-sqlite3 prepares, a new multi-row INSERT for every batch; one statement
- * prepared once and run per row costs half the CPU (bench/: 13 against 28 µs an event, 1,000 sessions).
- */
-function preparedAppend(
-  sqlite: Sqlite.Database,
-): (events: SessionEvent[], encoded: string[]) => void {
-  let insert: Sqlite.Statement | undefined;
-  return (events, encoded) => {
-    // Prepared on first use: the table exists only after the migrations ran.
-    insert ??= sqlite.prepare(
-      'insert into events (session_id, seq, type, payload, ts) values (?, ?, ?, ?, ?)',
-    );
-    const statement = insert;
-    sqlite.transaction(() => {
-      events.forEach((e, i) => statement.run(e.sessionId, e.seq, e.type, encoded[i], e.ts));
-    })();
-  };
+/** The sessions that ended (terminated or failed) before `cutoff`: a query to select from. */
+export function endedSessionsBefore(db: Kysely<Database>, cutoff: string) {
+  return db
+    .selectFrom('sessions')
+    .where('state', 'in', ['terminated', 'failed'])
+    .where('updated_at', '<', cutoff);
 }
