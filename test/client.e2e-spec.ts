@@ -132,15 +132,26 @@ describe('@jelmore/client against the real server (Claude Code CLI, fake model A
       provider: 'scripted',
       query: '[[events 3000]] [[rate 0]]',
     });
-    const stream = api.stream(session.id, { highWaterMark: 100 });
+    const pauses: boolean[] = [];
+    let heldBack!: () => void;
+    const paused = new Promise<void>((resolve) => (heldBack = resolve));
+    const stream = api.stream(session.id, {
+      highWaterMark: 100,
+      onPauseChange: (isPaused) => {
+        pauses.push(isPaused);
+        if (isPaused) heldBack();
+      },
+    });
     const events = await drain(stream, async (event, seen) => {
-      // The consumer is slower than the server (it even stops at first): the client has to hold back.
-      if (seen.length === 1) await new Promise((r) => setTimeout(r, 300));
-      if (seen.length % 50 === 0) await new Promise((r) => setTimeout(r, 10));
+      // The consumer stops at the first event until the client has held back (unsubscribed at its
+      // high-water mark): the server is faster than it, so that has to come.
+      if (seen.length === 1) await paused;
       if (event.type === 'result') await api.terminate(session.id);
     });
     expectContiguous(events);
     expect(count(events, 'assistant')).toBe(3000);
+    // Paused, then resumed from where it stopped (a subscription of its own).
+    expect(pauses.slice(0, 2)).toEqual([true, false]);
     expect(stream.subscriptions).toBeGreaterThan(1);
   });
 
@@ -151,11 +162,19 @@ describe('@jelmore/client against the real server (Claude Code CLI, fake model A
       const api = client({ url: `http://127.0.0.1:${proxy.port}` });
       const session = await api.createSession({ query: '[[slow 8]]' });
       const connection: boolean[] = [];
-      const stream = api.stream(session.id, { onConnectionChange: (up) => connection.push(up) });
+      let lost!: () => void;
+      const dropped = new Promise<void>((resolve) => (lost = resolve));
+      const stream = api.stream(session.id, {
+        onConnectionChange: (up) => {
+          connection.push(up);
+          if (!up) lost();
+        },
+      });
       const events = await drain(stream, async (event, seen) => {
         if (event.type === 'assistant' && count(seen, 'assistant') === 2) {
           await proxy.cut();
-          await new Promise((r) => setTimeout(r, 400));
+          // The network comes back once the client has noticed it was gone.
+          await dropped;
           await proxy.restore();
         }
         if (event.type === 'result') await api.terminate(session.id);

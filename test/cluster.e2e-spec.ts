@@ -197,10 +197,17 @@ describe('a Redis outage', () => {
         stdio: 'ignore',
       },
     );
-    await redisAnswers(`redis://127.0.0.1:${redisPort}`).catch(async () => {
-      await new Promise((r) => setTimeout(r, 300));
-      await redisAnswers(`redis://127.0.0.1:${redisPort}`);
-    });
+    // Until it listens; then once more, to fail with Redis's own error if it never did.
+    const url = `redis://127.0.0.1:${redisPort}`;
+    await waitUntil(
+      () =>
+        redisAnswers(url).then(
+          () => true,
+          () => false,
+        ),
+      10_000,
+    );
+    await redisAnswers(url);
   };
   const stopRedis = async () => {
     const child = redis;
@@ -240,6 +247,9 @@ describe('a Redis outage', () => {
   });
 
   const ready = async (node: ServerProcess) => (await fetch(`${node.url}/health/ready`)).status;
+  const lastSeqOn = async (node: ServerProcess, id: string) =>
+    ((await request(node.url).get(`/v1/sessions/${id}`).expect(200)).body as SessionResource)
+      .lastSeq;
 
   it('is survived: readiness goes false, then true, and a subscriber on the other node loses no event', async () => {
     expect(await ready(a)).toBe(200);
@@ -261,7 +271,12 @@ describe('a Redis outage', () => {
       error: Record<string, unknown>;
     };
     expect(body.error).toHaveProperty('redis');
-    await new Promise((r) => setTimeout(r, 1500));
+    // The session goes on while Redis is down: wait until it has committed events in the outage (the
+    // ones the subscriber on B cannot get through Redis), not for a fixed time.
+    const atOutage = await lastSeqOn(a, id);
+    expect(await waitUntil(async () => (await lastSeqOn(a, id)) >= atOutage + 25, 10_000)).toBe(
+      true,
+    );
     await startRedis();
     expect(
       await waitUntil(async () => (await ready(a)) === 200 && (await ready(b)) === 200, 15_000),

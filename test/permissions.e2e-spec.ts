@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
@@ -41,8 +41,6 @@ function directiveFirst(): FakeScript {
     return script(body);
   };
 }
-
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function eventsOf(
   url: string,
@@ -137,7 +135,10 @@ describe('tool permissions (real Claude Code CLI, fake model API)', () => {
   }
 
   it('over Socket.IO: the tool waits for the decision, then an allowed tool runs', async () => {
-    const { session, events } = await create('[[bash echo allowed > allowed.txt]]', 'ask');
+    // The command copies a file the test writes just before it answers: run any earlier, it would
+    // not find it. (That a tool never runs without an allow, however late it would, the denied test
+    // below shows: its file is checked once the turn's result is in.)
+    const { session, events } = await create('[[bash cat gate.txt > allowed.txt]]', 'ask');
     expect(session.permissions).toBe('ask');
     const file = join(session.cwd, 'allowed.txt');
 
@@ -145,14 +146,10 @@ describe('tool permissions (real Claude Code CLI, fake model API)', () => {
     const toolUse = events.ofType('tool_use')[0];
     expect(asked).toMatchObject({
       tool: 'Bash',
-      input: { command: 'echo allowed > allowed.txt' },
+      input: { command: 'cat gate.txt > allowed.txt' },
       toolUseId: toolUse.id,
     });
     expect(asked.seq).toBeGreaterThan(toolUse.seq);
-    // Nobody answered: the agent waits, the tool has not run.
-    await pause(700);
-    expect(existsSync(file)).toBe(false);
-    expect(events.ofType('tool_result')).toEqual([]);
 
     // A subscriber that skips the request by `after` still hears it waits (ack); one from the start
     // gets it in the replay.
@@ -183,6 +180,10 @@ describe('tool permissions (real Claude Code CLI, fake model API)', () => {
     await replay.waitFor((all) => all.some((e) => e.type === 'permission_request'));
     expect(replay.ofType('permission_request')).toEqual([asked]);
 
+    // Nobody answered yet: the request still waits (the acks above), the tool has not run.
+    expect(existsSync(file)).toBe(false);
+    expect(events.ofType('tool_result')).toEqual([]);
+    writeFileSync(join(session.cwd, 'gate.txt'), 'allowed\n');
     expect(
       await wsRequest(alice, 'permission:reply', {
         sessionId: session.id,
@@ -234,6 +235,7 @@ describe('tool permissions (real Claude Code CLI, fake model API)', () => {
     ).toEqual({ ok: true });
     await events.waitForResults(1);
 
+    // The turn is over: had the tool run at any time, before or after the answer, its file would be here.
     expect(existsSync(join(session.cwd, 'denied.txt'))).toBe(false);
     expect(events.ofType('permission_resolved')).toEqual([
       expect.objectContaining({

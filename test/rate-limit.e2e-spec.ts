@@ -9,15 +9,16 @@ import type {
 } from '@jelmore/contracts';
 import { ProviderRegistry, ScriptedProvider } from '@jelmore/providers';
 import { startTestServer, TestServer } from './support/app';
+import { TestClock } from './support/test-clock';
 import { connect, request as wsRequest } from './support/ws-client';
 
 const ALICE = 'alice-key-0123456789abcdef';
 const BOB = 'bob-key-0123456789abcdef';
 const KEYS = `alice:${ALICE},bob:${BOB}`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('per-provider session rate limits', () => {
   let server: TestServer;
+  const clock = new TestClock();
   const created: string[] = [];
 
   beforeAll(async () => {
@@ -26,8 +27,10 @@ describe('per-provider session rate limits', () => {
         JELMORE_SCRIPTED_ENABLED: 'true',
         // echo is registered below, at run time: a limit may name a provider that comes later.
         JELMORE_PROVIDER_RATE_LIMITS: 'scripted:2,echo:1',
-        JELMORE_RATE_LIMIT_WINDOW_SECONDS: '3',
+        // A whole minute: the test moves the clock on, so no count depends on the machine's speed.
+        JELMORE_RATE_LIMIT_WINDOW_SECONDS: '60',
       },
+      clock,
     });
     // Scripted agents under another name: serves the same model, so selection falls back to it.
     const scripted = server.app.get(ScriptedProvider);
@@ -80,14 +83,14 @@ describe('per-provider session rate limits', () => {
       const limited = await create({ query: 'three', provider: 'scripted' }).expect(429);
       const retryAfter = Number(limited.headers['retry-after']);
       expect(retryAfter).toBeGreaterThanOrEqual(1);
-      expect(retryAfter).toBeLessThanOrEqual(3);
+      expect(retryAfter).toBeLessThanOrEqual(60);
       expect(limited.body.error).toMatchObject({
         code: 'RATE_LIMITED',
         retryAfter,
         details: { provider: 'scripted' },
       });
       expect(limited.body.error.message).toContain(
-        "Provider 'scripted' started its 2 sessions per 3 s",
+        "Provider 'scripted' started its 2 sessions per 60 s",
       );
       const ack = (await socket.timeout(10_000).emitWithAck('session:create', {
         query: 'three',
@@ -103,7 +106,7 @@ describe('per-provider session rate limits', () => {
       const [status] = await events(fellBack.body.id);
       expect(status).toMatchObject({ type: 'status', to: 'starting' });
       expect(status.type === 'status' && status.reason).toMatch(
-        /^fell back to echo: scripted rate limited \(Provider 'scripted' started its 2 sessions per 3 s; the next may start in \d s\)$/,
+        /^fell back to echo: scripted rate limited \(Provider 'scripted' started its 2 sessions per 60 s; the next may start in \d+ s\)$/,
       );
 
       // Every candidate is over its rate now: RATE_LIMITED, retry when the first frees a slot.
@@ -115,8 +118,9 @@ describe('per-provider session rate limits', () => {
       expect(wait).toBeGreaterThanOrEqual(1);
       expect(wait).toBeLessThanOrEqual(retryAfter);
 
-      // Retry-After is honest: once it has passed, scripted starts sessions again.
-      await sleep(wait * 1000);
+      // Retry-After is honest: once it has passed, scripted starts sessions again. The server's rate
+      // clock is moved on by it, not slept out.
+      clock.advance(wait * 1000);
       const again = await create({ query: 'six', provider: 'scripted' }).expect(201);
       created.push(again.body.id);
     } finally {
@@ -134,14 +138,17 @@ describe('per-provider session rate limits', () => {
 
 describe('Socket.IO event rate limit', () => {
   let server: TestServer;
+  const clock = new TestClock();
 
   beforeAll(async () => {
     server = await startTestServer({
       env: {
         JELMORE_API_KEYS: KEYS,
         JELMORE_RATE_LIMIT_PER_MINUTE: '5',
-        JELMORE_RATE_LIMIT_WINDOW_SECONDS: '2',
+        // A whole minute: the test moves the clock on, so no count depends on the machine's speed.
+        JELMORE_RATE_LIMIT_WINDOW_SECONDS: '60',
       },
+      clock,
     });
   });
 
@@ -170,17 +177,19 @@ describe('Socket.IO event rate limit', () => {
       const refused = acks[7];
       expect(refused).toMatchObject({
         ok: false,
-        error: { code: 'RATE_LIMITED', message: expect.stringContaining('at most 5 per 2 s') },
+        error: { code: 'RATE_LIMITED', message: expect.stringContaining('at most 5 per 60 s') },
       });
       const retryAfter = refused.ok ? 0 : (refused.error.retryAfter ?? 0);
       expect(retryAfter).toBeGreaterThanOrEqual(1);
-      expect(retryAfter).toBeLessThanOrEqual(2);
+      expect(retryAfter).toBeLessThanOrEqual(60);
       expect(alice.connected).toBe(true);
       // The limit is the key's, not the socket's; another key has its own.
       expect(codes(await flood(alice2, 1))).toEqual(['RATE_LIMITED']);
       expect(codes(await flood(bob, 5))).toEqual(Array(5).fill('ok'));
 
-      await sleep(retryAfter * 1000);
+      // Once retryAfter has passed on the server's clock (moved on, not slept out), the key has its
+      // whole limit again.
+      clock.advance(retryAfter * 1000);
       expect(codes(await flood(alice, 5))).toEqual(Array(5).fill('ok'));
       expect(alice.connected).toBe(true);
     } finally {

@@ -1,12 +1,15 @@
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { ThrottlerStorage } from '@nestjs/throttler';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppModule } from '../../apps/server/src/app.module';
 import { configureApp } from '../../apps/server/src/app.setup';
+import { WindowCounterStorage } from '../../apps/server/src/auth/window-counter.storage';
 import { loadConfig } from '../../apps/server/src/config/jelmore.config';
 import { FakeAnthropicServer, FakeAnthropicOptions } from '../fixtures/fake-anthropic';
+import { TestClock, testClockModule } from './test-clock';
 
 export interface TestServer {
   app: INestApplication;
@@ -26,6 +29,8 @@ export async function startTestServer(
     fake?: FakeAnthropicOptions;
     /** Reuse the data and workspace of an earlier server (a restart); kept on close. */
     dir?: string;
+    /** The clock of the server's rate limits (providers' session starts, requests, Socket.IO events). */
+    clock?: TestClock;
   } = {},
 ): Promise<TestServer> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'jelmore-e2e-'));
@@ -42,9 +47,16 @@ export async function startTestServer(
     JELMORE_LOG_LEVEL: 'warn',
     ...options.env,
   });
-  const moduleRef = await Test.createTestingModule({
-    imports: [AppModule.forRoot(config)],
-  }).compile();
+  const { clock } = options;
+  let testing = Test.createTestingModule({
+    imports: [AppModule.forRoot(config), ...(clock ? [testClockModule(clock)] : [])],
+  });
+  if (clock) {
+    testing = testing
+      .overrideProvider(ThrottlerStorage)
+      .useValue(new WindowCounterStorage(clock.wall));
+  }
+  const moduleRef = await testing.compile();
   const app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
   configureApp(app);
   await app.listen(0, '127.0.0.1');

@@ -77,6 +77,11 @@ export interface StreamOptions {
   highWaterMark?: number;
   /** Called when the connection drops and when it is back (the stream resumes by itself). */
   onConnectionChange?: (connected: boolean) => void;
+  /**
+   * Called when the stream unsubscribes because the consumer fell `highWaterMark` events behind (true),
+   * and when it subscribes again because the consumer caught up (false).
+   */
+  onPauseChange?: (paused: boolean) => void;
 }
 
 export type { SessionEvent };

@@ -87,6 +87,7 @@ export class SessionEventStream implements AsyncIterableIterator<SessionEvent> {
         this.yielded = event.seq;
         if (this.paused && this.queue.length <= this.highWaterMark / 2) {
           this.paused = false;
+          this.options.onPauseChange?.(false);
           void this.subscribe();
         }
         return { value: event, done: false };
@@ -140,6 +141,7 @@ export class SessionEventStream implements AsyncIterableIterator<SessionEvent> {
       this.paused = true;
       this.generation++;
       this.host.socket.emit(WsClientEvents.unsubscribe, { sessionId: this.sessionId });
+      this.options.onPauseChange?.(true);
     }
     this.wake();
   }
