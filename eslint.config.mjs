@@ -12,6 +12,7 @@ export default tseslint.config(
       'workspace/**',
       '**/*.js',
       '**/*.mjs',
+      '!test/fixtures/**/*.mjs',
     ],
   },
   eslint.configs.recommended,
@@ -41,6 +42,27 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-argument': 'off',
       '@typescript-eslint/no-unsafe-call': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
+    },
+  },
+  {
+    // Plain Node ESM fixtures (e.g. the ACP test agent): no TS project, so no type-aware rules.
+    files: ['test/fixtures/**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'module',
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        TransformStream: 'readonly',
+        ReadableStream: 'readonly',
+        WritableStream: 'readonly',
+        URL: 'readonly',
+      },
     },
   },
 );

@@ -18,7 +18,7 @@ module.exports = {
   testRegex: '\\.spec\\.ts$',
   transform: { '^.+\\.(t|j)s$': swc },
   transformIgnorePatterns: [
-    '/node_modules/(?!(@nestjs|kysely|file-type|@standard-schema|uid|load-esm|strtok3|token-types|@tokenizer|@borewit|uint8array-extras)/)',
+    '/node_modules/(?!(@agentclientprotocol|zod|@nestjs|kysely|file-type|@standard-schema|uid|load-esm|strtok3|token-types|@tokenizer|@borewit|uint8array-extras)/)',
   ],
   moduleNameMapper: {
     '^@jelmore/(client|contracts|providers|sessions)$': '<rootDir>/libs/$1/src',

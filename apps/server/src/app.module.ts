@@ -74,6 +74,7 @@ export class AppModule {
           workspaceRoot: config.workspaceRoot,
           claude: config.claude,
           opencode: config.opencode,
+          acpAgents: config.acpAgents,
           scripted: config.scripted,
           rateLimits: {
             sessionsPerWindow: config.providerRateLimits,

@@ -1,3 +1,6 @@
+export * from './acp/acp-agent-provider';
+export * from './acp/acp-config';
+export * from './acp/acp.options';
 export * from './agent-provider.decorator';
 export * from './claude/claude-stream.normalizer';
 export * from './claude/claude.models';

@@ -43,3 +43,10 @@ export function providerFolderClasses(root: string = __dirname): Type<AgentProvi
 function isAgentProviderClass(value: unknown): value is Type<AgentProviderPort> {
   return typeof value === 'function' && Reflect.getMetadata(AgentProvider.KEY, value) !== undefined;
 }
+
+/** The names of the providers of this library's folders: built in, needing no config entry. */
+export function builtInProviderNames(): string[] {
+  return providerFolderClasses().map(
+    (cls) => Reflect.getMetadata(AgentProvider.KEY, cls) as string,
+  );
+}

@@ -1,5 +1,6 @@
 import { Logger, Module, Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { AcpAgentsRegistrar } from './acp/acp-agents.registrar';
 import { providerFolderClasses } from './provider-folders';
 import { ProviderRegistry } from './provider-registry.service';
 import { ProvidersExplorer } from './providers.explorer';
@@ -43,7 +44,14 @@ const agentSandbox: Provider = {
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [ProviderRegistry, ProviderSelector, ProvidersExplorer, agentSandbox, ...builtIn],
+  providers: [
+    ProviderRegistry,
+    ProviderSelector,
+    ProvidersExplorer,
+    AcpAgentsRegistrar,
+    agentSandbox,
+    ...builtIn,
+  ],
   exports: [ProviderRegistry, ProviderSelector, AgentSandbox, ...builtIn],
 })
 export class ProvidersModule extends ConfigurableModuleClass {

@@ -1,3 +1,4 @@
+import type { AcpAgentConfig } from './acp/acp-config';
 import type { ClaudeOptions } from './claude/claude.options';
 import type { AgentSandboxSettings } from './process/agent-sandbox';
 import type { OpencodeOptions } from './opencode/opencode.options';
@@ -24,6 +25,8 @@ export interface ProvidersModuleOptions {
   opencode: OpencodeOptions;
   /** The scripted provider (no model: demos and load tests). */
   scripted: { enabled: boolean; maxConcurrentSessions: number };
+  /** Agents spoken to over ACP, from the config file's `"type": "acp"` entries (see loadAcpAgents). */
+  acpAgents?: AcpAgentConfig[];
   /** Session starts per provider and window; unset: no provider is rate limited. */
   rateLimits?: ProviderRateLimitOptions;
   /**

@@ -13,9 +13,13 @@ import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { applySettingRules, loadSettingsTable, nestSettings } from '@jelmore/contracts';
 import {
+  AcpAgentConfig,
+  builtInProviderNames,
   ClaudePermissionMode,
+  loadAcpAgents,
   OpencodeModelOverride,
   opencodeModels,
+  ProviderSettingsError,
   resolveClaudeModel,
 } from '@jelmore/providers';
 import { parseTrustProxy } from '../common/client-address';
@@ -111,6 +115,8 @@ export class JelmoreConfig {
   @ValidateNested() @Type(() => ClaudeConfig) claude!: ClaudeConfig;
   @ValidateNested() @Type(() => OpencodeConfig) opencode!: OpencodeConfig;
   @ValidateNested() @Type(() => ScriptedConfig) scripted!: ScriptedConfig;
+  /** Agents spoken to over ACP: the file's `providers.<name>` entries with `"type": "acp"`. */
+  acpAgents!: AcpAgentConfig[];
   /** With it every committed event is also published to NATS JetStream; unset, nothing is. */
   natsUrl?: string;
   natsStream!: string;
@@ -213,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
     }
     config.sharedWorkspace = shared;
   }
+  config.acpAgents = acpAgents(file, env);
   if (config.databaseUrl.startsWith('sqlite:')) {
     const db = resolve(config.databaseUrl.slice('sqlite:'.length));
     config.secretFiles.push(db, `${db}-wal`, `${db}-shm`);
@@ -239,6 +246,21 @@ function hidePassword(value: unknown): unknown {
   return typeof value === 'string'
     ? value.replace(/^([a-z]+:\/\/[^:/@]*):[^@/]*@/i, '$1:***@')
     : value;
+}
+
+/** The ACP agents of the file; their errors are configuration errors like any other. */
+function acpAgents(file: Source, env: NodeJS.ProcessEnv): AcpAgentConfig[] {
+  try {
+    return loadAcpAgents(
+      file.providers,
+      env.JELMORE_CONFIG ?? 'JELMORE_CONFIG',
+      builtInProviderNames(),
+      env,
+    );
+  } catch (err) {
+    if (err instanceof ProviderSettingsError) throw new ConfigError(err.message);
+    throw err;
+  }
 }
 
 /** `providers.opencode.models` of the file: per-model id, context window and prices, by canonical id. */

@@ -16,7 +16,7 @@ import {
 } from '@jelmore/contracts';
 import { AgentProvider } from '../agent-provider.decorator';
 import { SessionSlots } from '../session-slots';
-import { allowListedEnv } from '../process/agent-process';
+import { AGENT_BASE_ENV, allowListedEnv } from '../process/agent-process';
 import { tenantHome } from '../process/agent-home';
 import { AgentSandbox, sharedSandbox } from '../process/agent-sandbox';
 import { PROVIDERS_MODULE_OPTIONS } from '../providers.module-definition';
@@ -29,19 +29,7 @@ import { ClaudeCodeSession, ClaudeLaunch } from './claude.session';
 import { WarmPool } from './warm-pool';
 
 /** What the agent may see of the server's environment: its own API settings and basics, no server secrets. */
-const CLAUDE_ENV_ALLOW_LIST = [
-  'PATH',
-  'LANG',
-  'LC_*',
-  'TZ',
-  'TMPDIR',
-  'TERM',
-  'ANTHROPIC_*',
-  'CLAUDE_CODE_*',
-  'HTTP_PROXY',
-  'HTTPS_PROXY',
-  'NO_PROXY',
-] as const;
+const CLAUDE_ENV_ALLOW_LIST = [...AGENT_BASE_ENV, 'ANTHROPIC_*', 'CLAUDE_CODE_*'] as const;
 
 @AgentProvider('claude')
 @Injectable()

@@ -12,7 +12,7 @@ import {
   SessionConfig,
 } from '@jelmore/contracts';
 import { AgentProvider } from '../agent-provider.decorator';
-import { allowListedEnv } from '../process/agent-process';
+import { AGENT_BASE_ENV, allowListedEnv } from '../process/agent-process';
 import { PROVIDERS_MODULE_OPTIONS } from '../providers.module-definition';
 import type { ProvidersModuleOptions } from '../providers.options';
 import { SessionSlots } from '../session-slots';
@@ -26,18 +26,7 @@ import { CodexSession } from './codex.session';
 import { CodexSettings, loadCodexSettings } from './codex.settings';
 
 /** What the agent may see of the server's environment: basics and proxies, no server secrets. */
-const CODEX_ENV_ALLOW_LIST = [
-  'PATH',
-  'LANG',
-  'LC_*',
-  'TZ',
-  'TMPDIR',
-  'TERM',
-  'HTTP_PROXY',
-  'HTTPS_PROXY',
-  'NO_PROXY',
-  'SSL_CERT_FILE',
-] as const;
+const CODEX_ENV_ALLOW_LIST = [...AGENT_BASE_ENV, 'SSL_CERT_FILE'] as const;
 
 /**
  * The OpenAI Codex CLI (`@openai/codex`) against an OpenAI Responses API endpoint: one

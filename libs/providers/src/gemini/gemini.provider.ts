@@ -12,7 +12,7 @@ import {
   SessionConfig,
 } from '@jelmore/contracts';
 import { AgentProvider } from '../agent-provider.decorator';
-import { allowListedEnv } from '../process/agent-process';
+import { AGENT_BASE_ENV, allowListedEnv } from '../process/agent-process';
 import { CachedBinaryCheck, checkBinary } from '../process/binary-check';
 import { loadProviderSettings } from '../provider-settings';
 import { PROVIDERS_MODULE_OPTIONS } from '../providers.module-definition';
@@ -23,19 +23,6 @@ import { AgentSandbox, installRoot, sharedSandbox } from '../process/agent-sandb
 import { GEMINI_MODELS, resolveGeminiModel } from './gemini.models';
 import { DEFAULT_GEMINI_OPTIONS, GEMINI_SETTINGS, GeminiOptions } from './gemini.options';
 import { GeminiSession } from './gemini.session';
-
-/** What the agent may see of the server's environment: basics and proxies, no server secrets. */
-const GEMINI_ENV_ALLOW_LIST = [
-  'PATH',
-  'LANG',
-  'LC_*',
-  'TZ',
-  'TMPDIR',
-  'TERM',
-  'HTTP_PROXY',
-  'HTTPS_PROXY',
-  'NO_PROXY',
-] as const;
 
 /**
  * The CLI's user settings in its HOME: API-key auth (it asks interactively otherwise), nothing phoned
@@ -178,7 +165,7 @@ export class GeminiProvider implements AgentProviderPort, OnModuleInit {
 
   private agentEnv(home: string): NodeJS.ProcessEnv {
     return {
-      ...allowListedEnv(process.env, GEMINI_ENV_ALLOW_LIST),
+      ...allowListedEnv(process.env, AGENT_BASE_ENV),
       HOME: home,
       GEMINI_API_KEY: this.options.apiKey,
       ...(this.options.baseUrl ? { GOOGLE_GEMINI_BASE_URL: this.options.baseUrl } : {}),

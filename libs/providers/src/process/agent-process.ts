@@ -238,6 +238,19 @@ export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void
   }
 }
 
+/** What every agent may see of the server's environment: basics and proxies, no server secrets. */
+export const AGENT_BASE_ENV = [
+  'PATH',
+  'LANG',
+  'LC_*',
+  'TZ',
+  'TMPDIR',
+  'TERM',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+] as const;
+
 /** Copies only the allowed variables (exact names or `PREFIX_*` patterns) out of `source`. */
 export function allowListedEnv(
   source: NodeJS.ProcessEnv,

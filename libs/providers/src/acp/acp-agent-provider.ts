@@ -1,0 +1,169 @@
+import { accessSync, constants, existsSync, realpathSync } from 'node:fs';
+import { delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import {
+  AgentProviderPort,
+  AgentSession,
+  ModelInfo,
+  ProviderCapabilities,
+  ProviderHealth,
+  ProviderMetrics,
+  ProviderUnavailableError,
+  SessionConfig,
+} from '@jelmore/contracts';
+import { tenantHome } from '../process/agent-home';
+import { AGENT_BASE_ENV, allowListedEnv } from '../process/agent-process';
+import { AgentSandbox, installRoot } from '../process/agent-sandbox';
+import { SessionSlots } from '../session-slots';
+import type { AcpAgentConfig } from './acp-config';
+import { AcpSession } from './acp.session';
+
+/** What an ACP agent provider needs besides its config entry. */
+export interface AcpHost {
+  /** `<data dir>/agents/<name>`: a home per tenant below it. */
+  agentRoot: string;
+  sandbox: AgentSandbox;
+  /** Prepares a tenant's home before the agent starts in it (presets write the agent's settings). */
+  prepareHome?: (home: string) => void;
+  /** The server's environment, for PATH lookup and the allow-listed variables. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * An agent spoken to over the Agent Client Protocol, from a config entry (or a preset): one process
+ * per session, sandboxed like every agent, with its own HOME per tenant under the data dir. Healthy
+ * while its command is there and its last session did not fail on its own.
+ */
+export class AcpAgentProvider implements AgentProviderPort {
+  readonly name: string;
+  readonly autoSelect: boolean;
+  private readonly slots: SessionSlots;
+  private lastFailure?: { reason: string; at: string };
+  private agentVersion?: string;
+
+  constructor(
+    private readonly agent: AcpAgentConfig,
+    private readonly host: AcpHost,
+  ) {
+    this.name = agent.name;
+    this.autoSelect = agent.options.autoSelect;
+    this.slots = new SessionSlots(this.name, agent.options.maxConcurrentSessions);
+  }
+
+  get capabilities(): ProviderCapabilities {
+    return {
+      streaming: true,
+      tools: true,
+      fileOperations: true,
+      codeExecution: true,
+      multimodal: false,
+      continuation: true,
+      directoryTracking: false,
+      maxConcurrentSessions: this.agent.options.maxConcurrentSessions,
+      maxContextTokens: Math.max(...this.agent.models.map((m) => m.contextWindow)),
+      permissions: ['bypass', 'ask', 'deny-writes'],
+    };
+  }
+
+  models(): ModelInfo[] {
+    return this.agent.models;
+  }
+
+  resolveModel(model?: string): ModelInfo | undefined {
+    const wanted = model ?? this.agent.options.defaultModel;
+    if (wanted === undefined) return this.agent.models[0];
+    return this.agent.models.find((m) => m.id === wanted || m.aliases.includes(wanted));
+  }
+
+  createSession(config: SessionConfig): AgentSession {
+    const refusal = this.refusal();
+    if (refusal) throw new ProviderUnavailableError(this.name, refusal);
+    this.host.sandbox.assertUsable(this.name);
+    const model = this.resolveModel(config.model);
+    if (!model) throw new ProviderUnavailableError(this.name, `no model ${config.model}`);
+    const command = this.command()!;
+    const home = tenantHome(this.host.agentRoot, config.tenant);
+    this.host.prepareHome?.(home);
+    const release = this.slots.take();
+    const script = /\.(c|m)?js$/.test(command);
+    return new AcpSession(config, model, {
+      provider: this.name,
+      command: script ? process.execPath : command,
+      args: script ? [command, ...this.agent.options.args] : this.agent.options.args,
+      env: {
+        ...allowListedEnv(this.host.env ?? process.env, AGENT_BASE_ENV),
+        HOME: home,
+        ...this.agent.options.env,
+      },
+      sandbox: {
+        sandbox: this.host.sandbox,
+        view: { writable: [home], readOnly: commandFolders(command) },
+      },
+      policy: config.permissions ?? this.agent.options.defaultPermissions,
+      startTimeoutMs: this.agent.options.startTimeoutSeconds * 1000,
+      onOpened: (agent) => {
+        this.lastFailure = undefined;
+        if (agent.version) this.agentVersion = `${agent.name ?? this.name} ${agent.version}`;
+      },
+      onFailed: (reason) => (this.lastFailure = { reason, at: new Date().toISOString() }),
+      onEnd: release,
+    });
+  }
+
+  async healthCheck(): Promise<ProviderHealth> {
+    const reason = this.refusal() ?? this.host.sandbox.refusal() ?? this.lastFailure?.reason;
+    return {
+      healthy: !reason,
+      ...(reason ? { reason } : {}),
+      ...(this.agentVersion ? { version: this.agentVersion } : {}),
+      checkedAt: this.lastFailure?.at ?? new Date().toISOString(),
+    };
+  }
+
+  metrics(): ProviderMetrics {
+    return this.slots.metrics();
+  }
+
+  /** Why no session can start now (disabled, no command), before the sandbox's say. */
+  private refusal(): string | undefined {
+    if (!this.agent.options.enabled) return 'disabled in config';
+    if (!this.command()) {
+      return `command '${this.agent.options.command}' not found (a path, or a name in the server's PATH)`;
+    }
+    return undefined;
+  }
+
+  /** The command as an absolute path, found in PATH when it is a bare name; undefined when missing. */
+  private command(): string | undefined {
+    const { command } = this.agent.options;
+    const script = /\.(c|m)?js$/.test(command);
+    const candidates = command.includes(sep)
+      ? [resolve(command)]
+      : (this.host.env?.PATH ?? process.env.PATH ?? '')
+          .split(delimiter)
+          .filter((dir) => isAbsolute(dir))
+          .map((dir) => join(dir, command));
+    return candidates.find((path) => {
+      try {
+        accessSync(path, script ? constants.R_OK : constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  }
+}
+
+/**
+ * What a sandboxed agent must see of its own install, read-only: for a script, its folder and every
+ * `node_modules` above it (where its imports resolve); for a binary, the folder it runs from.
+ */
+function commandFolders(command: string): string[] {
+  const real = existsSync(command) ? realpathSync(command) : command;
+  if (!/\.(c|m)?js$/.test(real)) return [installRoot(real)];
+  const folders = [dirname(real)];
+  for (let dir = dirname(real); dir !== dirname(dir); dir = dirname(dir)) {
+    const modules = join(dir, 'node_modules');
+    if (existsSync(modules)) folders.push(modules);
+  }
+  return folders;
+}

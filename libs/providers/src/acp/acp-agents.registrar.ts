@@ -1,0 +1,30 @@
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { join } from 'node:path';
+import { AgentSandbox } from '../process/agent-sandbox';
+import { ProviderRegistry } from '../provider-registry.service';
+import { PROVIDERS_MODULE_OPTIONS } from '../providers.module-definition';
+import type { ProvidersModuleOptions } from '../providers.options';
+import { AcpAgentProvider } from './acp-agent-provider';
+
+/**
+ * Registers the ACP agents of the configuration at boot, through the registry as any provider added at
+ * run time: a config entry is all a new ACP agent needs.
+ */
+@Injectable()
+export class AcpAgentsRegistrar implements OnModuleInit {
+  constructor(
+    @Inject(PROVIDERS_MODULE_OPTIONS) private readonly options: ProvidersModuleOptions,
+    private readonly registry: ProviderRegistry,
+    private readonly sandbox: AgentSandbox,
+  ) {}
+
+  onModuleInit(): void {
+    for (const agent of this.options.acpAgents ?? []) {
+      const provider = new AcpAgentProvider(agent, {
+        agentRoot: join(this.options.dataDir, 'agents', agent.name),
+        sandbox: this.sandbox,
+      });
+      this.registry.register(agent.name, () => provider);
+    }
+  }
+}
