@@ -227,9 +227,17 @@ describe(`AsyncAPI document of the Socket.IO protocol (${JSON_PATH})`, () => {
     await client.call('session:subscribe', { sessionId, after: 3 });
     await client.call('session:input', { sessionId, text: 'after resume' });
     await client.waitFor(results(4));
+    // Input modes on a running turn: steer is refused (scripted cannot), interrupt cuts it short.
+    const before = Math.max(...client.events().map((e) => e.seq));
+    await client.call('session:input', { sessionId, text: '[[events 500]] [[rate 50]] long' });
+    await client.waitFor((events) => events.some((e) => e.type === 'assistant' && e.seq > before));
+    const steer = await client.call('session:input', { sessionId, text: 'also', mode: 'steer' });
+    expect(steer).toMatchObject({ ok: false, error: { code: 'STEER_UNSUPPORTED' } });
+    await client.call('session:input', { sessionId, text: 'instead', mode: 'interrupt' });
+    await client.waitFor(results(6));
     // Malformed payloads: the schemas must refuse what the server refuses.
     await client.call('session:input', { sessionId, text: '' });
-    await client.call('session:input', { sessionId, text: 'hi', mode: 'steer' });
+    await client.call('session:input', { sessionId, text: 'hi', mode: 'sideways' });
     await client.call('session:subscribe', { sessionId: 'not-a-uuid' });
     await client.call('session:subscribe', { sessionId, after: -1 });
     await client.call('session:create', { query: 'hi', requirements: { cost_sensitive: 'yes' } });

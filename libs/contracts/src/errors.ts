@@ -17,6 +17,8 @@ export enum ErrorCode {
   ProviderError = 'PROVIDER_ERROR',
   SessionError = 'SESSION_ERROR',
   SessionNotActive = 'SESSION_NOT_ACTIVE',
+  /** `input` with mode `steer` on a session whose provider cannot take input mid-turn (`capabilities.steer`). */
+  SteerUnsupported = 'STEER_UNSUPPORTED',
   AgentExited = 'AGENT_EXITED',
   AgentError = 'AGENT_ERROR',
   Lagged = 'LAGGED',

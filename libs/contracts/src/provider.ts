@@ -6,8 +6,20 @@ export interface ProviderCapabilities {
   tools: boolean;
   fileOperations: boolean;
   codeExecution: boolean;
+  /** Images in input. */
   multimodal: boolean;
+  /**
+   * Resume: a suspended or interrupted session goes on with its conversation in a new agent process
+   * (after a restart, or on another node).
+   */
   continuation: boolean;
+  /** A running turn can be stopped with the conversation kept: `interrupt`, and input mode `interrupt`. */
+  interrupt: boolean;
+  /** Input can reach the agent mid-turn (input mode `steer`, through AgentSession.steer). */
+  steer: boolean;
+  /** Agents can be started ahead of their sessions (claimWarmSession), when the provider is set to. */
+  warmStart: boolean;
+  /** The session's cwd follows the agent's `cd`s (`directory_changed` events). */
   directoryTracking: boolean;
   maxConcurrentSessions: number;
   maxContextTokens: number;
@@ -113,7 +125,13 @@ export interface AgentSession {
   events(): AsyncIterable<SessionEventDraft>;
   /** Starts the next turn. Only called while the agent is idle: the sessions service queues input. */
   send(input: string): Promise<void>;
+  /** Stops the running turn; its `result` says `interrupted`, and the conversation keeps it. */
   interrupt(): Promise<void>;
+  /**
+   * Gives the agent input in the middle of the running turn, which goes on with it (no new turn, no
+   * extra `result`). Only called while a turn runs, and only for providers with `capabilities.steer`.
+   */
+  steer?(input: string): Promise<void>;
   /**
    * Answers a `permission_request` this session emitted; false when it is not waiting (answered already,
    * or withdrawn by the agent). Only providers that ask implement it.
@@ -129,6 +147,11 @@ export interface AgentProviderPort {
   readonly capabilities: ProviderCapabilities;
   /** false: used only when a session names it or one of its models (demo and test providers). */
   readonly autoSelect?: boolean;
+  /**
+   * Words its agent processes' command lines contain: after a crash, a recorded agent pid is ended only
+   * while it still runs one of these (the pid may have been reused). None: no process of its own.
+   */
+  readonly processNames?: readonly string[];
   models(): ModelInfo[];
   /** The canonical model for an id or alias, or undefined when the provider does not serve it. */
   resolveModel(model?: string): ModelInfo | undefined;

@@ -21,7 +21,7 @@ import { DEFAULT_CLAUDE_OPTIONS } from './claude/claude.options';
 import { DEFAULT_OPENCODE_OPTIONS } from './opencode/opencode.options';
 import { DEFAULT_CIRCUIT_OPTIONS } from './selection/circuit-breaker';
 import { ProviderSelector } from './selection/provider-selector.service';
-import { providerFolderClasses } from './provider-folders';
+import { builtInProviderNames } from './provider-folders';
 import { ProviderRegistry } from './provider-registry.service';
 import { providerToken } from './providers.constants';
 import { ProvidersModule } from './providers.module';
@@ -29,11 +29,9 @@ import { ProvidersModule } from './providers.module';
 const MISSING_BIN = '/nonexistent/claude';
 
 /** The providers of this library's folders (claude, opencode, scripted, and any added since) plus `extra`. */
+/** The folders' providers and ACP presets (built in), plus `extra`. */
 function withFolders(...extra: string[]): string[] {
-  const folders = providerFolderClasses().map(
-    (cls) => Reflect.getMetadata(AgentProvider.KEY, cls) as string,
-  );
-  return [...folders, ...extra].sort();
+  return [...builtInProviderNames(), ...extra].sort();
 }
 
 const FAKE_MODEL: ModelInfo = {
@@ -56,6 +54,9 @@ class FakeProvider implements AgentProviderPort {
     codeExecution: false,
     multimodal: false,
     continuation: false,
+    interrupt: false,
+    steer: false,
+    warmStart: false,
     directoryTracking: false,
     maxConcurrentSessions: 1,
     maxContextTokens: 1000,

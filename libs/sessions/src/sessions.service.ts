@@ -8,6 +8,7 @@ import {
 import type { Observable } from 'rxjs';
 import {
   addUsage,
+  InputMode,
   PendingPermission,
   PermissionDecision,
   SessionEvent,
@@ -155,10 +156,14 @@ export class SessionsService implements OnModuleDestroy, BeforeApplicationShutdo
     return committedBatches((sink) => this.log.follow(id, after, isEnded, sink), options);
   }
 
-  /** Starts a turn now when the agent is idle; queues it for the next turn while one runs. */
-  async input(id: string, text: string, actor?: SessionActor): Promise<void> {
-    if (await this.routing.forwarded(id, actor, { op: 'input', sessionId: id, text })) return;
-    await this.control.input(id, text, actor);
+  /**
+   * Starts a turn now when the agent is idle; while one runs, `mode` says how the input is taken:
+   * queued (the default), run next after interrupting it, or given to the agent mid-turn (see InputMode).
+   */
+  async input(id: string, text: string, actor?: SessionActor, mode?: InputMode): Promise<void> {
+    const command = { op: 'input' as const, sessionId: id, text, ...(mode ? { mode } : {}) };
+    if (await this.routing.forwarded(id, actor, command)) return;
+    await this.control.input(id, text, actor, mode);
   }
 
   async interrupt(id: string, actor?: SessionActor): Promise<void> {

@@ -98,6 +98,25 @@ export function ApiError(status: ErrorStatus, example?: ErrorBody, description?:
   });
 }
 
+/** One error status with several named examples, for a route that answers it for more than one reason. */
+export function ApiErrorCases(
+  status: ErrorStatus,
+  description: string,
+  cases: Record<string, { summary: string; value: ErrorBody }>,
+) {
+  return ApiResponse({
+    status,
+    description,
+    type: ErrorResponseDto,
+    examples: Object.fromEntries(
+      Object.entries(cases).map(([name, { summary, value }]) => [
+        name,
+        { summary, value: { error: value } },
+      ]),
+    ),
+  });
+}
+
 /** 429 for a route with more than one limit: the caller's own, and the one given here. */
 export function ApiRateLimits(also: { summary: string; value: ErrorBody }) {
   return ApiResponse({

@@ -1,6 +1,12 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { PERMISSION_POLICIES, type PermissionPolicy } from '@jelmore/contracts';
+import {
+  INPUT_MODES,
+  PERMISSION_POLICIES,
+  type InputMode,
+  type PermissionPolicy,
+} from '@jelmore/contracts';
 import { CAPABILITY_NAMES, CapabilityName, SessionRequirements } from '@jelmore/providers';
 import type { CreateSessionInput } from '@jelmore/sessions';
 import {
@@ -26,6 +32,25 @@ export const MAX_QUERY_LENGTH = 100_000;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
 /** Permission request ids are ours (UUIDs); anything of this shape that is not pending is a 404. */
 export const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+/** `mode` of an input, over REST and WS alike. */
+function InputModeField() {
+  return applyDecorators(
+    ApiPropertyOptional({
+      enum: INPUT_MODES,
+      default: 'queue',
+      description:
+        'While a turn runs: queue (wait for it), interrupt (stop it; this input runs next, the ' +
+        "interrupted turn kept in the context) or steer (into the running turn, where the provider's " +
+        'capabilities.steer says it can; else 409 STEER_UNSUPPORTED). Idle, every mode starts a turn',
+    }),
+    IsOptional(),
+    IsIn(INPUT_MODES, {
+      message: ({ value }) =>
+        `mode must be one of ${INPUT_MODES.join(', ')}; got ${String(JSON.stringify(value)).slice(0, 64)}`,
+    }),
+  );
+}
 
 /** What a session needs from its provider, in the seed's snake_case. */
 export class RequirementsDto {
@@ -154,6 +179,9 @@ export class InputDto {
   @IsNotEmpty()
   @MaxLength(MAX_QUERY_LENGTH)
   text!: string;
+
+  @InputModeField()
+  mode?: InputMode;
 }
 
 export class EventsQueryDto {
@@ -196,6 +224,9 @@ export class WsInputDto extends SessionRefDto {
   @IsNotEmpty()
   @MaxLength(MAX_QUERY_LENGTH)
   text!: string;
+
+  @InputModeField()
+  mode?: InputMode;
 }
 
 export class WsPermissionReplyDto extends SessionRefDto {

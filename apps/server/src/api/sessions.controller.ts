@@ -32,6 +32,7 @@ import {
 import { SessionsService } from '@jelmore/sessions';
 import {
   ApiError,
+  ApiErrorCases,
   ApiErrors,
   ApiJsonBody,
   ApiKeyProtected,
@@ -183,22 +184,64 @@ export class SessionsController {
 
   @Post(':id/input')
   @HttpCode(202)
-  @ApiOperation({ summary: 'Send input: a new turn now when idle, else queued for the next' })
+  @ApiOperation({
+    summary:
+      'Send input: a new turn now when idle; while one runs, queued, interrupting, or steering',
+    description:
+      '`mode` says what happens while a turn runs: `queue` (the default) waits for it and for any ' +
+      'input queued before; `interrupt` stops it (its result says interrupted) and runs this input ' +
+      'next, ahead of the queue, in the same conversation; `steer` gives it to the agent mid-turn, ' +
+      "only where the provider's `capabilities.steer` is true (GET /v1/providers), else 409 " +
+      'STEER_UNSUPPORTED. When the session is idle, every mode starts a turn now.',
+  })
   @ApiJsonBody(InputDto, {
-    text: { summary: 'The next instruction', value: { text: 'Now add a test for it' } },
+    text: { summary: 'The next instruction, queued', value: { text: 'Now add a test for it' } },
+    interrupt: {
+      summary: 'Stop the running turn and run this instead',
+      value: { text: 'Stop: use the other database', mode: 'interrupt' },
+    },
+    steer: {
+      summary: 'Into the running turn (providers with capabilities.steer)',
+      value: { text: 'Also cover the empty case', mode: 'steer' },
+    },
   })
   @ApiAcceptedResponse({
-    description: 'Sent now when idle, or queued for the next turn',
+    description: 'Sent now when idle, or queued, interrupting or steering as `mode` says',
     type: OkDto,
     example: { ok: true },
   })
-  @ApiErrors(400, 402, 404, 409, 413)
+  @ApiErrors(402, 404, 413)
+  @ApiError(400, {
+    code: ErrorCode.ValidationFailed,
+    message: 'mode must be one of queue, interrupt, steer; got "sideways"',
+    details: { fields: ['mode'] },
+  })
+  @ApiErrorCases(409, 'The session is not active, or it cannot be steered', {
+    notActive: {
+      summary: 'Not active',
+      value: {
+        code: ErrorCode.SessionNotActive,
+        message: 'Session 6c8d5709-7e95-4529-a5f1-18ac3dddef69 is suspended; resume it first',
+        details: { provider: 'claude', sessionId: '6c8d5709-7e95-4529-a5f1-18ac3dddef69' },
+      },
+    },
+    steerUnsupported: {
+      summary: 'mode steer on a provider without capabilities.steer',
+      value: {
+        code: ErrorCode.SteerUnsupported,
+        message:
+          "Provider 'claude' cannot take input mid-turn (capabilities.steer is false): send it " +
+          'with mode queue or interrupt',
+        details: { provider: 'claude', sessionId: '6c8d5709-7e95-4529-a5f1-18ac3dddef69' },
+      },
+    },
+  })
   async input(
     @Param('id', ParseUUIDPipe) id: string,
     @Body() dto: InputDto,
     @CurrentPrincipal() principal: Principal,
   ) {
-    await this.sessions.input(id, dto.text, principal);
+    await this.sessions.input(id, dto.text, principal, dto.mode);
     return { ok: true };
   }
 

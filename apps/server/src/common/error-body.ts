@@ -28,6 +28,7 @@ export function statusOf(code: ErrorCode): number {
     case ErrorCode.BudgetExceeded:
       return HttpStatus.PAYMENT_REQUIRED;
     case ErrorCode.SessionNotActive:
+    case ErrorCode.SteerUnsupported:
     case ErrorCode.SessionError:
     case ErrorCode.Lagged:
       return HttpStatus.CONFLICT;

@@ -76,9 +76,14 @@ export const CLIENT_EVENTS: { [E in ClientEvent]: ClientEventDoc<E> } = {
   },
   'session:input': {
     summary: 'Send the next input',
-    description: 'Taken while the agent works (queued for the next turn) and while it is idle.',
+    description:
+      'Idle, it starts a turn now. While the agent works, `mode` says how it is taken: `queue` (the ' +
+      'default) waits for the running turn and the input queued before; `interrupt` stops the ' +
+      'running turn (its result says interrupted) and runs this input next, ahead of the queue, in ' +
+      "the same conversation; `steer` gives it to the agent mid-turn, only where the provider's " +
+      '`capabilities.steer` is true, else the ack is STEER_UNSUPPORTED (in any state).',
     payload: WsInputDto,
-    example: { ...REF, text: 'Now add a test for it' },
+    example: { ...REF, text: 'Stop: use the other database', mode: 'interrupt' },
     reply: {},
     replyExample: {},
   },

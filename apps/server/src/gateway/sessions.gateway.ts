@@ -205,8 +205,8 @@ export class SessionsGateway
   @SubscribeMessage(WsClientEvents.input)
   input(@ConnectedSocket() socket: Socket, @MessageBody() payload: unknown) {
     return ack(async () => {
-      const { sessionId, text } = validateDto(WsInputDto, payload);
-      await this.sessions.input(sessionId, text, principalOf(socket));
+      const { sessionId, text, mode } = validateDto(WsInputDto, payload);
+      await this.sessions.input(sessionId, text, principalOf(socket), mode);
       return {};
     });
   }

@@ -4,6 +4,7 @@ import {
   AgentProviderPort,
   AgentSession,
   ModelInfo,
+  PermissionPolicy,
   ProviderCapabilities,
   ProviderHealth,
   ProviderMetrics,
@@ -22,10 +23,22 @@ export interface AcpHost {
   /** `<data dir>/agents/<name>`: a home per tenant below it. */
   agentRoot: string;
   sandbox: AgentSandbox;
-  /** Prepares a tenant's home before the agent starts in it (presets write the agent's settings). */
-  prepareHome?: (home: string) => void;
+  /**
+   * A preset's part of one session's launch: arguments after the entry's, variables over the entry's;
+   * it may write the agent's settings into the tenant's home.
+   */
+  launch?: (session: AcpSessionLaunch) => { args?: string[]; env?: Record<string, string> };
+  /** A preset's own reason no session can start (e.g. no API key). */
+  refusal?: () => string | undefined;
   /** The server's environment, for PATH lookup and the allow-listed variables. */
   env?: NodeJS.ProcessEnv;
+}
+
+/** What a preset's launch hook knows of the session. */
+export interface AcpSessionLaunch {
+  model: ModelInfo;
+  policy: PermissionPolicy;
+  home: string;
 }
 
 /**
@@ -36,6 +49,7 @@ export interface AcpHost {
 export class AcpAgentProvider implements AgentProviderPort {
   readonly name: string;
   readonly autoSelect: boolean;
+  readonly processNames: readonly string[];
   private readonly slots: SessionSlots;
   private lastFailure?: { reason: string; at: string };
   private agentVersion?: string;
@@ -46,6 +60,7 @@ export class AcpAgentProvider implements AgentProviderPort {
   ) {
     this.name = agent.name;
     this.autoSelect = agent.options.autoSelect;
+    this.processNames = [agent.options.command];
     this.slots = new SessionSlots(this.name, agent.options.maxConcurrentSessions);
   }
 
@@ -56,7 +71,12 @@ export class AcpAgentProvider implements AgentProviderPort {
       fileOperations: true,
       codeExecution: true,
       multimodal: false,
+      // session/load, where the agent offers it (else resume is refused with the reason).
       continuation: true,
+      // session/cancel: the agent ends the turn as cancelled and keeps what was said.
+      interrupt: true,
+      steer: false,
+      warmStart: false,
       directoryTracking: false,
       maxConcurrentSessions: this.agent.options.maxConcurrentSessions,
       maxContextTokens: Math.max(...this.agent.models.map((m) => m.contextWindow)),
@@ -82,23 +102,26 @@ export class AcpAgentProvider implements AgentProviderPort {
     if (!model) throw new ProviderUnavailableError(this.name, `no model ${config.model}`);
     const command = this.command()!;
     const home = tenantHome(this.host.agentRoot, config.tenant);
-    this.host.prepareHome?.(home);
+    const policy = config.permissions ?? this.agent.options.defaultPermissions;
+    const preset = this.host.launch?.({ model, policy, home }) ?? {};
     const release = this.slots.take();
     const script = /\.(c|m)?js$/.test(command);
+    const args = [...this.agent.options.args, ...(preset.args ?? [])];
     return new AcpSession(config, model, {
       provider: this.name,
       command: script ? process.execPath : command,
-      args: script ? [command, ...this.agent.options.args] : this.agent.options.args,
+      args: script ? [command, ...args] : args,
       env: {
         ...allowListedEnv(this.host.env ?? process.env, AGENT_BASE_ENV),
         HOME: home,
         ...this.agent.options.env,
+        ...preset.env,
       },
       sandbox: {
         sandbox: this.host.sandbox,
         view: { writable: [home], readOnly: commandFolders(command) },
       },
-      policy: config.permissions ?? this.agent.options.defaultPermissions,
+      policy,
       startTimeoutMs: this.agent.options.startTimeoutSeconds * 1000,
       onOpened: (agent) => {
         this.lastFailure = undefined;
@@ -126,6 +149,8 @@ export class AcpAgentProvider implements AgentProviderPort {
   /** Why no session can start now (disabled, no command), before the sandbox's say. */
   private refusal(): string | undefined {
     if (!this.agent.options.enabled) return 'disabled in config';
+    const preset = this.host.refusal?.();
+    if (preset) return preset;
     if (!this.command()) {
       return `command '${this.agent.options.command}' not found (a path, or a name in the server's PATH)`;
     }

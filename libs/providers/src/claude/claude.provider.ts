@@ -35,6 +35,7 @@ const CLAUDE_ENV_ALLOW_LIST = [...AGENT_BASE_ENV, 'ANTHROPIC_*', 'CLAUDE_CODE_*'
 @Injectable()
 export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit, OnModuleDestroy {
   readonly name = 'claude';
+  readonly processNames = ['claude'];
   private readonly logger = new Logger(ClaudeCodeProvider.name);
   private readonly bin: string | undefined;
   /** `<data dir>/agents/claude`: tenants' homes, and warm agents' own. */
@@ -198,6 +199,11 @@ export function claudeCapabilities(maxConcurrentSessions: number): ProviderCapab
     codeExecution: true,
     multimodal: false,
     continuation: true,
+    // A control_request interrupt: the CLI ends the turn and keeps it in the conversation.
+    interrupt: true,
+    steer: false,
+    // The warm pool (JELMORE_CLAUDE_WARM_POOL_SIZE above 0).
+    warmStart: true,
     directoryTracking: true,
     maxConcurrentSessions,
     maxContextTokens: Math.max(...CLAUDE_MODELS.map((m) => m.contextWindow)),

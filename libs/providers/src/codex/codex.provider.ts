@@ -37,6 +37,7 @@ const CODEX_ENV_ALLOW_LIST = [...AGENT_BASE_ENV, 'SSL_CERT_FILE'] as const;
 @Injectable()
 export class CodexProvider implements AgentProviderPort, OnModuleInit {
   readonly name = 'codex';
+  readonly processNames = ['codex'];
   private readonly logger = new Logger(CodexProvider.name);
   private readonly settings: CodexSettings;
   private readonly bin: string | undefined;
@@ -64,6 +65,10 @@ export class CodexProvider implements AgentProviderPort, OnModuleInit {
       codeExecution: true,
       multimodal: false,
       continuation: true,
+      // SIGINT to the turn's `codex exec`: the thread records the abort and goes on from it.
+      interrupt: true,
+      steer: false,
+      warmStart: false,
       directoryTracking: false,
       maxConcurrentSessions: this.settings.maxConcurrentSessions,
       maxContextTokens: Math.max(...CODEX_MODELS.map((m) => m.contextWindow)),

@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import {
   AgentProviderPort,
   AgentSession,
@@ -23,26 +22,13 @@ import { AgentSandbox, installRoot, sharedSandbox } from '../process/agent-sandb
 import { GEMINI_MODELS, resolveGeminiModel } from './gemini.models';
 import { DEFAULT_GEMINI_OPTIONS, GEMINI_SETTINGS, GeminiOptions } from './gemini.options';
 import { GeminiSession } from './gemini.session';
-
-/**
- * The CLI's user settings in its HOME: API-key auth (it asks interactively otherwise), nothing phoned
- * home, no self-update, and chats kept until Jelmore's own cleanup, so any session can be resumed.
- */
-const CLI_SETTINGS = {
-  security: { auth: { selectedType: 'gemini-api-key' } },
-  general: {
-    enableAutoUpdate: false,
-    enableAutoUpdateNotification: false,
-    sessionRetention: { enabled: false },
-  },
-  privacy: { usageStatisticsEnabled: false },
-  telemetry: { enabled: false },
-};
+import { defaultGeminiBin, geminiCliEnv, writeGeminiSettings } from './gemini-cli';
 
 @AgentProvider('gemini')
 @Injectable()
 export class GeminiProvider implements AgentProviderPort, OnModuleInit {
   readonly name = 'gemini';
+  readonly processNames = ['gemini'];
   private readonly logger = new Logger(GeminiProvider.name);
   private readonly options: GeminiOptions;
   private readonly bin: string | undefined;
@@ -83,6 +69,10 @@ export class GeminiProvider implements AgentProviderPort, OnModuleInit {
       codeExecution: true,
       multimodal: false,
       continuation: true,
+      // The turn's process ends; the next turn resumes the chat, the interrupted prompt in it.
+      interrupt: true,
+      steer: false,
+      warmStart: false,
       directoryTracking: false,
       maxConcurrentSessions: this.options.maxConcurrentSessions,
       maxContextTokens: Math.max(...GEMINI_MODELS.map((m) => m.contextWindow)),
@@ -152,14 +142,10 @@ export class GeminiProvider implements AgentProviderPort, OnModuleInit {
     return undefined;
   }
 
-  /** The tenant's home with our CLI settings in it (rewritten: they may have changed with the server). */
+  /** The tenant's home with our CLI settings in it. */
   private prepareHome(tenant: string | undefined): string {
     const home = tenantHome(this.home, tenant);
-    mkdirSync(join(home, '.gemini'), { recursive: true });
-    writeFileSync(
-      join(home, '.gemini', 'settings.json'),
-      `${JSON.stringify(CLI_SETTINGS, null, 2)}\n`,
-    );
+    writeGeminiSettings(home);
     return home;
   }
 
@@ -167,26 +153,7 @@ export class GeminiProvider implements AgentProviderPort, OnModuleInit {
     return {
       ...allowListedEnv(process.env, AGENT_BASE_ENV),
       HOME: home,
-      GEMINI_API_KEY: this.options.apiKey,
-      ...(this.options.baseUrl ? { GOOGLE_GEMINI_BASE_URL: this.options.baseUrl } : {}),
-      // The session directory is Jelmore's own workspace: no trust prompt for it.
-      GEMINI_CLI_TRUST_WORKSPACE: 'true',
-      // Otherwise the CLI starts itself again with a larger heap: a second node start on every turn.
-      GEMINI_CLI_NO_RELAUNCH: 'true',
+      ...geminiCliEnv(this.options),
     };
-  }
-}
-
-/** The `gemini` entry of the npm package installed with Jelmore (a script, not under bin/). */
-export function defaultGeminiBin(): string | undefined {
-  try {
-    const manifest = require.resolve('@google/gemini-cli/package.json');
-    const { bin } = JSON.parse(readFileSync(manifest, 'utf8')) as {
-      bin?: string | Record<string, string>;
-    };
-    const entry = typeof bin === 'string' ? bin : bin?.gemini;
-    return entry ? join(dirname(manifest), entry) : undefined;
-  } catch {
-    return undefined;
   }
 }

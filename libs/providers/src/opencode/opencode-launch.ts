@@ -103,7 +103,7 @@ export async function launchOpencodeServer(
  * Keeps opencode offline: it installs its plugin package into each config directory unless a lock file
  * says it is there, so give it one (there are no plugins to load).
  */
-function prepareOffline(home: string, version: string): void {
+export function prepareOffline(home: string, version: string): void {
   const configDir = join(home, '.config', 'opencode');
   mkdirSync(join(configDir, 'node_modules'), { recursive: true });
   const lock = { packages: { '': { dependencies: { '@opencode-ai/plugin': version } } } };

@@ -18,8 +18,9 @@ import { CachedBinaryCheck, checkBinary } from '../process/binary-check';
 import { SessionSlots } from '../session-slots';
 import { PROVIDERS_MODULE_OPTIONS } from '../providers.module-definition';
 import type { ProvidersModuleOptions } from '../providers.options';
-import { MAX_OUTPUT_TOKENS, opencodeModels } from './opencode.models';
-import { OPENCODE_PROVIDER_ID, OpencodeOptions } from './opencode.options';
+import { opencodeModels } from './opencode.models';
+import { OpencodeOptions } from './opencode.options';
+import { opencodeConfig } from './opencode-config';
 import { launchOpencodeServer } from './opencode-launch';
 import { defaultOpencodeBin, OpencodeServer } from './opencode-server';
 import { OpencodeSession } from './opencode.session';
@@ -37,6 +38,7 @@ const BINARY_CHECK_TTL_MS = 10 * 60_000;
 @Injectable()
 export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnApplicationShutdown {
   readonly name = 'opencode';
+  readonly processNames = ['opencode'];
   private readonly logger = new Logger(OpencodeProvider.name);
   private readonly options: OpencodeOptions;
   private readonly modelList: ModelInfo[];
@@ -79,6 +81,10 @@ export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnAppl
       codeExecution: true,
       multimodal: false,
       continuation: true,
+      // The server's abort: the session keeps the interrupted turn.
+      interrupt: true,
+      steer: false,
+      warmStart: false,
       directoryTracking: false,
       maxConcurrentSessions: this.options.maxConcurrentSessions,
       maxContextTokens: Math.max(...this.modelList.map((m) => m.contextWindow)),
@@ -189,7 +195,7 @@ export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnAppl
             version: this.binary.last.version ?? 'latest',
             home,
             cwd: config.cwd,
-            config: this.opencodeConfig(),
+            config: opencodeConfig(this.options, this.modelList, this.resolveModel()?.id),
             sandbox: this.sandbox,
             pidFile: join(this.root, 'servers', `${config.sessionId}.pid`),
           },
@@ -198,43 +204,5 @@ export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnAppl
     });
     this.servers.add(server);
     return server;
-  }
-
-  /** opencode's config: our models behind the OpenAI-compatible endpoint, headless and offline. */
-  private opencodeConfig(): Record<string, unknown> {
-    const models = Object.fromEntries(
-      this.modelList.map((m) => [
-        m.id,
-        {
-          name: m.id,
-          tool_call: true,
-          limit: { context: m.contextWindow, output: MAX_OUTPUT_TOKENS },
-          cost: { input: m.inputPricePerMTok, output: m.outputPricePerMTok },
-        },
-      ]),
-    );
-    const defaultModel = this.resolveModel()?.id ?? this.modelList[0].id;
-    return {
-      autoupdate: false,
-      share: 'disabled',
-      model: `${OPENCODE_PROVIDER_ID}/${defaultModel}`,
-      small_model: `${OPENCODE_PROVIDER_ID}/${defaultModel}`,
-      provider: {
-        [OPENCODE_PROVIDER_ID]: {
-          name: 'Jelmore',
-          npm: '@ai-sdk/openai-compatible',
-          options: { baseURL: this.options.baseUrl, apiKey: this.options.apiKey ?? 'none' },
-          models,
-        },
-      },
-      // Headless: nobody answers a question, and a prompt for a path outside the session would block.
-      permission: {
-        question: 'deny',
-        external_directory: 'deny',
-        doom_loop: 'deny',
-        webfetch: 'deny',
-      },
-      tools: { question: false, webfetch: false },
-    };
   }
 }

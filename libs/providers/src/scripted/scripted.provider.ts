@@ -55,6 +55,10 @@ export class ScriptedProvider implements AgentProviderPort {
       codeExecution: false,
       multimodal: false,
       continuation: false,
+      // Cuts the turn's replay short (a scripted agent has no conversation to keep).
+      interrupt: true,
+      steer: false,
+      warmStart: false,
       directoryTracking: false,
       maxConcurrentSessions: this.options.scripted.maxConcurrentSessions,
       maxContextTokens: 0,

@@ -8,6 +8,8 @@ export const CAPABILITY_NAMES = [
   'codeExecution',
   'multimodal',
   'continuation',
+  'interrupt',
+  'steer',
   'directoryTracking',
 ] as const satisfies readonly (keyof ProviderCapabilities)[];
 export type CapabilityName = (typeof CAPABILITY_NAMES)[number];

@@ -113,11 +113,15 @@ describe('ClusterRouting (SESSIONS_CLUSTER bound by DI)', () => {
     await app.get(SessionStore).insertSession(record);
     const sessions = app.get(SessionsService);
     await sessions.input(record.id, 'more', { id: 'key-1', admin: false });
-    expect(cluster.forwarded).toEqual([['b', { op: 'input', sessionId: record.id, text: 'more' }]]);
+    await sessions.input(record.id, 'now', { id: 'key-1', admin: false }, 'interrupt');
+    expect(cluster.forwarded).toStrictEqual([
+      ['b', { op: 'input', sessionId: record.id, text: 'more' }],
+      ['b', { op: 'input', sessionId: record.id, text: 'now', mode: 'interrupt' }],
+    ]);
     await expect(
       sessions.interrupt(record.id, { id: 'key-2', admin: false }),
     ).rejects.toMatchObject({ code: 'SESSION_NOT_FOUND' });
-    expect(cluster.forwarded).toHaveLength(1);
+    expect(cluster.forwarded).toHaveLength(2);
   });
 
   it("marks a lost node's sessions interrupted when the heartbeat reaps, and refuses their commands", async () => {

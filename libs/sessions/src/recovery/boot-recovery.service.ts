@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnApplicationBootstrap, Optional } from '@nestjs/common';
-import { killLeftover } from '@jelmore/providers';
+import { killLeftover, ProviderRegistry } from '@jelmore/providers';
 import type { SessionsCluster } from '../cluster/sessions-cluster';
 import { EventLog } from '../events/event-log.service';
 import { SessionRuntimes } from '../runtime/session-runtimes.service';
@@ -8,9 +8,6 @@ import { LIVE_STATES, SESSIONS_CLUSTER } from '../sessions.constants';
 import { SESSIONS_MODULE_OPTIONS } from '../sessions.module-definition';
 import type { SessionsModuleOptions } from '../sessions.options';
 import { SessionStore } from '../store/session-store';
-
-/** What the agents' command lines contain: a leftover pid is ended only if it still runs one of them. */
-const AGENT_COMMANDS = ['claude', 'opencode', 'codex', 'gemini'];
 
 /**
  * Sessions left live by a previous process of this node were cut off: they are marked interrupted (a
@@ -24,6 +21,7 @@ export class BootRecovery implements OnApplicationBootstrap {
     private readonly log: EventLog,
     private readonly runtimes: SessionRuntimes,
     private readonly transitions: SessionTransitions,
+    private readonly registry: ProviderRegistry,
     @Inject(SESSIONS_MODULE_OPTIONS) private readonly options: SessionsModuleOptions,
     @Optional() @Inject(SESSIONS_CLUSTER) private readonly cluster?: SessionsCluster,
   ) {}
@@ -32,9 +30,14 @@ export class BootRecovery implements OnApplicationBootstrap {
     for (const record of await this.store.listSessions({ states: LIVE_STATES })) {
       if (this.runtimes.has(record.id)) continue;
       if (this.cluster && record.nodeId !== null && record.nodeId !== this.options.nodeId) continue;
-      if (record.agentPid) killLeftover(record.agentPid, AGENT_COMMANDS);
+      if (record.agentPid) killLeftover(record.agentPid, this.processNames(record.provider));
       await this.log.open(record.id, record);
       await this.transitions.transition(record, 'interrupted', 'server restarted');
     }
+  }
+
+  /** What the provider's agents' command lines contain; none for a provider no longer configured. */
+  private processNames(provider: string): readonly string[] {
+    return this.registry.has(provider) ? (this.registry.get(provider).processNames ?? []) : [];
   }
 }

@@ -1,17 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import {
   ErrorCode,
+  InputMode,
   NotFoundError,
   PermissionDecision,
+  SessionError,
   SessionResource,
   TERMINAL_STATES,
 } from '@jelmore/contracts';
+import { ProviderRegistry } from '@jelmore/providers';
 import { SessionBudgets } from '../budgets/session-budgets.service';
 import { EventLog } from '../events/event-log.service';
 import { SessionPermissions } from '../permissions/session-permissions';
 import type { SessionActor } from '../sessions.types';
 import { PermissionRequestStore } from '../store/permission-request-store';
 import { SessionStore } from '../store/session-store';
+import type { SessionRuntime } from './session-runtime';
 import { notActive, SessionRuntimes } from './session-runtimes.service';
 import { SessionTransitions } from './session-transitions.service';
 
@@ -26,16 +30,37 @@ export class SessionControl {
     private readonly budgets: SessionBudgets,
     private readonly permissions: SessionPermissions,
     private readonly permissionRequests: PermissionRequestStore,
+    private readonly registry: ProviderRegistry,
   ) {}
 
-  /** Starts a turn now when the agent is idle; queues it for the next turn while one runs. */
-  async input(id: string, text: string, actor?: SessionActor): Promise<void> {
+  /**
+   * Starts a turn now when the agent is idle. While one runs, by `mode` (see InputMode): queued for a
+   * later turn, run next after interrupting this one, or given to the agent mid-turn.
+   */
+  async input(
+    id: string,
+    text: string,
+    actor?: SessionActor,
+    mode: InputMode = 'queue',
+  ): Promise<void> {
     const runtime = await this.runtimes.runtime(id, actor);
     const { record } = runtime;
+    // Refused in any state, so a client learns it before it matters.
+    if (mode === 'steer') this.assertSteers(runtime);
     await this.budgets.checkInput(record);
     // Checked again: the session may have begun to end while the budgets were read.
     if (!runtime.can('input')) throw notActive(record, 'is ending');
-    if (runtime.input(text) === 'queued') return;
+    switch (runtime.input(text, mode)) {
+      case 'queued':
+        return;
+      case 'interrupt':
+        // Its result takes the input, first in the queue, as the next turn (AgentEventPump).
+        return runtime.agent.interrupt();
+      case 'steer':
+        return runtime.agent.steer!(text);
+      case 'send':
+        break;
+    }
     await this.transitions.transition(record, 'running');
     await runtime.agent.send(text);
     record.agentPid = runtime.agent.pid ?? null;
@@ -122,5 +147,21 @@ export class SessionControl {
     // Another node may resume it and go on numbering its events.
     await this.log.release(id);
     return this.runtimes.resource(record);
+  }
+
+  /** Steer needs a provider that says it can, and an agent that takes it. */
+  private assertSteers(runtime: SessionRuntime): void {
+    const { record, agent } = runtime;
+    const provider = this.registry.has(record.provider)
+      ? this.registry.get(record.provider)
+      : undefined;
+    if (provider?.capabilities.steer && agent.steer) return;
+    throw new SessionError(
+      `Provider '${record.provider}' cannot take input mid-turn (capabilities.steer is false): ` +
+        `send it with mode queue or interrupt`,
+      record.provider,
+      record.id,
+      ErrorCode.SteerUnsupported,
+    );
   }
 }

@@ -1,4 +1,4 @@
-import type { AgentSession } from '@jelmore/contracts';
+import { INPUT_MODES, type AgentSession } from '@jelmore/contracts';
 import type { SessionRecord } from '../store/session-record';
 import {
   IllegalTransitionError,
@@ -159,6 +159,59 @@ describe('SessionRuntime', () => {
     expect(stopping.state).toBe('working');
     expect(stopping.turnEnded()).toBe('a');
     expect(stopping.can('budgetStop')).toBe(true);
+  });
+
+  it('in every mode, an input to an idle runtime starts a turn now', () => {
+    for (const mode of INPUT_MODES) {
+      expect(inState('idle').input('a', mode)).toBe('send');
+      expect(inState('stopped').input('a', mode)).toBe('send');
+    }
+  });
+
+  it('an interrupting input runs next, ahead of what was queued; the queue stays behind it', () => {
+    const runtime = inState('working');
+    runtime.input('queued before');
+    expect(runtime.input('urgent', 'interrupt')).toBe('interrupt');
+    expect(runtime.state).toBe('working');
+    // The interrupted turn's result.
+    expect(runtime.turnEnded()).toBe('urgent');
+    expect(runtime.turnEnded()).toBe('queued before');
+    expect(runtime.turnEnded()).toBeUndefined();
+    expect(runtime.state).toBe('idle');
+  });
+
+  it('an interrupting input while launching interrupts the first turn too, and survives a fallback', () => {
+    const runtime = inState('launching');
+    expect(runtime.input('urgent', 'interrupt')).toBe('interrupt');
+    runtime.fallBack(agent('next'), plan());
+    runtime.heard();
+    expect(runtime.turnEnded()).toBe('urgent');
+  });
+
+  it('a turn a budget is stopping is not interrupted again: the input just runs next', () => {
+    const runtime = inState('stopping');
+    expect(runtime.input('urgent', 'interrupt')).toBe('queued');
+    expect(runtime.state).toBe('working');
+    expect(runtime.turnEnded()).toBe('urgent');
+  });
+
+  it('a steering input goes into the running turn and queues nothing', () => {
+    const runtime = inState('working');
+    expect(runtime.input('also this', 'steer')).toBe('steer');
+    expect(runtime.state).toBe('working');
+    expect(runtime.turnEnded()).toBeUndefined();
+    expect(runtime.state).toBe('idle');
+  });
+
+  it('a turn not heard from yet, or being stopped, cannot be steered: the input runs next', () => {
+    const launching = inState('launching');
+    launching.input('queued before');
+    expect(launching.input('also this', 'steer')).toBe('queued');
+    launching.heard();
+    expect(launching.turnEnded()).toBe('also this');
+    const stopping = inState('stopping');
+    expect(stopping.input('also this', 'steer')).toBe('queued');
+    expect(stopping.turnEnded()).toBe('also this');
   });
 
   it('an interrupt drops the queued inputs', () => {

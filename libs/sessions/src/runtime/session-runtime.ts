@@ -1,4 +1,4 @@
-import { AgentSession, Usage, ZERO_USAGE } from '@jelmore/contracts';
+import { AgentSession, InputMode, Usage, ZERO_USAGE } from '@jelmore/contracts';
 import type { ProviderCandidate } from '@jelmore/providers';
 import type { SessionRecord } from '../store/session-record';
 
@@ -45,6 +45,13 @@ export const RUNTIME_TRANSITIONS: Readonly<Record<RuntimeEvent, readonly Runtime
   end: TAKING_TURNS,
   exit: [...TAKING_TURNS, 'ending'],
 };
+
+/**
+ * What the caller does with an input: `send` it as a turn now (the runtime was idle), nothing (`queued`
+ * for a later turn), `interrupt` the running turn (the input is first in the queue), or `steer` it into
+ * the running turn (nothing queued).
+ */
+export type InputOutcome = 'send' | 'queued' | 'interrupt' | 'steer';
 
 /** Until the agent is heard from: what a fallback to the next candidate needs. */
 export interface LaunchPlan {
@@ -118,17 +125,29 @@ export class SessionRuntime {
     this.plan = plan;
   }
 
-  /** 'send' when the input starts a turn now (idle), 'queued' when it waits for the running turn. */
-  input(text: string): 'send' | 'queued' {
+  /**
+   * Takes an input in `mode` (see InputOutcome). Idle, every mode starts a turn. While a turn runs:
+   * `queue` waits behind what is queued; `interrupt` goes first in the queue, to run as the interrupted
+   * turn's result arrives; `steer` goes into the running turn. A turn not heard from yet (launching) or
+   * being stopped by a budget cannot be steered: the input then runs next, as after an interrupt.
+   */
+  input(text: string, mode: InputMode = 'queue'): InputOutcome {
     this.check('input');
     if (this.current === 'idle' || this.current === 'stopped') {
       this.current = 'working';
       return 'send';
     }
-    this.inputs.push(text);
+    if (mode === 'steer' && this.current === 'working') return 'steer';
+    const stopping = this.current === 'stopping';
     // An estimate may have stopped the turn where the provider's figure then stayed within budget.
-    if (this.current === 'stopping') this.current = 'working';
-    return 'queued';
+    if (stopping) this.current = 'working';
+    if (mode === 'queue') {
+      this.inputs.push(text);
+      return 'queued';
+    }
+    this.inputs.unshift(text);
+    // A turn a budget is stopping is being interrupted already.
+    return mode === 'interrupt' && !stopping ? 'interrupt' : 'queued';
   }
 
   /** The turn's result: the queued input the next turn sends, or none (the runtime is then idle). */

@@ -1,0 +1,100 @@
+import type { AgentSession, ProviderCapabilities } from '@jelmore/contracts';
+import type { ProviderRegistry } from '@jelmore/providers';
+import type { SessionBudgets } from '../budgets/session-budgets.service';
+import type { EventLog } from '../events/event-log.service';
+import type { SessionPermissions } from '../permissions/session-permissions';
+import type { PermissionRequestStore } from '../store/permission-request-store';
+import type { SessionRecord } from '../store/session-record';
+import type { SessionStore } from '../store/session-store';
+import { SessionControl } from './session-control.service';
+import { SessionRuntime } from './session-runtime';
+import type { SessionRuntimes } from './session-runtimes.service';
+import type { SessionTransitions } from './session-transitions.service';
+
+/** An agent that records what it is told. */
+function fakeAgent(steers: boolean) {
+  const calls: string[] = [];
+  const agent = {
+    id: 'session-1',
+    model: 'm',
+    send: async (text: string) => void calls.push(`send ${text}`),
+    interrupt: async () => void calls.push('interrupt'),
+    ...(steers ? { steer: async (text: string) => void calls.push(`steer ${text}`) } : {}),
+  } as unknown as AgentSession;
+  return { agent, calls };
+}
+
+/** SessionControl over one runtime (idle, or working a turn), its provider declaring `steer`. */
+function setUp(state: 'idle' | 'working', steer: boolean) {
+  const record = { id: 'session-1', provider: 'p', state: 'idle' } as SessionRecord;
+  const { agent, calls } = fakeAgent(steer);
+  const runtime = SessionRuntime.resumed(record, agent);
+  if (state === 'working') runtime.input('the running turn');
+  const checked: string[] = [];
+  const control = new SessionControl(
+    { updateSession: async () => undefined } as unknown as SessionStore,
+    {} as EventLog,
+    { runtime: async () => runtime } as unknown as SessionRuntimes,
+    {
+      transition: async (_r: SessionRecord, to: string) => void calls.push(`state ${to}`),
+    } as unknown as SessionTransitions,
+    { checkInput: async () => void checked.push('budget') } as unknown as SessionBudgets,
+    {} as SessionPermissions,
+    {} as PermissionRequestStore,
+    {
+      has: (name: string) => name === 'p',
+      get: () => ({ capabilities: { steer } as ProviderCapabilities }),
+    } as unknown as ProviderRegistry,
+  );
+  return { control, runtime, calls, checked };
+}
+
+describe('SessionControl.input modes', () => {
+  it('queue (the default) waits for the running turn', async () => {
+    const { control, runtime, calls } = setUp('working', false);
+    await control.input('session-1', 'next');
+    expect(calls).toEqual([]);
+    expect(runtime.turnEnded()).toBe('next');
+  });
+
+  it('interrupt stops the running turn; its result then takes the input first', async () => {
+    const { control, runtime, calls } = setUp('working', false);
+    await control.input('session-1', 'queued');
+    await control.input('session-1', 'urgent', undefined, 'interrupt');
+    expect(calls).toEqual(['interrupt']);
+    expect(runtime.turnEnded()).toBe('urgent');
+    expect(runtime.turnEnded()).toBe('queued');
+  });
+
+  it('interrupt on an idle session just runs the input', async () => {
+    const { control, calls } = setUp('idle', false);
+    await control.input('session-1', 'now', undefined, 'interrupt');
+    expect(calls).toEqual(['state running', 'send now']);
+  });
+
+  it.each(['idle', 'working'] as const)(
+    'steer is refused with STEER_UNSUPPORTED when the provider cannot (%s), before the budget',
+    async (state) => {
+      const { control, runtime, calls, checked } = setUp(state, false);
+      await expect(control.input('session-1', 'also', undefined, 'steer')).rejects.toMatchObject({
+        code: 'STEER_UNSUPPORTED',
+        details: { provider: 'p', sessionId: 'session-1' },
+      });
+      expect({ calls, checked, state: runtime.state }).toEqual({
+        calls: [],
+        checked: [],
+        state: state,
+      });
+    },
+  );
+
+  it('steer goes to the agent mid-turn where the provider can, and starts a turn when idle', async () => {
+    const working = setUp('working', true);
+    await working.control.input('session-1', 'also', undefined, 'steer');
+    expect(working.calls).toEqual(['steer also']);
+    expect(working.runtime.turnEnded()).toBeUndefined();
+    const idle = setUp('idle', true);
+    await idle.control.input('session-1', 'now', undefined, 'steer');
+    expect(idle.calls).toEqual(['state running', 'send now']);
+  });
+});
