@@ -1,13 +1,14 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { join } from 'node:path';
 import { AgentSandbox } from '../process/agent-sandbox';
+import { acpPresets } from '../provider-folders';
 import { ProviderRegistry } from '../provider-registry.service';
 import { PROVIDERS_MODULE_OPTIONS } from '../providers.module-definition';
 import type { ProvidersModuleOptions } from '../providers.options';
 import { AcpAgentProvider } from './acp-agent-provider';
 
 /**
- * Registers the ACP agents of the configuration at boot, through the registry as any provider added at
+ * Registers the built-in ACP agents (presets) and those of the configuration at boot, through the registry as any provider added at
  * run time: a config entry is all a new ACP agent needs.
  */
 @Injectable()
@@ -19,6 +20,10 @@ export class AcpAgentsRegistrar implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
+    for (const preset of acpPresets()) {
+      const provider = preset.create(this.options, this.sandbox);
+      this.registry.register(preset.name, () => provider);
+    }
     for (const agent of this.options.acpAgents ?? []) {
       const provider = new AcpAgentProvider(agent, {
         agentRoot: join(this.options.dataDir, 'agents', agent.name),

@@ -43,7 +43,10 @@ export function loadAcpAgents(
     const where = `${fileName}: providers.${name}`;
     if (!isObject(entry)) fail(`${where} must be an object`);
     if (entry.type === undefined) {
-      if (builtIn.includes(name)) continue;
+      // A rate limit alone may name a provider registered at run time (ProviderRegistry.register).
+      if (builtIn.includes(name) || Object.keys(entry).every((k) => k === 'sessions_per_minute')) {
+        continue;
+      }
       fail(
         `${where} names no built-in provider (${builtIn.join(', ')}): give it "type": "acp" and a "command" to add an ACP agent`,
       );
@@ -89,7 +92,12 @@ function loadAgent(
   const options = plainToInstance(AcpAgentOptions, values);
   const [error] = validateSync(options, { forbidUnknownValues: true });
   if (error) {
-    const message = Object.values(error.constraints ?? {})[0] ?? `${error.property} is invalid`;
+    // Name the type a value should have before its range: "must be an integer" beats "must not be less than 1".
+    const constraints = error.constraints ?? {};
+    const rule =
+      Object.keys(constraints).find((k) => /^is(Int|Boolean|String|Array|Object|In)$/.test(k)) ??
+      Object.keys(constraints)[0];
+    const message = rule ? constraints[rule] : `${error.property} is invalid`;
     const expected = message.startsWith(`${error.property} `)
       ? message.slice(error.property.length + 1)
       : message;

@@ -45,7 +45,9 @@ export class AcpPermissionGate {
           type: 'permission_request',
           requestId,
           tool: toolCall.title || toolCall.kind || 'tool',
-          input: toolCall.rawInput ?? (toolCall.locations ? { locations: toolCall.locations } : {}),
+          input:
+            toolCall.rawInput ??
+            (toolCall.locations?.length ? { locations: toolCall.locations } : {}),
           toolUseId: toolCall.toolCallId,
         });
         return new Promise((settle) => this.asked.set(requestId, { options, settle }));

@@ -1,5 +1,6 @@
 import type {
   ContentBlock,
+  PromptResponse,
   SessionUpdate,
   StopReason,
   ToolCallContent,
@@ -16,6 +17,25 @@ export interface AcpTurnUsage {
 }
 
 /**
+ * The token counts of a `session/prompt` answer: the protocol's draft `usage` when the agent sends it,
+ * else Gemini CLI's `_meta.quota.token_count` (`input_tokens`, `output_tokens`: all that 0.61 sends),
+ * else none.
+ */
+export function promptUsage(response: PromptResponse): AcpTurnUsage | undefined {
+  const { usage } = response as { usage?: AcpTurnUsage | null };
+  if (usage) return usage;
+  const quota = response._meta?.quota as { token_count?: Record<string, unknown> } | undefined;
+  const count = quota?.token_count;
+  const input = count?.input_tokens;
+  const output = count?.output_tokens;
+  if (typeof input !== 'number' && typeof output !== 'number') return undefined;
+  return {
+    inputTokens: typeof input === 'number' ? input : 0,
+    outputTokens: typeof output === 'number' ? output : 0,
+  };
+}
+
+/**
  * One prompt turn of an ACP session, from `session/update` notifications to session events: text
  * chunks are `assistant` pieces, tool calls `tool_use` and their end `tool_result`; the `session/prompt`
  * answer ends the turn with `usage` and `result`. Replayed history (`session/load`) goes through
@@ -26,6 +46,8 @@ export class AcpTurnNormalizer {
   private readonly startedAt = Date.now();
   /** Tool calls announced, and those already ended (an agent may repeat a final update). */
   private readonly tools = new Map<string, { ended: boolean }>();
+  /** What each tool call has said of itself, announced or not. */
+  private readonly calls = new Map<string, ToolCallUpdate>();
   /** The agent's running cost of the session as last reported (usage_update), when it reports one. */
   private reportedCost?: number;
 
@@ -47,13 +69,7 @@ export class AcpTurnNormalizer {
    * (Gemini CLI asks before it tells).
    */
   asked(toolCall: ToolCallUpdate): SessionEventDraft[] {
-    return this.announce(
-      toolCall.toolCallId,
-      toolCall.title ?? undefined,
-      toolCall.kind ?? undefined,
-      toolCall.rawInput,
-      toolCall.locations ?? undefined,
-    );
+    return this.announce(this.known(toolCall));
   }
 
   /** A tool call that was refused permission: its failed result, unless the agent gave one. */
@@ -72,31 +88,16 @@ export class AcpTurnNormalizer {
         this.reply += text;
         return [{ type: 'assistant', text }];
       }
-      case 'tool_call': {
-        const drafts = this.announce(
-          update.toolCallId,
-          update.title,
-          update.kind,
-          update.rawInput,
-          update.locations,
-        );
-        return [
-          ...drafts,
-          ...this.ended(update.toolCallId, update.status, update.content, update.rawOutput),
-        ];
-      }
+      case 'tool_call':
       case 'tool_call_update': {
-        const drafts = this.tools.has(update.toolCallId)
-          ? []
-          : this.announce(
-              update.toolCallId,
-              update.title ?? undefined,
-              update.kind ?? undefined,
-              update.rawInput,
-              update.locations ?? undefined,
-            );
+        const call = this.known(update);
+        // A call still pending may be told in full later (OpenCode's first word is `bash`, its
+        // command comes with the next update): it is announced once more than that is known.
+        if (update.sessionUpdate === 'tool_call' && (update.status ?? 'pending') === 'pending') {
+          return [];
+        }
         return [
-          ...drafts,
+          ...this.announce(call),
           ...this.ended(
             update.toolCallId,
             update.status ?? undefined,
@@ -133,7 +134,10 @@ export class AcpTurnNormalizer {
    */
   finish(stopReason: StopReason, usage: AcpTurnUsage | undefined): SessionEventDraft[] {
     const turnUsage = this.turnUsage(usage);
+    // Calls still pending when the turn ended were never run, but they were proposed: say so.
+    const proposed = [...this.calls.values()].flatMap((call) => this.announce(call));
     const drafts: SessionEventDraft[] = [
+      ...proposed,
       { type: 'usage', ...turnUsage },
       {
         type: 'result',
@@ -163,17 +167,29 @@ export class AcpTurnNormalizer {
     return { inputTokens, outputTokens, costUsd: round(costUsd) };
   }
 
-  private announce(
-    id: string,
-    title: string | undefined,
-    kind: string | undefined,
-    rawInput: unknown,
-    locations: unknown,
-  ): SessionEventDraft[] {
-    if (this.tools.has(id)) return [];
-    this.tools.set(id, { ended: false });
-    const input = rawInput ?? (locations ? { locations } : {});
-    return [{ type: 'tool_use', id, name: title || kind || 'tool', input }];
+  /** What is known of a tool call so far, its updates merged (the first name it was given kept). */
+  private known(update: ToolCallUpdate): ToolCallUpdate {
+    const before = this.calls.get(update.toolCallId);
+    const merged: ToolCallUpdate = {
+      toolCallId: update.toolCallId,
+      name: before?.name ?? update.name,
+      title: before?.title ?? update.title,
+      kind: before?.kind ?? update.kind,
+      rawInput: update.rawInput ?? before?.rawInput,
+      locations: update.locations?.length ? update.locations : before?.locations,
+    };
+    this.calls.set(update.toolCallId, merged);
+    return merged;
+  }
+
+  private announce(call: ToolCallUpdate): SessionEventDraft[] {
+    if (this.tools.has(call.toolCallId)) return [];
+    this.tools.set(call.toolCallId, { ended: false });
+    const locations = call.locations ?? [];
+    // Gemini CLI sends `locations: []` with no rawInput: an empty list says nothing.
+    const input = call.rawInput ?? (locations.length ? { locations } : {});
+    const name = call.name || call.title || call.kind || 'tool';
+    return [{ type: 'tool_use', id: call.toolCallId, name, input }];
   }
 
   private ended(

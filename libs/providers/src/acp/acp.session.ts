@@ -25,7 +25,7 @@ import { AgentProcess, AgentProcessOptions } from '../process/agent-process';
 import { AsyncQueue } from '../process/async-queue';
 import { AcpChannel } from './acp-channel';
 import { AcpPermissionGate, allowed } from './acp-permissions';
-import { AcpTurnNormalizer, AcpTurnUsage } from './acp-turn.normalizer';
+import { AcpTurnNormalizer, AcpTurnUsage, promptUsage } from './acp-turn.normalizer';
 
 export interface AcpLaunch {
   provider: string;
@@ -232,8 +232,7 @@ export class AcpSession implements AgentSession {
       sessionId: this.acpSessionId!,
       prompt: [{ type: 'text', text }],
     }).then(
-      (response) =>
-        this.finish(turn, response.stopReason, (response as { usage?: AcpTurnUsage }).usage),
+      (response) => this.finish(turn, response.stopReason, promptUsage(response)),
       (err: unknown) => {
         // The agent's exit or a broken line is reported on its own; this is the agent refusing the turn.
         if (this.ending || !this.process?.alive) return;

@@ -1,0 +1,128 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Socket } from 'socket.io-client';
+import request from 'supertest';
+import type { SessionResource } from '@jelmore/contracts';
+import { FakeGeminiServer, userText } from './fixtures/fake-gemini';
+import { startTestServer, TestServer } from './support/app';
+import { eventually, processesIn } from './support/processes';
+import { connect, EventCollector, request as wsRequest } from './support/ws-client';
+
+describe('Gemini CLI over ACP (the gemini-acp preset: real gemini --acp, fake Gemini API)', () => {
+  const models = new FakeGeminiServer({ slowDelayMs: 100 });
+  let server: TestServer;
+  let socket: Socket;
+
+  beforeAll(async () => {
+    const baseUrl = await models.start();
+    // The preset reads the gemini folder's settings from the environment, as in production.
+    process.env.JELMORE_GEMINI_BASE_URL = baseUrl;
+    process.env.JELMORE_GEMINI_API_KEY = 'test-key-not-secret';
+    server = await startTestServer();
+    socket = await connect(server.url);
+  });
+
+  afterAll(async () => {
+    socket?.disconnect();
+    await server?.close();
+    await models.stop();
+    delete process.env.JELMORE_GEMINI_BASE_URL;
+    delete process.env.JELMORE_GEMINI_API_KEY;
+  });
+
+  async function start(payload: object) {
+    const ack = await wsRequest<{ session: SessionResource }>(socket, 'session:create', {
+      provider: 'gemini-acp',
+      ...payload,
+    });
+    if (!ack.ok) throw new Error(JSON.stringify(ack.error));
+    const events = new EventCollector(socket, ack.session.id);
+    await wsRequest(socket, 'session:subscribe', { sessionId: ack.session.id });
+    return { session: ack.session, events };
+  }
+
+  async function terminate(session: SessionResource): Promise<void> {
+    await request(server.url).delete(`/v1/sessions/${session.id}`).expect(200);
+    expect(await eventually(() => processesIn(session.cwd).length === 0)).toBe(true);
+  }
+
+  it('streams in pieces and keeps the conversation in one agent across turns', async () => {
+    const { session, events } = await start({ query: '[[slow 4]] remember kiwi' });
+    expect(session).toMatchObject({ provider: 'gemini-acp', model: 'gemini-2.5-flash' });
+    await events.waitForResults(1, 60_000);
+    expect(events.ofType('assistant').map((e) => e.text)).toEqual([
+      'piece 1. ',
+      'piece 2. ',
+      'piece 3. ',
+      'piece 4. ',
+    ]);
+    expect(events.ofType('result')[0].text).toBe('piece 1. piece 2. piece 3. piece 4. ');
+
+    await wsRequest(socket, 'session:input', { sessionId: session.id, text: 'which fruit?' });
+    await events.waitForResults(2, 60_000);
+    const asked = models
+      .agentRequests()
+      .find((r) => userText(r.contents[r.contents.length - 1]).includes('which fruit?'));
+    expect(JSON.stringify(asked?.contents)).toContain('remember kiwi');
+    await terminate(session);
+  });
+
+  it('asks before a command runs: allow runs it in the session directory, deny does not', async () => {
+    const { session, events } = await start({
+      query: '[[bash echo allowed > allowed.txt]]',
+      permissions: 'ask',
+    });
+    await events.waitFor((all) => all.some((e) => e.type === 'permission_request'), 60_000);
+    const asked = events.ofType('permission_request')[0];
+    expect(asked.tool).toContain('echo allowed > allowed.txt');
+    // The CLI asks before it announces the call: the request announces it.
+    expect(events.ofType('tool_use')[0]).toMatchObject({ id: asked.toolUseId });
+    await wsRequest(socket, 'permission:reply', {
+      sessionId: session.id,
+      requestId: asked.requestId,
+      allow: true,
+    });
+    await events.waitForResults(1, 60_000);
+    expect(readFileSync(join(session.cwd, 'allowed.txt'), 'utf8').trim()).toBe('allowed');
+    expect(events.ofType('tool_result')[0]).toMatchObject({ isError: false });
+
+    await wsRequest(socket, 'session:input', {
+      sessionId: session.id,
+      text: '[[bash echo denied > denied.txt]]',
+    });
+    await events.waitFor(
+      (all) => all.filter((e) => e.type === 'permission_request').length === 2,
+      60_000,
+    );
+    const second = events.ofType('permission_request')[1];
+    await wsRequest(socket, 'permission:reply', {
+      sessionId: session.id,
+      requestId: second.requestId,
+      allow: false,
+    });
+    await events.waitForResults(2, 60_000);
+    expect(existsSync(join(session.cwd, 'denied.txt'))).toBe(false);
+    expect(events.ofType('tool_result')[1]).toMatchObject({
+      toolUseId: second.toolUseId,
+      isError: true,
+    });
+    await terminate(session);
+  });
+
+  it('runs commands unasked under bypass, and interrupt ends the turn as interrupted', async () => {
+    const { session, events } = await start({ query: '[[bash echo ran > ran.txt]]' });
+    await events.waitForResults(1, 60_000);
+    expect(events.ofType('permission_request')).toEqual([]);
+    expect(readFileSync(join(session.cwd, 'ran.txt'), 'utf8').trim()).toBe('ran');
+
+    await wsRequest(socket, 'session:input', { sessionId: session.id, text: '[[slow 40]] go' });
+    await events.waitFor((all) => all.filter((e) => e.type === 'assistant').length >= 2, 60_000);
+    await wsRequest(socket, 'session:interrupt', { sessionId: session.id });
+    await events.waitForResults(2, 60_000);
+    expect(events.ofType('result')[1].interrupted).toBe(true);
+    await wsRequest(socket, 'session:input', { sessionId: session.id, text: 'still there?' });
+    await events.waitForResults(3, 60_000);
+    expect(events.ofType('result')[2].text).toContain('still there?');
+    await terminate(session);
+  });
+});
