@@ -3,7 +3,8 @@ import { expectGeneratedSection } from '../../../test/support/generated-docs';
 import { capabilityMatrix } from './capability-matrix';
 import { DEFAULT_CLAUDE_OPTIONS } from './claude/claude.options';
 import { DEFAULT_OPENCODE_OPTIONS } from './opencode/opencode.options';
-import { providerFolderClasses } from './provider-folders';
+import { acpPresets, providerFolderClasses } from './provider-folders';
+import { sharedSandbox } from './process/agent-sandbox';
 import type { ProvidersModuleOptions } from './providers.options';
 import { DEFAULT_CIRCUIT_OPTIONS } from './selection/circuit-breaker';
 
@@ -19,7 +20,11 @@ const options: ProvidersModuleOptions = {
   env: {},
 };
 
-const builtIn = () => providerFolderClasses().map((Provider) => new Provider(options));
+/** The folders' providers, then the built-in ACP routes (as GET /v1/providers lists them). */
+const builtIn = () => [
+  ...providerFolderClasses().map((Provider) => new Provider(options)),
+  ...acpPresets().map((preset) => preset.create(options, sharedSandbox({ mode: 'off', network: 'host' }))),
+];
 
 /** The matrix as rows of cells by column name, keyed by provider name. */
 function parse(matrix: string): Map<string, Record<string, string>> {
@@ -41,6 +46,7 @@ describe('generated docs: the capability matrix', () => {
   it('in the README is what the built-in providers declare', () => {
     const matrix = capabilityMatrix(builtIn());
     expect(matrix).toContain('`claude`');
+    expect(matrix).toContain('`opencode-acp`');
     expectGeneratedSection('README.md', 'capabilities', matrix);
   });
 });

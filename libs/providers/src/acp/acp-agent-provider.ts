@@ -28,6 +28,8 @@ export interface AcpHost {
    * it may write the agent's settings into the tenant's home.
    */
   launch?: (session: AcpSessionLaunch) => { args?: string[]; env?: Record<string, string> };
+  /** What a preset's agent does otherwise than ACP lets Jelmore assume (as its tests measure it). */
+  capabilities?: Partial<ProviderCapabilities>;
   /** A preset's own reason no session can start (e.g. no API key). */
   refusal?: () => string | undefined;
   /** The server's environment, for PATH lookup and the allow-listed variables. */
@@ -81,6 +83,7 @@ export class AcpAgentProvider implements AgentProviderPort {
       maxConcurrentSessions: this.agent.options.maxConcurrentSessions,
       maxContextTokens: Math.max(...this.agent.models.map((m) => m.contextWindow)),
       permissions: ['bypass', 'ask', 'deny-writes'],
+      ...this.host.capabilities,
     };
   }
 

@@ -38,6 +38,8 @@ export const acpPreset: AcpPreset = {
     return new AcpAgentProvider(agent, {
       agentRoot: join(providers.dataDir, 'agents', NAME),
       sandbox,
+      // Its session/cancel ends the turn but drops it from the conversation.
+      capabilities: { interrupt: false },
       refusal: () => (options.apiKey ? undefined : 'no API key: set JELMORE_GEMINI_API_KEY'),
       launch: ({ model, home }) => {
         writeGeminiSettings(home);
