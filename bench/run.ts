@@ -1,8 +1,10 @@
 /**
  * `npm run bench [-- options]`: each benchmark runs Jelmore and its raw baseline in the same run and
  * writes bench/results/<name>.json, then a table of all of them (also bench/results/table.md).
- *   --quick          seconds, not minutes: proves the benchmarks still run (CI); results go to results/quick
- *   --only a,b       run only these (throughput, latency, concurrency, startup, warm-start, sandbox, rest)
+ *   --quick          seconds, not minutes: proves the benchmarks still run (CI); results go to results/quick;
+ *                    leaves out acp (real agent CLIs, half a minute even at one session a route) unless
+ *                    --only names it
+ *   --only a,b       run only these (throughput, latency, concurrency, startup, warm-start, sandbox, rest, acp)
  *   --pin            servers on CPU 0, this runner (the clients) on the others
  *   --profile        CPU profiles of each server over each measured window, in results/profiles
  *   --heap-profile   concurrency: a sampling heap profile of each server (what is alive mid-stream);
@@ -15,6 +17,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
+import { acp } from './benchmarks/acp';
 import { concurrency } from './benchmarks/concurrency';
 import { latency } from './benchmarks/latency';
 import { rest } from './benchmarks/rest';
@@ -45,7 +48,11 @@ const RUNS: Record<BenchmarkName, (ctx: BenchContext) => Promise<Measured>> = {
   'warm-start': warmStart,
   sandbox,
   rest,
+  acp,
 };
+
+/** Too slow for --quick's seconds: run only when --only names them. */
+const NOT_QUICK: BenchmarkName[] = ['acp'];
 
 /** bench/results in the repository (this file runs from <repo>/node_modules/.cache/jelmore-bench/bench). */
 const RESULTS = join(__dirname, '..', '..', '..', '..', 'bench', 'results');
@@ -58,7 +65,9 @@ function option(args: string[], name: string): string | undefined {
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
-  const only = option(args, '--only')?.split(',') ?? [...BENCHMARKS];
+  const only =
+    option(args, '--only')?.split(',') ??
+    BENCHMARKS.filter((n) => !(quick && (NOT_QUICK as readonly string[]).includes(n)));
   const unknown = only.filter((n) => !(BENCHMARKS as readonly string[]).includes(n));
   if (unknown.length)
     throw new Error(`Unknown benchmark ${unknown.join(', ')}: ${BENCHMARKS.join(', ')}`);
