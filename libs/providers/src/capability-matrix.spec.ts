@@ -23,7 +23,9 @@ const options: ProvidersModuleOptions = {
 /** The folders' providers, then the built-in ACP routes (as GET /v1/providers lists them). */
 const builtIn = () => [
   ...providerFolderClasses().map((Provider) => new Provider(options)),
-  ...acpPresets().map((preset) => preset.create(options, sharedSandbox({ mode: 'off', network: 'host' }))),
+  ...acpPresets().map((preset) =>
+    preset.create(options, sharedSandbox({ mode: 'off', network: 'host' })),
+  ),
 ];
 
 /** The matrix as rows of cells by column name, keyed by provider name. */

@@ -4,6 +4,7 @@ import {
   AgentProviderPort,
   AgentSession,
   ModelInfo,
+  PERMISSION_POLICIES,
   PermissionPolicy,
   ProviderCapabilities,
   ProviderHealth,
@@ -17,6 +18,7 @@ import { AgentSandbox, installRoot } from '../process/agent-sandbox';
 import { SessionSlots } from '../session-slots';
 import type { AcpAgentConfig } from './acp-config';
 import { AcpSession } from './acp.session';
+import { localAgentCapabilities } from '../local-agent';
 
 /** What an ACP agent provider needs besides its config entry. */
 export interface AcpHost {
@@ -67,24 +69,12 @@ export class AcpAgentProvider implements AgentProviderPort {
   }
 
   get capabilities(): ProviderCapabilities {
-    return {
-      streaming: true,
-      tools: true,
-      fileOperations: true,
-      codeExecution: true,
-      multimodal: false,
-      // session/load, where the agent offers it (else resume is refused with the reason).
-      continuation: true,
-      // session/cancel: the agent ends the turn as cancelled and keeps what was said.
-      interrupt: true,
-      steer: false,
-      warmStart: false,
-      directoryTracking: false,
-      maxConcurrentSessions: this.agent.options.maxConcurrentSessions,
-      maxContextTokens: Math.max(...this.agent.models.map((m) => m.contextWindow)),
-      permissions: ['bypass', 'ask', 'deny-writes'],
+    // Resume is session/load where the agent offers it (else refused with the reason); interrupt is
+    // session/cancel, the agent ending the turn as cancelled and keeping what was said.
+    return localAgentCapabilities(this.agent.options.maxConcurrentSessions, this.agent.models, {
+      permissions: PERMISSION_POLICIES,
       ...this.host.capabilities,
-    };
+    });
   }
 
   models(): ModelInfo[] {

@@ -27,6 +27,7 @@ import { claudePermissionLaunch } from './claude-permissions';
 import { CLAUDE_MODELS, resolveClaudeModel } from './claude.models';
 import { ClaudeCodeSession, ClaudeLaunch } from './claude.session';
 import { WarmPool } from './warm-pool';
+import { localAgentCapabilities, localAgentHealth } from '../local-agent';
 
 /** What the agent may see of the server's environment: its own API settings and basics, no server secrets. */
 const CLAUDE_ENV_ALLOW_LIST = [...AGENT_BASE_ENV, 'ANTHROPIC_*', 'CLAUDE_CODE_*'] as const;
@@ -102,17 +103,11 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit, OnMo
   }
 
   async healthCheck(): Promise<ProviderHealth> {
-    const binary = await this.binary.check();
-    const refusal = this.sandbox.refusal();
-    const healthy = binary.ok && this.options.claude.enabled && !refusal;
+    const missing = this.options.claude.enabled ? undefined : 'disabled in config';
+    const health = await localAgentHealth(missing, this.binary, this.sandbox.refusal());
     // A pool that lost processes while the binary was broken fills again once it works.
-    if (healthy) void this.pool?.fill();
-    return {
-      healthy,
-      reason: !this.options.claude.enabled ? 'disabled in config' : (binary.reason ?? refusal),
-      version: binary.version,
-      checkedAt: this.binary.checkedAt,
-    };
+    if (health.healthy) void this.pool?.fill();
+    return health;
   }
 
   metrics(): ProviderMetrics {
@@ -192,21 +187,11 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit, OnMo
 
 /** What the Claude provider can do with this session limit: its `capabilities`, and the API's example. */
 export function claudeCapabilities(maxConcurrentSessions: number): ProviderCapabilities {
-  return {
-    streaming: true,
-    tools: true,
-    fileOperations: true,
-    codeExecution: true,
-    multimodal: false,
-    continuation: true,
-    // A control_request interrupt: the CLI ends the turn and keeps it in the conversation.
-    interrupt: true,
-    steer: false,
-    // The warm pool (JELMORE_CLAUDE_WARM_POOL_SIZE above 0).
+  // Interrupt: a control_request; the CLI ends the turn and keeps it in the conversation. Warm start:
+  // the warm pool (JELMORE_CLAUDE_WARM_POOL_SIZE above 0).
+  return localAgentCapabilities(maxConcurrentSessions, CLAUDE_MODELS, {
     warmStart: true,
     directoryTracking: true,
-    maxConcurrentSessions,
-    maxContextTokens: Math.max(...CLAUDE_MODELS.map((m) => m.contextWindow)),
     permissions: PERMISSION_POLICIES,
-  };
+  });
 }

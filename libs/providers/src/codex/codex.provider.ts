@@ -24,6 +24,7 @@ import { CODEX_KEY_ENV, codexConfigToml } from './codex-config';
 import { CODEX_MODELS, resolveCodexModel } from './codex.models';
 import { CodexSession } from './codex.session';
 import { CodexSettings, loadCodexSettings } from './codex.settings';
+import { localAgentCapabilities, localAgentHealth } from '../local-agent';
 
 /** What the agent may see of the server's environment: basics and proxies, no server secrets. */
 const CODEX_ENV_ALLOW_LIST = [...AGENT_BASE_ENV, 'SSL_CERT_FILE'] as const;
@@ -57,22 +58,9 @@ export class CodexProvider implements AgentProviderPort, OnModuleInit {
   }
 
   get capabilities(): ProviderCapabilities {
-    return {
-      // Events stream as the agent works, but each message arrives whole: exec prints no text deltas.
-      streaming: true,
-      tools: true,
-      fileOperations: true,
-      codeExecution: true,
-      multimodal: false,
-      continuation: true,
-      // SIGINT to the turn's `codex exec`: the thread records the abort and goes on from it.
-      interrupt: true,
-      steer: false,
-      warmStart: false,
-      directoryTracking: false,
-      maxConcurrentSessions: this.settings.maxConcurrentSessions,
-      maxContextTokens: Math.max(...CODEX_MODELS.map((m) => m.contextWindow)),
-    };
+    // Events stream as the agent works, but each message arrives whole: exec prints no text deltas.
+    // Interrupt: SIGINT to the turn's `codex exec`; the thread records the abort and goes on from it.
+    return localAgentCapabilities(this.settings.maxConcurrentSessions, CODEX_MODELS);
   }
 
   async onModuleInit(): Promise<void> {
@@ -118,17 +106,8 @@ export class CodexProvider implements AgentProviderPort, OnModuleInit {
     });
   }
 
-  async healthCheck(): Promise<ProviderHealth> {
-    const missing = this.missingSetting();
-    if (missing) return { healthy: false, reason: missing, checkedAt: new Date().toISOString() };
-    const binary = await this.binary.check();
-    const refusal = this.sandbox.refusal();
-    return {
-      healthy: binary.ok && !refusal,
-      reason: binary.reason ?? refusal,
-      version: binary.version,
-      checkedAt: this.binary.checkedAt,
-    };
+  healthCheck(): Promise<ProviderHealth> {
+    return localAgentHealth(this.missingSetting(), this.binary, this.sandbox.refusal());
   }
 
   metrics(): ProviderMetrics {

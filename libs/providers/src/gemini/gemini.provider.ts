@@ -23,6 +23,7 @@ import { GEMINI_MODELS, resolveGeminiModel } from './gemini.models';
 import { DEFAULT_GEMINI_OPTIONS, GEMINI_SETTINGS, GeminiOptions } from './gemini.options';
 import { GeminiSession } from './gemini.session';
 import { defaultGeminiBin, geminiCliEnv, writeGeminiSettings } from './gemini-cli';
+import { localAgentCapabilities, localAgentHealth } from '../local-agent';
 
 @AgentProvider('gemini')
 @Injectable()
@@ -62,21 +63,8 @@ export class GeminiProvider implements AgentProviderPort, OnModuleInit {
   }
 
   get capabilities(): ProviderCapabilities {
-    return {
-      streaming: true,
-      tools: true,
-      fileOperations: true,
-      codeExecution: true,
-      multimodal: false,
-      continuation: true,
-      // The turn's process ends; the next turn resumes the chat, the interrupted prompt in it.
-      interrupt: true,
-      steer: false,
-      warmStart: false,
-      directoryTracking: false,
-      maxConcurrentSessions: this.options.maxConcurrentSessions,
-      maxContextTokens: Math.max(...GEMINI_MODELS.map((m) => m.contextWindow)),
-    };
+    // Interrupt: the turn's process ends; the next turn resumes the chat, the interrupted prompt in it.
+    return localAgentCapabilities(this.options.maxConcurrentSessions, GEMINI_MODELS);
   }
 
   async onModuleInit(): Promise<void> {
@@ -119,17 +107,8 @@ export class GeminiProvider implements AgentProviderPort, OnModuleInit {
     });
   }
 
-  async healthCheck(): Promise<ProviderHealth> {
-    const missing = this.missingSetting();
-    if (missing) return { healthy: false, reason: missing, checkedAt: new Date().toISOString() };
-    const binary = await this.binary.check();
-    const refusal = this.sandbox.refusal();
-    return {
-      healthy: binary.ok && !refusal,
-      reason: binary.reason ?? refusal,
-      version: binary.version,
-      checkedAt: this.binary.checkedAt,
-    };
+  healthCheck(): Promise<ProviderHealth> {
+    return localAgentHealth(this.missingSetting(), this.binary, this.sandbox.refusal());
   }
 
   metrics(): ProviderMetrics {

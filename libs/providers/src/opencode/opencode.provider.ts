@@ -24,6 +24,7 @@ import { opencodeConfig } from './opencode-config';
 import { launchOpencodeServer } from './opencode-launch';
 import { defaultOpencodeBin, OpencodeServer } from './opencode-server';
 import { OpencodeSession } from './opencode.session';
+import { localAgentCapabilities, localAgentHealth } from '../local-agent';
 
 /** Each `opencode --version` is a Bun start (about a second of CPU); health is asked every 15 s. */
 const BINARY_CHECK_TTL_MS = 10 * 60_000;
@@ -74,21 +75,8 @@ export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnAppl
   }
 
   get capabilities(): ProviderCapabilities {
-    return {
-      streaming: true,
-      tools: true,
-      fileOperations: true,
-      codeExecution: true,
-      multimodal: false,
-      continuation: true,
-      // The server's abort: the session keeps the interrupted turn.
-      interrupt: true,
-      steer: false,
-      warmStart: false,
-      directoryTracking: false,
-      maxConcurrentSessions: this.options.maxConcurrentSessions,
-      maxContextTokens: Math.max(...this.modelList.map((m) => m.contextWindow)),
-    };
+    // Interrupt: the server's abort; the session keeps the interrupted turn.
+    return localAgentCapabilities(this.options.maxConcurrentSessions, this.modelList);
   }
 
   async onModuleInit(): Promise<void> {
@@ -153,17 +141,10 @@ export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnAppl
 
   async healthCheck(): Promise<ProviderHealth> {
     const missing = this.missingSetting();
-    const now = new Date().toISOString();
-    if (missing) return { healthy: false, reason: missing, checkedAt: now };
-    if (this.external) return { ...(await this.external.health()), checkedAt: now };
-    const binary = await this.binary.check();
-    const reason = binary.reason ?? this.sandbox.refusal() ?? this.unreachable();
-    return {
-      healthy: !reason,
-      reason,
-      version: binary.version,
-      checkedAt: this.binary.checkedAt,
-    };
+    if (!missing && this.external) {
+      return { ...(await this.external.health()), checkedAt: new Date().toISOString() };
+    }
+    return localAgentHealth(missing, this.binary, this.sandbox.refusal(), this.unreachable());
   }
 
   metrics(): ProviderMetrics {
