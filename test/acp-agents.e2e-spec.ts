@@ -6,7 +6,7 @@ import request from 'supertest';
 import type { SessionEvent, SessionResource } from '@jelmore/contracts';
 import { startTestServer, TestServer } from './support/app';
 import { agentsMentioning, eventually, waitUntil } from './support/processes';
-import { connect, EventCollector, request as wsRequest } from './support/ws-client';
+import { connect, EventCollector, request as wsRequest, startSession } from './support/ws-client';
 
 /** An ACP agent written with the protocol's SDK (test/fixtures/acp-agent.mjs): no model behind it. */
 const FIXTURE = resolve(__dirname, 'fixtures', 'acp-agent.mjs');
@@ -74,12 +74,9 @@ describe('ACP agents from the config file (the SDK-built fixture agent)', () => 
   });
 
   async function start(payload: object) {
-    const ack = await wsRequest<{ session: SessionResource }>(socket, 'session:create', payload);
-    if (!ack.ok) throw new Error(JSON.stringify(ack.error));
-    created.push(ack.session.id);
-    const events = new EventCollector(socket, ack.session.id);
-    await wsRequest(socket, 'session:subscribe', { sessionId: ack.session.id });
-    return { session: ack.session, events };
+    const started = await startSession(socket, payload);
+    created.push(started.session.id);
+    return started;
   }
 
   afterEach(async () => {

@@ -6,7 +6,7 @@ import type { SessionResource } from '@jelmore/contracts';
 import { FakeGeminiServer, userText } from './fixtures/fake-gemini';
 import { startTestServer, TestServer } from './support/app';
 import { eventually, processesIn } from './support/processes';
-import { connect, EventCollector, request as wsRequest } from './support/ws-client';
+import { connect, request as wsRequest, startSession } from './support/ws-client';
 
 describe('Gemini CLI over ACP (the gemini-acp preset: real gemini --acp, fake Gemini API)', () => {
   const models = new FakeGeminiServer({ slowDelayMs: 100 });
@@ -30,16 +30,7 @@ describe('Gemini CLI over ACP (the gemini-acp preset: real gemini --acp, fake Ge
     delete process.env.JELMORE_GEMINI_API_KEY;
   });
 
-  async function start(payload: object) {
-    const ack = await wsRequest<{ session: SessionResource }>(socket, 'session:create', {
-      provider: 'gemini-acp',
-      ...payload,
-    });
-    if (!ack.ok) throw new Error(JSON.stringify(ack.error));
-    const events = new EventCollector(socket, ack.session.id);
-    await wsRequest(socket, 'session:subscribe', { sessionId: ack.session.id });
-    return { session: ack.session, events };
-  }
+  const start = (payload: object) => startSession(socket, { provider: 'gemini-acp', ...payload });
 
   async function terminate(session: SessionResource): Promise<void> {
     await request(server.url).delete(`/v1/sessions/${session.id}`).expect(200);

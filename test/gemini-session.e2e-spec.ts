@@ -16,7 +16,7 @@ import {
 } from './fixtures/fake-gemini';
 import { startTestServer, TestServer } from './support/app';
 import { eventually, processesIn, processesMentioning, waitUntil } from './support/processes';
-import { connect, EventCollector, request as wsRequest } from './support/ws-client';
+import { connect, EventCollector, request as wsRequest, startSession } from './support/ws-client';
 
 /** One model call of the fake, priced at a model's list prices (cached input at a tenth). */
 function callCost(inputPrice: number, outputPrice: number): number {
@@ -47,13 +47,7 @@ describe('Gemini CLI sessions (real gemini CLI, fake Gemini API)', () => {
     delete process.env.JELMORE_GEMINI_API_KEY;
   });
 
-  async function start(payload: object) {
-    const ack = await wsRequest<{ session: SessionResource }>(socket, 'session:create', payload);
-    if (!ack.ok) throw new Error(JSON.stringify(ack.error));
-    const events = new EventCollector(socket, ack.session.id);
-    await wsRequest(socket, 'session:subscribe', { sessionId: ack.session.id });
-    return { session: ack.session, events };
-  }
+  const start = (payload: object) => startSession(socket, payload);
 
   const requestFor = (text: string): GenerateRequest | undefined =>
     models.agentRequests().find((r) => userText(r.contents[r.contents.length - 1]).includes(text));

@@ -7,7 +7,7 @@ import type { SessionResource } from '@jelmore/contracts';
 import { contentText, FakeOpenAIServer } from './fixtures/fake-openai';
 import { startTestServer, TestServer } from './support/app';
 import { eventually, processesIn, waitUntil } from './support/processes';
-import { connect, EventCollector, request as wsRequest } from './support/ws-client';
+import { connect, request as wsRequest, startSession } from './support/ws-client';
 
 /** The model requests whose last user message holds `text`. */
 function requestsTo(models: FakeOpenAIServer, text: string) {
@@ -37,16 +37,7 @@ describe('OpenCode over ACP (the opencode-acp preset: real opencode acp, fake Op
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function start(payload: object) {
-    const ack = await wsRequest<{ session: SessionResource }>(socket, 'session:create', {
-      provider: 'opencode-acp',
-      ...payload,
-    });
-    if (!ack.ok) throw new Error(JSON.stringify(ack.error));
-    const events = new EventCollector(socket, ack.session.id);
-    await wsRequest(socket, 'session:subscribe', { sessionId: ack.session.id });
-    return { session: ack.session, events };
-  }
+  const start = (payload: object) => startSession(socket, { provider: 'opencode-acp', ...payload });
 
   async function terminate(session: SessionResource): Promise<void> {
     await request(server.url).delete(`/v1/sessions/${session.id}`).expect(200);

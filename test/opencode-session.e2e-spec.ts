@@ -12,7 +12,7 @@ import {
 } from './fixtures/fake-openai';
 import { startTestServer, TestServer } from './support/app';
 import { eventually, processesIn, processesMentioning, waitUntil } from './support/processes';
-import { connect, EventCollector, request as wsRequest } from './support/ws-client';
+import { connect, request as wsRequest, startSession } from './support/ws-client';
 
 /** The model requests of a conversation whose last user message holds `text`. */
 function requestsTo(models: FakeOpenAIServer, text: string) {
@@ -45,13 +45,7 @@ describe('OpenCode sessions (real opencode serve, fake OpenAI-compatible API)', 
     await models.stop();
   });
 
-  async function start(payload: object) {
-    const ack = await wsRequest<{ session: SessionResource }>(socket, 'session:create', payload);
-    if (!ack.ok) throw new Error(JSON.stringify(ack.error));
-    const events = new EventCollector(socket, ack.session.id);
-    await wsRequest(socket, 'session:subscribe', { sessionId: ack.session.id });
-    return { session: ack.session, events };
-  }
+  const start = (payload: object) => startSession(socket, payload);
 
   it('keeps the conversation across turns, streams text in pieces and prices each turn', async () => {
     const { session, events } = await start({ provider: 'opencode', query: 'My name is Ada' });

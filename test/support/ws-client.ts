@@ -1,5 +1,5 @@
 import { io, Socket } from 'socket.io-client';
-import type { SessionEvent, SessionStreamError, WsAck } from '@jelmore/contracts';
+import type { SessionEvent, SessionResource, SessionStreamError, WsAck } from '@jelmore/contracts';
 
 export function connect(url: string, token?: string): Promise<Socket> {
   const socket = io(`${url}/sessions`, {
@@ -89,4 +89,16 @@ export class EventCollector {
     this.waiters = [];
     waiters.forEach((w) => w());
   }
+}
+
+/** Creates a session over `socket` and subscribes to it: its resource and what arrives for it. */
+export async function startSession(
+  socket: Socket,
+  payload: object,
+): Promise<{ session: SessionResource; events: EventCollector }> {
+  const ack = await request<{ session: SessionResource }>(socket, 'session:create', payload);
+  if (!ack.ok) throw new Error(JSON.stringify(ack.error));
+  const events = new EventCollector(socket, ack.session.id);
+  await request(socket, 'session:subscribe', { sessionId: ack.session.id });
+  return { session: ack.session, events };
 }
