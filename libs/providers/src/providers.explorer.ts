@@ -1,6 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import type { AgentProviderPort } from '@jelmore/contracts';
+import { AcpAgentsRegistrar } from './acp/acp-agents.registrar';
 import { AgentProvider } from './agent-provider.decorator';
 import { ProviderRegistry } from './provider-registry.service';
 
@@ -10,6 +11,7 @@ export class ProvidersExplorer implements OnModuleInit {
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly registry: ProviderRegistry,
+    private readonly acpAgents: AcpAgentsRegistrar,
   ) {}
 
   onModuleInit(): void {
@@ -23,5 +25,7 @@ export class ProvidersExplorer implements OnModuleInit {
       }
       this.registry.register(name, () => instance);
     }
+    // Then the ACP agents: for a model both serve, the bespoke provider comes first (order breaks ties).
+    this.acpAgents.registerAll();
   }
 }

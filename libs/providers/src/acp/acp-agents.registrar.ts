@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { join } from 'node:path';
 import { AgentSandbox } from '../process/agent-sandbox';
 import { acpPresets } from '../provider-folders';
@@ -12,14 +12,15 @@ import { AcpAgentProvider } from './acp-agent-provider';
  * run time: a config entry is all a new ACP agent needs.
  */
 @Injectable()
-export class AcpAgentsRegistrar implements OnModuleInit {
+export class AcpAgentsRegistrar {
   constructor(
     @Inject(PROVIDERS_MODULE_OPTIONS) private readonly options: ProvidersModuleOptions,
     private readonly registry: ProviderRegistry,
     private readonly sandbox: AgentSandbox,
   ) {}
 
-  onModuleInit(): void {
+  /** Called by ProvidersExplorer after the folders' providers, so those come first in the registry. */
+  registerAll(): void {
     for (const preset of acpPresets()) {
       const provider = preset.create(this.options, this.sandbox);
       this.registry.register(preset.name, () => provider);

@@ -9,8 +9,8 @@ import { DEFAULT_GEMINI_OPTIONS, GEMINI_SETTINGS, GeminiOptions } from './gemini
 const NAME = 'gemini-acp';
 
 /**
- * The Gemini CLI over ACP (`gemini --acp`), with the gemini provider's settings. Only for sessions
- * that name it: its cancel drops the interrupted turn from the context, and its session/load fails for
+ * The Gemini CLI over ACP (`gemini --acp`), with the gemini provider's settings. Never chosen for a
+ * session that names no provider or model: its cancel drops the interrupted turn from the context, and its session/load fails for
  * a chat started in the same minute (Gemini CLI 0.61), so the bespoke `gemini` stays the default.
  */
 export const acpPreset: AcpPreset = {

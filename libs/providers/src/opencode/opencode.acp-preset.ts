@@ -11,8 +11,8 @@ const NAME = 'opencode-acp';
 
 /**
  * OpenCode over ACP (`opencode acp`), with the opencode provider's settings (JELMORE_OPENCODE_*): one
- * sandboxed agent per session on stdio, no HTTP server. Only for sessions that name it, beside the
- * bespoke `opencode`.
+ * sandboxed agent per session on stdio, no HTTP server. Never chosen for a session that names no
+ * provider or model: beside the bespoke `opencode`, its fallback.
  */
 export const acpPreset: AcpPreset = {
   name: NAME,

@@ -171,11 +171,6 @@ export class ProviderSelector implements OnApplicationBootstrap {
         model: this.modelFor(provider, request.model, requirements),
       }))
       .filter((c): c is ProviderCandidate => c.model !== undefined);
-    // A model that a provider chosen automatically serves goes there, not to one used only when named
-    // (a built-in ACP route to the same models, say).
-    if (candidates.some((c) => c.provider.autoSelect !== false)) {
-      candidates = candidates.filter((c) => c.provider.autoSelect !== false);
-    }
     if (candidates.length === 0 && request.model) throw new ModelNotSupportedError(request.model);
     candidates = candidates.filter(
       (c) =>
