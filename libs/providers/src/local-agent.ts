@@ -1,4 +1,11 @@
-import type { ModelInfo, ProviderCapabilities, ProviderHealth } from '@jelmore/contracts';
+import {
+  AgentProviderPort,
+  ModelInfo,
+  ProviderCapabilities,
+  ProviderHealth,
+  ProviderUnavailableError,
+} from '@jelmore/contracts';
+import type { AgentSandbox } from './process/agent-sandbox';
 import type { CachedBinaryCheck } from './process/binary-check';
 
 /**
@@ -49,4 +56,30 @@ export async function localAgentHealth(
     version: checked.version,
     checkedAt: binary.checkedAt,
   };
+}
+
+/**
+ * The agent's binary `bin`, ready to start a session; else ProviderUnavailableError with the first
+ * reason it cannot now: a setting it lacks, its binary, then the sandbox.
+ */
+export function readyBinary(
+  provider: string,
+  missingSetting: string | undefined,
+  bin: string | undefined,
+  binary: CachedBinaryCheck,
+  sandbox: AgentSandbox,
+): string {
+  if (missingSetting) throw new ProviderUnavailableError(provider, missingSetting);
+  if (!binary.last.ok || !bin) {
+    throw new ProviderUnavailableError(provider, binary.last.reason ?? 'binary not found');
+  }
+  sandbox.assertUsable(provider);
+  return bin;
+}
+
+/** The provider's model for a session (its default when the session names none), or the refusal. */
+export function requireModel(provider: AgentProviderPort, model: string | undefined): ModelInfo {
+  const resolved = provider.resolveModel(model);
+  if (!resolved) throw new ProviderUnavailableError(provider.name, `no model ${model}`);
+  return resolved;
 }

@@ -18,7 +18,7 @@ import { AgentSandbox, installRoot } from '../process/agent-sandbox';
 import { SessionSlots } from '../session-slots';
 import type { AcpAgentConfig } from './acp-config';
 import { AcpSession } from './acp.session';
-import { localAgentCapabilities } from '../local-agent';
+import { localAgentCapabilities, requireModel } from '../local-agent';
 
 /** What an ACP agent provider needs besides its config entry. */
 export interface AcpHost {
@@ -91,8 +91,7 @@ export class AcpAgentProvider implements AgentProviderPort {
     const refusal = this.refusal();
     if (refusal) throw new ProviderUnavailableError(this.name, refusal);
     this.host.sandbox.assertUsable(this.name);
-    const model = this.resolveModel(config.model);
-    if (!model) throw new ProviderUnavailableError(this.name, `no model ${config.model}`);
+    const model = requireModel(this, config.model);
     const command = this.command()!;
     const home = tenantHome(this.host.agentRoot, config.tenant);
     const policy = config.permissions ?? this.agent.options.defaultPermissions;

@@ -11,21 +11,19 @@ import {
   StopReason,
 } from '@agentclientprotocol/sdk';
 import {
-  AgentSession,
   ErrorCode,
   ModelInfo,
   PermissionDecision,
   PermissionPolicy,
   ProviderUnavailableError,
   SessionConfig,
-  SessionEventDraft,
   SuspendedState,
 } from '@jelmore/contracts';
 import { AgentProcess, AgentProcessOptions } from '../process/agent-process';
-import { AsyncQueue } from '../process/async-queue';
 import { AcpChannel } from './acp-channel';
 import { AcpPermissionGate, allowed } from './acp-permissions';
 import { AcpTurnNormalizer, AcpTurnUsage, promptUsage } from './acp-turn.normalizer';
+import { LocalAgentSession } from '../local-agent-session';
 
 export interface AcpLaunch {
   provider: string;
@@ -57,7 +55,7 @@ const INITIALIZE: InitializeRequest = {
  * when the agent offers it. The process starts with start() or resume(); what it says goes through
  * {@link AcpTurnNormalizer} and {@link AcpPermissionGate}.
  */
-export class AcpSession implements AgentSession {
+export class AcpSession extends LocalAgentSession {
   private process?: AgentProcess;
   private connection?: ClientConnection;
   private acpSessionId?: string;
@@ -67,19 +65,15 @@ export class AcpSession implements AgentSession {
   /** History the agent replays on `session/load` is already in the session's log. */
   private replaying = false;
   private ending = false;
-  private readonly queue = new AsyncQueue<SessionEventDraft>();
   private readonly gate: AcpPermissionGate;
 
   constructor(
-    private readonly config: SessionConfig,
+    config: SessionConfig,
     private readonly modelInfo: ModelInfo,
     private readonly launch: AcpLaunch,
   ) {
+    super(config, launch.provider);
     this.gate = new AcpPermissionGate(launch.policy, (draft) => this.queue.push(draft));
-  }
-
-  get id(): string {
-    return this.config.sessionId;
   }
 
   get model(): string {
@@ -92,10 +86,6 @@ export class AcpSession implements AgentSession {
 
   get pid(): number | undefined {
     return this.process?.alive ? this.process.pid : undefined;
-  }
-
-  events(): AsyncIterable<SessionEventDraft> {
-    return this.queue;
   }
 
   /**
@@ -128,19 +118,9 @@ export class AcpSession implements AgentSession {
     return this.gate.answer(requestId, decision);
   }
 
-  async terminate(): Promise<void> {
-    await this.end(false);
-  }
-
-  async suspend(): Promise<SuspendedState> {
-    await this.end(false);
-    return {
-      provider: this.launch.provider,
-      model: this.model,
-      cwd: this.config.cwd,
-      providerRef: this.acpSessionId,
-      ...(this.agentCost !== undefined ? { data: { agentCost: this.agentCost } } : {}),
-    };
+  /** The agent's running cost so far, so a resumed session counts only what it adds. */
+  protected override suspendedData(): Pick<SuspendedState, 'data'> {
+    return this.agentCost !== undefined ? { data: { agentCost: this.agentCost } } : {};
   }
 
   /**
@@ -292,7 +272,7 @@ export class AcpSession implements AgentSession {
     void this.end(true);
   }
 
-  private async end(failed: boolean): Promise<void> {
+  protected async end(failed: boolean): Promise<void> {
     if (this.ending) return;
     this.ending = true;
     this.gate.withdrawAll('the agent stopped', false);

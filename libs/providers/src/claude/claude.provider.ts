@@ -10,7 +10,6 @@ import {
   ProviderCapabilities,
   ProviderHealth,
   ProviderMetrics,
-  ProviderUnavailableError,
   SessionConfig,
   WarmSessionRequest,
 } from '@jelmore/contracts';
@@ -27,7 +26,12 @@ import { claudePermissionLaunch } from './claude-permissions';
 import { CLAUDE_MODELS, resolveClaudeModel } from './claude.models';
 import { ClaudeCodeSession, ClaudeLaunch } from './claude.session';
 import { WarmPool } from './warm-pool';
-import { localAgentCapabilities, localAgentHealth } from '../local-agent';
+import {
+  readyBinary,
+  localAgentCapabilities,
+  localAgentHealth,
+  requireModel,
+} from '../local-agent';
 
 /** What the agent may see of the server's environment: its own API settings and basics, no server secrets. */
 const CLAUDE_ENV_ALLOW_LIST = [...AGENT_BASE_ENV, 'ANTHROPIC_*', 'CLAUDE_CODE_*'] as const;
@@ -80,14 +84,9 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit, OnMo
   }
 
   createSession(config: SessionConfig): AgentSession {
-    if (!this.options.claude.enabled)
-      throw new ProviderUnavailableError(this.name, 'disabled in config');
-    if (!this.binary.last.ok || !this.bin) {
-      throw new ProviderUnavailableError(this.name, this.binary.last.reason ?? 'binary not found');
-    }
-    this.sandbox.assertUsable(this.name);
-    const model = this.resolveModel(config.model);
-    if (!model) throw new ProviderUnavailableError(this.name, `no model ${config.model}`);
+    const missing = this.options.claude.enabled ? undefined : 'disabled in config';
+    const bin = readyBinary(this.name, missing, this.bin, this.binary, this.sandbox);
+    const model = requireModel(this, config.model);
     const release = this.slots.take();
     const settings = { ...config, model: model.id };
     // A session's process may restart after a crash: it holds its slot until its first exit.
@@ -95,7 +94,7 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit, OnMo
     const warm = this.pool?.take(settings, onExit);
     if (warm) return warm;
     const home = this.homeOf(config);
-    return new ClaudeCodeSession(settings, this.launch(this.bin, config, home, onExit));
+    return new ClaudeCodeSession(settings, this.launch(bin, config, home, onExit));
   }
 
   claimWarmSession(request: WarmSessionRequest): string | undefined {

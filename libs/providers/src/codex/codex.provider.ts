@@ -24,7 +24,7 @@ import { CODEX_KEY_ENV, codexConfigToml } from './codex-config';
 import { CODEX_MODELS, resolveCodexModel } from './codex.models';
 import { CodexSession } from './codex.session';
 import { CodexSettings, loadCodexSettings } from './codex.settings';
-import { localAgentCapabilities, localAgentHealth } from '../local-agent';
+import { readyBinary, localAgentCapabilities, localAgentHealth } from '../local-agent';
 
 /** What the agent may see of the server's environment: basics and proxies, no server secrets. */
 const CODEX_ENV_ALLOW_LIST = [...AGENT_BASE_ENV, 'SSL_CERT_FILE'] as const;
@@ -83,19 +83,14 @@ export class CodexProvider implements AgentProviderPort, OnModuleInit {
   }
 
   createSession(config: SessionConfig): AgentSession {
-    const missing = this.missingSetting();
-    if (missing) throw new ProviderUnavailableError(this.name, missing);
-    if (!this.binary.last.ok || !this.bin) {
-      throw new ProviderUnavailableError(this.name, this.binary.last.reason ?? 'binary not found');
-    }
-    this.sandbox.assertUsable(this.name);
+    const bin = readyBinary(this.name, this.missingSetting(), this.bin, this.binary, this.sandbox);
     const model = resolveCodexModel(config.model ?? this.settings.defaultModel);
     if (!model) throw new ProviderUnavailableError(this.name, `no model ${config.model}`);
     const home = tenantHome(this.home, config.tenant);
     const codexHome = this.writeConfig(home);
     const release = this.slots.take();
     return new CodexSession(config, model, {
-      bin: this.bin,
+      bin,
       env: this.agentEnv(home, codexHome),
       codexHome,
       onEnd: (unexpected) => release(unexpected),

@@ -1,17 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import {
-  AgentSession,
-  ErrorCode,
-  SessionConfig,
-  SessionEventDraft,
-  StartOptions,
-  SuspendedState,
-} from '@jelmore/contracts';
+import { ErrorCode, SessionConfig, StartOptions, SuspendedState } from '@jelmore/contracts';
 import { AgentProcess, AgentProcessOptions } from '../process/agent-process';
-import { AsyncQueue } from '../process/async-queue';
 import { CodexEventNormalizer, CodexLine } from './codex-event.normalizer';
 import { threadTotals } from './codex-rollout';
 import type { CodexModel } from './codex.models';
+import { LocalAgentSession } from '../local-agent-session';
 
 export interface CodexLaunch {
   bin: string;
@@ -33,23 +26,19 @@ const EXIT_WAIT_MS = 5000;
  * (`exec resume <thread id>` after the first). Its history lives in `$CODEX_HOME`, so a suspended or
  * interrupted session resumes by its thread id (the providerRef) in a new process or on a restart.
  */
-export class CodexSession implements AgentSession {
-  private readonly queue = new AsyncQueue<SessionEventDraft>();
+export class CodexSession extends LocalAgentSession {
   private normalizer: CodexEventNormalizer;
   private process?: AgentProcess;
   private ending = false;
   private ended = false;
 
   constructor(
-    private readonly config: SessionConfig,
+    config: SessionConfig,
     private readonly modelInfo: CodexModel,
     private readonly launch: CodexLaunch,
   ) {
+    super(config, 'codex');
     this.normalizer = new CodexEventNormalizer(modelInfo);
-  }
-
-  get id(): string {
-    return this.config.sessionId;
   }
 
   get model(): string {
@@ -63,10 +52,6 @@ export class CodexSession implements AgentSession {
   /** The running turn's process; none between turns. */
   get pid(): number | undefined {
     return this.process?.alive ? this.process.pid : undefined;
-  }
-
-  events(): AsyncIterable<SessionEventDraft> {
-    return this.queue;
   }
 
   async start(query: string, options: StartOptions = {}): Promise<void> {
@@ -87,20 +72,6 @@ export class CodexSession implements AgentSession {
     this.normalizer.expectInterrupt();
     turn.signal('SIGINT');
     if (!(await exitsWithin(turn, INTERRUPT_GRACE_MS))) await turn.stop();
-  }
-
-  async terminate(): Promise<void> {
-    await this.end();
-  }
-
-  async suspend(): Promise<SuspendedState> {
-    await this.end();
-    return {
-      provider: 'codex',
-      model: this.model,
-      cwd: this.config.cwd,
-      providerRef: this.normalizer.threadId,
-    };
   }
 
   /** Adopts a thread; the next input continues it, its earlier tokens already counted. */
@@ -190,7 +161,7 @@ export class CodexSession implements AgentSession {
     this.finish(true);
   }
 
-  private async end(): Promise<void> {
+  protected async end(): Promise<void> {
     if (this.ending) return;
     this.ending = true;
     await this.process?.stop();

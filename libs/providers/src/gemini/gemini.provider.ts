@@ -7,7 +7,6 @@ import {
   ProviderCapabilities,
   ProviderHealth,
   ProviderMetrics,
-  ProviderUnavailableError,
   SessionConfig,
 } from '@jelmore/contracts';
 import { AgentProvider } from '../agent-provider.decorator';
@@ -23,7 +22,12 @@ import { GEMINI_MODELS, resolveGeminiModel } from './gemini.models';
 import { DEFAULT_GEMINI_OPTIONS, GEMINI_SETTINGS, GeminiOptions } from './gemini.options';
 import { GeminiSession } from './gemini.session';
 import { defaultGeminiBin, geminiCliEnv, writeGeminiSettings } from './gemini-cli';
-import { localAgentCapabilities, localAgentHealth } from '../local-agent';
+import {
+  readyBinary,
+  localAgentCapabilities,
+  localAgentHealth,
+  requireModel,
+} from '../local-agent';
 
 @AgentProvider('gemini')
 @Injectable()
@@ -82,27 +86,21 @@ export class GeminiProvider implements AgentProviderPort, OnModuleInit {
   }
 
   createSession(config: SessionConfig): AgentSession {
-    const missing = this.missingSetting();
-    if (missing) throw new ProviderUnavailableError(this.name, missing);
-    if (!this.binary.last.ok || !this.bin) {
-      throw new ProviderUnavailableError(this.name, this.binary.last.reason ?? 'CLI not found');
-    }
-    this.sandbox.assertUsable(this.name);
-    const model = this.resolveModel(config.model);
-    if (!model) throw new ProviderUnavailableError(this.name, `no model ${config.model}`);
+    const bin = readyBinary(this.name, this.missingSetting(), this.bin, this.binary, this.sandbox);
+    const model = requireModel(this, config.model);
     const home = this.prepareHome(config.tenant);
     const release = this.slots.take();
     // The npm package's entry is a script: run it with this node rather than whatever PATH finds.
-    const script = this.bin.endsWith('.js');
+    const script = bin.endsWith('.js');
     return new GeminiSession(config, model, {
-      command: script ? process.execPath : this.bin,
-      baseArgs: script ? [this.bin] : [],
+      command: script ? process.execPath : bin,
+      baseArgs: script ? [bin] : [],
       env: this.agentEnv(home),
       approvalMode: this.options.approvalMode,
       onEnd: release,
       sandbox: {
         sandbox: this.sandbox,
-        view: { writable: [home], readOnly: script ? [installRoot(this.bin)] : [] },
+        view: { writable: [home], readOnly: script ? [installRoot(bin)] : [] },
       },
     });
   }

@@ -1,17 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  AgentSession,
   ErrorCode,
   ModelInfo,
   SessionConfig,
-  SessionEventDraft,
   StartOptions,
   SuspendedState,
 } from '@jelmore/contracts';
 import { AgentProcess, AgentProcessOptions } from '../process/agent-process';
-import { AsyncQueue } from '../process/async-queue';
 import { GeminiLine, GeminiStreamNormalizer } from './gemini-stream.normalizer';
 import type { GeminiApprovalMode } from './gemini.options';
+import { LocalAgentSession } from '../local-agent-session';
 
 export interface GeminiLaunch {
   /** What to execute, and the arguments before ours (the CLI's script when it runs under node). */
@@ -30,23 +28,20 @@ export interface GeminiLaunch {
  * under its HOME, once the CLI has saved it. The CLI picks the id: a conversation whose first model call
  * failed keeps its id on disk but cannot be resumed, and that id cannot be given to `--session-id` again.
  */
-export class GeminiSession implements AgentSession {
+export class GeminiSession extends LocalAgentSession {
   private process?: AgentProcess;
   private normalizer?: GeminiStreamNormalizer;
-  private readonly queue = new AsyncQueue<SessionEventDraft>();
   private conversationRef?: string;
   private interruptRequested = false;
   private turnStartedAt = 0;
   private ending = false;
 
   constructor(
-    private readonly config: SessionConfig,
+    config: SessionConfig,
     private readonly modelInfo: ModelInfo,
     private readonly launch: GeminiLaunch,
-  ) {}
-
-  get id(): string {
-    return this.config.sessionId;
+  ) {
+    super(config, 'gemini');
   }
 
   get model(): string {
@@ -59,10 +54,6 @@ export class GeminiSession implements AgentSession {
 
   get pid(): number | undefined {
     return this.process?.alive ? this.process.pid : undefined;
-  }
-
-  events(): AsyncIterable<SessionEventDraft> {
-    return this.queue;
   }
 
   async start(query: string, options: StartOptions = {}): Promise<void> {
@@ -79,20 +70,6 @@ export class GeminiSession implements AgentSession {
     if (!this.process?.alive || this.normalizer?.ended) return;
     this.interruptRequested = true;
     await this.process.stop();
-  }
-
-  async terminate(): Promise<void> {
-    await this.end();
-  }
-
-  async suspend(): Promise<SuspendedState> {
-    await this.end();
-    return {
-      provider: 'gemini',
-      model: this.model,
-      cwd: this.config.cwd,
-      providerRef: this.conversationRef,
-    };
   }
 
   /** Adopts a suspended conversation: the next turn continues it with --resume. */
@@ -188,7 +165,7 @@ export class GeminiSession implements AgentSession {
     this.launch.onEnd(true);
   }
 
-  private async end(): Promise<void> {
+  protected async end(): Promise<void> {
     if (this.ending) return;
     this.ending = true;
     await this.process?.stop();

@@ -24,7 +24,7 @@ import { opencodeConfig } from './opencode-config';
 import { launchOpencodeServer } from './opencode-launch';
 import { defaultOpencodeBin, OpencodeServer } from './opencode-server';
 import { OpencodeSession } from './opencode.session';
-import { localAgentCapabilities, localAgentHealth } from '../local-agent';
+import { localAgentCapabilities, localAgentHealth, requireModel } from '../local-agent';
 
 /** Each `opencode --version` is a Bun start (about a second of CPU); health is asked every 15 s. */
 const BINARY_CHECK_TTL_MS = 10 * 60_000;
@@ -125,8 +125,7 @@ export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnAppl
       const unreachable = this.unreachable();
       if (unreachable) throw new ProviderUnavailableError(this.name, unreachable);
     }
-    const model = this.resolveModel(config.model);
-    if (!model) throw new ProviderUnavailableError(this.name, `no model ${config.model}`);
+    const model = requireModel(this, config.model);
     const release = this.slots.take();
     const server = this.external ?? this.sessionServer(config);
     return new OpencodeSession(config, model, {

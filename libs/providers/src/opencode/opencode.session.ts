@@ -1,16 +1,14 @@
 import {
-  AgentSession,
   ErrorCode,
   ModelInfo,
   SessionConfig,
-  SessionEventDraft,
   StartOptions,
   SuspendedState,
 } from '@jelmore/contracts';
-import { AsyncQueue } from '../process/async-queue';
 import { OpencodeEventNormalizer } from './opencode-event.normalizer';
 import { OPENCODE_PROVIDER_ID } from './opencode.options';
 import type { OpencodeServer } from './opencode-server';
+import { LocalAgentSession } from '../local-agent-session';
 
 export interface OpencodeLaunch {
   server: OpencodeServer;
@@ -26,8 +24,7 @@ export interface OpencodeLaunch {
  * tenant's home under Jelmore's data dir), so a suspended or interrupted session resumes by its opencode
  * session id, on a new server.
  */
-export class OpencodeSession implements AgentSession {
-  private readonly queue = new AsyncQueue<SessionEventDraft>();
+export class OpencodeSession extends LocalAgentSession {
   private readonly normalizer: OpencodeEventNormalizer;
   private opencodeId?: string;
   private unlisten?: () => void;
@@ -35,15 +32,12 @@ export class OpencodeSession implements AgentSession {
   private ending = false;
 
   constructor(
-    private readonly config: SessionConfig,
+    config: SessionConfig,
     private readonly modelInfo: ModelInfo,
     private readonly launch: OpencodeLaunch,
   ) {
+    super(config, 'opencode');
     this.normalizer = new OpencodeEventNormalizer(modelInfo);
-  }
-
-  get id(): string {
-    return this.config.sessionId;
   }
 
   get model(): string {
@@ -57,10 +51,6 @@ export class OpencodeSession implements AgentSession {
   /** The session's own server (none on a shared one): ended at boot should the server crash. */
   get pid(): number | undefined {
     return this.launch.dedicated ? this.server.pid : undefined;
-  }
-
-  events(): AsyncIterable<SessionEventDraft> {
-    return this.queue;
   }
 
   async start(query: string, options: StartOptions = {}): Promise<void> {
@@ -88,20 +78,6 @@ export class OpencodeSession implements AgentSession {
       this.normalizer.expectInterrupt();
       await this.server.request('POST', `/session/${this.opencodeId}/abort?${this.directory()}`);
     }
-  }
-
-  async terminate(): Promise<void> {
-    await this.end();
-  }
-
-  async suspend(): Promise<SuspendedState> {
-    await this.end();
-    return {
-      provider: 'opencode',
-      model: this.model,
-      cwd: this.config.cwd,
-      providerRef: this.opencodeId,
-    };
   }
 
   /** Adopts a suspended conversation; the next input continues it. */
@@ -171,7 +147,7 @@ export class OpencodeSession implements AgentSession {
     if (this.launch.dedicated) void this.server.stop();
   }
 
-  private async end(): Promise<void> {
+  protected async end(): Promise<void> {
     if (this.ending) return;
     this.ending = true;
     if (this.opencodeId && this.normalizer.turnActive) {

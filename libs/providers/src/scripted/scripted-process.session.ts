@@ -1,33 +1,24 @@
-import {
-  AgentSession,
-  ErrorCode,
-  SessionConfig,
-  SessionEventDraft,
-  SuspendedState,
-} from '@jelmore/contracts';
+import { ErrorCode, SessionConfig, SessionEventDraft } from '@jelmore/contracts';
 import { AgentProcess } from '../process/agent-process';
-import { AsyncQueue } from '../process/async-queue';
 import { SCRIPTED_AGENT_SOURCE, ScriptedAgentInput } from './scripted.script';
+import { LocalAgentSession } from '../local-agent-session';
 
 /**
  * The scripted agent as a real child process, run through the same AgentProcess machinery as the agent
  * CLIs (own process group, no shell, given environment) and read as JSON lines from its stdout: what a
  * benchmark of the agent-to-client path, or a demo of process handling, needs.
  */
-export class ScriptedProcessSession implements AgentSession {
+export class ScriptedProcessSession extends LocalAgentSession<SessionConfig & { model: string }> {
   private process?: AgentProcess;
-  private readonly queue = new AsyncQueue<SessionEventDraft>();
   private ending = false;
   private turns = 0;
 
   constructor(
-    private readonly config: SessionConfig & { model: string },
+    config: SessionConfig & { model: string },
     /** Called when the agent process exits; `expected` after terminate() or suspend(). */
     private readonly onExit: (expected: boolean) => void,
-  ) {}
-
-  get id(): string {
-    return this.config.sessionId;
+  ) {
+    super(config, 'scripted');
   }
 
   get model(): string {
@@ -42,10 +33,6 @@ export class ScriptedProcessSession implements AgentSession {
     return this.process?.alive ? this.process.pid : undefined;
   }
 
-  events(): AsyncIterable<SessionEventDraft> {
-    return this.queue;
-  }
-
   async start(query: string): Promise<void> {
     await this.send(query);
   }
@@ -57,20 +44,6 @@ export class ScriptedProcessSession implements AgentSession {
 
   async interrupt(): Promise<void> {
     if (this.process?.alive) this.write({ type: 'interrupt' });
-  }
-
-  async terminate(): Promise<void> {
-    await this.end();
-  }
-
-  async suspend(): Promise<SuspendedState> {
-    await this.end();
-    return {
-      provider: 'scripted',
-      model: this.model,
-      cwd: this.config.cwd,
-      providerRef: this.providerRef,
-    };
   }
 
   async resume(): Promise<void> {
@@ -105,7 +78,7 @@ export class ScriptedProcessSession implements AgentSession {
     }
   }
 
-  private async end(): Promise<void> {
+  protected async end(): Promise<void> {
     this.ending = true;
     if (this.process?.alive) await this.process.stop();
     else this.onExit(true); // No process to wait for (never started, or gone): free the slot now.
