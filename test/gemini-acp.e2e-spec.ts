@@ -1,15 +1,18 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
 import request from 'supertest';
 import type { SessionResource } from '@jelmore/contracts';
 import { FakeGeminiServer, userText } from './fixtures/fake-gemini';
 import { startTestServer, TestServer } from './support/app';
-import { eventually, processesIn } from './support/processes';
+import { allowThenDeny } from './support/permission-scenarios';
+import { eventually, processesIn, waitUntil } from './support/processes';
 import { connect, request as wsRequest, startSession } from './support/ws-client';
 
 describe('Gemini CLI over ACP (the gemini-acp preset: real gemini --acp, fake Gemini API)', () => {
   const models = new FakeGeminiServer({ slowDelayMs: 100 });
+  const dir = mkdtempSync(join(tmpdir(), 'jelmore-gemini-acp-'));
   let server: TestServer;
   let socket: Socket;
 
@@ -18,7 +21,7 @@ describe('Gemini CLI over ACP (the gemini-acp preset: real gemini --acp, fake Ge
     // The preset reads the gemini folder's settings from the environment, as in production.
     process.env.JELMORE_GEMINI_BASE_URL = baseUrl;
     process.env.JELMORE_GEMINI_API_KEY = 'test-key-not-secret';
-    server = await startTestServer();
+    server = await startTestServer({ dir });
     socket = await connect(server.url);
   });
 
@@ -28,7 +31,11 @@ describe('Gemini CLI over ACP (the gemini-acp preset: real gemini --acp, fake Ge
     await models.stop();
     delete process.env.JELMORE_GEMINI_BASE_URL;
     delete process.env.JELMORE_GEMINI_API_KEY;
+    rmSync(dir, { recursive: true, force: true });
   });
+
+  const requestFor = (text: string) =>
+    models.agentRequests().find((r) => userText(r.contents[r.contents.length - 1]).includes(text));
 
   const start = (payload: object) => startSession(socket, { provider: 'gemini-acp', ...payload });
 
@@ -51,10 +58,7 @@ describe('Gemini CLI over ACP (the gemini-acp preset: real gemini --acp, fake Ge
 
     await wsRequest(socket, 'session:input', { sessionId: session.id, text: 'which fruit?' });
     await events.waitForResults(2, 60_000);
-    const asked = models
-      .agentRequests()
-      .find((r) => userText(r.contents[r.contents.length - 1]).includes('which fruit?'));
-    expect(JSON.stringify(asked?.contents)).toContain('remember kiwi');
+    expect(JSON.stringify(requestFor('which fruit?')?.contents)).toContain('remember kiwi');
     await terminate(session);
   });
 
@@ -63,40 +67,10 @@ describe('Gemini CLI over ACP (the gemini-acp preset: real gemini --acp, fake Ge
       query: '[[bash echo allowed > allowed.txt]]',
       permissions: 'ask',
     });
-    await events.waitFor((all) => all.some((e) => e.type === 'permission_request'), 60_000);
-    const asked = events.ofType('permission_request')[0];
-    expect(asked.tool).toContain('echo allowed > allowed.txt');
+    const [allowed] = await allowThenDeny(socket, session, events);
+    expect(allowed.tool).toContain('echo allowed > allowed.txt');
     // The CLI asks before it announces the call: the request announces it.
-    expect(events.ofType('tool_use')[0]).toMatchObject({ id: asked.toolUseId });
-    await wsRequest(socket, 'permission:reply', {
-      sessionId: session.id,
-      requestId: asked.requestId,
-      allow: true,
-    });
-    await events.waitForResults(1, 60_000);
-    expect(readFileSync(join(session.cwd, 'allowed.txt'), 'utf8').trim()).toBe('allowed');
-    expect(events.ofType('tool_result')[0]).toMatchObject({ isError: false });
-
-    await wsRequest(socket, 'session:input', {
-      sessionId: session.id,
-      text: '[[bash echo denied > denied.txt]]',
-    });
-    await events.waitFor(
-      (all) => all.filter((e) => e.type === 'permission_request').length === 2,
-      60_000,
-    );
-    const second = events.ofType('permission_request')[1];
-    await wsRequest(socket, 'permission:reply', {
-      sessionId: session.id,
-      requestId: second.requestId,
-      allow: false,
-    });
-    await events.waitForResults(2, 60_000);
-    expect(existsSync(join(session.cwd, 'denied.txt'))).toBe(false);
-    expect(events.ofType('tool_result')[1]).toMatchObject({
-      toolUseId: second.toolUseId,
-      isError: true,
-    });
+    expect(events.ofType('tool_use')[0]).toMatchObject({ id: allowed.toolUseId });
     await terminate(session);
   });
 
@@ -116,4 +90,30 @@ describe('Gemini CLI over ACP (the gemini-acp preset: real gemini --acp, fake Ge
     expect(events.ofType('result')[2].text).toContain('still there?');
     await terminate(session);
   });
+
+  it('a restarted server resumes the chat with session/load', async () => {
+    const { session, events } = await start({ query: 'remember the word heron' });
+    await events.waitForResults(1, 60_000);
+    const answeredAt = Date.parse(events.ofType('result')[0].ts);
+    socket.disconnect();
+    await server.close();
+    expect(processesIn(session.cwd)).toEqual([]);
+    // Gemini CLI 0.61 names a chat's file by the minute it began, and a process started within that
+    // minute resets the file instead of loading it: come back in the next minute.
+    const minute = (ms: number) => Math.floor(ms / 60_000);
+    expect(await waitUntil(async () => minute(Date.now()) > minute(answeredAt), 65_000)).toBe(true);
+
+    server = await startTestServer({ dir });
+    socket = await connect(server.url);
+    await request(server.url).post(`/v1/sessions/${session.id}/resume`).expect(200);
+    await request(server.url)
+      .post(`/v1/sessions/${session.id}/input`)
+      .send({ text: 'which word?' })
+      .expect(202);
+    expect(await waitUntil(async () => requestFor('which word?') !== undefined, 60_000)).toBe(true);
+    expect(JSON.stringify(requestFor('which word?')?.contents)).toContain(
+      'remember the word heron',
+    );
+    await terminate(session);
+  }, 180_000);
 });

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
@@ -6,6 +6,7 @@ import request from 'supertest';
 import type { SessionResource } from '@jelmore/contracts';
 import { contentText, FakeOpenAIServer } from './fixtures/fake-openai';
 import { startTestServer, TestServer } from './support/app';
+import { allowThenDeny } from './support/permission-scenarios';
 import { eventually, processesIn, waitUntil } from './support/processes';
 import { connect, request as wsRequest, startSession } from './support/ws-client';
 
@@ -64,38 +65,8 @@ describe('OpenCode over ACP (the opencode-acp preset: real opencode acp, fake Op
       query: '[[bash echo allowed > allowed.txt]]',
       permissions: 'ask',
     });
-    await events.waitFor((all) => all.some((e) => e.type === 'permission_request'), 60_000);
-    const asked = events.ofType('permission_request')[0];
-    expect(asked.input).toMatchObject({ command: 'echo allowed > allowed.txt' });
-    await wsRequest(socket, 'permission:reply', {
-      sessionId: session.id,
-      requestId: asked.requestId,
-      allow: true,
-    });
-    await events.waitForResults(1, 60_000);
-    expect(readFileSync(join(session.cwd, 'allowed.txt'), 'utf8').trim()).toBe('allowed');
-    expect(events.ofType('tool_result')[0]).toMatchObject({
-      toolUseId: asked.toolUseId,
-      isError: false,
-    });
-
-    await wsRequest(socket, 'session:input', {
-      sessionId: session.id,
-      text: '[[bash echo denied > denied.txt]]',
-    });
-    await events.waitFor(
-      (all) => all.filter((e) => e.type === 'permission_request').length === 2,
-      60_000,
-    );
-    const second = events.ofType('permission_request')[1];
-    await wsRequest(socket, 'permission:reply', {
-      sessionId: session.id,
-      requestId: second.requestId,
-      allow: false,
-    });
-    await events.waitForResults(2, 60_000);
-    expect(existsSync(join(session.cwd, 'denied.txt'))).toBe(false);
-    expect(events.ofType('tool_result')[1]).toMatchObject({ isError: true });
+    const [allowed] = await allowThenDeny(socket, session, events);
+    expect(allowed.input).toMatchObject({ command: 'echo allowed > allowed.txt' });
     await terminate(session);
   });
 
