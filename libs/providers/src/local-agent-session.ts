@@ -49,10 +49,15 @@ export abstract class LocalAgentSession<
     return {
       provider: this.provider,
       model: this.model,
-      cwd: this.config.cwd,
+      cwd: this.resumeCwd(),
       providerRef: this.providerRef,
       ...this.suspendedData(),
     };
+  }
+
+  /** Where a resume continues: the session's directory, or where the agent moved to. */
+  protected resumeCwd(): string {
+    return this.config.cwd;
   }
 
   /** What else a resume needs, if anything. */

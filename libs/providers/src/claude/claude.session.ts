@@ -1,19 +1,17 @@
 import {
-  AgentSession,
   ErrorCode,
   PermissionDecision,
   SessionConfig,
-  SessionEventDraft,
   StartOptions,
   SuspendedState,
 } from '@jelmore/contracts';
 import { AgentProcess, AgentProcessOptions } from '../process/agent-process';
-import { AsyncQueue } from '../process/async-queue';
 import { ClaudePermissionGate, claudePermissionLaunch } from './claude-permissions';
 import { ClaudeStreamNormalizer } from './claude-stream.normalizer';
 import { resolveClaudeModel } from './claude.models';
 import { DirectoryTracker } from './directory-tracker';
 import type { ClaudeOptions } from './claude.options';
+import { LocalAgentSession } from '../local-agent-session';
 
 export interface ClaudeLaunch {
   bin: string;
@@ -28,10 +26,9 @@ export interface ClaudeLaunch {
  * One Claude Code conversation, run as a long-lived CLI process in stream-json input mode: each turn is a
  * user line on stdin. When the process is gone (suspend, crash) the conversation continues with --resume.
  */
-export class ClaudeCodeSession implements AgentSession {
+export class ClaudeCodeSession extends LocalAgentSession<SessionConfig & { model: string }> {
   private process?: AgentProcess;
   private normalizer: ClaudeStreamNormalizer;
-  private readonly queue = new AsyncQueue<SessionEventDraft>();
   private readonly directory: DirectoryTracker;
   private ending = false;
   private conversationRef?: string;
@@ -41,9 +38,10 @@ export class ClaudeCodeSession implements AgentSession {
   private readonly permissionGate?: ClaudePermissionGate;
 
   constructor(
-    private readonly config: SessionConfig & { model: string },
+    config: SessionConfig & { model: string },
     private readonly launch: ClaudeLaunch,
   ) {
+    super(config, 'claude');
     this.directory = new DirectoryTracker(config.cwd);
     this.normalizer = this.newNormalizer();
     const policy = config.permissions;
@@ -58,10 +56,6 @@ export class ClaudeCodeSession implements AgentSession {
     return new ClaudeStreamNormalizer(resolveClaudeModel(this.config.model));
   }
 
-  get id(): string {
-    return this.config.sessionId;
-  }
-
   get model(): string {
     return this.config.model;
   }
@@ -72,10 +66,6 @@ export class ClaudeCodeSession implements AgentSession {
 
   get pid(): number | undefined {
     return this.process?.alive ? this.process.pid : undefined;
-  }
-
-  events(): AsyncIterable<SessionEventDraft> {
-    return this.queue;
   }
 
   async start(query: string, options: StartOptions = {}): Promise<void> {
@@ -124,22 +114,15 @@ export class ClaudeCodeSession implements AgentSession {
     return this.permissionGate?.answer(requestId, decision) ?? false;
   }
 
-  async terminate(): Promise<void> {
+  protected async end(): Promise<void> {
     this.ending = true;
     await this.process?.stop();
     this.queue.end();
   }
 
-  async suspend(): Promise<SuspendedState> {
-    this.ending = true;
-    await this.process?.stop();
-    this.queue.end();
-    return {
-      provider: 'claude',
-      model: this.model,
-      cwd: this.directory.cwd,
-      providerRef: this.conversationRef,
-    };
+  /** A resume continues where the agent last moved to. */
+  protected override resumeCwd(): string {
+    return this.directory.cwd;
   }
 
   /** Adopts a suspended conversation; the CLI process starts with --resume on the next input. */
