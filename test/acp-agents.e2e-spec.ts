@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Socket } from 'socket.io-client';
+import Database from 'better-sqlite3';
 import request from 'supertest';
 import type { SessionEvent, SessionResource } from '@jelmore/contracts';
 import { startTestServer, TestServer } from './support/app';
@@ -188,6 +189,21 @@ describe('ACP agents from the config file (the SDK-built fixture agent)', () => 
     expect(events.ofType('result')[1].text).toContain('turn 2; previous: be slow please');
   });
 
+  it('saves the agent`s session id at the first event, so a crash in turn 1 can resume', async () => {
+    const { session, events } = await start({ provider: 'fixture', query: 'be slow at first' });
+    await events.waitFor((all) => all.some((e) => e.type === 'assistant'));
+    const db = new Database(join(dir, 'data', 'jelmore.db'), { readonly: true });
+    try {
+      const row = db.prepare('SELECT provider_ref FROM sessions WHERE id = ?').get(session.id) as {
+        provider_ref: string | null;
+      };
+      const created = received().filter((m) => m.method === 'session/prompt');
+      expect(row.provider_ref).toBe(created[created.length - 1].params?.sessionId);
+    } finally {
+      db.close();
+    }
+  });
+
   it('terminate leaves no agent process', async () => {
     const { session, events } = await start({ provider: 'fixture', query: 'be slow again' });
     await events.waitFor((all) => all.some((e) => e.type === 'assistant'));
@@ -218,9 +234,11 @@ describe('ACP agents from the config file (the SDK-built fixture agent)', () => 
       const { error } = await failedSession('exits-at-start');
       expect(error).toMatchObject({ code: 'AGENT_EXITED' });
       expect(error.message).toContain('fixture: refusing to start');
-      expect(await health('exits-at-start')).toMatchObject({
+      // Health is public: it says what failed, never what the agent printed.
+      const unhealthy = await health('exits-at-start');
+      expect(unhealthy).toMatchObject({
         healthy: false,
-        reason: expect.stringContaining('refusing to start'),
+        reason: 'exits-at-start agent exited with code 3',
       });
       expect(await health('fixture')).toMatchObject({ healthy: true });
     });

@@ -38,6 +38,9 @@ export interface AcpHost {
   env?: NodeJS.ProcessEnv;
 }
 
+/** How long a session's failure keeps the provider unhealthy. */
+const FAILURE_MEMORY_MS = 60_000;
+
 /** What a preset's launch hook knows of the session. */
 export interface AcpSessionLaunch {
   model: ModelInfo;
@@ -111,7 +114,12 @@ export class AcpAgentProvider implements AgentProviderPort {
       },
       sandbox: {
         sandbox: this.host.sandbox,
-        view: { writable: [home], readOnly: commandFolders(command) },
+        view: {
+          writable: [home],
+          readOnly: commandFiles(command),
+          // Whether or not the agent asks before it writes, it cannot write here.
+          readOnlyCwd: policy === 'deny-writes',
+        },
       },
       policy,
       startTimeoutMs: this.agent.options.startTimeoutSeconds * 1000,
@@ -125,6 +133,11 @@ export class AcpAgentProvider implements AgentProviderPort {
   }
 
   async healthCheck(): Promise<ProviderHealth> {
+    // A failure counts for a while: selection skips an unhealthy provider, so a sticky one would never
+    // get the session that shows it works again. The circuit breaker handles repeated failures.
+    if (this.lastFailure && Date.now() - Date.parse(this.lastFailure.at) > FAILURE_MEMORY_MS) {
+      this.lastFailure = undefined;
+    }
     const reason = this.refusal() ?? this.host.sandbox.refusal() ?? this.lastFailure?.reason;
     return {
       healthy: !reason,
@@ -171,16 +184,18 @@ export class AcpAgentProvider implements AgentProviderPort {
 }
 
 /**
- * What a sandboxed agent must see of its own install, read-only: for a script, its folder and every
- * `node_modules` above it (where its imports resolve); for a binary, the folder it runs from.
+ * What a sandboxed agent must see of its own install, read-only, and no more: a binary's npm package
+ * folder (it needs its siblings) or the binary alone; a script alone, with every `node_modules` above it
+ * (where its imports resolve). Never the folder around it: that may hold the workspaces or the data dir.
  */
-function commandFolders(command: string): string[] {
+function commandFiles(command: string): string[] {
   const real = existsSync(command) ? realpathSync(command) : command;
-  if (!/\.(c|m)?js$/.test(real)) return [installRoot(real)];
-  const folders = [dirname(real)];
+  const script = /\.(c|m)?js$/.test(real);
+  if (!script) return [real.includes(`${sep}node_modules${sep}`) ? installRoot(real) : real];
+  const shown = [real];
   for (let dir = dirname(real); dir !== dirname(dir); dir = dirname(dir)) {
     const modules = join(dir, 'node_modules');
-    if (existsSync(modules)) folders.push(modules);
+    if (existsSync(modules)) shown.push(modules);
   }
-  return folders;
+  return shown;
 }

@@ -159,6 +159,24 @@ describe('AcpPermissionGate', () => {
       ]);
     });
 
+    it('the agent taking its question back resolves it as withdrawn and settles cancelled', async () => {
+      const { gate: g, emitted } = gate('ask');
+      const taken = new AbortController();
+      const settled = g.request(request('execute'), taken.signal);
+      const asked = emitted[0] as Extract<SessionEventDraft, { type: 'permission_request' }>;
+      taken.abort();
+      await expect(settled).resolves.toEqual({ outcome: { outcome: 'cancelled' } });
+      expect(emitted[1]).toEqual({
+        type: 'permission_resolved',
+        requestId: asked.requestId,
+        allow: false,
+        reason: 'withdrawn by the agent',
+        by: 'cancelled',
+      });
+      // A client's late answer finds nothing to answer.
+      expect(g.answer(asked.requestId, { allow: true })).toBe(false);
+    });
+
     it('answering an unknown request: false', () => {
       const { gate: g } = gate('ask');
       expect(g.answer('nope', { allow: true })).toBe(false);

@@ -30,8 +30,10 @@ export class AcpPermissionGate {
     private readonly emit: (draft: SessionEventDraft) => void,
   ) {}
 
+  /** `withdrawn` aborts when the agent takes the question back (`$/cancel_request`). */
   request(
     params: RequestPermissionRequest,
+    withdrawn?: AbortSignal,
   ): Promise<RequestPermissionResponse> | RequestPermissionResponse {
     const { toolCall, options } = params;
     switch (this.policy) {
@@ -50,6 +52,7 @@ export class AcpPermissionGate {
             (toolCall.locations?.length ? { locations: toolCall.locations } : {}),
           toolUseId: toolCall.toolCallId,
         });
+        withdrawn?.addEventListener('abort', () => this.withdraw(requestId), { once: true });
         return new Promise((settle) => this.asked.set(requestId, { options, settle }));
       }
       default: {
@@ -66,6 +69,21 @@ export class AcpPermissionGate {
     this.asked.delete(requestId);
     asked.settle(choose(asked.options, decision.allow));
     return true;
+  }
+
+  /** The agent took one question back: resolved in the log as withdrawn, answered `cancelled`. */
+  private withdraw(requestId: string): void {
+    const asked = this.asked.get(requestId);
+    if (!asked) return;
+    this.asked.delete(requestId);
+    this.emit({
+      type: 'permission_resolved',
+      requestId,
+      allow: false,
+      reason: 'withdrawn by the agent',
+      by: 'cancelled',
+    });
+    asked.settle({ outcome: { outcome: 'cancelled' } });
   }
 
   /**

@@ -65,6 +65,10 @@ export class AcpSession extends LocalAgentSession {
   /** History the agent replays on `session/load` is already in the session's log. */
   private replaying = false;
   private ending = false;
+  /** Why the agent process ended, when it did on its own. */
+  private exitReason?: string;
+  /** An interrupt that came while the session was still opening: sent with the first prompt. */
+  private cancelWanted = false;
   private readonly gate: AcpPermissionGate;
 
   constructor(
@@ -97,7 +101,7 @@ export class AcpSession extends LocalAgentSession {
     void this.open()
       .then(() => this.prompt(query))
       .catch((err: unknown) =>
-        this.failed(ErrorCode.ProviderUnavailable, `could not open a session: ${reason(err)}`),
+        this.failed(ErrorCode.ProviderUnavailable, 'could not open a session', reason(err)),
       );
   }
 
@@ -109,7 +113,12 @@ export class AcpSession extends LocalAgentSession {
 
   /** Cancels the turn; the agent ends it with `cancelled` and keeps what was said. */
   async interrupt(): Promise<void> {
-    if (!this.turn || !this.connection || !this.acpSessionId) return;
+    if (!this.turn) {
+      // Still opening (initialize, session/new): cancel the first turn as soon as it is sent.
+      if (!this.ending && this.connection && !this.acpSessionId) this.cancelWanted = true;
+      return;
+    }
+    if (!this.connection || !this.acpSessionId) return;
     this.gate.withdrawAll('withdrawn: the turn was interrupted', true);
     await this.connection.agent.notify('session/cancel', { sessionId: this.acpSessionId });
   }
@@ -129,6 +138,7 @@ export class AcpSession extends LocalAgentSession {
    */
   async resume(state: SuspendedState): Promise<void> {
     if (!state.providerRef) {
+      await this.end(false);
       throw new ProviderUnavailableError(this.launch.provider, 'no ACP session id to load');
     }
     this.acpSessionId = state.providerRef;
@@ -138,8 +148,11 @@ export class AcpSession extends LocalAgentSession {
     try {
       await this.open();
     } catch (err) {
+      const why = this.exitReason ?? reason(err);
+      if (!this.ending)
+        this.launch.onFailed(`${this.launch.provider} agent could not load a session`);
       await this.end(true);
-      throw new ProviderUnavailableError(this.launch.provider, reason(err));
+      throw new ProviderUnavailableError(this.launch.provider, why);
     }
   }
 
@@ -147,10 +160,7 @@ export class AcpSession extends LocalAgentSession {
     const channel = new AcpChannel(
       (message) => agentProcess.writeLine(message),
       (line) =>
-        this.failed(
-          ErrorCode.AgentError,
-          `wrote a line that is not JSON-RPC: ${line.slice(0, 200)}`,
-        ),
+        this.failed(ErrorCode.AgentError, 'wrote a line that is not JSON-RPC', line.slice(0, 200)),
     );
     const agentProcess: AgentProcess = new AgentProcess({
       bin: this.launch.command,
@@ -163,14 +173,17 @@ export class AcpSession extends LocalAgentSession {
       onExit: (code, signal, stderrTail) => {
         channel.close();
         const how = signal ? `signal ${signal}` : `code ${code}`;
+        this.exitReason = `the agent exited with ${how}`;
         const detail = stderrTail.trim().split('\n').pop()?.slice(0, 300);
-        this.failed(ErrorCode.AgentExited, `exited with ${how}${detail ? `: ${detail}` : ''}`);
+        this.failed(ErrorCode.AgentExited, `exited with ${how}`, detail || undefined);
       },
     });
     this.process = agentProcess;
     this.connection = client({ name: 'jelmore' })
       .onNotification('session/update', ({ params }) => this.onUpdate(params))
-      .onRequest('session/request_permission', ({ params }) => this.onPermission(params))
+      .onRequest('session/request_permission', ({ params, signal }) =>
+        this.onPermission(params, signal),
+      )
       .connect(channel.stream);
   }
 
@@ -224,6 +237,10 @@ export class AcpSession extends LocalAgentSession {
         this.finish(turn, 'end_turn', undefined);
       },
     );
+    if (this.cancelWanted) {
+      this.cancelWanted = false;
+      void this.interrupt();
+    }
   }
 
   private finish(
@@ -243,11 +260,15 @@ export class AcpSession extends LocalAgentSession {
     for (const draft of this.turn.push(notification.update)) this.queue.push(draft);
   }
 
-  private async onPermission(params: RequestPermissionRequest): Promise<RequestPermissionResponse> {
+  private async onPermission(
+    params: RequestPermissionRequest,
+    withdrawn: AbortSignal,
+  ): Promise<RequestPermissionResponse> {
     const turn = this.turn;
     for (const draft of turn?.asked(params.toolCall) ?? []) this.queue.push(draft);
-    const response = await this.gate.request(params);
-    if (turn && !allowed(params, response)) {
+    const response = await this.gate.request(params, withdrawn);
+    // A question withdrawn or left with the turn has no answer, and so no refusal to report.
+    if (turn && response.outcome.outcome === 'selected' && !allowed(params, response)) {
       const refusal = turn.refused(params.toolCall.toolCallId, 'Denied: permission refused');
       for (const draft of refusal) this.queue.push(draft);
     }
@@ -264,11 +285,15 @@ export class AcpSession extends LocalAgentSession {
   }
 
   /** The agent failed on its own: its error event, then the end of the session's events. */
-  private failed(code: ErrorCode, message: string): void {
+  /**
+   * The agent failed on its own: the session's error event says all (`detail` may quote the agent), the
+   * provider's health only `summary`, since health is public and the agent's output is a tenant's.
+   */
+  private failed(code: ErrorCode, summary: string, detail?: string): void {
     if (this.ending) return;
-    const text = `${this.launch.provider} agent ${message}`;
+    const text = `${this.launch.provider} agent ${summary}`;
     this.launch.onFailed(text);
-    this.queue.push({ type: 'error', code, message: text });
+    this.queue.push({ type: 'error', code, message: detail ? `${text}: ${detail}` : text });
     void this.end(true);
   }
 

@@ -132,7 +132,7 @@ export class SessionLauncher {
     });
     if (!claimed) throw notActive(record, 'is being resumed by another request');
     record.nodeId = this.options.nodeId;
-    let agent: AgentSession;
+    let agent: AgentSession | undefined;
     try {
       agent = provider.createSession({
         sessionId: id,
@@ -144,6 +144,8 @@ export class SessionLauncher {
       });
       await agent.resume({ ...state, cwd });
     } catch (err) {
+      // Whatever it started (a process, a slot) ends with the refusal.
+      await agent?.terminate().catch(() => undefined);
       await this.store.updateSession(id, { state: record.state });
       throw err;
     }

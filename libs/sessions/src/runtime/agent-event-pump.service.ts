@@ -36,12 +36,26 @@ export class AgentEventPump {
     for await (const draft of runtime.agent.events()) {
       if (runtime.state === 'launching') {
         if (draft.type === 'error') crash = draft.message;
-        else runtime.heard();
+        else {
+          runtime.heard();
+          await this.keepProviderRef(runtime);
+        }
       }
       const handling = this.onAgentEvent(runtime, draft);
       if (handling) await handling;
     }
     return crash;
+  }
+
+  /**
+   * An agent that names its conversation only once it opened it (ACP's session/new answers after
+   * start() returned) has it saved at its first event, so a crash in the first turn can still resume.
+   */
+  private async keepProviderRef(runtime: SessionRuntime): Promise<void> {
+    const ref = runtime.agent.providerRef;
+    if (!ref || ref === runtime.record.providerRef) return;
+    runtime.record.providerRef = ref;
+    await this.store.updateSession(runtime.record.id, { providerRef: ref });
   }
 
   /**
