@@ -25,6 +25,23 @@ function stall(socket: Socket, paused: boolean): void {
   else transport.ws._socket.resume();
 }
 
+/**
+ * Reads until the session's first result, catching up from where it was cut off whenever it lags, as
+ * a client does: the flood has no back-pressure, so even a reading client lags if its process pauses
+ * for a quarter second (a GC, a busy core), and that is the server doing its job.
+ */
+async function readToResult(socket: Socket, sessionId: string, events: EventCollector) {
+  for (let lags = 0; ; lags++) {
+    await events.waitFor(
+      (all) => all.some((e) => e.type === 'result') || events.errors.length > lags,
+      60_000,
+    );
+    if (events.ofType('result').length > 0) return;
+    const { lastSeq } = events.errors[lags].details as { lastSeq: number };
+    await wsRequest(socket, 'session:subscribe', { sessionId, after: lastSeq });
+  }
+}
+
 describe('a client that stops reading', () => {
   const dir = mkdtempSync(join(tmpdir(), 'jelmore-slow-'));
   let server: ServerProcess;
@@ -63,7 +80,7 @@ describe('a client that stops reading', () => {
       let peak = 0;
       const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(server.pid!))), 20);
       // Cleared whatever happens: a sampler left running would read a gone process's /proc later.
-      await fast.waitForResults(1, 60_000).finally(() => clearInterval(sampler));
+      await readToResult(reader, session.id, fast).finally(() => clearInterval(sampler));
       peak = Math.max(peak, rssMiB(server.pid!));
 
       // The reading client got everything, in order.
@@ -95,6 +112,5 @@ describe('a client that stops reading', () => {
       stalled.disconnect();
       reader.disconnect();
     }
-    // Its own waits add up to two minutes: a slow machine fails them, not jest's default minute.
   }, 150_000);
 });
