@@ -7,8 +7,8 @@ import type { SessionResource } from '@jelmore/contracts';
 import { FakeGeminiServer, userText } from './fixtures/fake-gemini';
 import { startTestServer, TestServer } from './support/app';
 import { allowThenDeny } from './support/permission-scenarios';
-import { eventually, processesIn, waitUntil } from './support/processes';
-import { connect, request as wsRequest, startSession } from './support/ws-client';
+import { processesIn, waitUntil } from './support/processes';
+import { connect, request as wsRequest, startSession, terminateSession } from './support/ws-client';
 
 describe('Gemini CLI over ACP (the gemini-acp preset: real gemini --acp, fake Gemini API)', () => {
   const models = new FakeGeminiServer({ slowDelayMs: 100 });
@@ -39,10 +39,7 @@ describe('Gemini CLI over ACP (the gemini-acp preset: real gemini --acp, fake Ge
 
   const start = (payload: object) => startSession(socket, { provider: 'gemini-acp', ...payload });
 
-  async function terminate(session: SessionResource): Promise<void> {
-    await request(server.url).delete(`/v1/sessions/${session.id}`).expect(200);
-    expect(await eventually(() => processesIn(session.cwd).length === 0)).toBe(true);
-  }
+  const terminate = (session: SessionResource) => terminateSession(server.url, session);
 
   it('streams in pieces and keeps the conversation in one agent across turns', async () => {
     const { session, events } = await start({ query: '[[slow 4]] remember kiwi' });

@@ -7,8 +7,8 @@ import type { SessionResource } from '@jelmore/contracts';
 import { contentText, FakeOpenAIServer } from './fixtures/fake-openai';
 import { startTestServer, TestServer } from './support/app';
 import { allowThenDeny } from './support/permission-scenarios';
-import { eventually, processesIn, waitUntil } from './support/processes';
-import { connect, request as wsRequest, startSession } from './support/ws-client';
+import { processesIn, waitUntil } from './support/processes';
+import { connect, request as wsRequest, startSession, terminateSession } from './support/ws-client';
 
 /** The model requests whose last user message holds `text`. */
 function requestsTo(models: FakeOpenAIServer, text: string) {
@@ -40,10 +40,7 @@ describe('OpenCode over ACP (the opencode-acp preset: real opencode acp, fake Op
 
   const start = (payload: object) => startSession(socket, { provider: 'opencode-acp', ...payload });
 
-  async function terminate(session: SessionResource): Promise<void> {
-    await request(server.url).delete(`/v1/sessions/${session.id}`).expect(200);
-    expect(await eventually(() => processesIn(session.cwd).length === 0)).toBe(true);
-  }
+  const terminate = (session: SessionResource) => terminateSession(server.url, session);
 
   it('streams in pieces and prices the turn from the agent`s own cost', async () => {
     const { session, events } = await start({ query: '[[slow 4]] hello' });

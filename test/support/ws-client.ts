@@ -1,5 +1,7 @@
 import { io, Socket } from 'socket.io-client';
+import supertest from 'supertest';
 import type { SessionEvent, SessionResource, SessionStreamError, WsAck } from '@jelmore/contracts';
+import { eventually, processesIn } from './processes';
 
 export function connect(url: string, token?: string): Promise<Socket> {
   const socket = io(`${url}/sessions`, {
@@ -101,4 +103,10 @@ export async function startSession(
   const events = new EventCollector(socket, ack.session.id);
   await request(socket, 'session:subscribe', { sessionId: ack.session.id });
   return { session: ack.session, events };
+}
+
+/** Terminates a session over REST; resolves once no process runs in its directory any more. */
+export async function terminateSession(url: string, session: SessionResource): Promise<void> {
+  await supertest(url).delete(`/v1/sessions/${session.id}`).expect(200);
+  expect(await eventually(() => processesIn(session.cwd).length === 0)).toBe(true);
 }
