@@ -8,8 +8,9 @@ set -euo pipefail
 
 declare -A needs=([chromium]=chromium [bwrap]=bubblewrap)
 missing=()
+# A tool counts when it runs, not when a file of its name is there (a broken or masked one is missing).
 for tool in "${!needs[@]}"; do
-  command -v "$tool" >/dev/null 2>&1 || missing+=("${needs[$tool]}")
+  "$tool" --version >/dev/null 2>&1 || missing+=("${needs[$tool]}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
@@ -31,3 +32,9 @@ fi
 echo "Installing what the tests need: ${missing[*]}"
 "${sudo[@]}" apt-get update -qq
 DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+for tool in "${!needs[@]}"; do
+  if ! "$tool" --version >/dev/null 2>&1; then
+    echo "$tool still does not run after installing ${needs[$tool]}: repair it (apt-get install --reinstall ${needs[$tool]}), then npm test again." >&2
+    exit 1
+  fi
+done
