@@ -282,6 +282,7 @@ describe(`AsyncAPI document of the Socket.IO protocol (${JSON_PATH})`, () => {
       'tool_result',
       'tool_use',
       'usage',
+      'user',
     ]);
   }, 120_000);
 });

@@ -2,9 +2,10 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import type { SessionResource } from '@jelmore/contracts';
+import type { AttachmentResource, SessionResource } from '@jelmore/contracts';
 import { SessionCleanupJob, SessionsService } from '@jelmore/sessions';
 import { startTestServer, TestServer } from './support/app';
+import { sha256 } from './support/media';
 import { eventually, processesMentioning, waitUntil } from './support/processes';
 
 describe('the cleanup job ends sessions idle past the TTL', () => {
@@ -70,7 +71,7 @@ describe('the cleanup job ends sessions idle past the TTL', () => {
   });
 });
 
-describe('the cleanup job removes the folders of sessions past retention', () => {
+describe('the cleanup job removes the folders and attachments of sessions past retention', () => {
   const RETENTION_SECONDS = 3600;
   let server: TestServer;
   let root: string;
@@ -140,5 +141,60 @@ describe('the cleanup job removes the folders of sessions past retention', () =>
     expect((await http.get(`/v1/sessions/${ended.id}`).expect(200)).body.state).toBe('terminated');
     await end(live);
     await end(inReused);
+  });
+
+  it('deletes the attachments only sessions past retention used; a kept session keeps its own', async () => {
+    const http = request(server.url);
+    const upload = async (text: string) =>
+      (
+        await http
+          .post('/v1/attachments')
+          .set('content-type', 'text/markdown')
+          .send(Buffer.from(text))
+          .expect(201)
+      ).body as AttachmentResource;
+    const byId = (attachment: AttachmentResource) => ({
+      type: 'document',
+      attachmentId: attachment.id,
+    });
+    const start = async (query: unknown[]) => {
+      const session = (
+        await http.post('/v1/sessions').send({ query, provider: 'scripted' }).expect(201)
+      ).body as SessionResource;
+      // Idle: the turn took its input, so the session uses its attachments.
+      await waitUntil(
+        async () => (await http.get(`/v1/sessions/${session.id}`)).body.state === 'idle',
+      );
+      return session;
+    };
+    const onlyEnded = await upload('# used by the ended session\n');
+    const shared = await upload('# used by both sessions\n');
+    const onlyKept = await upload('# used by the kept session\n');
+    const text = { type: 'text', text: '[[events 1]]' };
+    const inline = { type: 'document', data: Buffer.from('inline notes\n').toString('base64') };
+    const ended = await start([text, byId(onlyEnded), byId(shared), inline]);
+    const kept = await start([text, byId(shared), byId(onlyKept)]);
+    await http.delete(`/v1/sessions/${ended.id}`).expect(200);
+    const { events } = (await http.get(`/v1/sessions/${ended.id}/events`).expect(200)).body;
+    const inlineId = events.find((e: { type: string }) => e.type === 'user').content[3]
+      .attachmentId;
+    const status = async (id: string) => (await http.get(`/v1/attachments/${id}`)).status;
+    const all = [onlyEnded.id, inlineId, shared.id, onlyKept.id];
+
+    const job = server.app.get(SessionCleanupJob);
+    await job.run();
+    expect(await Promise.all(all.map(status))).toEqual([200, 200, 200, 200]);
+
+    await job.run(Date.now() + (RETENTION_SECONDS + 60) * 1000);
+    for (const id of [onlyEnded.id, inlineId]) {
+      const gone = await http.get(`/v1/attachments/${id}`).expect(404);
+      expect(gone.body.error.code).toBe('ATTACHMENT_NOT_FOUND');
+    }
+    for (const attachment of [shared, onlyKept]) {
+      const res = await http.get(`/v1/attachments/${attachment.id}`).expect(200);
+      expect(res.headers['content-type']).toMatch(/^text\/markdown/);
+      expect(sha256(res.text)).toBe(attachment.sha256);
+    }
+    await http.delete(`/v1/sessions/${kept.id}`).expect(200);
   });
 });

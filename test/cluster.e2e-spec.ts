@@ -8,9 +8,16 @@ import request from 'supertest';
 import type { SessionEvent, SessionResource } from '@jelmore/contracts';
 import { FakeAnthropicServer, textOf } from './fixtures/fake-anthropic';
 import { freshPostgresSchema, redisAnswers, REDIS_URL } from './support/cluster-services';
+import { pngImage, sha256 } from './support/media';
 import { waitUntil } from './support/processes';
 import { freePort, ServerProcess } from './support/server-process';
 import { connect, EventCollector, request as wsRequest } from './support/ws-client';
+
+/** The sha256 of each base64 image in a model request's message. */
+const imagesSent = (message: { content: unknown } | undefined): string[] =>
+  (Array.isArray(message?.content) ? (message.content as Array<Record<string, unknown>>) : [])
+    .filter((block) => block.type === 'image')
+    .map((block) => sha256(Buffer.from((block.source as { data: string }).data, 'base64')));
 
 const contiguous = (events: SessionEvent[]) =>
   events.map((e) => e.seq).every((seq, i) => seq === i + 1);
@@ -116,6 +123,30 @@ describe('two nodes sharing PostgreSQL and Redis', () => {
     await request(b.url).post(`/v1/sessions/${sessionId}/interrupt`).expect(202);
   });
 
+  it('an image uploaded to B reaches the agent on A: attachments live in the shared database', async () => {
+    const image = pngImage(31);
+    const upload = await request(b.url)
+      .post('/v1/attachments')
+      .set('content-type', 'image/png')
+      .send(image)
+      .expect(201);
+    const before = fake.agentRequests().length;
+    await request(b.url)
+      .post(`/v1/sessions/${sessionId}/input`)
+      .send({
+        text: [
+          { type: 'text', text: 'image through B' },
+          { type: 'image', attachmentId: (upload.body as { id: string }).id },
+        ],
+      })
+      .expect(202);
+    expect(await waitUntil(async () => fake.agentRequests().length > before, 30_000)).toBe(true);
+    expect(imagesSent(fake.agentRequests()[before].messages.at(-1))).toEqual([sha256(image)]);
+    expect(await waitUntil(async () => (await stateOf(a, sessionId)) === 'idle', 30_000)).toBe(
+      true,
+    );
+  });
+
   it('SIGTERM on A tells its clients, suspends its sessions, and B resumes one with its history', async () => {
     const onA = await open(a);
     const hint = new Promise<unknown>((resolve) => onA.once('server:shutdown', resolve));
@@ -146,9 +177,11 @@ describe('two nodes sharing PostgreSQL and Redis', () => {
       .map((m) => (typeof m.content === 'string' ? m.content : textOf(m.content as never)));
     expect(userTexts.join('\n')).toContain('routed through B');
     expect(userTexts.join('\n')).toContain('after the move');
+    // The image turn moved with the conversation, bytes and all.
+    expect(request_.messages.flatMap((m) => imagesSent(m))).toEqual([sha256(pngImage(31))]);
     const all = await eventsOf(b, sessionId);
     expect(contiguous(all)).toBe(true);
-    expect(all.filter((e) => e.type === 'result')).toHaveLength(3);
+    expect(all.filter((e) => e.type === 'result')).toHaveLength(4);
   });
 
   it('sessions of a node that dies without a word are marked interrupted once its lease expires', async () => {

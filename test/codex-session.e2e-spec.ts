@@ -90,8 +90,10 @@ describe('Codex sessions (real codex exec, fake OpenAI Responses API)', () => {
       toolUseId: toolUse.id,
       isError: false,
     });
-    // The reply comes in pieces as the agent works: the preamble, the tool, then the final message.
+    // The turn's input first, then the reply in pieces as the agent works: the preamble, the tool,
+    // then the final message.
     expect(events.events.map((e) => e.type).filter((t) => t !== 'status')).toEqual([
+      'user',
       'assistant',
       'tool_use',
       'tool_result',

@@ -4,6 +4,7 @@ import request from 'supertest';
 import type { WsAck } from '@jelmore/contracts';
 import { nestingDepth } from '../apps/server/src/common/validation';
 import { startTestServer, TestServer } from './support/app';
+import { ELF_BYTES, pngImage } from './support/media';
 import { connect } from './support/ws-client';
 
 const SEED = 20261126;
@@ -43,6 +44,35 @@ const deepPayload = fc.oneof(
   deep.map((sessionId) => ({ sessionId })),
 );
 
+const TEXT_BLOCK = { type: 'text', text: 'look' };
+
+/**
+ * Content blocks that are each wrong in one way a client gets wrong: not base64, an executable, bytes of
+ * another type than declared, a type outside the allow-list, an unknown attachment, a bad shape. Valid
+ * text blocks beside them never make a valid turn of it.
+ */
+const badBlock = fc.oneof(
+  fc.record({
+    type: fc.constantFrom('image', 'document'),
+    mediaType: fc.constantFrom('image/png', 'application/pdf', 'application/x-msdownload'),
+    data: fc.oneof(
+      fc.constant(ELF_BYTES.toString('base64')),
+      fc.constant('%%not base64%%'),
+      fc.constant(pngImage(1).toString('base64').slice(0, -3)),
+    ),
+  }),
+  fc.record({ type: fc.constant('image'), mediaType: fc.constant('image/png'), data: fc.string() }),
+  fc.record({
+    type: fc.constantFrom('image', 'document'),
+    attachmentId: fc.oneof(fc.uuid(), fc.string()),
+  }),
+  fc.record({ type: fc.constantFrom('image', 'video', 'text'), text: fc.jsonValue() }),
+  fc.jsonValue(),
+);
+const blocks = fc
+  .tuple(fc.array(fc.constant(TEXT_BLOCK), { maxLength: 3 }), fc.array(badBlock, { maxLength: 30 }))
+  .map(([texts, bad]) => [...texts, ...bad]);
+
 /**
  * Values of every JSON shape, near misses of the real payloads (wrong types, extra or huge fields), and
  * payloads nested thousands of levels deep.
@@ -57,6 +87,7 @@ const junk = fc.oneof(
           fc.integer(),
           fc.constant(null),
           fc.string({ minLength: 100_001, maxLength: 100_010 }),
+          blocks,
         ),
         provider: fc.oneof(fc.string(), fc.constant('claude'), fc.constant('nope'), fc.integer()),
         model: fc.oneof(fc.string(), fc.constant('opus'), fc.constant(''), fc.array(fc.string())),
@@ -68,7 +99,7 @@ const junk = fc.oneof(
         ),
         sessionId: fc.oneof(fc.uuid(), fc.string(), fc.integer()),
         after: fc.oneof(fc.integer(), fc.double(), fc.string(), fc.constant(-1)),
-        text: fc.oneof(fc.string(), fc.constant(''), fc.integer()),
+        text: fc.oneof(fc.string(), fc.constant(''), fc.integer(), blocks),
         requirements: fc.oneof(fc.jsonValue(), fc.record({ capabilities: fc.array(fc.string()) })),
         maxBudgetUsd: fc.oneof(fc.double(), fc.string(), fc.constant(-1)),
         extra: fc.jsonValue(),
@@ -84,6 +115,7 @@ const junk = fc.oneof(
 function couldCreate(value: unknown): boolean {
   if (!value || typeof value !== 'object' || Array.isArray(value)) return false;
   const v = value as Record<string, unknown>;
+  if (Array.isArray(v.query)) return v.query.length > 0 && v.query.every((b) => b === TEXT_BLOCK);
   return typeof v.query === 'string' && v.query.trim() !== '';
 }
 

@@ -153,7 +153,7 @@ describe('NATS JetStream event sink', () => {
         expect(m.headers?.get('Nats-Msg-Id')).toBe(`${id}:${published[i].seq}`);
       }
       expect(new Set(published.map((e) => e.type))).toEqual(
-        new Set(['status', 'tool_use', 'tool_result', 'assistant', 'usage', 'result']),
+        new Set(['status', 'user', 'tool_use', 'tool_result', 'assistant', 'usage', 'result']),
       );
       expect(await metric(http, 'jelmore_nats_events_published_total')).toBeGreaterThanOrEqual(
         lastSeq,

@@ -1,12 +1,22 @@
 import request from 'supertest';
-import { MAX_QUERY_LENGTH } from '../apps/server/src/api/session.dto';
+import { MAX_QUERY_LENGTH } from '../apps/server/src/api/turn-content';
+import { maxMessageBytes } from '../apps/server/src/app.setup';
 import { startTestServer, TestServer } from './support/app';
+
+/** Small, so that a body over the limit is quick to send: the limit grows with it. */
+const TURN_ATTACHMENTS = 64 * 1024;
 
 describe('REST body limits', () => {
   let server: TestServer;
 
   beforeAll(async () => {
-    server = await startTestServer({ env: { JELMORE_SCRIPTED_ENABLED: 'true' } });
+    server = await startTestServer({
+      env: {
+        JELMORE_SCRIPTED_ENABLED: 'true',
+        JELMORE_MAX_ATTACHMENT_BYTES: String(TURN_ATTACHMENTS),
+        JELMORE_MAX_TURN_ATTACHMENT_BYTES: String(TURN_ATTACHMENTS),
+      },
+    });
   });
 
   afterAll(async () => {
@@ -31,8 +41,23 @@ describe('REST body limits', () => {
     expect(res.body.error.code).toBe('VALIDATION_FAILED');
   });
 
-  it('answers a body too large for any query with 413 PAYLOAD_TOO_LARGE', async () => {
-    const res = await createSession('x'.repeat(1024 * 1024)).expect(413);
+  it("takes the largest query with a turn's largest attachments inline (base64)", async () => {
+    const document = Buffer.alloc(TURN_ATTACHMENTS, 'a').toString('base64');
+    const res = await request(server.url)
+      .post('/v1/sessions')
+      .send({
+        provider: 'scripted',
+        query: [
+          { type: 'text', text: '𝄞'.repeat(MAX_QUERY_LENGTH) },
+          { type: 'document', mediaType: 'text/plain', data: document },
+        ],
+      })
+      .expect(201);
+    await request(server.url).delete(`/v1/sessions/${res.body.id}`).expect(200);
+  });
+
+  it("answers a body larger than a query and a turn's attachments need with 413 PAYLOAD_TOO_LARGE", async () => {
+    const res = await createSession('x'.repeat(maxMessageBytes(TURN_ATTACHMENTS) + 1)).expect(413);
     expect(res.body.error.code).toBe('PAYLOAD_TOO_LARGE');
   });
 

@@ -80,12 +80,13 @@ describe('provider selection, fallback, budgets and metrics', () => {
     });
     await http().delete(`/v1/sessions/${byModel.body.id}`).expect(200);
 
-    const multimodal = await http()
+    // No provider takes input mid-turn.
+    const steer = await http()
       .post('/v1/sessions')
-      .send({ query: 'q', requirements: { capabilities: ['multimodal'] } })
+      .send({ query: 'q', requirements: { capabilities: ['steer'] } })
       .expect(503);
-    expect(multimodal.body.error).toMatchObject({ code: 'PROVIDER_UNAVAILABLE' });
-    expect(multimodal.body.error.message).toContain('multimodal');
+    expect(steer.body.error).toMatchObject({ code: 'PROVIDER_UNAVAILABLE' });
+    expect(steer.body.error.message).toContain('steer');
 
     const explicit = await http()
       .post('/v1/sessions')

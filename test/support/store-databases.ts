@@ -126,7 +126,14 @@ export function useStoreDatabase(create: () => Promise<TestDatabase>): {
     await suite.database?.drop();
   });
   beforeEach(async () => {
-    for (const table of ['events', 'permission_requests', 'sessions'] as const) {
+    for (const table of [
+      'events',
+      'permission_requests',
+      'session_attachments',
+      'attachments',
+      'attachment_blobs',
+      'sessions',
+    ] as const) {
       await suite.connection.db.deleteFrom(table).execute();
     }
   });
@@ -155,6 +162,7 @@ export function sessionRecord(id: string, patch: Partial<SessionRecord> = {}): S
     agentPid: null,
     maxBudgetUsd: null,
     permissions: null,
+    title: null,
     ...patch,
   };
 }

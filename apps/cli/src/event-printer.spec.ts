@@ -105,6 +105,42 @@ describe('EventPrinter', () => {
     ]);
   });
 
+  it("prints a turn's input briefly: its text, then its attachments with their sizes", () => {
+    const { out, err, p } = printer();
+    const attachment = { sha256: 'x', mediaType: 'image/png' } as const;
+    p.print(ev({ type: 'user', content: [{ type: 'text', text: 'plain\n  question' }] }));
+    p.print(
+      ev({
+        type: 'user',
+        content: [
+          { type: 'text', text: 'what is wrong here?' },
+          { ...attachment, type: 'image', attachmentId: 'a1b2c3d4e5f6', size: 12_345 },
+          {
+            ...attachment,
+            type: 'document',
+            mediaType: 'application/pdf',
+            attachmentId: 'ffff0000',
+            size: 800,
+            name: 'spec.pdf',
+          },
+        ],
+      }),
+    );
+    p.print(
+      ev({
+        type: 'user',
+        content: [{ ...attachment, type: 'image', attachmentId: 'i9', size: 3 }],
+      }),
+    );
+    expect(out.text).toBe('');
+    expect(err.text.split('\n')).toEqual([
+      '> plain question',
+      '> what is wrong here? [image a1b2c3d4 12 KB] [document spec.pdf 800 B]',
+      '> [image i9 3 B]',
+      '',
+    ]);
+  });
+
   it('spins only at the start of a line while the agent works, and erases itself before output', () => {
     const { out, err, spin, p } = printer(true);
     p.print(ev({ type: 'status', from: null, to: 'starting' }));

@@ -1,5 +1,6 @@
-import type { SessionEvent, SessionState } from '@jelmore/contracts';
+import type { SessionEvent, SessionState, TurnBlock } from '@jelmore/contracts';
 import {
+  formatBytes,
   formatDuration,
   formatUsage,
   oneLine,
@@ -47,6 +48,9 @@ export class EventPrinter {
   print(event: SessionEvent): void {
     const s = this.style;
     switch (event.type) {
+      case 'user':
+        this.note(`${s.cyan('>')} ${describeInput(event.content, s)}`);
+        break;
       case 'assistant':
         this.spinner?.stop();
         if (event.text) this.term.out.write(event.text);
@@ -155,4 +159,17 @@ export class EventPrinter {
   private working(label: string): void {
     if (this.atLineStart) this.spinner?.start(label);
   }
+}
+
+/** A turn's input on one line: its text, shortened, then each attachment by name or id and size. */
+export function describeInput(content: TurnBlock[], s: Style): string {
+  const text = oneLine(content.map((block) => (block.type === 'text' ? block.text : '')).join(' '));
+  const attachments = content.flatMap((block) =>
+    block.type === 'text'
+      ? []
+      : [
+          `[${block.type} ${block.name ?? block.attachmentId.slice(0, 8)} ${formatBytes(block.size)}]`,
+        ],
+  );
+  return [text, attachments.length ? s.dim(attachments.join(' ')) : ''].filter(Boolean).join(' ');
 }

@@ -1,5 +1,6 @@
 import {
   formatAge,
+  formatBytes,
   formatCost,
   formatDuration,
   oneLine,
@@ -16,6 +17,13 @@ describe('format', () => {
     expect(formatCost(0.0042)).toBe('$0.0042');
     expect(formatCost(1.5)).toBe('$1.5');
     expect(formatCost(12)).toBe('$12');
+  });
+
+  it('prints file sizes for people', () => {
+    expect(formatBytes(0)).toBe('0 B');
+    expect(formatBytes(1023)).toBe('1023 B');
+    expect(formatBytes(12_345)).toBe('12 KB');
+    expect(formatBytes(3_500_000)).toBe('3.3 MB');
   });
 
   it('prints durations and ages for people', () => {

@@ -45,6 +45,13 @@ export function formatUsage(usage: Usage): string {
   return `${usage.inputTokens} in / ${usage.outputTokens} out tokens · ${formatCost(usage.costUsd)}`;
 }
 
+/** A file size for people: 512 B, 12 KB, 3.4 MB. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
 /** "3 min ago" for a timestamp, relative to `now`. */
 export function formatAge(iso: string, now = Date.now()): string {
   const seconds = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));

@@ -8,6 +8,7 @@ import { ProvidersModule } from '@jelmore/providers';
 import { DEFAULT_SESSIONS_OPTIONS, SessionsModule } from '@jelmore/sessions';
 import { MetricsController } from './api/metrics.controller';
 import { ProvidersController } from './api/providers.controller';
+import { AttachmentsController } from './api/attachments.controller';
 import { SessionsController } from './api/sessions.controller';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { WindowCounterStorage } from './auth/window-counter.storage';
@@ -93,6 +94,9 @@ export class AppModule {
           sessionTtlSeconds: config.sessionTtlSeconds,
           eventRetentionSeconds: config.eventRetentionSeconds,
           permissionTimeoutSeconds: config.permissionTimeoutSeconds,
+          maxAttachmentBytes: config.maxAttachmentBytes,
+          maxTurnAttachmentBytes: config.maxTurnAttachmentBytes,
+          maxContentBlocks: config.maxContentBlocks,
           ownerBudgetsUsd: config.keyBudgetsUsd,
           nodeId: config.nodeId,
         }),
@@ -101,6 +105,7 @@ export class AppModule {
       ],
       controllers: [
         SessionsController,
+        AttachmentsController,
         ProvidersController,
         MetricsController,
         PrometheusController,

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -8,19 +9,22 @@ import { createValidationPipe } from './common/validation';
 import { JelmoreConfig } from './config/jelmore.config';
 import { ClusterService } from './cluster/cluster.service';
 import { ConfiguredIoAdapter } from './gateway/configured-io.adapter';
-import { MAX_QUERY_LENGTH } from './api/session.dto';
+import { MAX_QUERY_LENGTH } from './api/turn-content';
 import { API_VERSION } from './docs/asyncapi.document';
 import { setupAsyncApi } from './docs/asyncapi.setup';
 
 /**
  * A REST body or WS message may carry one query of the largest size (4 bytes per character at worst in
- * UTF-8), with room for its JSON framing.
+ * UTF-8) and a turn's attachments inline (base64: 4 characters per 3 bytes), with room for the framing.
  */
-const MAX_MESSAGE_BYTES = 4 * MAX_QUERY_LENGTH + 64 * 1024;
+export function maxMessageBytes(maxTurnAttachmentBytes: number): number {
+  return 4 * MAX_QUERY_LENGTH + 4 * Math.ceil(maxTurnAttachmentBytes / 3) + 64 * 1024;
+}
 
 /** What main.ts and the e2e tests both apply to the app, so tests run the production setup. */
 export function configureApp(app: INestApplication): void {
   const config = app.get(JelmoreConfig);
+  const messageLimit = maxMessageBytes(config.maxTurnAttachmentBytes);
   // Before anything reads req.ip: the request log, the failed-login limit, the per-address throttle.
   if (config.trustProxy !== undefined) {
     (app.getHttpAdapter().getInstance() as Application).set('trust proxy', config.trustProxy);
@@ -29,11 +33,17 @@ export function configureApp(app: INestApplication): void {
   // The OpenAPI page loads inline scripts, so the default content security policy is left out.
   app.use(helmet({ contentSecurityPolicy: false }));
   // Express's own 100 KB would refuse a query of the documented length; Nest then skips its default parser.
-  (app as NestExpressApplication).useBodyParser('json', { limit: MAX_MESSAGE_BYTES });
+  // Uploads are read as they come (AttachmentsController), whatever their type, JSON files too.
+  (app as NestExpressApplication).useBodyParser('json', {
+    limit: messageLimit,
+    type: (req: IncomingMessage) =>
+      !req.url?.startsWith('/v1/attachments') &&
+      /^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? ''),
+  });
   if (config.corsOrigins.length) app.enableCors({ origin: config.corsOrigins });
   const cluster = config.redisUrl ? app.get(ClusterService) : undefined;
   app.useWebSocketAdapter(
-    new ConfiguredIoAdapter(app, config.corsOrigins, MAX_MESSAGE_BYTES, cluster?.adapter()),
+    new ConfiguredIoAdapter(app, config.corsOrigins, messageLimit, cluster?.adapter()),
   );
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();

@@ -7,6 +7,18 @@ export enum ErrorCode {
   UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
   /** The key is valid but may not do this (e.g. a non-admin key on an admin-only route). */
   Forbidden = 'FORBIDDEN',
+  /** An image or document block whose `data` is not base64. */
+  InvalidBase64 = 'INVALID_BASE64',
+  /** An attachment of a type the server takes for no turn (e.g. an executable), whatever it was called. */
+  MediaTypeUnsupported = 'MEDIA_TYPE_UNSUPPORTED',
+  /** An attachment's bytes are not of the media type the block declares. */
+  MediaTypeMismatch = 'MEDIA_TYPE_MISMATCH',
+  /** An attachment, or a turn's attachments together, larger than the configured limit. */
+  AttachmentTooLarge = 'ATTACHMENT_TOO_LARGE',
+  /** No such attachment for this key (unknown, another key's, or deleted with its sessions' events). */
+  AttachmentNotFound = 'ATTACHMENT_NOT_FOUND',
+  /** The session's provider (or the one named) cannot take the turn's images or PDF documents. */
+  MultimodalUnsupported = 'MULTIMODAL_UNSUPPORTED',
   NotFound = 'NOT_FOUND',
   SessionNotFound = 'SESSION_NOT_FOUND',
   /** No such permission request waits for an answer: unknown, or settled already (answered, timed out, withdrawn). */

@@ -1,3 +1,4 @@
+import type { TurnBlock } from './content';
 import type { PermissionResolver } from './permissions';
 
 /** Lifecycle states of a session; `interrupted` marks sessions cut off by a server crash until resumed. */
@@ -35,6 +36,14 @@ export interface StatusEvent {
   from: SessionState | null;
   to: SessionState;
   reason?: string;
+}
+/**
+ * A turn's input, the first event of the turn: its text and its attachments by reference (their bytes
+ * are at `GET /v1/attachments/:id`), so a replay shows what was asked, with what.
+ */
+export interface UserEvent {
+  type: 'user';
+  content: TurnBlock[];
 }
 export interface AssistantEvent {
   type: 'assistant';
@@ -101,6 +110,7 @@ export interface ErrorEvent {
 /** What a provider emits; the event log adds sessionId, seq and ts. */
 export type SessionEventDraft =
   | StatusEvent
+  | UserEvent
   | AssistantEvent
   | ToolUseEvent
   | ToolResultEvent

@@ -1,3 +1,4 @@
+export * from './content';
 export * from './errors';
 export * from './events';
 export * from './permissions';

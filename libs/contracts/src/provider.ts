@@ -1,3 +1,4 @@
+import type { AgentInput } from './content';
 import type { SessionEventDraft } from './events';
 import type { PermissionDecision, PermissionPolicy } from './permissions';
 
@@ -6,8 +7,10 @@ export interface ProviderCapabilities {
   tools: boolean;
   fileOperations: boolean;
   codeExecution: boolean;
-  /** Images in input. */
+  /** Images in input (image blocks reach the model). */
   multimodal: boolean;
+  /** PDF documents in input (document blocks reach the model as documents; text ones go anywhere as text). */
+  documents: boolean;
   /**
    * Resume: a suspended or interrupted session goes on with its conversation in a new agent process
    * (after a restart, or on another node).
@@ -121,17 +124,17 @@ export interface AgentSession {
   readonly providerRef?: string;
   /** The agent's OS process id while one runs. */
   readonly pid?: number;
-  start(query: string, options?: StartOptions): Promise<void>;
+  start(input: AgentInput, options?: StartOptions): Promise<void>;
   events(): AsyncIterable<SessionEventDraft>;
   /** Starts the next turn. Only called while the agent is idle: the sessions service queues input. */
-  send(input: string): Promise<void>;
+  send(input: AgentInput): Promise<void>;
   /** Stops the running turn; its `result` says `interrupted`, and the conversation keeps it. */
   interrupt(): Promise<void>;
   /**
    * Gives the agent input in the middle of the running turn, which goes on with it (no new turn, no
    * extra `result`). Only called while a turn runs, and only for providers with `capabilities.steer`.
    */
-  steer?(input: string): Promise<void>;
+  steer?(input: AgentInput): Promise<void>;
   /**
    * Answers a `permission_request` this session emitted; false when it is not waiting (answered already,
    * or withdrawn by the agent). Only providers that ask implement it.

@@ -6,6 +6,8 @@ export interface SessionResource {
   id: string;
   provider: string;
   model: string;
+  /** The first query's first line of text, shortened: what the session is about. */
+  title?: string;
   state: SessionState;
   cwd: string;
   createdAt: string;

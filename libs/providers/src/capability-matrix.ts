@@ -18,6 +18,7 @@ export function capabilityMatrix(providers: readonly AgentProviderPort[]): strin
       yes(c.warmStart),
       yes(c.directoryTracking),
       yes(c.multimodal),
+      yes(c.documents),
       c.permissions?.length ? c.permissions.join(', ') : '—',
       c.maxContextTokens ? `${Math.round(c.maxContextTokens / 1000)}k tokens` : '—',
     ];
@@ -33,6 +34,7 @@ export function capabilityMatrix(providers: readonly AgentProviderPort[]): strin
     'Warm start',
     'Directory tracking',
     'Images',
+    'PDF',
     'Permission policies',
     'Context',
   ];

@@ -1,4 +1,5 @@
 import type {
+  AgentInput,
   AgentSession,
   SessionConfig,
   SessionEventDraft,
@@ -35,8 +36,8 @@ export abstract class LocalAgentSession<
     return this.queue;
   }
 
-  abstract start(query: string, options?: StartOptions): Promise<void>;
-  abstract send(input: string): Promise<void>;
+  abstract start(input: AgentInput, options?: StartOptions): Promise<void>;
+  abstract send(input: AgentInput): Promise<void>;
   abstract interrupt(): Promise<void>;
   abstract resume(state: SuspendedState): Promise<void>;
 

@@ -25,6 +25,7 @@ export function localAgentCapabilities(
     fileOperations: true,
     codeExecution: true,
     multimodal: false,
+    documents: false,
     continuation: true,
     interrupt: true,
     steer: false,

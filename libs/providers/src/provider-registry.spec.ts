@@ -53,6 +53,7 @@ class FakeProvider implements AgentProviderPort {
     fileOperations: false,
     codeExecution: false,
     multimodal: false,
+    documents: false,
     continuation: false,
     interrupt: false,
     steer: false,

@@ -29,6 +29,8 @@ export class SessionCleanupJob {
       if (ended > 0) this.logger.log(`Ended ${ended} expired sessions`);
       const pruned = await this.sessions.pruneEvents(now);
       if (pruned > 0) this.logger.log(`Pruned ${pruned} events of sessions past retention`);
+      const attachments = await this.sessions.pruneAttachments(now);
+      if (attachments > 0) this.logger.log(`Deleted ${attachments} attachments past retention`);
       const removed = await this.sessions.pruneWorkspaces(now);
       if (removed > 0) this.logger.log(`Removed ${removed} session folders past retention`);
     } catch (err) {

@@ -1,3 +1,4 @@
+export * from './attachments/attachments.service';
 export * from './cleanup.job';
 export * from './cluster/sessions-cluster';
 export * from './events/encoded-event';

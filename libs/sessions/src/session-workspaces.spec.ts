@@ -127,5 +127,6 @@ function record(
     agentPid: null,
     maxBudgetUsd: null,
     permissions: null,
+    title: null,
   };
 }

@@ -1,4 +1,6 @@
 import { Module, Provider } from '@nestjs/common';
+import { AttachmentStore } from './attachments/attachment-store';
+import { Attachments } from './attachments/attachments.service';
 import { SessionBudgets } from './budgets/session-budgets.service';
 import { SessionCleanupJob } from './cleanup.job';
 import { ClusterRouting } from './cluster/cluster-routing.service';
@@ -10,6 +12,7 @@ import { AgentEventPump } from './runtime/agent-event-pump.service';
 import { SessionControl } from './runtime/session-control.service';
 import { SessionRuntimes } from './runtime/session-runtimes.service';
 import { SessionTransitions } from './runtime/session-transitions.service';
+import { SessionTurns } from './runtime/session-turns.service';
 import { SessionWorkspaces } from './session-workspaces';
 import { ConfigurableModuleClass, SESSIONS_MODULE_OPTIONS } from './sessions.module-definition';
 import type { SessionsModuleOptions } from './sessions.options';
@@ -51,10 +54,13 @@ const HELPERS: Provider[] = [
     SessionStore,
     EventStore,
     PermissionRequestStore,
+    AttachmentStore,
+    Attachments,
     EventLog,
     ...HELPERS,
     SessionRuntimes,
     SessionTransitions,
+    SessionTurns,
     SessionBudgets,
     AgentEventPump,
     SessionLauncher,
@@ -64,6 +70,6 @@ const HELPERS: Provider[] = [
     SessionsService,
     SessionCleanupJob,
   ],
-  exports: [SessionsService, StoreConnection, EventLog],
+  exports: [SessionsService, Attachments, StoreConnection, EventLog],
 })
 export class SessionsModule extends ConfigurableModuleClass {}

@@ -28,6 +28,12 @@ export interface SessionsModuleOptions {
   subscriberBufferEvents: number;
   /** A tool permission request nobody answers this long is denied. */
   permissionTimeoutSeconds: number;
+  /** Largest image or document, uploaded or inline (bytes). */
+  maxAttachmentBytes: number;
+  /** Largest sum of one turn's images and documents (bytes). */
+  maxTurnAttachmentBytes: number;
+  /** Most blocks (text, image, document) in one query or input. */
+  maxContentBlocks: number;
 }
 
 export const DEFAULT_SESSIONS_OPTIONS: Omit<
@@ -43,4 +49,7 @@ export const DEFAULT_SESSIONS_OPTIONS: Omit<
   ownerBudgetsUsd: {},
   adminOwners: [],
   permissionTimeoutSeconds: 300,
+  maxAttachmentBytes: 10 * 1024 * 1024,
+  maxTurnAttachmentBytes: 20 * 1024 * 1024,
+  maxContentBlocks: 20,
 };

@@ -15,8 +15,10 @@ import {
   SessionResource,
   ShuttingDownError,
   TERMINAL_STATES,
+  TurnContent,
   ZERO_USAGE,
 } from '@jelmore/contracts';
+import { Attachments } from './attachments/attachments.service';
 import { ClusterRouting } from './cluster/cluster-routing.service';
 import { CommittedBatch, EventLog } from './events/event-log.service';
 import { committedBatches, StreamOptions } from './events/session-stream';
@@ -24,6 +26,7 @@ import { SessionLauncher } from './launch/session-launcher.service';
 import { SessionPermissions } from './permissions/session-permissions';
 import { SessionControl } from './runtime/session-control.service';
 import { SessionRuntimes } from './runtime/session-runtimes.service';
+import { SessionTurns } from './runtime/session-turns.service';
 import { SessionWorkspaces } from './session-workspaces';
 import { LIVE_STATES } from './sessions.constants';
 import { SESSIONS_MODULE_OPTIONS } from './sessions.module-definition';
@@ -55,6 +58,8 @@ export class SessionsService implements OnModuleDestroy, BeforeApplicationShutdo
     private readonly routing: ClusterRouting,
     private readonly permissions: SessionPermissions,
     private readonly workspaces: SessionWorkspaces,
+    private readonly turns: SessionTurns,
+    private readonly attachments: Attachments,
     @Inject(SESSIONS_MODULE_OPTIONS) private readonly options: SessionsModuleOptions,
   ) {}
 
@@ -160,10 +165,22 @@ export class SessionsService implements OnModuleDestroy, BeforeApplicationShutdo
    * Starts a turn now when the agent is idle; while one runs, `mode` says how the input is taken:
    * queued (the default), run next after interrupting it, or given to the agent mid-turn (see InputMode).
    */
-  async input(id: string, text: string, actor?: SessionActor, mode?: InputMode): Promise<void> {
-    const command = { op: 'input' as const, sessionId: id, text, ...(mode ? { mode } : {}) };
+  async input(
+    id: string,
+    content: TurnContent,
+    actor?: SessionActor,
+    mode?: InputMode,
+  ): Promise<void> {
+    // Checked and kept here, on any node: the node running the agent gets references, not bytes.
+    const blocks = await this.turns.take(content, await this.runtimes.record(id, actor), actor);
+    const command = {
+      op: 'input' as const,
+      sessionId: id,
+      content: blocks,
+      ...(mode ? { mode } : {}),
+    };
     if (await this.routing.forwarded(id, actor, command)) return;
-    await this.control.input(id, text, actor, mode);
+    await this.control.input(id, blocks, actor, mode);
   }
 
   async interrupt(id: string, actor?: SessionActor): Promise<void> {
@@ -213,6 +230,12 @@ export class SessionsService implements OnModuleDestroy, BeforeApplicationShutdo
   async pruneEvents(now = Date.now()): Promise<number> {
     const cutoff = new Date(now - this.options.eventRetentionSeconds * 1000).toISOString();
     return this.eventStore.pruneEvents(cutoff);
+  }
+
+  /** Deletes the attachments only sessions past the events retention used, and older unused uploads. */
+  async pruneAttachments(now = Date.now()): Promise<number> {
+    const cutoff = new Date(now - this.options.eventRetentionSeconds * 1000).toISOString();
+    return this.attachments.prune(cutoff);
   }
 
   /** Removes the folders made for sessions that ended longer ago than the retention. */

@@ -1,4 +1,4 @@
-import type { PermissionPolicy, Usage } from '@jelmore/contracts';
+import type { PermissionPolicy, TurnContent, Usage } from '@jelmore/contracts';
 import type { SessionRequirements } from '@jelmore/providers';
 
 /** Who acts on a session: its owner, or an admin. Without one (internal jobs) nothing is checked. */
@@ -8,11 +8,14 @@ export interface SessionActor {
 }
 
 export interface CreateSessionInput {
-  query: string;
+  /** The first turn: text, or blocks of text, images and documents. */
+  query: TurnContent;
   provider?: string;
   model?: string;
   cwd?: string;
   owner?: string;
+  /** Who creates it, when that is not the owner itself acting (an admin may use any attachment). */
+  actor?: SessionActor;
   requirements?: SessionRequirements;
   /** The turn in which the session's cost reaches this stops, and no further input is taken. */
   maxBudgetUsd?: number;

@@ -55,6 +55,13 @@ const ERRORS = {
     description: 'The body is larger than the server takes (a query of the largest size fits)',
     example: { code: ErrorCode.PayloadTooLarge, message: 'request entity too large' },
   },
+  415: {
+    description: 'An attachment of a type the server takes for no turn (by its bytes)',
+    example: {
+      code: ErrorCode.MediaTypeUnsupported,
+      message: 'The bytes are of no type an attachment may have (image/png, image/jpeg, ...)',
+    },
+  },
   429: {
     description: 'Over the rate limit: retry after Retry-After seconds',
     example: {

@@ -28,6 +28,7 @@ export const SESSION_EXAMPLE: SessionResource = {
   id: SESSION_ID,
   provider: 'claude',
   model: EXAMPLE_MODEL.id,
+  title: 'Write a hello-world script in hello.py and run it',
   state: 'running',
   cwd: `/srv/jelmore/workspace/${SESSION_ID}`,
   createdAt: '2026-01-15T09:30:00.000Z',
@@ -132,6 +133,11 @@ export class SessionResourceDto implements SessionResource {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ example: 'claude' }) provider!: string;
   @ApiProperty({ example: EXAMPLE_MODEL.id }) model!: string;
+  @ApiPropertyOptional({
+    description: "The first query's first line of text, shortened",
+    example: SESSION_EXAMPLE.title,
+  })
+  title?: string;
   @ApiProperty({ enum: SESSION_STATES }) state!: SessionState;
   @ApiProperty({ description: 'Absolute, inside the workspace root' }) cwd!: string;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;

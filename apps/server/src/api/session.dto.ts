@@ -6,9 +6,11 @@ import {
   PERMISSION_POLICIES,
   type InputMode,
   type PermissionPolicy,
+  type TurnContent,
 } from '@jelmore/contracts';
 import { CAPABILITY_NAMES, CapabilityName, SessionRequirements } from '@jelmore/providers';
 import type { CreateSessionInput } from '@jelmore/sessions';
+import { IsTurnContent } from './turn-content';
 import {
   ArrayMaxSize,
   IsArray,
@@ -28,7 +30,6 @@ import {
   Min,
 } from 'class-validator';
 
-export const MAX_QUERY_LENGTH = 100_000;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
 /** Permission request ids are ours (UUIDs); anything of this shape that is not pending is a 404. */
 export const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
@@ -95,11 +96,8 @@ export class RequirementsDto {
 }
 
 export class CreateSessionDto {
-  @ApiProperty({ example: 'Write a hello-world script in hello.py and run it' })
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(MAX_QUERY_LENGTH)
-  query!: string;
+  @IsTurnContent('Write a hello-world script in hello.py and run it')
+  query!: TurnContent;
 
   @ApiPropertyOptional({ example: 'claude' })
   @IsOptional()
@@ -174,11 +172,8 @@ export class PermissionReplyDto {
 }
 
 export class InputDto {
-  @ApiProperty({ example: 'Now add a test for it' })
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(MAX_QUERY_LENGTH)
-  text!: string;
+  @IsTurnContent('Now add a test for it')
+  text!: TurnContent;
 
   @InputModeField()
   mode?: InputMode;
@@ -219,11 +214,8 @@ export class SubscribeDto extends SessionRefDto {
 }
 
 export class WsInputDto extends SessionRefDto {
-  @ApiProperty({ example: 'Now add a test for it' })
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(MAX_QUERY_LENGTH)
-  text!: string;
+  @IsTurnContent('Now add a test for it')
+  text!: TurnContent;
 
   @InputModeField()
   mode?: InputMode;

@@ -31,7 +31,6 @@ import {
 } from '@jelmore/contracts';
 import { SessionsService } from '@jelmore/sessions';
 import {
-  ApiError,
   ApiErrorCases,
   ApiErrors,
   ApiJsonBody,
@@ -89,6 +88,21 @@ export class SessionsController {
         maxBudgetUsd: 0.5,
       },
     },
+    images: {
+      summary:
+        'A query with an image and a document (base64, or attachmentId from POST /v1/attachments)',
+      value: {
+        query: [
+          { type: 'text', text: 'What is wrong on this page? The spec is attached.' },
+          { type: 'image', mediaType: 'image/png', data: 'iVBORw0KGgo...' },
+          {
+            type: 'document',
+            attachmentId: '0b7c1d0e-3f55-4a8e-9f0e-2d4b8c6a1f00',
+            name: 'spec.pdf',
+          },
+        ],
+      },
+    },
     requirements: {
       summary: 'Requirements for selection',
       value: {
@@ -102,12 +116,20 @@ export class SessionsController {
     type: SessionResourceDto,
     example: SESSION_EXAMPLE,
   })
-  @ApiErrors(400, 402, 413, 503)
-  @ApiError(
-    404,
-    { code: 'PROVIDER_NOT_FOUND', message: "Unknown provider 'gpt'; known: claude, opencode" },
-    'The named provider does not exist',
-  )
+  @ApiErrors(400, 402, 413, 415, 503)
+  @ApiErrorCases(404, 'The named provider, or an attachment of the key, does not exist', {
+    provider: {
+      summary: 'Unknown provider',
+      value: {
+        code: 'PROVIDER_NOT_FOUND',
+        message: "Unknown provider 'gpt'; known: claude, opencode",
+      },
+    },
+    attachment: {
+      summary: "Unknown attachment (or another key's)",
+      value: { code: 'ATTACHMENT_NOT_FOUND', message: "No attachment '0b7c1d0e-…'" },
+    },
+  })
   @ApiRateLimits({
     summary: "Sessions per provider (the provider's sessions_per_minute)",
     value: {
@@ -121,7 +143,7 @@ export class SessionsController {
     @Body() dto: CreateSessionDto,
     @CurrentPrincipal() principal: Principal,
   ): Promise<SessionResource> {
-    return this.sessions.create({ ...dto.toInput(), owner: principal.id });
+    return this.sessions.create({ ...dto.toInput(), owner: principal.id, actor: principal });
   }
 
   @Get()
@@ -204,17 +226,39 @@ export class SessionsController {
       summary: 'Into the running turn (providers with capabilities.steer)',
       value: { text: 'Also cover the empty case', mode: 'steer' },
     },
+    image: {
+      summary: "An image too (the session's provider must take images: capabilities.multimodal)",
+      value: {
+        text: [
+          { type: 'text', text: 'It looks like this now' },
+          { type: 'image', attachmentId: '0b7c1d0e-3f55-4a8e-9f0e-2d4b8c6a1f00' },
+        ],
+      },
+    },
   })
   @ApiAcceptedResponse({
     description: 'Sent now when idle, or queued, interrupting or steering as `mode` says',
     type: OkDto,
     example: { ok: true },
   })
-  @ApiErrors(402, 404, 413)
-  @ApiError(400, {
-    code: ErrorCode.ValidationFailed,
-    message: 'mode must be one of queue, interrupt, steer; got "sideways"',
-    details: { fields: ['mode'] },
+  @ApiErrors(402, 404, 413, 415)
+  @ApiErrorCases(400, 'A bad field, or content the session cannot take', {
+    validation: {
+      summary: 'A bad field',
+      value: {
+        code: ErrorCode.ValidationFailed,
+        message: 'mode must be one of queue, interrupt, steer; got "sideways"',
+        details: { fields: ['mode'] },
+      },
+    },
+    multimodal: {
+      summary: 'Images for a provider that cannot take them',
+      value: {
+        code: ErrorCode.MultimodalUnsupported,
+        message: "Provider 'gemini' cannot take images",
+        details: { provider: 'gemini', capabilities: ['multimodal'] },
+      },
+    },
   })
   @ApiErrorCases(409, 'The session is not active, or it cannot be steered', {
     notActive: {

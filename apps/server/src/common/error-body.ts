@@ -7,6 +7,9 @@ const logger = new Logger('Errors');
 export function statusOf(code: ErrorCode): number {
   switch (code) {
     case ErrorCode.ValidationFailed:
+    case ErrorCode.InvalidBase64:
+    case ErrorCode.MediaTypeMismatch:
+    case ErrorCode.MultimodalUnsupported:
     case ErrorCode.ModelNotSupported:
     case ErrorCode.UnknownEvent:
       return HttpStatus.BAD_REQUEST;
@@ -15,10 +18,13 @@ export function statusOf(code: ErrorCode): number {
     case ErrorCode.Forbidden:
       return HttpStatus.FORBIDDEN;
     case ErrorCode.PayloadTooLarge:
+    case ErrorCode.AttachmentTooLarge:
       return HttpStatus.PAYLOAD_TOO_LARGE;
     case ErrorCode.UnsupportedMediaType:
+    case ErrorCode.MediaTypeUnsupported:
       return HttpStatus.UNSUPPORTED_MEDIA_TYPE;
     case ErrorCode.NotFound:
+    case ErrorCode.AttachmentNotFound:
     case ErrorCode.SessionNotFound:
     case ErrorCode.PermissionRequestNotFound:
     case ErrorCode.ProviderNotFound:

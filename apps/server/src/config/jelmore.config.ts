@@ -77,6 +77,9 @@ export class JelmoreConfig {
   eventRetentionSeconds!: number;
   /** A tool permission request nobody answers this long is denied. */
   permissionTimeoutSeconds!: number;
+  maxAttachmentBytes!: number;
+  maxTurnAttachmentBytes!: number;
+  maxContentBlocks!: number;
   /** Any provider found in libs/providers (one folder each). */
   defaultProvider!: string;
   loadBalancing!: boolean;

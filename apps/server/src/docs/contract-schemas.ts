@@ -1,7 +1,9 @@
 import {
+  ATTACHMENT_MEDIA_TYPES,
   ErrorCode,
   PERMISSION_POLICIES,
   SESSION_STATES,
+  type AttachmentRef,
   type ErrorBody,
   type EventEnvelope,
   type PendingPermission,
@@ -12,6 +14,7 @@ import {
   type SessionResource,
   type SessionStreamError,
   type ShutdownNotice,
+  type TextBlock,
   type Usage,
 } from '@jelmore/contracts';
 import { SESSION_EXAMPLE, USAGE_EXAMPLE } from '../api/responses.dto';
@@ -61,6 +64,7 @@ const sessionResource = objectSchema<SessionResource>(
     id: { type: 'string', format: 'uuid' },
     provider: text(),
     model: text(),
+    title: optional(text("The first query's first line of text, shortened")),
     state: STATE,
     cwd: text('Absolute, inside the workspace root'),
     createdAt: time('When it was created'),
@@ -106,6 +110,26 @@ const EVENT_FIELDS: { [T in SessionEventType]: FieldSchemas<Draft<T>> } = {
     from: { oneOf: [STATE, { type: 'null' }], description: 'null for the first' },
     to: STATE,
     reason: optional(text('Why, when it is not the usual course (e.g. a provider fallback)')),
+  },
+  user: {
+    content: {
+      type: 'array',
+      description:
+        "The turn's input, first in the turn: text, and attachments by reference (bytes at GET /v1/attachments/{id})",
+      items: {
+        oneOf: [
+          objectSchema<TextBlock>({ type: { const: 'text' }, text: text() }),
+          objectSchema<AttachmentRef>({
+            type: { type: 'string', enum: ['image', 'document'] },
+            attachmentId: { type: 'string', format: 'uuid' },
+            mediaType: { type: 'string', enum: ATTACHMENT_MEDIA_TYPES },
+            size: count('Bytes'),
+            sha256: text('Of the bytes, hex'),
+            name: optional(text("A document's file name, as the client gave it")),
+          }),
+        ],
+      },
+    },
   },
   assistant: { text: text('The next piece of the reply, as the model produces it') },
   tool_use: { id: text(), name: text(), input: anything("The tool's input") },
@@ -183,6 +207,22 @@ const USAGE = USAGE_EXAMPLE;
 /** One event of each type, as a client receives it (the compiler holds each to its contract). */
 export const EVENT_EXAMPLES: { [T in SessionEventType]: Extract<SessionEvent, { type: T }> } = {
   status: { sessionId: SESSION_ID, seq: 1, ts: TS, type: 'status', from: null, to: 'starting' },
+  user: {
+    sessionId: SESSION_ID,
+    seq: 2,
+    ts: TS,
+    type: 'user',
+    content: [
+      { type: 'text', text: 'What is wrong on this page?' },
+      {
+        type: 'image',
+        attachmentId: '0b7c1d0e-3f55-4a8e-9f0e-2d4b8c6a1f00',
+        mediaType: 'image/png',
+        size: 48213,
+        sha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+      },
+    ],
+  },
   assistant: { sessionId: SESSION_ID, seq: 4, ts: TS, type: 'assistant', text: 'I will create' },
   tool_use: {
     sessionId: SESSION_ID,

@@ -16,6 +16,7 @@ import {
   MIN,
   ValidationTypes,
 } from 'class-validator';
+import { IS_TURN_CONTENT, TURN_CONTENT_SCHEMA } from '../api/turn-content';
 import type { JsonSchema } from './json-schema';
 
 type Constraints = unknown[] | undefined;
@@ -36,6 +37,7 @@ const KEYWORDS: Record<string, (c: Constraints) => JsonSchema> = {
   [IS_IN]: (c) => ({ enum: c![0] as unknown[] }),
   [IS_ARRAY]: () => ({ type: 'array' }),
   [ARRAY_MAX_SIZE]: (c) => ({ maxItems: c![0] as number }),
+  [IS_TURN_CONTENT]: () => TURN_CONTENT_SCHEMA as JsonSchema,
 };
 
 /** What @ApiProperty said about a field, where it did: a description and an example for the reader. */

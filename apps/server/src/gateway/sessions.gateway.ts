@@ -153,6 +153,7 @@ export class SessionsGateway
       session: await this.sessions.create({
         ...validateDto(CreateSessionDto, payload).toInput(),
         owner: principalOf(socket).id,
+        actor: principalOf(socket),
       }),
     }));
   }

@@ -17,6 +17,7 @@ import { AGENT_BASE_ENV, allowListedEnv } from '../process/agent-process';
 import { AgentSandbox, installRoot } from '../process/agent-sandbox';
 import { SessionSlots } from '../session-slots';
 import type { AcpAgentConfig } from './acp-config';
+import type { AcpPromptStyle } from './acp-prompt';
 import { AcpSession } from './acp.session';
 import { localAgentCapabilities, requireModel } from '../local-agent';
 
@@ -32,6 +33,8 @@ export interface AcpHost {
   launch?: (session: AcpSessionLaunch) => { args?: string[]; env?: Record<string, string> };
   /** What a preset's agent does otherwise than ACP lets Jelmore assume (as its tests measure it). */
   capabilities?: Partial<ProviderCapabilities>;
+  /** How a preset's agent wants images and documents in a prompt. */
+  promptStyle?: AcpPromptStyle;
   /** A preset's own reason no session can start (e.g. no API key). */
   refusal?: () => string | undefined;
   /** The server's environment, for PATH lookup and the allow-listed variables. */
@@ -73,9 +76,13 @@ export class AcpAgentProvider implements AgentProviderPort {
 
   get capabilities(): ProviderCapabilities {
     // Resume is session/load where the agent offers it (else refused with the reason); interrupt is
-    // session/cancel, the agent ending the turn as cancelled and keeping what was said.
+    // session/cancel, the agent ending the turn as cancelled and keeping what was said. Images and PDFs
+    // are what the entry says its model takes: the agent announces its own only once started.
+    const { input } = this.agent.options;
     return localAgentCapabilities(this.agent.options.maxConcurrentSessions, this.agent.models, {
       permissions: PERMISSION_POLICIES,
+      multimodal: input.includes('image'),
+      documents: input.includes('pdf'),
       ...this.host.capabilities,
     });
   }
@@ -122,6 +129,7 @@ export class AcpAgentProvider implements AgentProviderPort {
         },
       },
       policy,
+      promptStyle: this.host.promptStyle ?? {},
       startTimeoutMs: this.agent.options.startTimeoutSeconds * 1000,
       onOpened: (agent) => {
         this.lastFailure = undefined;

@@ -82,7 +82,13 @@ describe('loadAcpAgents', () => {
       defaultPermissions: 'deny-writes',
       startTimeoutSeconds: 30,
       autoSelect: true,
+      input: [],
     });
+  });
+
+  it('reads what the model takes besides text: images and PDFs', () => {
+    const [agent] = load({ seer: { type: 'acp', command: 'seer', input: ['image', 'pdf'] } });
+    expect(agent.options.input).toEqual(['image', 'pdf']);
   });
 
   it('gives an entry without models one model named after the provider', () => {
@@ -163,7 +169,7 @@ describe('loadAcpAgents', () => {
       [
         'unknown key',
         { goose: { type: 'acp', command: 'goose', cmd_args: [] } },
-        '/path/cfg.json: providers.goose.cmd_args is not a key of an ACP agent (type, command, args, env, models, default_model, max_concurrent_sessions, enabled, default_permissions, start_timeout_seconds, auto_select, sessions_per_minute)',
+        '/path/cfg.json: providers.goose.cmd_args is not a key of an ACP agent (type, command, args, env, models, default_model, max_concurrent_sessions, enabled, default_permissions, start_timeout_seconds, auto_select, input, sessions_per_minute)',
       ],
       [
         'bad name',
@@ -212,6 +218,16 @@ describe('loadAcpAgents', () => {
         'start_timeout_seconds a fraction',
         { goose: { type: 'acp', command: 'goose', start_timeout_seconds: 0.5 } },
         '/path/cfg.json: providers.goose.start_timeout_seconds must be an integer number (got 0.5)',
+      ],
+      [
+        'input naming a kind it cannot take',
+        { goose: { type: 'acp', command: 'goose', input: ['image', 'audio'] } },
+        '/path/cfg.json: providers.goose.input must list only image and pdf (got ["image","audio"])',
+      ],
+      [
+        'input not a list',
+        { goose: { type: 'acp', command: 'goose', input: 'image' } },
+        '/path/cfg.json: providers.goose.input must be an array (got "image")',
       ],
       [
         'a rate limit alone does not make an untyped name an agent when other keys are there',

@@ -12,6 +12,10 @@ import {
 import { applySettingRules, PERMISSION_POLICIES, PermissionPolicy } from '@jelmore/contracts';
 import { ProviderSetting } from '../provider-settings';
 
+/** What an ACP agent may be given besides text (text documents go to any agent, as text). */
+export const ACP_INPUT_KINDS = ['image', 'pdf'] as const;
+export type AcpInputKind = (typeof ACP_INPUT_KINDS)[number];
+
 /** One model an ACP agent serves, as the config file lists it (snake_case there). */
 export interface AcpModelEntry {
   id: string;
@@ -41,6 +45,8 @@ export class AcpAgentOptions {
   startTimeoutSeconds!: number;
   /** false: used only for sessions that name the provider or one of its models. */
   autoSelect!: boolean;
+  /** Images and PDFs its model takes: what selection may send it (the agent must announce them too). */
+  input!: AcpInputKind[];
   /** Its sessions per rate window: read by the selection layer (JELMORE_PROVIDER_RATE_LIMITS). */
   sessionsPerMinute?: number;
 }
@@ -117,6 +123,20 @@ export const ACP_SETTINGS: { [K in keyof AcpAgentOptions]-?: ProviderSetting } =
     default: true,
     rules: [IsBoolean()],
     description: 'false: only sessions that name the provider or one of its models use it.',
+  },
+  input: {
+    file: 'input',
+    default: [],
+    defaultText: 'text only',
+    rules: [
+      IsArray(),
+      IsIn(ACP_INPUT_KINDS, {
+        each: true,
+        message: `must list only ${ACP_INPUT_KINDS.join(' and ')}`,
+      }),
+    ],
+    description:
+      'What its model takes besides text: `["image", "pdf"]`. Sessions with images or PDFs go only to a provider that lists them; the agent must also announce them (see Images and documents).',
   },
   sessionsPerMinute: {
     file: 'sessions_per_minute',

@@ -2,6 +2,7 @@ import {
   AgentCapabilities,
   client,
   ClientConnection,
+  ContentBlock,
   InitializeRequest,
   NewSessionRequest,
   RequestPermissionRequest,
@@ -11,6 +12,7 @@ import {
   StopReason,
 } from '@agentclientprotocol/sdk';
 import {
+  AgentInput,
   ErrorCode,
   ModelInfo,
   PermissionDecision,
@@ -22,6 +24,7 @@ import {
 import { AgentProcess, AgentProcessOptions } from '../process/agent-process';
 import { AcpChannel } from './acp-channel';
 import { AcpPermissionGate, allowed } from './acp-permissions';
+import { acpPrompt, AcpPromptRefusal, AcpPromptStyle } from './acp-prompt';
 import { AcpTurnNormalizer, AcpTurnUsage, promptUsage } from './acp-turn.normalizer';
 import { LocalAgentSession } from '../local-agent-session';
 
@@ -32,6 +35,7 @@ export interface AcpLaunch {
   env: NodeJS.ProcessEnv;
   sandbox?: AgentProcessOptions['sandbox'];
   policy: PermissionPolicy;
+  promptStyle: AcpPromptStyle;
   startTimeoutMs: number;
   /** The agent answered `initialize` and opened the session. */
   onOpened: (agent: { name?: string; version?: string }) => void;
@@ -96,16 +100,16 @@ export class AcpSession extends LocalAgentSession {
    * Starts the agent and returns; opening the session and the first turn go on in the background, and
    * a failure there is the session's `error` event (the agent was not heard from: a failed start).
    */
-  async start(query: string): Promise<void> {
+  async start(input: AgentInput): Promise<void> {
     this.spawn();
     void this.open()
-      .then(() => this.prompt(query))
+      .then(() => this.prompt(input))
       .catch((err: unknown) =>
         this.failed(ErrorCode.ProviderUnavailable, 'could not open a session', reason(err)),
       );
   }
 
-  async send(input: string): Promise<void> {
+  async send(input: AgentInput): Promise<void> {
     if (!this.connection) throw new Error(`session ${this.id} has no agent`);
     if (this.turn) throw new Error(`session ${this.id} already runs a turn`);
     this.prompt(input);
@@ -218,29 +222,41 @@ export class AcpSession extends LocalAgentSession {
     });
   }
 
-  private prompt(text: string): void {
+  private prompt(input: AgentInput): void {
     const turn = new AcpTurnNormalizer(this.modelInfo, this.agentCost);
     this.turn = turn;
+    let prompt: ContentBlock[];
+    try {
+      prompt = acpPrompt(input, this.capabilities?.promptCapabilities, this.launch.promptStyle);
+    } catch (err) {
+      if (!(err instanceof AcpPromptRefusal)) throw err;
+      // Selection trusts the config entry, but the agent has the last word: nothing it cannot read is sent.
+      this.cancelWanted = false;
+      const message = `${this.launch.provider}: ${err.message}`;
+      this.refuseTurn(turn, ErrorCode.MultimodalUnsupported, message);
+      return;
+    }
     this.connection!.agent.request('session/prompt', {
       sessionId: this.acpSessionId!,
-      prompt: [{ type: 'text', text }],
+      prompt,
     }).then(
       (response) => this.finish(turn, response.stopReason, promptUsage(response)),
       (err: unknown) => {
         // The agent's exit or a broken line is reported on its own; this is the agent refusing the turn.
         if (this.ending || !this.process?.alive) return;
-        this.queue.push({
-          type: 'error',
-          code: ErrorCode.AgentError,
-          message: `The agent failed the turn: ${reason(err)}`,
-        });
-        this.finish(turn, 'end_turn', undefined);
+        this.refuseTurn(turn, ErrorCode.AgentError, `The agent failed the turn: ${reason(err)}`);
       },
     );
     if (this.cancelWanted) {
       this.cancelWanted = false;
       void this.interrupt();
     }
+  }
+
+  /** The turn ends with an error but the session goes on. */
+  private refuseTurn(turn: AcpTurnNormalizer, code: ErrorCode, message: string): void {
+    this.queue.push({ type: 'error', code, message });
+    this.finish(turn, 'end_turn', undefined);
   }
 
   private finish(

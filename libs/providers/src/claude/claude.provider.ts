@@ -190,6 +190,9 @@ export function claudeCapabilities(maxConcurrentSessions: number): ProviderCapab
   // the warm pool (JELMORE_CLAUDE_WARM_POOL_SIZE above 0).
   return localAgentCapabilities(maxConcurrentSessions, CLAUDE_MODELS, {
     warmStart: true,
+    // Image and PDF blocks reach the model API as sent (test/multimodal-claude.e2e-spec.ts).
+    multimodal: true,
+    documents: true,
     directoryTracking: true,
     permissions: PERMISSION_POLICIES,
   });

@@ -1,5 +1,7 @@
 import {
+  AgentInput,
   ErrorCode,
+  isTextMediaType,
   PermissionDecision,
   SessionConfig,
   StartOptions,
@@ -68,12 +70,12 @@ export class ClaudeCodeSession extends LocalAgentSession<SessionConfig & { model
     return this.process?.alive ? this.process.pid : undefined;
   }
 
-  async start(query: string, options: StartOptions = {}): Promise<void> {
+  async start(input: AgentInput, options: StartOptions = {}): Promise<void> {
     // A prestarted process already runs this conversation: the query is all it waits for.
     if (options.continue || !this.process?.alive) {
       this.spawn(options.continue ? this.conversationRef : undefined);
     }
-    this.writeUser(query);
+    this.writeUser(input);
   }
 
   /**
@@ -95,7 +97,7 @@ export class ClaudeCodeSession extends LocalAgentSession<SessionConfig & { model
     if (!isReady) throw new Error('Claude Code exited before it was ready');
   }
 
-  async send(input: string): Promise<void> {
+  async send(input: AgentInput): Promise<void> {
     if (!this.process?.alive) this.spawn(this.conversationRef);
     this.writeUser(input);
   }
@@ -163,11 +165,11 @@ export class ClaudeCodeSession extends LocalAgentSession<SessionConfig & { model
     });
   }
 
-  private writeUser(text: string): void {
+  private writeUser(input: AgentInput): void {
     this.normalizer.startTurn();
     this.process!.writeLine({
       type: 'user',
-      message: { role: 'user', content: [{ type: 'text', text }] },
+      message: { role: 'user', content: input.map(claudeContentBlock) },
     });
   }
 
@@ -214,4 +216,22 @@ export class ClaudeCodeSession extends LocalAgentSession<SessionConfig & { model
 
 function lastLine(text: string): string {
   return text.trim().split('\n').pop()?.slice(0, 300) ?? '';
+}
+
+/**
+ * Anthropic's Messages content blocks, which the CLI passes to the model API as they are (it re-encodes
+ * only images over its size limits): images and PDFs base64, text documents as text sources.
+ */
+function claudeContentBlock(block: AgentInput[number]): Record<string, unknown> {
+  if (block.type === 'text') return { type: 'text', text: block.text };
+  if (block.type === 'image') {
+    return {
+      type: 'image',
+      source: { type: 'base64', media_type: block.mediaType, data: block.bytes.toString('base64') },
+    };
+  }
+  const source = isTextMediaType(block.mediaType)
+    ? { type: 'text', media_type: 'text/plain', data: block.bytes.toString('utf8') }
+    : { type: 'base64', media_type: block.mediaType, data: block.bytes.toString('base64') };
+  return { type: 'document', source, ...(block.name ? { title: block.name } : {}) };
 }

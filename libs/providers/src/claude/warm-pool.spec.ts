@@ -9,7 +9,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AgentSession } from '@jelmore/contracts';
+import { textInput, type AgentSession } from '@jelmore/contracts';
 import { eventually, processesMentioning } from '../../../../test/support/processes';
 import { DEFAULT_CIRCUIT_OPTIONS } from '../selection/circuit-breaker';
 import { DEFAULT_OPENCODE_OPTIONS } from '../opencode/opencode.options';
@@ -67,7 +67,7 @@ function alive(pid: number | undefined): boolean {
 
 /** The first turn's reply of the fake: who answered it. */
 async function firstReply(session: AgentSession, query = 'hello'): Promise<string> {
-  await session.start(query);
+  await session.start(textInput(query));
   for await (const draft of session.events()) {
     if (draft.type === 'result') return draft.text;
   }

@@ -86,6 +86,29 @@ describe('CodexProvider', () => {
     await agent.terminate();
   });
 
+  it('takes images but no PDFs, and refuses a PDF turn before any process starts', async () => {
+    const codex = provider({ JELMORE_CODEX_BASE_URL: 'http://127.0.0.1:9/v1' });
+    expect(codex.capabilities).toMatchObject({ multimodal: true, documents: false });
+    await codex.onModuleInit();
+    const agent = codex.createSession(session);
+    const pdf = Buffer.from('%PDF-1.4\n%%EOF\n');
+    await expect(
+      agent.start([
+        { type: 'text', text: 'summarise' },
+        {
+          type: 'document',
+          attachmentId: 'a1',
+          mediaType: 'application/pdf',
+          size: pdf.length,
+          sha256: 'x',
+          bytes: pdf,
+        },
+      ]),
+    ).rejects.toMatchObject({ code: ErrorCode.MultimodalUnsupported });
+    expect(agent.pid).toBeUndefined();
+    await agent.terminate();
+  });
+
   it('reports a codex binary that is not there', async () => {
     const codex = provider({
       JELMORE_CODEX_BASE_URL: 'http://127.0.0.1:9/v1',

@@ -60,7 +60,10 @@ export class CodexProvider implements AgentProviderPort, OnModuleInit {
   get capabilities(): ProviderCapabilities {
     // Events stream as the agent works, but each message arrives whole: exec prints no text deltas.
     // Interrupt: SIGINT to the turn's `codex exec`; the thread records the abort and goes on from it.
-    return localAgentCapabilities(this.settings.maxConcurrentSessions, CODEX_MODELS);
+    // Images go as `--image` files (test/codex-multimodal.e2e-spec.ts); exec mode has no document input.
+    return localAgentCapabilities(this.settings.maxConcurrentSessions, CODEX_MODELS, {
+      multimodal: true,
+    });
   }
 
   async onModuleInit(): Promise<void> {
@@ -93,6 +96,7 @@ export class CodexProvider implements AgentProviderPort, OnModuleInit {
       bin,
       env: this.agentEnv(home, codexHome),
       codexHome,
+      imageDir: join(home, 'images', config.sessionId),
       onEnd: (unexpected) => release(unexpected),
       sandbox: {
         sandbox: this.sandbox,

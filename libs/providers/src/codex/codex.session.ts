@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { ErrorCode, SessionConfig, StartOptions, SuspendedState } from '@jelmore/contracts';
+import {
+  AgentInput,
+  ErrorCode,
+  SessionConfig,
+  StartOptions,
+  SuspendedState,
+} from '@jelmore/contracts';
 import { AgentProcess, AgentProcessOptions } from '../process/agent-process';
 import { CodexEventNormalizer, CodexLine } from './codex-event.normalizer';
+import { codexPrompt, removeQuietly, writeTurnImages } from './codex-images';
 import { threadTotals } from './codex-rollout';
 import type { CodexModel } from './codex.models';
 import { LocalAgentSession } from '../local-agent-session';
@@ -11,6 +18,11 @@ export interface CodexLaunch {
   env: NodeJS.ProcessEnv;
   /** `$CODEX_HOME`, where Codex keeps its threads (rollouts). */
   codexHome: string;
+  /**
+   * The session's own folder for its turns' images (`--image` files): in the tenant's agent home, which
+   * the sandbox shows the agent, never in the user's workspace. Removed when the session ends.
+   */
+  imageDir: string;
   /** Called once when the session ends; `unexpected` when its agent crashed. */
   onEnd: (unexpected: boolean) => void;
   sandbox?: AgentProcessOptions['sandbox'];
@@ -54,15 +66,17 @@ export class CodexSession extends LocalAgentSession {
     return this.process?.alive ? this.process.pid : undefined;
   }
 
-  async start(query: string, options: StartOptions = {}): Promise<void> {
+  async start(input: AgentInput, options: StartOptions = {}): Promise<void> {
+    const prompt = codexPrompt(input, this.id);
     if (!options.continue) this.normalizer.threadId = undefined;
     await this.previousTurnGone();
-    this.runTurn(query);
+    this.runTurn(prompt, input);
   }
 
-  async send(input: string): Promise<void> {
+  async send(input: AgentInput): Promise<void> {
+    const prompt = codexPrompt(input, this.id);
     await this.previousTurnGone();
-    this.runTurn(input);
+    this.runTurn(prompt, input);
   }
 
   /** SIGINT ends the turn as Codex's own Ctrl-C does: tools stopped, `<turn_aborted>` in the thread. */
@@ -93,9 +107,11 @@ export class CodexSession extends LocalAgentSession {
     if (!(await exitsWithin(previous, EXIT_WAIT_MS))) await previous.stop();
   }
 
-  private runTurn(prompt: string): void {
+  /** Written only once the previous turn is gone: its exit removes its images, which may be these. */
+  private runTurn(prompt: string, input: AgentInput): void {
     if (this.ending) throw new Error('the session has ended');
     const thread = this.normalizer.threadId;
+    const images = writeTurnImages(this.launch.imageDir, input);
     const args = [
       'exec',
       '--json',
@@ -104,6 +120,8 @@ export class CodexSession extends LocalAgentSession {
       'never',
       '--model',
       this.model,
+      // One `--image=` per file: `--image a.png -` would take the `-` for a second image.
+      ...images.map((path) => `--image=${path}`),
       ...(thread ? ['resume', thread] : []),
       // The prompt comes on stdin: an argument would show in every process list.
       '-',
@@ -120,7 +138,10 @@ export class CodexSession extends LocalAgentSession {
       // Codex starts each command in a session of its own; it ends them on SIGINT/SIGTERM, not SIGKILL.
       stopDescendantGroups: true,
       onLine: (line) => this.onLine(line),
-      onExit: (code, signal, stderrTail) => this.onExit(turn, code, signal, stderrTail),
+      onExit: (code, signal, stderrTail) => {
+        removeQuietly(images);
+        this.onExit(turn, code, signal, stderrTail);
+      },
     });
     this.process = turn;
     turn.writeText(prompt);
@@ -171,6 +192,7 @@ export class CodexSession extends LocalAgentSession {
   private finish(unexpected: boolean): void {
     if (this.ended) return;
     this.ended = true;
+    removeQuietly([this.launch.imageDir]);
     this.queue.end();
     this.launch.onEnd(unexpected);
   }

@@ -32,6 +32,8 @@ export const acpPreset: AcpPreset = {
         maxConcurrentSessions: options.maxConcurrentSessions,
         enabled: options.enabled,
         autoSelect: false,
+        // As inlineData parts of the model request (test/multimodal-acp.e2e-spec.ts).
+        input: ['image', 'pdf'],
       }),
       models: GEMINI_MODELS.map((model) => ({ ...model, provider: NAME })),
     };
@@ -40,6 +42,8 @@ export const acpPreset: AcpPreset = {
       sandbox,
       // Its session/cancel ends the turn but drops it from the conversation.
       capabilities: { interrupt: false },
+      // Gemini CLI 0.61 drops image blocks from a prompt that also holds a resource (a PDF, a text file).
+      promptStyle: { imagesAsResources: true },
       refusal: () => (options.apiKey ? undefined : 'no API key: set JELMORE_GEMINI_API_KEY'),
       launch: ({ model, home }) => {
         writeGeminiSettings(home);

@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  AgentInput,
   ErrorCode,
+  inputText,
   ModelInfo,
   SessionConfig,
   StartOptions,
@@ -56,13 +58,13 @@ export class GeminiSession extends LocalAgentSession {
     return this.process?.alive ? this.process.pid : undefined;
   }
 
-  async start(query: string, options: StartOptions = {}): Promise<void> {
+  async start(input: AgentInput, options: StartOptions = {}): Promise<void> {
     if (!options.continue) this.conversationRef = undefined;
-    await this.runTurn(query);
+    await this.runTurn(inputText(input));
   }
 
-  async send(input: string): Promise<void> {
-    await this.runTurn(input);
+  async send(input: AgentInput): Promise<void> {
+    await this.runTurn(inputText(input));
   }
 
   /** Ends the turn's process group; the turn ends with a result marked interrupted. */

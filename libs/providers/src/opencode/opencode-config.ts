@@ -18,6 +18,8 @@ export function opencodeConfig(
         name: m.id,
         tool_call: true,
         limit: { context: m.contextWindow, output: MAX_OUTPUT_TOKENS },
+        // Without it opencode refuses an image or PDF part ("this model does not support image input").
+        modalities: { input: ['text', 'image', 'pdf'], output: ['text'] },
         cost: { input: m.inputPricePerMTok, output: m.outputPricePerMTok },
       },
     ]),

@@ -28,6 +28,8 @@ export const acpPreset: AcpPreset = {
         maxConcurrentSessions: options.maxConcurrentSessions,
         enabled: options.enabled,
         autoSelect: false,
+        // Image and file parts, as its config allows (test/multimodal-acp.e2e-spec.ts).
+        input: ['image', 'pdf'],
       }),
       models,
     };

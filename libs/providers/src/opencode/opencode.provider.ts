@@ -76,7 +76,12 @@ export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnAppl
 
   get capabilities(): ProviderCapabilities {
     // Interrupt: the server's abort; the session keeps the interrupted turn.
-    return localAgentCapabilities(this.options.maxConcurrentSessions, this.modelList);
+    // Images and PDFs go as data-URL file parts, which reach the model API byte for byte
+    // (test/opencode-multimodal.e2e-spec.ts).
+    return localAgentCapabilities(this.options.maxConcurrentSessions, this.modelList, {
+      multimodal: true,
+      documents: true,
+    });
   }
 
   async onModuleInit(): Promise<void> {

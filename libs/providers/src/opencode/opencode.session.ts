@@ -1,4 +1,5 @@
 import {
+  AgentInput,
   ErrorCode,
   ModelInfo,
   SessionConfig,
@@ -6,6 +7,7 @@ import {
   SuspendedState,
 } from '@jelmore/contracts';
 import { OpencodeEventNormalizer } from './opencode-event.normalizer';
+import { opencodeParts } from './opencode-parts';
 import { OPENCODE_PROVIDER_ID } from './opencode.options';
 import type { OpencodeServer } from './opencode-server';
 import { LocalAgentSession } from '../local-agent-session';
@@ -53,7 +55,7 @@ export class OpencodeSession extends LocalAgentSession {
     return this.launch.dedicated ? this.server.pid : undefined;
   }
 
-  async start(query: string, options: StartOptions = {}): Promise<void> {
+  async start(input: AgentInput, options: StartOptions = {}): Promise<void> {
     if (!options.continue || !this.opencodeId) {
       const created = await this.server.request<{ id: string }>(
         'POST',
@@ -65,10 +67,10 @@ export class OpencodeSession extends LocalAgentSession {
       this.opencodeId = created.id;
     }
     this.attach();
-    await this.prompt(query);
+    await this.prompt(input);
   }
 
-  async send(input: string): Promise<void> {
+  async send(input: AgentInput): Promise<void> {
     if (!this.unlisten) this.attach();
     await this.prompt(input);
   }
@@ -94,14 +96,14 @@ export class OpencodeSession extends LocalAgentSession {
     this.attach();
   }
 
-  private async prompt(text: string): Promise<void> {
+  private async prompt(input: AgentInput): Promise<void> {
     this.normalizer.startTurn();
     try {
       await this.server.request(
         'POST',
         `/session/${this.opencodeId}/prompt_async?${this.directory()}`,
         {
-          parts: [{ type: 'text', text }],
+          parts: opencodeParts(input),
           model: { providerID: OPENCODE_PROVIDER_ID, modelID: this.model },
         },
       );

@@ -1,4 +1,10 @@
-import { ErrorCode, SessionConfig, SessionEventDraft } from '@jelmore/contracts';
+import {
+  AgentInput,
+  ErrorCode,
+  inputText,
+  SessionConfig,
+  SessionEventDraft,
+} from '@jelmore/contracts';
 import { AgentProcess } from '../process/agent-process';
 import { SCRIPTED_AGENT_SOURCE, ScriptedAgentInput } from './scripted.script';
 import { LocalAgentSession } from '../local-agent-session';
@@ -33,13 +39,13 @@ export class ScriptedProcessSession extends LocalAgentSession<SessionConfig & { 
     return this.process?.alive ? this.process.pid : undefined;
   }
 
-  async start(query: string): Promise<void> {
-    await this.send(query);
+  async start(input: AgentInput): Promise<void> {
+    await this.send(input);
   }
 
-  async send(input: string): Promise<void> {
+  async send(input: AgentInput): Promise<void> {
     if (!this.process?.alive) this.spawn();
-    this.write({ type: 'user', text: input, turn: ++this.turns });
+    this.write({ type: 'user', text: inputText(input), turn: ++this.turns });
   }
 
   async interrupt(): Promise<void> {

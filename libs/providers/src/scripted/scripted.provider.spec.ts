@@ -7,6 +7,7 @@ import {
   ErrorCode,
   ProviderUnavailableError,
   SessionEventDraft,
+  textInput,
 } from '@jelmore/contracts';
 import { DEFAULT_CLAUDE_OPTIONS } from '../claude/claude.options';
 import { DEFAULT_OPENCODE_OPTIONS } from '../opencode/opencode.options';
@@ -93,7 +94,7 @@ describe.each(['scripted', 'scripted-process'])('a %s session', (model) => {
     agent = session(p, model);
     expect(agent.model).toBe(model);
     const events = agent.events()[Symbol.asyncIterator]();
-    await agent.start('[[events 300]] [[bytes 7]] [[rate 0]] [[tool]]');
+    await agent.start(textInput('[[events 300]] [[bytes 7]] [[rate 0]] [[tool]]'));
     const first = await readUntil(events, isResult);
     expect(first.map((d) => d.type)).toEqual([
       'tool_use',
@@ -107,7 +108,7 @@ describe.each(['scripted', 'scripted-process'])('a %s session', (model) => {
     expect(first.at(-1)).toMatchObject({ type: 'result', text: '' });
     expect(first.at(-1)).not.toHaveProperty('interrupted');
 
-    await agent.send('hi you');
+    await agent.send(textInput('hi you'));
     const second = await readUntil(events, isResult);
     expect(second.filter((d) => d.type === 'assistant').map((d) => d.text)).toEqual([
       'Echo: ',
@@ -121,7 +122,7 @@ describe.each(['scripted', 'scripted-process'])('a %s session', (model) => {
     agent = session(p, model);
     const events = agent.events()[Symbol.asyncIterator]();
     const before = process.hrtime.bigint();
-    await agent.start('[[events 5]] [[rate 50]] [[stamp]]');
+    await agent.start(textInput('[[events 5]] [[rate 50]] [[stamp]]'));
     const drafts = await readUntil(events, isResult);
     const texts = drafts.flatMap((d) => (d.type === 'assistant' ? [d.text] : []));
     const stamps = texts.map((t) => BigInt(t.split(' ')[0]));
@@ -137,7 +138,7 @@ describe.each(['scripted', 'scripted-process'])('a %s session', (model) => {
   it('stops a turn on interrupt with an interrupted result', async () => {
     agent = session(p, model);
     const events = agent.events()[Symbol.asyncIterator]();
-    await agent.start('[[events 1000]] [[rate 100]]');
+    await agent.start(textInput('[[events 1000]] [[rate 100]]'));
     await readUntil(events, (d) => d.type === 'assistant');
     await agent.interrupt();
     const rest = await readUntil(events, isResult);
@@ -150,7 +151,7 @@ describe.each(['scripted', 'scripted-process'])('a %s session', (model) => {
     agent = session(limited, model);
     expect(() => session(limited, model)).toThrow(ProviderUnavailableError);
     const events = agent.events()[Symbol.asyncIterator]();
-    await agent.start('[[events 100000]] [[rate 1000]]');
+    await agent.start(textInput('[[events 100000]] [[rate 1000]]'));
     await readUntil(events, (d) => d.type === 'assistant');
     await agent.terminate();
     await readUntil(events, () => false); // Returns only when the stream completes.
@@ -171,7 +172,7 @@ describe('a scripted-process session', () => {
     agent = session(p, 'scripted-process');
     expect(agent.pid).toBeUndefined();
     const events = agent.events()[Symbol.asyncIterator]();
-    await agent.start('[[events 1]]');
+    await agent.start(textInput('[[events 1]]'));
     await readUntil(events, isResult);
     const pid = agent.pid!;
     expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toContain('jelmore-scripted-agent');
@@ -183,7 +184,7 @@ describe('a scripted-process session', () => {
   it('reports an agent that dies on its own and ends the stream', async () => {
     agent = session(p, 'scripted-process');
     const events = agent.events()[Symbol.asyncIterator]();
-    await agent.start('[[events 1]]');
+    await agent.start(textInput('[[events 1]]'));
     await readUntil(events, isResult);
     process.kill(agent.pid!, 'SIGKILL');
     const rest = await readUntil(events, () => false);
@@ -199,14 +200,14 @@ describe('a scripted-process session', () => {
 
   it('starts a new process for the next input after suspend and resume', async () => {
     agent = session(p, 'scripted-process');
-    await agent.start('[[events 1]]');
+    await agent.start(textInput('[[events 1]]'));
     const state = await agent.suspend();
     expect(state).toMatchObject({ provider: 'scripted', model: 'scripted-process' });
     agent = p.createSession({ sessionId: agent.id, cwd: state.cwd, model: state.model });
     await agent.resume(state);
     expect(agent.pid).toBeUndefined();
     const events = agent.events()[Symbol.asyncIterator]();
-    await agent.send('[[events 2]] [[rate 0]]');
+    await agent.send(textInput('[[events 2]] [[rate 0]]'));
     const drafts = await readUntil(events, isResult);
     expect(drafts.filter((d) => d.type === 'assistant')).toHaveLength(2);
     expect(agent.pid).toBeDefined();

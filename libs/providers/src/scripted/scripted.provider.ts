@@ -54,6 +54,7 @@ export class ScriptedProvider implements AgentProviderPort {
       fileOperations: false,
       codeExecution: false,
       multimodal: false,
+      documents: false,
       continuation: false,
       // Cuts the turn's replay short (a scripted agent has no conversation to keep).
       interrupt: true,

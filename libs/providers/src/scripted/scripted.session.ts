@@ -1,5 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AgentSession, SessionConfig, SessionEventDraft, SuspendedState } from '@jelmore/contracts';
+import {
+  AgentInput,
+  AgentSession,
+  inputText,
+  SessionConfig,
+  SessionEventDraft,
+  SuspendedState,
+} from '@jelmore/contracts';
 import { AsyncQueue } from '../process/async-queue';
 import { playTurn } from './scripted.script';
 
@@ -37,14 +44,14 @@ export class ScriptedSession implements AgentSession {
     return this.queue;
   }
 
-  async start(query: string): Promise<void> {
-    await this.send(query);
+  async start(input: AgentInput): Promise<void> {
+    await this.send(input);
   }
 
-  async send(input: string): Promise<void> {
+  async send(input: AgentInput): Promise<void> {
     const abort = new AbortController();
     this.turn = abort;
-    void playTurn(input, ++this.turns, {
+    void playTurn(inputText(input), ++this.turns, {
       emit: (draft) => this.queue.push(draft),
       sleep: (ms) => sleep(Math.max(0, ms)),
       aborted: () => abort.signal.aborted,

@@ -19,6 +19,7 @@ const NO_CAPS: ProviderCapabilities = {
   fileOperations: false,
   codeExecution: false,
   multimodal: false,
+  documents: false,
   continuation: false,
   interrupt: false,
   steer: false,

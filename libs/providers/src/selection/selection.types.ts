@@ -7,6 +7,7 @@ export const CAPABILITY_NAMES = [
   'fileOperations',
   'codeExecution',
   'multimodal',
+  'documents',
   'continuation',
   'interrupt',
   'steer',

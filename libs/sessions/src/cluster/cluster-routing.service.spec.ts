@@ -40,7 +40,7 @@ async function boot(dir: string, cluster?: SessionsCluster): Promise<INestApplic
   @Global()
   @Module({
     providers: [
-      { provide: ProviderRegistry, useValue: {} },
+      { provide: ProviderRegistry, useValue: { get: () => ({ capabilities: {} }) } },
       { provide: ProviderSelector, useValue: {} },
       ...(cluster ? [{ provide: SESSIONS_CLUSTER, useValue: cluster }] : []),
     ],
@@ -66,6 +66,7 @@ function sessionOf(nodeId: string): SessionRecord {
   return {
     id: `session-of-${nodeId}`,
     owner: 'key-1',
+    title: null,
     provider: 'scripted',
     model: 'scripted-1',
     state: 'running',
@@ -115,8 +116,16 @@ describe('ClusterRouting (SESSIONS_CLUSTER bound by DI)', () => {
     await sessions.input(record.id, 'more', { id: 'key-1', admin: false });
     await sessions.input(record.id, 'now', { id: 'key-1', admin: false }, 'interrupt');
     expect(cluster.forwarded).toStrictEqual([
-      ['b', { op: 'input', sessionId: record.id, text: 'more' }],
-      ['b', { op: 'input', sessionId: record.id, text: 'now', mode: 'interrupt' }],
+      ['b', { op: 'input', sessionId: record.id, content: [{ type: 'text', text: 'more' }] }],
+      [
+        'b',
+        {
+          op: 'input',
+          sessionId: record.id,
+          content: [{ type: 'text', text: 'now' }],
+          mode: 'interrupt',
+        },
+      ],
     ]);
     await expect(
       sessions.interrupt(record.id, { id: 'key-2', admin: false }),

@@ -84,7 +84,7 @@ export class ClusterRouting implements OnModuleInit, OnModuleDestroy {
     }
     switch (command.op) {
       case 'input':
-        return this.control.input(sessionId, command.text, undefined, command.mode);
+        return this.control.input(sessionId, command.content, undefined, command.mode);
       case 'interrupt':
         return this.control.interrupt(sessionId);
       case 'suspend':

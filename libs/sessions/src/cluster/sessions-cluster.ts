@@ -1,8 +1,8 @@
-import type { InputMode, SessionEvent } from '@jelmore/contracts';
+import type { InputMode, SessionEvent, TurnBlock } from '@jelmore/contracts';
 
 /** What one node asks of the node that runs a session's agent. */
 export type ClusterCommand =
-  | { op: 'input'; sessionId: string; text: string; mode?: InputMode }
+  | { op: 'input'; sessionId: string; content: TurnBlock[]; mode?: InputMode }
   | { op: 'interrupt'; sessionId: string }
   | { op: 'suspend'; sessionId: string; reason?: string }
   | { op: 'terminate'; sessionId: string; reason?: string }

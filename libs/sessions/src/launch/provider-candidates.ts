@@ -6,7 +6,10 @@ import {
   SessionConfig,
   ValidationError,
 } from '@jelmore/contracts';
-import type { ProviderCandidate, ProviderSelector } from '@jelmore/providers';
+import type { ProviderCandidate, ProviderRegistry, ProviderSelector } from '@jelmore/providers';
+import type { ContentCapability } from '../attachments/attachments.service';
+import { assertTakes } from '../runtime/session-turns.service';
+import type { CreateSessionInput } from '../sessions.types';
 
 /** What a selection offers: candidates best first, and why others were passed over. */
 export interface Selection {
@@ -22,6 +25,34 @@ export interface OpenedAgent extends ProviderCandidate {
   /** The candidates after this one, and why those before it were passed over. */
   rest: ProviderCandidate[];
   skipped: string[];
+}
+
+/**
+ * The candidates for a new session whose first turn `needs` images or PDFs: those able to take them.
+ * Naming a provider that cannot, or a model only such providers serve, is the client's mistake (400).
+ */
+export function selectFor(
+  selector: ProviderSelector,
+  registry: ProviderRegistry,
+  input: CreateSessionInput,
+  needs: readonly ContentCapability[],
+): Selection {
+  if (needs.length > 0 && input.provider) assertTakes(registry.get(input.provider), needs);
+  else if (needs.length > 0 && input.model) {
+    const serving = registry
+      .list()
+      .map((name) => registry.get(name))
+      .filter((provider) => provider.resolveModel(input.model));
+    if (serving.length > 0 && !serving.some((p) => needs.every((c) => p.capabilities[c]))) {
+      assertTakes(serving[0], needs);
+    }
+  }
+  const required = new Set([...(input.requirements?.capabilities ?? []), ...needs]);
+  return selector.select({
+    provider: input.provider,
+    model: input.model,
+    requirements: { ...input.requirements, capabilities: [...required] },
+  });
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   ErrorCode,
   SessionResource,
   SuspendedState,
+  TurnBlock,
   ZERO_USAGE,
 } from '@jelmore/contracts';
 import { ProviderRegistry, ProviderSelector } from '@jelmore/providers';
@@ -15,13 +16,14 @@ import { AgentEventPump } from '../runtime/agent-event-pump.service';
 import { SessionRuntime } from '../runtime/session-runtime';
 import { notActive, SessionRuntimes } from '../runtime/session-runtimes.service';
 import { SessionTransitions } from '../runtime/session-transitions.service';
+import { SessionTurns, titleOf } from '../runtime/session-turns.service';
 import { SessionWorkspaces } from '../session-workspaces';
 import { SESSIONS_MODULE_OPTIONS } from '../sessions.module-definition';
 import type { SessionsModuleOptions } from '../sessions.options';
 import type { CreateSessionInput } from '../sessions.types';
 import type { SessionRecord } from '../store/session-record';
 import { SessionStore } from '../store/session-store';
-import { OpenedAgent, openFirst } from './provider-candidates';
+import { OpenedAgent, openFirst, selectFor } from './provider-candidates';
 
 /**
  * Starts agents: a new session's on the best candidate provider, falling back to the next one while the
@@ -43,16 +45,15 @@ export class SessionLauncher {
     private readonly budgets: SessionBudgets,
     private readonly permissions: SessionPermissions,
     private readonly workspaces: SessionWorkspaces,
+    private readonly turns: SessionTurns,
     @Inject(SESSIONS_MODULE_OPTIONS) private readonly options: SessionsModuleOptions,
   ) {}
 
   async create(input: CreateSessionInput): Promise<SessionResource> {
     if (input.owner) await this.budgets.checkOwner(input.owner);
-    const selection = this.selector.select({
-      provider: input.provider,
-      model: input.model,
-      requirements: input.requirements,
-    });
+    const turn = await this.turns.check(input.query, input.actor);
+    const selection = selectFor(this.selector, this.registry, input, turn.needs);
+    const query = await this.turns.keep(turn, input.owner ?? null);
     // Warm start: the first candidate may have an agent started ahead for this request, under its own id.
     const [first] = selection.candidates;
     const id =
@@ -85,11 +86,12 @@ export class SessionLauncher {
       agentPid: null,
       maxBudgetUsd: input.maxBudgetUsd ?? null,
       permissions: input.permissions ?? null,
+      title: titleOf(query),
     };
     await this.store.insertSession(record);
     await this.log.open(id, record);
     const runtime = SessionRuntime.launching(record, opened.agent, {
-      query: input.query,
+      query,
       candidates: opened.rest,
       skipped: opened.skipped,
     });
@@ -100,11 +102,12 @@ export class SessionLauncher {
       sessionId: id,
       provider: record.provider,
       model: record.model,
-      queryLength: input.query.length,
+      blocks: query.length,
       ...(opened.fallback ? { fallback: opened.fallback } : {}),
     });
     await this.transitions.transition(record, 'starting', opened.fallback);
-    await this.start(runtime, input.query);
+    await this.turns.announce(id, query);
+    await this.start(runtime, query);
     return this.runtimes.resource(record);
   }
 
@@ -160,11 +163,11 @@ export class SessionLauncher {
     return this.runtimes.resource(record);
   }
 
-  private async start(runtime: SessionRuntime, query: string): Promise<void> {
+  private async start(runtime: SessionRuntime, query: TurnBlock[]): Promise<void> {
     const { record, agent } = runtime;
     this.watch(runtime);
     try {
-      await agent.start(query);
+      await agent.start(await this.turns.input(query));
     } catch (err) {
       // Ended meanwhile (terminated while starting): whoever ended it reports the outcome.
       if (!runtime.isLive) throw err;

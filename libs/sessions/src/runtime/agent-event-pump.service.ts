@@ -9,6 +9,7 @@ import type { SessionRecord } from '../store/session-record';
 import { SessionStore } from '../store/session-store';
 import type { SessionRuntime } from './session-runtime';
 import { SessionTransitions } from './session-transitions.service';
+import { SessionTurns } from './session-turns.service';
 
 /**
  * Takes an agent's `events()` into the session's log, one event at a time as the provider yields them,
@@ -25,6 +26,7 @@ export class AgentEventPump {
     private readonly budgets: SessionBudgets,
     private readonly selector: ProviderSelector,
     private readonly transitions: SessionTransitions,
+    private readonly turns: SessionTurns,
   ) {}
 
   /**
@@ -115,8 +117,12 @@ export class AgentEventPump {
         // An agent being ended takes no next turn and does not go idle.
         if (!runtime.can('turnEnded')) break;
         const next = runtime.turnEnded();
-        if (next !== undefined) await runtime.agent.send(next);
-        else await this.transitions.transition(record, 'idle');
+        if (next === undefined) {
+          await this.transitions.transition(record, 'idle');
+          break;
+        }
+        await this.turns.announce(record.id, next);
+        await runtime.agent.send(await this.turns.input(next));
         break;
       }
       default:

@@ -1,4 +1,4 @@
-import type { AgentSession, ProviderCapabilities } from '@jelmore/contracts';
+import type { AgentInput, AgentSession, ProviderCapabilities, TurnBlock } from '@jelmore/contracts';
 import type { ProviderRegistry } from '@jelmore/providers';
 import type { SessionBudgets } from '../budgets/session-budgets.service';
 import type { EventLog } from '../events/event-log.service';
@@ -10,6 +10,11 @@ import { SessionControl } from './session-control.service';
 import { SessionRuntime } from './session-runtime';
 import type { SessionRuntimes } from './session-runtimes.service';
 import type { SessionTransitions } from './session-transitions.service';
+import type { SessionTurns } from './session-turns.service';
+
+const turn = (text: string): TurnBlock[] => [{ type: 'text', text }];
+const textOf = (input: AgentInput) =>
+  input.map((b) => (b.type === 'text' ? b.text : b.type)).join(' ');
 
 /** An agent that records what it is told. */
 function fakeAgent(steers: boolean) {
@@ -17,9 +22,11 @@ function fakeAgent(steers: boolean) {
   const agent = {
     id: 'session-1',
     model: 'm',
-    send: async (text: string) => void calls.push(`send ${text}`),
+    send: async (input: AgentInput) => void calls.push(`send ${textOf(input)}`),
     interrupt: async () => void calls.push('interrupt'),
-    ...(steers ? { steer: async (text: string) => void calls.push(`steer ${text}`) } : {}),
+    ...(steers
+      ? { steer: async (input: AgentInput) => void calls.push(`steer ${textOf(input)}`) }
+      : {}),
   } as unknown as AgentSession;
   return { agent, calls };
 }
@@ -29,7 +36,7 @@ function setUp(state: 'idle' | 'working', steer: boolean) {
   const record = { id: 'session-1', provider: 'p', state: 'idle' } as SessionRecord;
   const { agent, calls } = fakeAgent(steer);
   const runtime = SessionRuntime.resumed(record, agent);
-  if (state === 'working') runtime.input('the running turn');
+  if (state === 'working') runtime.input(turn('the running turn'));
   const checked: string[] = [];
   const control = new SessionControl(
     { updateSession: async () => undefined } as unknown as SessionStore,
@@ -45,6 +52,11 @@ function setUp(state: 'idle' | 'working', steer: boolean) {
       has: (name: string) => name === 'p',
       get: () => ({ capabilities: { steer } as ProviderCapabilities }),
     } as unknown as ProviderRegistry,
+    {
+      announce: async (_id: string, content: TurnBlock[]) =>
+        void calls.push(`user ${textOf(content as AgentInput)}`),
+      input: async (content: TurnBlock[]) => content,
+    } as unknown as SessionTurns,
   );
   return { control, runtime, calls, checked };
 }
@@ -52,31 +64,33 @@ function setUp(state: 'idle' | 'working', steer: boolean) {
 describe('SessionControl.input modes', () => {
   it('queue (the default) waits for the running turn', async () => {
     const { control, runtime, calls } = setUp('working', false);
-    await control.input('session-1', 'next');
+    await control.input('session-1', turn('next'));
     expect(calls).toEqual([]);
-    expect(runtime.turnEnded()).toBe('next');
+    expect(runtime.turnEnded()).toEqual(turn('next'));
   });
 
   it('interrupt stops the running turn; its result then takes the input first', async () => {
     const { control, runtime, calls } = setUp('working', false);
-    await control.input('session-1', 'queued');
-    await control.input('session-1', 'urgent', undefined, 'interrupt');
+    await control.input('session-1', turn('queued'));
+    await control.input('session-1', turn('urgent'), undefined, 'interrupt');
     expect(calls).toEqual(['interrupt']);
-    expect(runtime.turnEnded()).toBe('urgent');
-    expect(runtime.turnEnded()).toBe('queued');
+    expect(runtime.turnEnded()).toEqual(turn('urgent'));
+    expect(runtime.turnEnded()).toEqual(turn('queued'));
   });
 
   it('interrupt on an idle session just runs the input', async () => {
     const { control, calls } = setUp('idle', false);
-    await control.input('session-1', 'now', undefined, 'interrupt');
-    expect(calls).toEqual(['state running', 'send now']);
+    await control.input('session-1', turn('now'), undefined, 'interrupt');
+    expect(calls).toEqual(['state running', 'user now', 'send now']);
   });
 
   it.each(['idle', 'working'] as const)(
     'steer is refused with STEER_UNSUPPORTED when the provider cannot (%s), before the budget',
     async (state) => {
       const { control, runtime, calls, checked } = setUp(state, false);
-      await expect(control.input('session-1', 'also', undefined, 'steer')).rejects.toMatchObject({
+      await expect(
+        control.input('session-1', turn('also'), undefined, 'steer'),
+      ).rejects.toMatchObject({
         code: 'STEER_UNSUPPORTED',
         details: { provider: 'p', sessionId: 'session-1' },
       });
@@ -90,11 +104,11 @@ describe('SessionControl.input modes', () => {
 
   it('steer goes to the agent mid-turn where the provider can, and starts a turn when idle', async () => {
     const working = setUp('working', true);
-    await working.control.input('session-1', 'also', undefined, 'steer');
-    expect(working.calls).toEqual(['steer also']);
+    await working.control.input('session-1', turn('also'), undefined, 'steer');
+    expect(working.calls).toEqual(['user also', 'steer also']);
     expect(working.runtime.turnEnded()).toBeUndefined();
     const idle = setUp('idle', true);
-    await idle.control.input('session-1', 'now', undefined, 'steer');
-    expect(idle.calls).toEqual(['state running', 'send now']);
+    await idle.control.input('session-1', turn('now'), undefined, 'steer');
+    expect(idle.calls).toEqual(['state running', 'user now', 'send now']);
   });
 });

@@ -7,6 +7,7 @@ import {
   SessionError,
   SessionResource,
   TERMINAL_STATES,
+  TurnBlock,
 } from '@jelmore/contracts';
 import { ProviderRegistry } from '@jelmore/providers';
 import { SessionBudgets } from '../budgets/session-budgets.service';
@@ -18,6 +19,7 @@ import { SessionStore } from '../store/session-store';
 import type { SessionRuntime } from './session-runtime';
 import { notActive, SessionRuntimes } from './session-runtimes.service';
 import { SessionTransitions } from './session-transitions.service';
+import { SessionTurns } from './session-turns.service';
 
 /** The commands a client gives a session whose agent runs on this node (or, to end it, on none). */
 @Injectable()
@@ -31,6 +33,7 @@ export class SessionControl {
     private readonly permissions: SessionPermissions,
     private readonly permissionRequests: PermissionRequestStore,
     private readonly registry: ProviderRegistry,
+    private readonly turns: SessionTurns,
   ) {}
 
   /**
@@ -39,7 +42,7 @@ export class SessionControl {
    */
   async input(
     id: string,
-    text: string,
+    content: TurnBlock[],
     actor?: SessionActor,
     mode: InputMode = 'queue',
   ): Promise<void> {
@@ -50,19 +53,22 @@ export class SessionControl {
     await this.budgets.checkInput(record);
     // Checked again: the session may have begun to end while the budgets were read.
     if (!runtime.can('input')) throw notActive(record, 'is ending');
-    switch (runtime.input(text, mode)) {
+    switch (runtime.input(content, mode)) {
       case 'queued':
         return;
       case 'interrupt':
         // Its result takes the input, first in the queue, as the next turn (AgentEventPump).
         return runtime.agent.interrupt();
       case 'steer':
-        return runtime.agent.steer!(text);
+        await this.turns.announce(id, content);
+        return runtime.agent.steer!(await this.turns.input(content));
       case 'send':
         break;
     }
+    const input = await this.turns.input(content);
     await this.transitions.transition(record, 'running');
-    await runtime.agent.send(text);
+    await this.turns.announce(id, content);
+    await runtime.agent.send(input);
     record.agentPid = runtime.agent.pid ?? null;
     await this.store.updateSession(id, { agentPid: record.agentPid });
   }

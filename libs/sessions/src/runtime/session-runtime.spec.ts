@@ -1,4 +1,4 @@
-import { INPUT_MODES, type AgentSession } from '@jelmore/contracts';
+import { INPUT_MODES, type AgentSession, type TurnBlock } from '@jelmore/contracts';
 import type { SessionRecord } from '../store/session-record';
 import {
   IllegalTransitionError,
@@ -22,7 +22,8 @@ const EVENTS = Object.keys(RUNTIME_TRANSITIONS) as RuntimeEvent[];
 
 const record = { id: 'session-1' } as SessionRecord;
 const agent = (name: string) => ({ name }) as unknown as AgentSession;
-const plan = (query = 'q'): LaunchPlan => ({ query, candidates: [], skipped: [] });
+const turn = (text: string): TurnBlock[] => [{ type: 'text', text }];
+const plan = (query = 'q'): LaunchPlan => ({ query: turn(query), candidates: [], skipped: [] });
 
 /** A runtime brought to `state` by legal transitions only. */
 function inState(state: RuntimeState): SessionRuntime {
@@ -43,7 +44,7 @@ function fire(runtime: SessionRuntime, event: RuntimeEvent): unknown {
     case 'fallBack':
       return runtime.fallBack(agent('next'), plan());
     case 'input':
-      return runtime.input('more');
+      return runtime.input(turn('more'));
     default:
       return runtime[event]();
   }
@@ -114,38 +115,38 @@ describe('SessionRuntime', () => {
   });
 
   it('an input starts a turn when idle, and waits for the running turn otherwise', () => {
-    expect(inState('idle').input('a')).toBe('send');
-    expect(inState('stopped').input('a')).toBe('send');
-    expect(inState('launching').input('a')).toBe('queued');
-    expect(inState('working').input('a')).toBe('queued');
-    expect(inState('stopping').input('a')).toBe('queued');
+    expect(inState('idle').input(turn('a'))).toBe('send');
+    expect(inState('stopped').input(turn('a'))).toBe('send');
+    expect(inState('launching').input(turn('a'))).toBe('queued');
+    expect(inState('working').input(turn('a'))).toBe('queued');
+    expect(inState('stopping').input(turn('a'))).toBe('queued');
   });
 
   it('sends queued inputs one per turn, in order, then goes idle', () => {
     const runtime = inState('working');
-    runtime.input('a');
-    runtime.input('b');
-    expect(runtime.turnEnded()).toBe('a');
+    runtime.input(turn('a'));
+    runtime.input(turn('b'));
+    expect(runtime.turnEnded()).toEqual(turn('a'));
     expect(runtime.state).toBe('working');
-    expect(runtime.turnEnded()).toBe('b');
+    expect(runtime.turnEnded()).toEqual(turn('b'));
     expect(runtime.turnEnded()).toBeUndefined();
     expect(runtime.state).toBe('idle');
   });
 
   it('keeps input queued while launching for the agent that is heard from, even after a fallback', () => {
     const runtime = inState('launching');
-    runtime.input('a');
+    runtime.input(turn('a'));
     runtime.fallBack(agent('next'), plan('again'));
     expect(runtime.agent).toEqual(agent('next'));
-    expect(runtime.launch?.query).toBe('again');
+    expect(runtime.launch?.query).toEqual(turn('again'));
     runtime.heard();
     expect(runtime.launch).toBeUndefined();
-    expect(runtime.turnEnded()).toBe('a');
+    expect(runtime.turnEnded()).toEqual(turn('a'));
   });
 
   it('a budget stop drops what was queued, interrupts only a running turn, and is reported once', () => {
     const working = inState('working');
-    working.input('a');
+    working.input(turn('a'));
     expect(working.budgetStop()).toBe(true);
     expect(working.can('budgetStop')).toBe(false);
     expect(working.turnEnded()).toBeUndefined();
@@ -155,49 +156,49 @@ describe('SessionRuntime', () => {
 
   it('an input after a budget stop takes turns again (the budget is checked before)', () => {
     const stopping = inState('stopping');
-    stopping.input('a');
+    stopping.input(turn('a'));
     expect(stopping.state).toBe('working');
-    expect(stopping.turnEnded()).toBe('a');
+    expect(stopping.turnEnded()).toEqual(turn('a'));
     expect(stopping.can('budgetStop')).toBe(true);
   });
 
   it('in every mode, an input to an idle runtime starts a turn now', () => {
     for (const mode of INPUT_MODES) {
-      expect(inState('idle').input('a', mode)).toBe('send');
-      expect(inState('stopped').input('a', mode)).toBe('send');
+      expect(inState('idle').input(turn('a'), mode)).toBe('send');
+      expect(inState('stopped').input(turn('a'), mode)).toBe('send');
     }
   });
 
   it('an interrupting input runs next, ahead of what was queued; the queue stays behind it', () => {
     const runtime = inState('working');
-    runtime.input('queued before');
-    expect(runtime.input('urgent', 'interrupt')).toBe('interrupt');
+    runtime.input(turn('queued before'));
+    expect(runtime.input(turn('urgent'), 'interrupt')).toBe('interrupt');
     expect(runtime.state).toBe('working');
     // The interrupted turn's result.
-    expect(runtime.turnEnded()).toBe('urgent');
-    expect(runtime.turnEnded()).toBe('queued before');
+    expect(runtime.turnEnded()).toEqual(turn('urgent'));
+    expect(runtime.turnEnded()).toEqual(turn('queued before'));
     expect(runtime.turnEnded()).toBeUndefined();
     expect(runtime.state).toBe('idle');
   });
 
   it('an interrupting input while launching interrupts the first turn too, and survives a fallback', () => {
     const runtime = inState('launching');
-    expect(runtime.input('urgent', 'interrupt')).toBe('interrupt');
+    expect(runtime.input(turn('urgent'), 'interrupt')).toBe('interrupt');
     runtime.fallBack(agent('next'), plan());
     runtime.heard();
-    expect(runtime.turnEnded()).toBe('urgent');
+    expect(runtime.turnEnded()).toEqual(turn('urgent'));
   });
 
   it('a turn a budget is stopping is not interrupted again: the input just runs next', () => {
     const runtime = inState('stopping');
-    expect(runtime.input('urgent', 'interrupt')).toBe('queued');
+    expect(runtime.input(turn('urgent'), 'interrupt')).toBe('queued');
     expect(runtime.state).toBe('working');
-    expect(runtime.turnEnded()).toBe('urgent');
+    expect(runtime.turnEnded()).toEqual(turn('urgent'));
   });
 
   it('a steering input goes into the running turn and queues nothing', () => {
     const runtime = inState('working');
-    expect(runtime.input('also this', 'steer')).toBe('steer');
+    expect(runtime.input(turn('also this'), 'steer')).toBe('steer');
     expect(runtime.state).toBe('working');
     expect(runtime.turnEnded()).toBeUndefined();
     expect(runtime.state).toBe('idle');
@@ -205,18 +206,18 @@ describe('SessionRuntime', () => {
 
   it('a turn not heard from yet, or being stopped, cannot be steered: the input runs next', () => {
     const launching = inState('launching');
-    launching.input('queued before');
-    expect(launching.input('also this', 'steer')).toBe('queued');
+    launching.input(turn('queued before'));
+    expect(launching.input(turn('also this'), 'steer')).toBe('queued');
     launching.heard();
-    expect(launching.turnEnded()).toBe('also this');
+    expect(launching.turnEnded()).toEqual(turn('also this'));
     const stopping = inState('stopping');
-    expect(stopping.input('also this', 'steer')).toBe('queued');
-    expect(stopping.turnEnded()).toBe('also this');
+    expect(stopping.input(turn('also this'), 'steer')).toBe('queued');
+    expect(stopping.turnEnded()).toEqual(turn('also this'));
   });
 
   it('an interrupt drops the queued inputs', () => {
     const runtime = inState('working');
-    runtime.input('a');
+    runtime.input(turn('a'));
     runtime.dropInputs();
     expect(runtime.turnEnded()).toBeUndefined();
     expect(runtime.state).toBe('idle');

@@ -1,4 +1,4 @@
-import { AgentSession, InputMode, Usage, ZERO_USAGE } from '@jelmore/contracts';
+import { AgentSession, InputMode, TurnBlock, Usage, ZERO_USAGE } from '@jelmore/contracts';
 import type { ProviderCandidate } from '@jelmore/providers';
 import type { SessionRecord } from '../store/session-record';
 
@@ -55,7 +55,7 @@ export type InputOutcome = 'send' | 'queued' | 'interrupt' | 'steer';
 
 /** Until the agent is heard from: what a fallback to the next candidate needs. */
 export interface LaunchPlan {
-  query: string;
+  query: TurnBlock[];
   candidates: ProviderCandidate[];
   skipped: string[];
 }
@@ -71,7 +71,7 @@ export class SessionRuntime {
   /** The running turn's estimated usage, until the provider's own figure for the turn arrives. */
   estimate: Usage = { ...ZERO_USAGE };
   /** Inputs received while a turn runs, sent one per turn. */
-  private readonly inputs: string[] = [];
+  private readonly inputs: TurnBlock[][] = [];
 
   private constructor(
     readonly record: SessionRecord,
@@ -131,7 +131,7 @@ export class SessionRuntime {
    * turn's result arrives; `steer` goes into the running turn. A turn not heard from yet (launching) or
    * being stopped by a budget cannot be steered: the input then runs next, as after an interrupt.
    */
-  input(text: string, mode: InputMode = 'queue'): InputOutcome {
+  input(content: TurnBlock[], mode: InputMode = 'queue'): InputOutcome {
     this.check('input');
     if (this.current === 'idle' || this.current === 'stopped') {
       this.current = 'working';
@@ -142,16 +142,16 @@ export class SessionRuntime {
     // An estimate may have stopped the turn where the provider's figure then stayed within budget.
     if (stopping) this.current = 'working';
     if (mode === 'queue') {
-      this.inputs.push(text);
+      this.inputs.push(content);
       return 'queued';
     }
-    this.inputs.unshift(text);
+    this.inputs.unshift(content);
     // A turn a budget is stopping is being interrupted already.
     return mode === 'interrupt' && !stopping ? 'interrupt' : 'queued';
   }
 
   /** The turn's result: the queued input the next turn sends, or none (the runtime is then idle). */
-  turnEnded(): string | undefined {
+  turnEnded(): TurnBlock[] | undefined {
     this.check('turnEnded');
     const next = this.current === 'working' ? this.inputs.shift() : undefined;
     if (next !== undefined) return next;

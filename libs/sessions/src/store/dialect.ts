@@ -18,7 +18,8 @@ const logger = new Logger('SessionStore');
  * (libpq-style URL; e.g. `?options=-c%20search_path%3Djelmore` picks a schema).
  */
 export function createDialect(databaseUrl: string): Dialect {
-  return openDatabase(databaseUrl).dialect;
+  // Only the dialect leaves here, so nothing could close a checkpointer's worker: none is started.
+  return openDatabase(databaseUrl, { checkpoints: false }).dialect;
 }
 
 /** The dialect and, for SQLite, the connection itself (for prepared statements) and its checkpointer. */
@@ -28,7 +29,10 @@ export interface OpenDatabase {
   checkpointer?: WalCheckpointer;
 }
 
-export function openDatabase(databaseUrl: string): OpenDatabase {
+export function openDatabase(
+  databaseUrl: string,
+  { checkpoints = true }: { checkpoints?: boolean } = {},
+): OpenDatabase {
   if (databaseUrl.startsWith('sqlite:')) {
     const path = databaseUrl.slice('sqlite:'.length);
     const memory = path === ':memory:';
@@ -42,7 +46,7 @@ export function openDatabase(databaseUrl: string): OpenDatabase {
     // index pages of thousands of sessions writing (about 4 KiB each).
     db.pragma('cache_size = -8000');
     // A file's checkpoints run in a worker (see WalCheckpointer), never inside a commit.
-    const checkpointer = memory ? undefined : new WalCheckpointer(resolve(path));
+    const checkpointer = memory || !checkpoints ? undefined : new WalCheckpointer(resolve(path));
     if (checkpointer) db.pragma('wal_autocheckpoint = 0');
     return { dialect: new FairSqliteDialect({ database: db }), sqlite: db, checkpointer };
   }

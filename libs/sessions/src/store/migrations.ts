@@ -1,4 +1,4 @@
-import { Kysely, sql } from 'kysely';
+import { Kysely, PostgresAdapter, sql } from 'kysely';
 import type { Migration, MigrationProvider } from 'kysely/migration';
 
 const migrations: Record<string, Migration> = {
@@ -73,6 +73,50 @@ const migrations: Record<string, Migration> = {
     async down(db: Kysely<unknown>) {
       await db.schema.dropTable('permission_requests').execute();
       await db.schema.alterTable('sessions').dropColumn('permissions').execute();
+    },
+  },
+  '0003_attachments': {
+    async up(db: Kysely<unknown>) {
+      const bytes = db.getExecutor().adapter instanceof PostgresAdapter ? 'bytea' : 'blob';
+      await db.schema.alterTable('sessions').addColumn('title', 'text').execute();
+      // Content-addressed: the same bytes are kept once, whoever uploaded them how often.
+      await db.schema
+        .createTable('attachment_blobs')
+        .addColumn('sha256', 'text', (c) => c.primaryKey())
+        .addColumn('data', sql.raw(bytes), (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('attachments')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('owner', 'text')
+        .addColumn('sha256', 'text', (c) => c.notNull())
+        .addColumn('media_type', 'text', (c) => c.notNull())
+        .addColumn('size', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('attachments_sha256')
+        .on('attachments')
+        .column('sha256')
+        .execute();
+      // Which sessions used an attachment: it is kept while their events are.
+      await db.schema
+        .createTable('session_attachments')
+        .addColumn('session_id', 'text', (c) => c.notNull())
+        .addColumn('attachment_id', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('session_attachments_pk', ['session_id', 'attachment_id'])
+        .execute();
+      await db.schema
+        .createIndex('session_attachments_attachment')
+        .on('session_attachments')
+        .column('attachment_id')
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('session_attachments').execute();
+      await db.schema.dropTable('attachments').execute();
+      await db.schema.dropTable('attachment_blobs').execute();
+      await db.schema.alterTable('sessions').dropColumn('title').execute();
     },
   },
 };

@@ -3,6 +3,9 @@ export interface Database {
   sessions: SessionsTable;
   events: EventsTable;
   permission_requests: PermissionRequestsTable;
+  attachments: AttachmentsTable;
+  attachment_blobs: AttachmentBlobsTable;
+  session_attachments: SessionAttachmentsTable;
 }
 
 export interface SessionsTable {
@@ -24,6 +27,8 @@ export interface SessionsTable {
   max_budget_usd: number | null;
   /** The session's permission policy; null: the provider's configured behaviour. */
   permissions: string | null;
+  /** The first query's first line, shortened. */
+  title: string | null;
 }
 
 export interface EventsTable {
@@ -50,4 +55,25 @@ export interface PermissionRequestsTable {
   /** client, timeout or cancelled. */
   resolved_by: string | null;
   reason: string | null;
+}
+
+/** An upload (or a block's inline data) as its owner sees it; the bytes are in attachment_blobs. */
+export interface AttachmentsTable {
+  id: string;
+  /** The API key id; null for a server without keys. */
+  owner: string | null;
+  sha256: string;
+  media_type: string;
+  size: number;
+  created_at: string;
+}
+
+export interface AttachmentBlobsTable {
+  sha256: string;
+  data: Buffer;
+}
+
+export interface SessionAttachmentsTable {
+  session_id: string;
+  attachment_id: string;
 }

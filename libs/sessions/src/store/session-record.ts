@@ -24,6 +24,8 @@ export interface SessionRecord {
   maxBudgetUsd: number | null;
   /** How tool calls are permitted; null: the provider's configured behaviour. */
   permissions: PermissionPolicy | null;
+  /** The first query's first line, shortened; null for sessions from before titles. */
+  title: string | null;
 }
 
 export function toResource(record: SessionRecord, lastSeq: number): SessionResource {
@@ -31,6 +33,7 @@ export function toResource(record: SessionRecord, lastSeq: number): SessionResou
     id: record.id,
     provider: record.provider,
     model: record.model,
+    ...(record.title ? { title: record.title } : {}),
     state: record.state,
     cwd: record.cwd,
     createdAt: record.createdAt,

@@ -57,6 +57,7 @@ export function toRow(record: Partial<SessionRecord>): Partial<SessionRow> {
   if (record.agentPid !== undefined) row.agent_pid = record.agentPid;
   if (record.maxBudgetUsd !== undefined) row.max_budget_usd = record.maxBudgetUsd;
   if (record.permissions !== undefined) row.permissions = record.permissions;
+  if (record.title !== undefined) row.title = record.title;
   return row;
 }
 
@@ -83,6 +84,7 @@ export function fromRow(row: SessionRow): SessionRecord {
     agentPid: row.agent_pid === null ? null : Number(row.agent_pid),
     maxBudgetUsd: row.max_budget_usd === null ? null : Number(row.max_budget_usd),
     permissions: row.permissions as PermissionPolicy | null,
+    title: row.title ?? null,
   };
 }
 

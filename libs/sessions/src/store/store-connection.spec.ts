@@ -31,6 +31,7 @@ describe.each(STORE_ADAPTERS)('StoreConnection on $adapter', ({ adapter, create 
         expect(rows.map((r) => r.name)).toEqual([
           '0001_sessions_and_events',
           '0002_permission_requests',
+          '0003_attachments',
         ]);
         expect((await new SessionStore(again).getSession('kept'))?.id).toBe('kept');
       } finally {

@@ -12,6 +12,7 @@ import {
 import { parseSetting, type SettingsTable } from '@jelmore/contracts';
 import { AgentProvider, DEFAULT_CIRCUIT_OPTIONS, providerFolderClasses } from '@jelmore/providers';
 import { DEFAULT_SESSIONS_OPTIONS } from '@jelmore/sessions';
+import { MAX_BLOCKS } from '../../api/turn-content';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -106,6 +107,34 @@ export const SERVER_SETTINGS: SettingsTable = {
     rules: [IsInt(), Min(1)],
     description:
       'The cleanup job deletes the events of sessions that ended (terminated, failed) longer ago; the session stays listed with its usage.',
+  },
+  maxAttachmentBytes: {
+    env: 'JELMORE_MAX_ATTACHMENT_BYTES',
+    file: 'max_attachment_bytes',
+    parse: parseSetting.int,
+    default: DEFAULT_SESSIONS_OPTIONS.maxAttachmentBytes,
+    defaultText: '`10485760` (10 MiB)',
+    rules: [IsInt(), Min(1)],
+    description:
+      'Largest image or document a turn or `POST /v1/attachments` takes (bytes; larger: 413 ATTACHMENT_TOO_LARGE).',
+  },
+  maxTurnAttachmentBytes: {
+    env: 'JELMORE_MAX_TURN_ATTACHMENT_BYTES',
+    file: 'max_turn_attachment_bytes',
+    parse: parseSetting.int,
+    default: DEFAULT_SESSIONS_OPTIONS.maxTurnAttachmentBytes,
+    defaultText: '`20971520` (20 MiB)',
+    rules: [IsInt(), Min(1)],
+    description:
+      "Largest sum of one query's or input's images and documents (bytes); REST bodies and WS messages may be this large in base64.",
+  },
+  maxContentBlocks: {
+    env: 'JELMORE_MAX_CONTENT_BLOCKS',
+    file: 'max_content_blocks',
+    parse: parseSetting.int,
+    default: DEFAULT_SESSIONS_OPTIONS.maxContentBlocks,
+    rules: [IsInt(), Min(1), Max(MAX_BLOCKS)],
+    description: `Most blocks (text, image, document) in one query or input (1–${MAX_BLOCKS}).`,
   },
   permissionTimeoutSeconds: {
     env: 'JELMORE_PERMISSION_TIMEOUT_SECONDS',
