@@ -1,10 +1,12 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SessionEvent, SessionResource } from '@jelmore/contracts';
 import { JelmoreClient } from '@jelmore/client';
+import type { FakeAnthropicServer } from './fixtures/fake-anthropic';
 import { startTestServer, TestServer } from './support/app';
-import { eventually, processesMentioning } from './support/processes';
+import { pdfDocument, pngImage, sha256 } from './support/media';
+import { eventually, processesMentioning, waitUntil } from './support/processes';
 import { freePort } from './support/server-process';
 
 /** The `jelmore` bin of package.json, run as a user runs it; it loads the build (`npm run build`). */
@@ -44,6 +46,22 @@ class Cli {
     if (!id) throw new Error(`no session id in:\n${this.stderr}`);
     return id;
   }
+}
+
+/** The sha256 of each base64 image and document the model API was sent (history repeats them). */
+function hashesSentToModel(fake: FakeAnthropicServer): string[] {
+  return fake.agentRequests().flatMap((request) =>
+    request.messages.flatMap((message) =>
+      typeof message.content === 'string'
+        ? []
+        : message.content.flatMap((block) => {
+            const source = (block as { source?: { type?: string; data?: string } }).source;
+            return source?.type === 'base64' && source.data
+              ? [sha256(Buffer.from(source.data, 'base64'))]
+              : [];
+          }),
+    ),
+  );
 }
 
 async function jelmore(args: string[], env: Record<string, string> = {}) {
@@ -170,9 +188,13 @@ describe('the jelmore CLI against the real server (Claude Code CLI, fake model A
     expect(listed.code).toBe(0);
     const row = listed.stdout.split('\n').find((l) => l.startsWith(session.id));
     expect(row).toMatch(
-      new RegExp(`^${session.id} +idle +claude +claude-sonnet-5-5 +\\$0\\.\\d+ +\\d+ s ago$`),
+      new RegExp(
+        `^${session.id} +idle +claude +claude-sonnet-5-5 +\\$0\\.\\d+ +\\d+ s ago +attach me$`,
+      ),
     );
-    expect(listed.stdout.split('\n')[0]).toMatch(/^ID +STATE +PROVIDER +MODEL +COST +UPDATED$/);
+    expect(listed.stdout.split('\n')[0]).toMatch(
+      /^ID +STATE +PROVIDER +MODEL +COST +UPDATED +TITLE$/,
+    );
     const asJson = JSON.parse((await jelmore(['ls', '--json'], env)).stdout) as SessionResource[];
     expect(asJson.find((s) => s.id === session.id)).toMatchObject({ state: 'idle' });
 
@@ -189,6 +211,93 @@ describe('the jelmore CLI against the real server (Claude Code CLI, fake model A
     expect(attach.stderr.trimEnd().split('\n').at(-1)).toMatch(
       new RegExp(`^session ${session.id} terminated · \\d+ in / \\d+ out tokens`),
     );
+  });
+
+  it('run --image --file uploads the files and the model gets their exact bytes; so does send', async () => {
+    const dir = join(server.dir, 'cli-files');
+    mkdirSync(dir, { recursive: true });
+    const png = pngImage(41);
+    const pdf = pdfDocument('cli document');
+    const second = pngImage(42);
+    writeFileSync(join(dir, 'a.png'), png);
+    writeFileSync(join(dir, 'spec.pdf'), pdf);
+    writeFileSync(join(dir, 'b.png'), second);
+
+    const run = await jelmore(
+      [
+        'run',
+        '--keep',
+        '--image',
+        join(dir, 'a.png'),
+        '--file',
+        join(dir, 'spec.pdf'),
+        'what',
+        'is',
+        'this?',
+      ],
+      env,
+    );
+    expect({ code: run.code, stderr: run.stderr }).toMatchObject({ code: 0 });
+    // The fake echoes the prompt's text, which Claude Code follows with a note of where it kept the image.
+    expect(run.stdout).toMatch(/^Echo: what is this\?/);
+    const id = UUID.exec(run.stderr)![0];
+    const user = (await api.events(id)).find((e) => e.type === 'user');
+    expect(user?.content).toEqual([
+      { type: 'text', text: 'what is this?' },
+      expect.objectContaining({ type: 'image', mediaType: 'image/png', sha256: sha256(png) }),
+      expect.objectContaining({
+        type: 'document',
+        mediaType: 'application/pdf',
+        sha256: sha256(pdf),
+        name: 'spec.pdf',
+      }),
+    ]);
+    const imageId = (user!.content[1] as { attachmentId: string }).attachmentId;
+    expect(run.stderr.split('\n')).toContainEqual(
+      expect.stringMatching(
+        new RegExp(
+          `^> what is this\\? \\[image ${imageId.slice(0, 8)} ${png.length} B\\] \\[document spec\\.pdf \\d+ (B|KB)\\]$`,
+        ),
+      ),
+    );
+    expect(hashesSentToModel(server.fake)).toEqual(
+      expect.arrayContaining([sha256(png), sha256(pdf)]),
+    );
+    expect((await api.attachment(imageId)).equals(png)).toBe(true);
+    expect((await api.getSession(id)).title).toBe('what is this?');
+
+    const sent = await jelmore(['send', id, 'and', 'this', '--image', join(dir, 'b.png')], env);
+    expect(sent).toMatchObject({ code: 0, stderr: '' });
+    expect(
+      await waitUntil(
+        async () => (await api.events(id)).filter((e) => e.type === 'result').length === 2,
+      ),
+    ).toBe(true);
+    expect(hashesSentToModel(server.fake)).toContain(sha256(second));
+    await api.terminate(id);
+  });
+
+  it('a missing or mistyped file fails the command before anything is sent', async () => {
+    const before = (await api.listSessions()).length;
+    const modelCalls = server.fake.requests.length;
+    const missing = await jelmore(['run', '--image', '/nonexistent/shot.png', 'look'], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(
+      "error: option '--image <path>' argument '/nonexistent/shot.png' is invalid. no such file: /nonexistent/shot.png",
+    );
+    const dir = join(server.dir, 'cli-files');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'not-an-image.pdf'), pdfDocument('no image'));
+    const mistyped = await jelmore(['run', '--image', join(dir, 'not-an-image.pdf'), 'look'], env);
+    expect(mistyped.code).toBe(1);
+    expect(mistyped.stderr).toBe(
+      `jelmore: ${join(dir, 'not-an-image.pdf')} is application/pdf, not an image: give it with --file\n`,
+    );
+    const notFile = await jelmore(['send', 'some-id', 'x', '--file', dir], env);
+    expect(notFile.code).toBe(1);
+    expect(notFile.stderr).toContain(`not a file: ${dir}`);
+    expect((await api.listSessions()).length).toBe(before);
+    expect(server.fake.requests.length).toBe(modelCalls);
   });
 
   it('providers and health show the providers, their health and load', async () => {

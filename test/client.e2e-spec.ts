@@ -1,10 +1,17 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SessionEvent } from '@jelmore/contracts';
-import { JelmoreClient, JelmoreClientError, type SessionEventStream } from '@jelmore/client';
+import type { SessionEvent, TurnBlock } from '@jelmore/contracts';
+import {
+  documentBlock,
+  imageBlock,
+  JelmoreClient,
+  JelmoreClientError,
+  type SessionEventStream,
+} from '@jelmore/client';
 import { FakeAnthropicServer } from './fixtures/fake-anthropic';
 import { startTestServer, TestServer } from './support/app';
+import { pdfDocument, pngImage, sha256 } from './support/media';
 import { freePort, ServerProcess } from './support/server-process';
 import { TcpProxy } from './support/tcp-proxy';
 
@@ -110,6 +117,72 @@ describe('@jelmore/client against the real server (Claude Code CLI, fake model A
     // Ended: no agent to take input, over either transport.
     await expectCode(api.send(session.id, 'x'), 'SESSION_NOT_ACTIVE');
     await expectCode(client().send(session.id, 'x'), 'SESSION_NOT_ACTIVE', 409);
+  });
+
+  it('uploads files and sends blocks over REST and Socket.IO; the model gets the exact bytes', async () => {
+    const api = client();
+    const overSocket = client({ commands: 'socket' });
+    const png = pngImage(31);
+    const inline = pngImage(32);
+    const pdf = pdfDocument('client document');
+    const image = await api.uploadAttachment(png);
+    expect(image).toMatchObject({ mediaType: 'image/png', size: png.length, sha256: sha256(png) });
+    expect((await api.attachment(image.id)).equals(png)).toBe(true);
+    // Another key's upload does not exist for this one.
+    await expectCode(client({ apiKey: BOB }).attachment(image.id), 'ATTACHMENT_NOT_FOUND', 404);
+    const document = await api.uploadAttachment(new Uint8Array(pdf), { name: 'spec.pdf' });
+    expect(document).toMatchObject({ mediaType: 'application/pdf', name: 'spec.pdf' });
+
+    const session = await overSocket.createSession({
+      query: [{ type: 'text', text: 'first' }, imageBlock(image)],
+    });
+    const events = await drain(api.stream(session.id), async (event, seen) => {
+      if (event.type !== 'result') return;
+      const turn = count(seen, 'result');
+      // Base64 over Socket.IO; then the first upload again, by id, with the document, over REST.
+      if (turn === 1) {
+        await overSocket.send(session.id, [
+          { type: 'text', text: 'second' },
+          { type: 'image', mediaType: 'image/png', data: inline.toString('base64') },
+        ]);
+      } else if (turn === 2) {
+        await api.send(session.id, [
+          { type: 'text', text: 'third' },
+          imageBlock(image),
+          documentBlock(document),
+        ]);
+      } else await api.terminate(session.id);
+    });
+    const inputs = events.flatMap((e) => (e.type === 'user' ? [e.content] : []));
+    const summary = (blocks: TurnBlock[]) =>
+      blocks.map((b) => (b.type === 'text' ? b.text : [b.type, b.sha256, b.name]));
+    expect(inputs.map(summary)).toEqual([
+      ['first', ['image', sha256(png), undefined]],
+      ['second', ['image', sha256(inline), undefined]],
+      ['third', ['image', sha256(png), undefined], ['document', sha256(pdf), 'spec.pdf']],
+    ]);
+    // The reference names the upload it reused.
+    expect(inputs[2][1]).toMatchObject({ attachmentId: image.id });
+    const sentToModel = server.fake.agentRequests().flatMap((request) =>
+      request.messages.flatMap((message) =>
+        typeof message.content === 'string'
+          ? []
+          : message.content.flatMap((block) => {
+              const source = (block as { source?: { type?: string; data?: string } }).source;
+              return source?.type === 'base64' && source.data
+                ? [`${block.type} ${sha256(Buffer.from(source.data, 'base64'))}`]
+                : [];
+            }),
+      ),
+    );
+    expect(sentToModel).toEqual(
+      expect.arrayContaining([
+        `image ${sha256(png)}`,
+        `image ${sha256(inline)}`,
+        `document ${sha256(pdf)}`,
+      ]),
+    );
+    expect((await api.getSession(session.id)).title).toBe('first');
   });
 
   it("replays an ended session and ends; from the session's end it ends at once", async () => {

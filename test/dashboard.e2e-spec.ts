@@ -3,12 +3,27 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { JelmoreClient } from '@jelmore/client';
 import { startTestServer, TestServer } from './support/app';
+import { pngImage, sha256 } from './support/media';
 
 /** Debian's Chromium (`apt-get install chromium`, done by .ci/run). */
 const CHROMIUM = process.env.JELMORE_CHROMIUM ?? '/usr/bin/chromium';
 /** Screenshots, for people to look at (gitignored). */
 const ARTIFACTS = join(__dirname, 'artifacts');
 const KEY = 'dash-key-0123456789abcdef';
+
+/** What the tests use of the page's classes and elements. */
+interface BrowserEvents {
+  DataTransfer: new () => { items: { add(file: unknown): void } };
+  File: new (parts: Uint8Array[], name: string, options: { type: string }) => unknown;
+  DragEvent: new (type: string, init: object) => Event;
+  ClipboardEvent: new (type: string, init: object) => Event;
+}
+interface Thumbnail {
+  naturalWidth: number;
+  naturalHeight: number;
+  src: string;
+  dataset: Record<string, string | undefined>;
+}
 
 describe('the web dashboard in Chromium (real server, Claude Code CLI, fake model API)', () => {
   let server: TestServer;
@@ -161,13 +176,14 @@ describe('the web dashboard in Chromium (real server, Claude Code CLI, fake mode
     const row = page.locator(`#sessions tr[data-session-id="${id}"]`);
     await row.waitFor();
     const cells = await row.locator('td').allTextContents();
-    expect(cells.slice(0, 4)).toEqual([
+    expect(cells.slice(0, 5)).toEqual([
       id.slice(0, 8),
+      '[[slow 6]]',
       'terminated',
       'claude',
       'claude-sonnet-5-5',
     ]);
-    expect(cells[4]).toBe(`$${session.usage.costUsd.toFixed(6).replace(/0+$/, '')}`);
+    expect(cells[5]).toBe(`$${session.usage.costUsd.toFixed(6).replace(/0+$/, '')}`);
     await shot('5-sessions');
   });
 
@@ -211,6 +227,95 @@ describe('the web dashboard in Chromium (real server, Claude Code CLI, fake mode
     expect(existsSync(join(session.cwd, 'denied.txt'))).toBe(false);
     await shot('7-permissions');
     await api.terminate(session.id);
+  });
+
+  it('takes a dropped and a pasted image, which reach the model, and shows them in the transcript', async () => {
+    const dropped = pngImage(71, 16, 12);
+    const pasted = pngImage(72, 10, 20);
+    /** Hands the page a PNG File as a drop or a paste does, on `selector`. */
+    const give = (selector: string, how: 'drop' | 'paste', png: Buffer, name: string) =>
+      page.locator(selector).evaluate(
+        (target, { how, base64, name }) => {
+          // The browser's classes (this project compiles without the DOM library).
+          const dom = globalThis as unknown as BrowserEvents;
+          const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+          const transfer = new dom.DataTransfer();
+          transfer.items.add(new dom.File([bytes], name, { type: 'image/png' }));
+          const init = { bubbles: true, cancelable: true };
+          target.dispatchEvent(
+            how === 'drop'
+              ? new dom.DragEvent('drop', { ...init, dataTransfer: transfer })
+              : new dom.ClipboardEvent('paste', { ...init, clipboardData: transfer }),
+          );
+        },
+        { how, base64: png.toString('base64'), name },
+      );
+    const modelGot = (png: Buffer) =>
+      server.fake
+        .agentRequests()
+        .flatMap((r) => r.messages.flatMap((m) => (typeof m.content === 'string' ? [] : m.content)))
+        .some((block) => {
+          const source = (block as { source?: { type?: string; data?: string } }).source;
+          return (
+            source?.type === 'base64' &&
+            sha256(Buffer.from(source.data ?? '', 'base64')) === sha256(png)
+          );
+        });
+
+    await page.goto(`${server.url}/#/`);
+    await page.locator('#query').fill('what is in the dropped image?');
+    await page.locator('#provider').selectOption('claude');
+    await give('#query', 'drop', dropped, 'dropped.png');
+    await page.locator('#new-session .chip[data-attachment-id]').waitFor();
+    await page.locator('#new-session button[type=submit]').click();
+    await page.waitForURL(/#\/sessions\/[0-9a-f-]{36}$/);
+    const id = page.url().split('/').at(-1)!;
+    await transcript().locator('.ev.result').waitFor();
+    expect(modelGot(dropped)).toBe(true);
+
+    await give('#input-text', 'paste', pasted, 'pasted.png');
+    const chip = page.locator('#input .chip[data-attachment-id]');
+    await chip.waitFor();
+    // The chip shows the local file before sending; the transcript, the server's copy after.
+    expect(await chip.locator('img.thumb').getAttribute('src')).toMatch(/^blob:/);
+    await page.locator('#input-text').fill('and this one?');
+    await page.locator('#send').click();
+    await transcript().locator('.ev.assistant', { hasText: 'Echo: and this one?' }).waitFor();
+    expect(await page.locator('#input .chip').count()).toBe(0);
+    expect(modelGot(pasted)).toBe(true);
+
+    const inputs = transcript().locator('.ev.user');
+    await inputs.nth(1).waitFor();
+    expect(await inputs.locator('.user-text').allTextContents()).toEqual([
+      'what is in the dropped image?',
+      'and this one?',
+    ]);
+    // Each thumbnail is the attachment itself, fetched with the key and decoded: its size is the PNG's.
+    const thumbs = inputs.locator('img.thumb');
+    await page.waitForFunction(
+      "[...document.querySelectorAll('#transcript .ev.user img.thumb')].every((img) => img.naturalWidth > 0)",
+    );
+    const sizes = await thumbs.evaluateAll((imgs) =>
+      (imgs as unknown as Thumbnail[]).map((img) => [
+        img.naturalWidth,
+        img.naturalHeight,
+        img.src.slice(0, 5),
+      ]),
+    );
+    expect(sizes).toEqual([
+      [16, 12, 'blob:'],
+      [10, 20, 'blob:'],
+    ]);
+    const ids = await thumbs.evaluateAll((imgs) =>
+      (imgs as unknown as Thumbnail[]).map((img) => img.dataset.attachmentId),
+    );
+    expect((await api.attachment(ids[0]!)).equals(dropped)).toBe(true);
+    expect((await api.attachment(ids[1]!)).equals(pasted)).toBe(true);
+    expect(await page.locator('#session-title').textContent()).toBe(
+      'what is in the dropped image?',
+    );
+    await shot('8-images');
+    await api.terminate(id);
   });
 
   it('signs out, and ran without console errors or CSP violations', async () => {

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { JelmoreClient, JelmoreClientError } from '@jelmore/client';
+import { collectFile, turnContent, type AttachmentPaths } from './attachments';
 import type { Terminal } from './event-printer';
 import { formatAge, formatCost, oneLine, styleFor, table, wantsColor } from './format';
 import { attachSession, runSession } from './session.commands';
@@ -10,6 +11,21 @@ interface GlobalOptions {
   server: string;
   key?: string;
   json?: boolean;
+}
+
+/** `--image` and `--file`, repeatable, on the commands that send a turn. */
+function withAttachmentOptions(command: Command): Command {
+  return command
+    .option('--image <path>', 'attach an image: png, jpeg, gif, webp (repeatable)', collectFile)
+    .option(
+      '--file <path>',
+      'attach a document: pdf, text, markdown, csv, json (repeatable)',
+      collectFile,
+    );
+}
+
+function attachmentPaths(local: { image?: string[]; file?: string[] }): AttachmentPaths {
+  return { image: local.image ?? [], file: local.file ?? [] };
 }
 
 function nonNegativeInt(value: string): number {
@@ -73,42 +89,45 @@ export function buildProgram(term: Terminal, env: NodeJS.ProcessEnv): Command {
       }
     };
 
-  program
-    .command('run')
-    .description('start a session with a query and stream it until its turn ends')
-    .argument('<query...>', 'what the agent should do')
-    .option('-p, --provider <name>', 'provider (default: the server chooses)')
-    .option('-m, --model <model>', 'model id or alias, e.g. sonnet')
-    .option('--cwd <dir>', "working directory inside the server's workspace root")
-    .option('--budget <usd>', 'stop the session once it has cost this much', positiveNumber)
-    .option('--keep', 'leave the session open when the turn ends (default: terminate it)')
-    .action(
-      withClient(
-        async (
+  withAttachmentOptions(
+    program
+      .command('run')
+      .description('start a session with a query and stream it until its turn ends')
+      .argument('<query...>', 'what the agent should do')
+      .option('-p, --provider <name>', 'provider (default: the server chooses)')
+      .option('-m, --model <model>', 'model id or alias, e.g. sonnet')
+      .option('--cwd <dir>', "working directory inside the server's workspace root")
+      .option('--budget <usd>', 'stop the session once it has cost this much', positiveNumber)
+      .option('--keep', 'leave the session open when the turn ends (default: terminate it)'),
+  ).action(
+    withClient(
+      async (
+        client,
+        opts,
+        query: string[],
+        local: {
+          provider?: string;
+          model?: string;
+          cwd?: string;
+          budget?: number;
+          keep?: boolean;
+          image?: string[];
+          file?: string[];
+        },
+      ) =>
+        runSession(
           client,
-          opts,
-          query: string[],
-          local: {
-            provider?: string;
-            model?: string;
-            cwd?: string;
-            budget?: number;
-            keep?: boolean;
+          {
+            query: await turnContent(client, query.join(' '), attachmentPaths(local)),
+            provider: local.provider,
+            model: local.model,
+            cwd: local.cwd,
+            maxBudgetUsd: local.budget,
           },
-        ) =>
-          runSession(
-            client,
-            {
-              query: query.join(' '),
-              provider: local.provider,
-              model: local.model,
-              cwd: local.cwd,
-              maxBudgetUsd: local.budget,
-            },
-            { term, env, json: Boolean(opts.json), keep: Boolean(local.keep) },
-          ),
-      ),
-    );
+          { term, env, json: Boolean(opts.json), keep: Boolean(local.keep) },
+        ),
+    ),
+  );
 
   program
     .command('attach')
@@ -121,17 +140,26 @@ export function buildProgram(term: Terminal, env: NodeJS.ProcessEnv): Command {
       ),
     );
 
-  program
-    .command('send')
-    .description('send input to a session (a new turn when idle, else queued)')
-    .argument('<id>', 'session id')
-    .argument('<text...>', 'the input')
-    .action(
-      withClient(async (client, opts, id: string, text: string[]) => {
-        await client.send(id, text.join(' '));
+  withAttachmentOptions(
+    program
+      .command('send')
+      .description('send input to a session (a new turn when idle, else queued)')
+      .argument('<id>', 'session id')
+      .argument('<text...>', 'the input'),
+  ).action(
+    withClient(
+      async (
+        client,
+        opts,
+        id: string,
+        text: string[],
+        local: { image?: string[]; file?: string[] },
+      ) => {
+        await client.send(id, await turnContent(client, text.join(' '), attachmentPaths(local)));
         if (opts.json) printJson({ ok: true });
-      }),
-    );
+      },
+    ),
+  );
 
   program
     .command('ls')
@@ -145,7 +173,7 @@ export function buildProgram(term: Terminal, env: NodeJS.ProcessEnv): Command {
         if (!sessions.length) return void print(style.dim('no sessions'));
         print(
           table(
-            ['ID', 'STATE', 'PROVIDER', 'MODEL', 'COST', 'UPDATED'],
+            ['ID', 'STATE', 'PROVIDER', 'MODEL', 'COST', 'UPDATED', 'TITLE'],
             sessions.map((s) => [
               s.id,
               s.state,
@@ -153,6 +181,7 @@ export function buildProgram(term: Terminal, env: NodeJS.ProcessEnv): Command {
               s.model,
               formatCost(s.usage.costUsd),
               formatAge(s.updatedAt),
+              s.title ?? '',
             ]),
           ),
         );

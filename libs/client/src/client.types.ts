@@ -1,15 +1,18 @@
 import type {
+  AttachmentResource,
   ModelInfo,
   PermissionPolicy,
   ProviderCapabilities,
   ProviderHealth,
   SessionEvent,
+  TurnContent,
   Usage,
 } from '@jelmore/contracts';
 
 /** `POST /v1/sessions` and `session:create`. */
 export interface CreateSessionRequest {
-  query: string;
+  /** Text, or content blocks: text, images and documents (see `imageBlock`, `documentBlock`). */
+  query: TurnContent;
   provider?: string;
   /** A model id or alias. */
   model?: string;
@@ -28,6 +31,16 @@ export interface CreateSessionRequest {
   /** `ask`: each tool call waits for replyPermission(); `deny-writes`; `bypass`. */
   permissions?: PermissionPolicy;
 }
+
+export interface UploadOptions {
+  /** Sent as the body's Content-Type; the server goes by the bytes' magic numbers all the same. */
+  contentType?: string;
+  /** A file name, kept on the answer for `documentBlock` (the server stores no names). */
+  name?: string;
+}
+
+/** `POST /v1/attachments`' answer, with the name the upload was given. */
+export type UploadedAttachment = AttachmentResource & { name?: string };
 
 export type CircuitState = 'closed' | 'open' | 'half-open';
 

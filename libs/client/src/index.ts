@@ -1,4 +1,5 @@
 export * from './client-error';
 export * from './client.types';
+export * from './content-blocks';
 export * from './jelmore-client';
 export * from './session-event-stream';

@@ -1,21 +1,38 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ContentBlock } from '@jelmore/contracts';
 import { JelmoreClient } from './jelmore-client';
 import { JelmoreClientError } from './client-error';
+import { documentBlock, imageBlock } from './content-blocks';
 
 /** A stand-in HTTP server for the answers a real Jelmore gives only when something is wrong. */
 describe('JelmoreClient over REST', () => {
   let server: Server;
   let url: string;
   let handler: (req: IncomingMessage, res: ServerResponse) => void;
-  const seen: Array<{ method?: string; url?: string; auth?: string; body: string }> = [];
+  const seen: Array<{
+    method?: string;
+    url?: string;
+    auth?: string;
+    contentType?: string;
+    body: string;
+    bytes: Buffer;
+  }> = [];
 
   beforeAll(async () => {
     server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        seen.push({ method: req.method, url: req.url, auth: req.headers.authorization, body });
+        const bytes = Buffer.concat(chunks);
+        seen.push({
+          method: req.method,
+          url: req.url,
+          auth: req.headers.authorization,
+          contentType: req.headers['content-type'],
+          body: bytes.toString(),
+          bytes,
+        });
         handler(req, res);
       });
     });
@@ -48,7 +65,7 @@ describe('JelmoreClient over REST', () => {
     handler = json(202, { ok: true });
     const client = new JelmoreClient({ url, apiKey: 'k-0123456789abcdef' });
     await client.send('a/b', 'hello');
-    expect(seen).toEqual([
+    expect(seen).toMatchObject([
       {
         method: 'POST',
         url: '/v1/sessions/a%2Fb/input',
@@ -56,6 +73,82 @@ describe('JelmoreClient over REST', () => {
         body: '{"text":"hello"}',
       },
     ]);
+  });
+
+  it('sends content blocks as they are, in a query and in an input', async () => {
+    handler = json(201, { id: 's1' });
+    const client = new JelmoreClient({ url });
+    const blocks: ContentBlock[] = [
+      { type: 'text', text: 'what is on it?' },
+      imageBlock({ id: 'att-1' }),
+      { type: 'document', mediaType: 'text/plain', data: 'aGk=', name: 'n.txt' },
+    ];
+    await client.createSession({ query: blocks, provider: 'claude' });
+    await client.send('s1', blocks);
+    expect(seen.map((r) => [r.url, r.contentType, JSON.parse(r.body) as unknown])).toEqual([
+      ['/v1/sessions', 'application/json', { query: blocks, provider: 'claude' }],
+      ['/v1/sessions/s1/input', 'application/json', { text: blocks }],
+    ]);
+  });
+
+  it('uploads the bytes as the body, exactly, and keeps the name for documentBlock', async () => {
+    const resource = {
+      id: 'att-9',
+      mediaType: 'application/pdf',
+      size: 4,
+      sha256: 'x',
+      createdAt: '2025-01-01T00:00:00Z',
+    };
+    handler = json(201, resource);
+    const client = new JelmoreClient({ url, apiKey: 'k-0123456789abcdef' });
+    // A view into a larger buffer: only the view's bytes go, and bytes that are not UTF-8 survive.
+    const backing = Buffer.from([1, 2, 0xff, 0xfe, 0x00, 0x80, 9, 9]);
+    const upload = await client.uploadAttachment(backing.subarray(2, 6), {
+      contentType: 'application/pdf',
+      name: 'spec.pdf',
+    });
+    expect(upload).toEqual({ ...resource, name: 'spec.pdf' });
+    expect(documentBlock(upload)).toEqual({
+      type: 'document',
+      attachmentId: 'att-9',
+      name: 'spec.pdf',
+    });
+    await client.uploadAttachment(new Uint8Array([0x89, 0x50]));
+    expect(seen.map((r) => [r.method, r.url, r.auth, r.contentType, [...r.bytes]])).toEqual([
+      [
+        'POST',
+        '/v1/attachments',
+        'Bearer k-0123456789abcdef',
+        'application/pdf',
+        [0xff, 0xfe, 0, 0x80],
+      ],
+      [
+        'POST',
+        '/v1/attachments',
+        'Bearer k-0123456789abcdef',
+        'application/octet-stream',
+        [0x89, 0x50],
+      ],
+    ]);
+  });
+
+  it('downloads an attachment as bytes; an unknown one fails with its code', async () => {
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0xff, 0x00]);
+    handler = (_req, res) => res.writeHead(200, { 'content-type': 'image/png' }).end(png);
+    const client = new JelmoreClient({ url });
+    expect((await client.attachment('a/1')).equals(png)).toBe(true);
+    expect(seen[0]).toMatchObject({ method: 'GET', url: '/v1/attachments/a%2F1' });
+
+    handler = json(404, { error: { code: 'ATTACHMENT_NOT_FOUND', message: 'No attachment' } });
+    expect(await failure(client.attachment('nope'))).toMatchObject({
+      code: 'ATTACHMENT_NOT_FOUND',
+      status: 404,
+    });
+    handler = (_req, res) => res.writeHead(502, { 'content-type': 'text/html' }).end('<h1>');
+    expect(await failure(client.attachment('nope'))).toMatchObject({
+      code: 'CLIENT_BAD_RESPONSE',
+      status: 502,
+    });
   });
 
   it("throws the server's error code, message, status and details", async () => {

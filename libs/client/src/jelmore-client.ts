@@ -3,11 +3,12 @@ import {
   WS_NAMESPACE,
   WsClientEvents,
   WsServerEvents,
-  type ErrorBody,
+  type AttachmentResource,
   type PendingPermission,
   type SessionEvent,
   type SessionResource,
   type SessionStreamError,
+  type TurnContent,
   type WsAck,
 } from '@jelmore/contracts';
 import { ClientErrorCode, JelmoreClientError, refusal } from './client-error';
@@ -18,7 +19,17 @@ import type {
   ProvidersReport,
   ReadinessReport,
   StreamOptions,
+  UploadedAttachment,
+  UploadOptions,
 } from './client.types';
+import {
+  bytesOf,
+  httpRequest,
+  jsonOf,
+  type HttpTarget,
+  type Method,
+  type RequestBody,
+} from './http-request';
 import { SessionEventStream, type StreamHost } from './session-event-stream';
 
 /** The WS event for answering a permission request (kept for callers of the earlier constant). */
@@ -40,8 +51,6 @@ export interface JelmoreClientOptions {
   commands?: 'rest' | 'socket';
 }
 
-type Method = 'GET' | 'POST' | 'DELETE';
-
 /**
  * A typed client of one Jelmore server: REST for resources and, by default, commands; Socket.IO for
  * live streams that resume by themselves. One Socket.IO connection per client, opened on first use.
@@ -49,6 +58,7 @@ type Method = 'GET' | 'POST' | 'DELETE';
 export class JelmoreClient {
   readonly url: string;
   private readonly timeoutMs: number;
+  private readonly http: HttpTarget;
   private readonly streamHost: StreamHost;
   private readonly streams = new Map<string, SessionEventStream>();
   private ioSocket?: Socket;
@@ -57,6 +67,7 @@ export class JelmoreClient {
   constructor(private readonly options: JelmoreClientOptions) {
     this.url = options.url.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.http = { url: this.url, apiKey: options.apiKey, timeoutMs: this.timeoutMs };
     const socket = () => this.socket;
     this.streamHost = {
       get socket() {
@@ -103,12 +114,18 @@ export class JelmoreClient {
     return body.events;
   }
 
-  /** Sends input: a new turn when the agent is idle, else queued for the next one. */
-  async send(sessionId: string, text: string): Promise<void> {
-    await this.command('POST', `${this.path(sessionId)}/input`, { text }, WsClientEvents.input, {
-      sessionId,
-      text,
-    });
+  /**
+   * Sends input, text or content blocks: a new turn when the agent is idle, else queued for the next
+   * one.
+   */
+  async send(sessionId: string, input: TurnContent): Promise<void> {
+    await this.command(
+      'POST',
+      `${this.path(sessionId)}/input`,
+      { text: input },
+      WsClientEvents.input,
+      { sessionId, text: input },
+    );
   }
 
   async interrupt(sessionId: string): Promise<void> {
@@ -193,6 +210,31 @@ export class JelmoreClient {
     return stream;
   }
 
+  // ---- attachments ----
+
+  /**
+   * Uploads an image or document (`POST /v1/attachments`, the bytes as the body) for turns to
+   * reference by id: `imageBlock(upload)`, `documentBlock(upload)`. The server takes its type from
+   * the bytes; a type it does not take fails with MEDIA_TYPE_UNSUPPORTED.
+   */
+  async uploadAttachment(
+    bytes: Buffer | Uint8Array,
+    options: UploadOptions = {},
+  ): Promise<UploadedAttachment> {
+    const contentType = options.contentType ?? 'application/octet-stream';
+    const resource = await this.rest<AttachmentResource>('POST', '/v1/attachments', {
+      bytes,
+      contentType,
+    });
+    return options.name === undefined ? resource : { ...resource, name: options.name };
+  }
+
+  /** An attachment's bytes (this key's own, or any with an admin key). */
+  async attachment(id: string): Promise<Buffer> {
+    const path = `/v1/attachments/${encodeURIComponent(id)}`;
+    return bytesOf(await httpRequest(this.http, 'GET', path, undefined, '*/*'));
+  }
+
   // ---- providers and operations ----
 
   providers(): Promise<ProvidersReport> {
@@ -253,7 +295,7 @@ export class JelmoreClient {
   ): Promise<object> {
     return this.options.commands === 'socket'
       ? this.emit(event, payload)
-      : this.rest<object>(method, path, body);
+      : this.rest<object>(method, path, body === undefined ? undefined : { json: body });
   }
 
   private get socket(): Socket {
@@ -342,52 +384,9 @@ export class JelmoreClient {
   private async rest<T>(
     method: Method,
     path: string,
-    body?: unknown,
+    body?: RequestBody,
     acceptedErrors: number[] = [],
   ): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    let res: Response;
-    let text: string;
-    try {
-      res = await fetch(`${this.url}${path}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      text = await res.text();
-    } catch (err) {
-      // Checked by name: fetch's errors may come from another realm (e.g. a test sandbox).
-      const failure = err as { name?: unknown; message?: unknown; cause?: { message?: unknown } };
-      if (failure?.name === 'TimeoutError') {
-        throw new JelmoreClientError(
-          ClientErrorCode.Timeout,
-          `No answer to ${method} ${path} within ${this.timeoutMs} ms`,
-        );
-      }
-      const cause = String(failure?.cause?.message ?? failure?.message ?? err);
-      throw new JelmoreClientError(ClientErrorCode.Network, `Cannot reach ${this.url}: ${cause}`);
-    }
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      throw new JelmoreClientError(
-        ClientErrorCode.BadResponse,
-        `${method} ${path} answered ${res.status} with something other than JSON`,
-        res.status,
-      );
-    }
-    if (res.ok || acceptedErrors.includes(res.status)) return parsed as T;
-    const error = (parsed as { error?: ErrorBody } | undefined)?.error;
-    if (error && typeof error.code === 'string')
-      throw JelmoreClientError.fromBody(error, res.status);
-    throw new JelmoreClientError(
-      ClientErrorCode.BadResponse,
-      `${method} ${path} answered ${res.status}`,
-      res.status,
-    );
+    return jsonOf<T>(await httpRequest(this.http, method, path, body), acceptedErrors);
   }
 }

@@ -7,13 +7,14 @@ import { DashboardAsset, DashboardAssets } from './dashboard-assets';
 
 /**
  * The page allows only its own scripts, styles and connections: no inline code, no other origin.
+ * Images may be blob: URLs, the attachments it fetched with the key (an <img src> cannot send it).
  * (helmet's global policy is off for the OpenAPI page, which needs inline scripts.)
  */
 export const DASHBOARD_CSP = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self' data:",
+  "img-src 'self' data: blob:",
   "connect-src 'self'",
   "object-src 'none'",
   "base-uri 'none'",

@@ -14,45 +14,54 @@ export class ApiError extends Error {
   }
 }
 
+/** The answer's JSON; an error status throws the server's code. */
+async function readJson(res, method, path) {
+  const text = await res.text();
+  let parsed;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    throw new ApiError(
+      'CLIENT_BAD_RESPONSE',
+      `${method} ${path} answered ${res.status}`,
+      res.status,
+    );
+  }
+  if (!res.ok) {
+    const error = parsed && parsed.error;
+    throw new ApiError(
+      error ? error.code : 'CLIENT_BAD_RESPONSE',
+      error ? error.message : `${method} ${path} answered ${res.status}`,
+      res.status,
+    );
+  }
+  return parsed;
+}
+
 export class Api {
   constructor(key) {
     this.key = key;
   }
 
-  async request(method, path, body) {
-    const headers = { accept: 'application/json' };
+  /** A JSON call; with `contentType`, `body` (a Blob) is sent as it is. */
+  async request(method, path, body, contentType) {
+    const res = await this.fetch(method, path, {
+      accept: 'application/json',
+      body: body === undefined || contentType ? body : JSON.stringify(body),
+      contentType: contentType ?? (body === undefined ? undefined : 'application/json'),
+    });
+    return readJson(res, method, path);
+  }
+
+  async fetch(method, path, { accept, body, contentType }) {
+    const headers = { accept };
     if (this.key) headers.authorization = `Bearer ${this.key}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    let res;
+    if (contentType) headers['content-type'] = contentType;
     try {
-      res = await fetch(path, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
+      return await fetch(path, { method, headers, body });
     } catch (err) {
       throw new ApiError('CLIENT_NETWORK', `The server cannot be reached (${err.message})`);
     }
-    const text = await res.text();
-    let parsed;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      throw new ApiError(
-        'CLIENT_BAD_RESPONSE',
-        `${method} ${path} answered ${res.status}`,
-        res.status,
-      );
-    }
-    if (!res.ok) {
-      const error = parsed && parsed.error;
-      throw new ApiError(
-        error ? error.code : 'CLIENT_BAD_RESPONSE',
-        error ? error.message : `${method} ${path} answered ${res.status}`,
-        res.status,
-      );
-    }
-    return parsed;
   }
 
   sessions() {
@@ -64,8 +73,20 @@ export class Api {
   createSession(body) {
     return this.request('POST', '/v1/sessions', body);
   }
+  /** `text`: a string, or content blocks. */
   send(id, text) {
     return this.request('POST', `/v1/sessions/${encodeURIComponent(id)}/input`, { text });
+  }
+  /** Uploads a File; the server takes its type from the bytes. */
+  upload(file) {
+    return this.request('POST', '/v1/attachments', file, file.type || 'application/octet-stream');
+  }
+  /** An attachment as a blob: URL, since an <img src> could not send the key. */
+  async attachmentUrl(id) {
+    const path = `/v1/attachments/${encodeURIComponent(id)}`;
+    const res = await this.fetch('GET', path, { accept: '*/*' });
+    if (!res.ok) await readJson(res, 'GET', path); // throws the server's code
+    return URL.createObjectURL(await res.blob());
   }
   interrupt(id) {
     return this.request('POST', `/v1/sessions/${encodeURIComponent(id)}/interrupt`);

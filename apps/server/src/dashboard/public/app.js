@@ -1,6 +1,7 @@
 // The Jelmore dashboard: sign in with an API key, sessions, a live session view, providers.
 // Plain ES modules, no inline script or style, so it runs under a strict content security policy.
 import { Api, ApiError, SessionFeed } from './api.js';
+import { AttachmentTray } from './attachments.js';
 import { clear, formatAge, formatCost, h } from './dom.js';
 import { Transcript } from './transcript.js';
 
@@ -41,6 +42,14 @@ async function attempt(action) {
     }
     return undefined;
   }
+}
+
+/** A tray for the images and documents pasted or dropped into `input`. */
+function attachmentTray(input) {
+  return new AttachmentTray(input, {
+    upload: (file) => api().upload(file),
+    onError: (err) => flash(`${err.code}: ${err.message}`),
+  });
 }
 
 function signOut(message) {
@@ -119,6 +128,7 @@ async function sessionsView() {
     placeholder: 'What should the agent do?',
     required: true,
   });
+  const queryAttachments = attachmentTray(query);
   const provider = h('select', { id: 'provider' }, h('option', { value: '' }, 'any provider'));
   const model = h('input', { id: 'model', placeholder: 'model (optional), e.g. sonnet' });
   const form = h(
@@ -126,11 +136,12 @@ async function sessionsView() {
     { id: 'new-session', class: 'card' },
     h('h2', {}, 'New session'),
     query,
+    queryAttachments.el,
     h('div', { class: 'row' }, provider, model, h('button', { type: 'submit' }, 'Start')),
   );
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    const body = { query: query.value };
+    const body = { query: await queryAttachments.content(query.value) };
     if (provider.value) body.provider = provider.value;
     if (model.value.trim()) body.model = model.value.trim();
     const session = await attempt(() => api().createSession(body));
@@ -146,7 +157,9 @@ async function sessionsView() {
       h(
         'tr',
         {},
-        ['Session', 'State', 'Provider', 'Model', 'Cost', 'Updated'].map((t) => h('th', {}, t)),
+        ['Session', 'Title', 'State', 'Provider', 'Model', 'Cost', 'Updated'].map((t) =>
+          h('th', {}, t),
+        ),
       ),
     ),
     rows,
@@ -169,6 +182,7 @@ async function sessionsView() {
           'tr',
           { dataset: { sessionId: s.id } },
           h('td', {}, h('a', { href: `#/sessions/${s.id}` }, h('code', {}, s.id.slice(0, 8)))),
+          h('td', { class: 'title', title: s.title ?? '' }, s.title ?? ''),
           h('td', {}, stateBadge(s.state)),
           h('td', {}, s.provider),
           h('td', {}, s.model),
@@ -178,13 +192,14 @@ async function sessionsView() {
       ),
     );
     if (!sessions.length)
-      rows.append(h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No sessions yet.')));
+      rows.append(h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'No sessions yet.')));
   };
   await refresh();
   const timer = setInterval(refresh, POLL_MS);
   teardown = () => {
     alive = false;
     clearInterval(timer);
+    queryAttachments.clear();
   };
 }
 
@@ -198,7 +213,12 @@ async function sessionView(id) {
   const costEl = h('span', { id: 'cost', class: 'num' });
   const connEl = h('span', { id: 'connection', class: 'muted' }, 'connecting…');
   const transcriptEl = h('div', { id: 'transcript', class: 'transcript' });
-  const text = h('textarea', { id: 'input-text', rows: 2, placeholder: 'Send input (Ctrl+Enter)' });
+  const text = h('textarea', {
+    id: 'input-text',
+    rows: 2,
+    placeholder: 'Send input (Ctrl+Enter); paste or drop images',
+  });
+  const attachments = attachmentTray(text);
   const buttons = {
     send: h('button', { type: 'submit', id: 'send' }, 'Send'),
     interrupt: h('button', { type: 'button', id: 'interrupt' }, 'Interrupt'),
@@ -206,7 +226,12 @@ async function sessionView(id) {
     resume: h('button', { type: 'button', id: 'resume' }, 'Resume'),
     terminate: h('button', { type: 'button', id: 'terminate', class: 'danger' }, 'Terminate'),
   };
-  const inputForm = h('form', { id: 'input', class: 'input-row' }, text, buttons.send);
+  const inputForm = h(
+    'form',
+    { id: 'input' },
+    attachments.el,
+    h('div', { class: 'input-row' }, text, buttons.send),
+  );
 
   const update = () => {
     clear(stateEl).append(stateBadge(state));
@@ -232,9 +257,13 @@ async function sessionView(id) {
   command('terminate', () => api().terminate(id));
   inputForm.addEventListener('submit', async (e) => {
     e.preventDefault();
-    if (!text.value.trim()) return;
-    const sent = await attempt(() => api().send(id, text.value));
-    if (sent) text.value = '';
+    if (!text.value.trim() && attachments.empty) return;
+    const content = await attachments.content(text.value);
+    if (typeof content === 'string' && !content.trim()) return; // every upload failed
+    const sent = await attempt(() => api().send(id, content));
+    if (!sent) return;
+    text.value = '';
+    attachments.clear();
   });
   text.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) inputForm.requestSubmit();
@@ -245,6 +274,7 @@ async function sessionView(id) {
       'section',
       { class: 'card session-head' },
       h('div', {}, h('a', { href: '#/' }, '← sessions'), ' ', h('code', { id: 'session-id' }, id)),
+      session.title ? h('div', { id: 'session-title' }, session.title) : null,
       h(
         'div',
         { class: 'meta' },
@@ -271,6 +301,7 @@ async function sessionView(id) {
   let feed;
   const transcript = new Transcript(transcriptEl, {
     onPermission: (requestId, allow) => feed.replyPermission(requestId, allow),
+    attachmentUrl: (attachmentId) => api().attachmentUrl(attachmentId),
   });
   feed = new SessionFeed(storedKey(), id, {
     onEvents(events) {
@@ -295,7 +326,11 @@ async function sessionView(id) {
       else flash(`${err.code}: ${err.message}`);
     },
   });
-  teardown = () => feed.close();
+  teardown = () => {
+    feed.close();
+    transcript.dispose();
+    attachments.clear();
+  };
 }
 
 async function providersView() {

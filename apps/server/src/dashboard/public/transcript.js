@@ -1,12 +1,19 @@
-// Renders a session's events into a transcript: assistant text as it streams, tool calls with their
-// results, permission requests with Allow / Deny, turn summaries, and unknown events as JSON.
-import { formatCost, formatDuration, h, summarizeInput } from './dom.js';
+// Renders a session's events into a transcript: each turn's input with its images, assistant text as it
+// streams, tool calls with their results, permission requests with Allow / Deny, turn summaries, and
+// unknown events as JSON.
+import { formatBytes, formatCost, formatDuration, h, summarizeInput } from './dom.js';
 
 export class Transcript {
-  /** onPermission(requestId, allow) answers a permission request; it returns a promise. */
-  constructor(root, { onPermission }) {
+  /**
+   * onPermission(requestId, allow) answers a permission request; attachmentUrl(id) resolves to a URL
+   * of an attachment's bytes. Both return promises.
+   */
+  constructor(root, { onPermission, attachmentUrl }) {
     this.root = root;
     this.onPermission = onPermission;
+    this.attachmentUrl = attachmentUrl;
+    /** attachmentId → the promise of its blob: URL, fetched once per view. */
+    this.urls = new Map();
     this.tools = new Map();
     /** requestId → the request's buttons and outcome, settled by its permission_resolved event. */
     this.permissions = new Map();
@@ -38,6 +45,12 @@ export class Transcript {
           { class: `ev status state-${event.to}`, dataset: data },
           `● ${event.to}`,
           event.reason ? h('span', { class: 'muted' }, ` (${event.reason})`) : null,
+        );
+      case 'user':
+        return h(
+          'div',
+          { class: 'ev user', dataset: data },
+          event.content.map((block) => this.inputBlock(block)),
         );
       case 'tool_use': {
         const output = h('pre', { class: 'tool-output' });
@@ -103,6 +116,40 @@ export class Transcript {
         );
       }
     }
+  }
+
+  inputBlock(block) {
+    if (block.type === 'text') return h('div', { class: 'user-text' }, block.text);
+    const label = `${block.name ?? block.mediaType} · ${formatBytes(block.size)}`;
+    if (block.type !== 'image') {
+      return h('span', { class: 'chip', dataset: { attachmentId: block.attachmentId } }, label);
+    }
+    const img = h('img', {
+      class: 'thumb',
+      alt: label,
+      title: label,
+      dataset: { attachmentId: block.attachmentId },
+    });
+    let url = this.urls.get(block.attachmentId);
+    if (!url) this.urls.set(block.attachmentId, (url = this.attachmentUrl(block.attachmentId)));
+    url.then(
+      (src) => (img.src = src),
+      (err) => {
+        img.alt = `${label} (${err.code || 'unavailable'})`;
+        img.classList.add('missing');
+      },
+    );
+    return img;
+  }
+
+  /** Frees the images' blob: URLs. */
+  dispose() {
+    for (const url of this.urls.values())
+      url.then(
+        (src) => URL.revokeObjectURL(src),
+        () => {},
+      );
+    this.urls.clear();
   }
 
   permission(event, data) {
