@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
@@ -97,6 +98,10 @@ export class AppModule {
           maxAttachmentBytes: config.maxAttachmentBytes,
           maxTurnAttachmentBytes: config.maxTurnAttachmentBytes,
           maxContentBlocks: config.maxContentBlocks,
+          // One node's own: PostgreSQL is what nodes share, so there the bytes go to the database.
+          ...(config.databaseUrl.startsWith('sqlite:')
+            ? { attachmentsDir: join(config.dataDir, 'attachments') }
+            : {}),
           ownerBudgetsUsd: config.keyBudgetsUsd,
           nodeId: config.nodeId,
         }),

@@ -34,6 +34,11 @@ export interface SessionsModuleOptions {
   maxTurnAttachmentBytes: number;
   /** Most blocks (text, image, document) in one query or input. */
   maxContentBlocks: number;
+  /**
+   * Where attachments' bytes are kept as files (a node on SQLite: under its data dir); unset: in the
+   * database, where every node of a cluster reads them.
+   */
+  attachmentsDir?: string;
 }
 
 export const DEFAULT_SESSIONS_OPTIONS: Omit<

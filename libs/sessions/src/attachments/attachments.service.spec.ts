@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   AttachmentRef,
   AttachmentResource,
@@ -42,22 +44,42 @@ const refOf = ({ id, createdAt: _, ...kept }: AttachmentResource): TurnBlock => 
   ...kept,
 });
 
-describe.each(STORE_ADAPTERS)('Attachments on $adapter', ({ create }) => {
+describe.each(STORE_ADAPTERS)('Attachments on $adapter', ({ adapter, create }) => {
   const suite = useStoreDatabase(create);
   let attachments: Attachments;
   let store: AttachmentStore;
+  // As the server runs them: a SQLite node keeps the bytes as files in its data dir.
+  const attachmentsDir =
+    adapter === 'SQLite' ? mkdtempSync(join(tmpdir(), 'jelmore-attachments-')) : undefined;
 
   beforeAll(() => {
-    store = new AttachmentStore(suite.connection);
-    attachments = new Attachments(store, {
+    const options = {
       ...DEFAULT_SESSIONS_OPTIONS,
       databaseUrl: suite.database.url,
       workspaceRoot: tmpdir(),
       ...LIMITS,
-    });
+      ...(attachmentsDir ? { attachmentsDir } : {}),
+    };
+    store = new AttachmentStore(suite.connection, options);
+    attachments = new Attachments(store, options);
   });
 
+  beforeEach(() => {
+    if (attachmentsDir) rmSync(attachmentsDir, { recursive: true, force: true });
+  });
+
+  afterAll(() => {
+    if (attachmentsDir) rmSync(attachmentsDir, { recursive: true, force: true });
+  });
+
+  /** Rows of a table; `attachment_blobs`: the kept contents, wherever they are. */
   const rows = async (table: 'attachments' | 'attachment_blobs') => {
+    if (table === 'attachment_blobs' && attachmentsDir) {
+      const files = existsSync(attachmentsDir)
+        ? readdirSync(attachmentsDir, { recursive: true, withFileTypes: true })
+        : [];
+      return files.filter((entry) => entry.isFile() && !entry.name.endsWith('.partial')).length;
+    }
     const { n } = await suite.connection.db
       .selectFrom(table)
       .select((eb) => eb.fn.countAll<number>().as('n'))

@@ -44,7 +44,8 @@ export class SessionTurns {
     actor?: SessionActor,
   ): Promise<TurnBlock[]> {
     const turn = await this.check(content, actor);
-    assertTakes(this.registry.get(record.provider), turn.needs);
+    // Text needs nothing of the provider, which this node may not even have registered.
+    if (turn.needs.length > 0) assertTakes(this.registry.get(record.provider), turn.needs);
     return this.keep(turn, record.owner);
   }
 

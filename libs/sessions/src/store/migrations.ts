@@ -79,7 +79,8 @@ const migrations: Record<string, Migration> = {
     async up(db: Kysely<unknown>) {
       const bytes = db.getExecutor().adapter instanceof PostgresAdapter ? 'bytea' : 'blob';
       await db.schema.alterTable('sessions').addColumn('title', 'text').execute();
-      // Content-addressed: the same bytes are kept once, whoever uploaded them how often.
+      // Content-addressed: the same bytes are kept once, whoever uploaded them how often. Used on
+      // PostgreSQL; a SQLite node keeps them as files (blob-store.ts).
       await db.schema
         .createTable('attachment_blobs')
         .addColumn('sha256', 'text', (c) => c.primaryKey())
