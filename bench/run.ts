@@ -4,7 +4,8 @@
  *   --quick          seconds, not minutes: proves the benchmarks still run (CI); results go to results/quick;
  *                    leaves out acp (real agent CLIs, half a minute even at one session a route) unless
  *                    --only names it
- *   --only a,b       run only these (throughput, latency, concurrency, startup, warm-start, sandbox, rest, acp)
+ *   --only a,b       run only these (throughput, latency, concurrency, startup, warm-start, sandbox, rest,
+ *                    attachments, acp)
  *   --pin            servers on CPU 0, this runner (the clients) on the others
  *   --profile        CPU profiles of each server over each measured window, in results/profiles
  *   --heap-profile   concurrency: a sampling heap profile of each server (what is alive mid-stream);
@@ -18,6 +19,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { acp } from './benchmarks/acp';
+import { attachments } from './benchmarks/attachments';
 import { concurrency } from './benchmarks/concurrency';
 import { latency } from './benchmarks/latency';
 import { rest } from './benchmarks/rest';
@@ -48,6 +50,7 @@ const RUNS: Record<BenchmarkName, (ctx: BenchContext) => Promise<Measured>> = {
   'warm-start': warmStart,
   sandbox,
   rest,
+  attachments,
   acp,
 };
 

@@ -5,7 +5,7 @@
  * protocol the benchmarks use, so one client drives both.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,6 +23,9 @@ interface BareSession {
 }
 
 const sessions = new Map<string, BareSession>();
+/** Uploads by SHA-256, the newest MAX_UPLOADS: distinct bodies must not exhaust memory in a long run. */
+const uploads = new Map<string, Buffer>();
+const MAX_UPLOADS = 16;
 const http = createServer((req, res) => void route(req, res));
 const io = new Server(http, { maxHttpBufferSize: 1e6 });
 const nsp = io.of(WS_NAMESPACE);
@@ -132,12 +135,25 @@ async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
       [...sessions.values()].map((s) => s.resource),
     );
   }
+  if (url === '/v1/attachments' && req.method === 'POST') return send(201, await keepUpload(req));
   const match = /^\/v1\/sessions\/([\w-]+)$/.exec(url);
   if (match && req.method === 'GET') {
     const session = sessions.get(match[1]);
     return session ? send(200, session.resource) : send(404, { code: 'SESSION_NOT_FOUND' });
   }
   send(404, { code: 'NOT_FOUND' });
+}
+
+/** What an upload cannot do without: read the body, hash it, keep it. */
+async function keepUpload(req: IncomingMessage): Promise<object> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const bytes = Buffer.concat(chunks);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  uploads.delete(sha256);
+  uploads.set(sha256, bytes);
+  if (uploads.size > MAX_UPLOADS) uploads.delete(uploads.keys().next().value!);
+  return { id: randomUUID(), size: bytes.length, sha256 };
 }
 
 http.listen(Number(process.env.PORT), '127.0.0.1');

@@ -11,6 +11,7 @@ export const BENCHMARKS = [
   'warm-start',
   'sandbox',
   'rest',
+  'attachments',
   'acp',
 ] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
