@@ -5,7 +5,7 @@ import request from 'supertest';
 import type { AttachmentResource, SessionResource } from '@jelmore/contracts';
 import { SessionCleanupJob, SessionsService } from '@jelmore/sessions';
 import { startTestServer, TestServer } from './support/app';
-import { sha256 } from './support/media';
+import { sha256, uploadAttachment } from './support/media';
 import { eventually, processesMentioning, waitUntil } from './support/processes';
 
 describe('the cleanup job ends sessions idle past the TTL', () => {
@@ -145,14 +145,8 @@ describe('the cleanup job removes the folders and attachments of sessions past r
 
   it('deletes the attachments only sessions past retention used; a kept session keeps its own', async () => {
     const http = request(server.url);
-    const upload = async (text: string) =>
-      (
-        await http
-          .post('/v1/attachments')
-          .set('content-type', 'text/markdown')
-          .send(Buffer.from(text))
-          .expect(201)
-      ).body as AttachmentResource;
+    const upload = (text: string) =>
+      uploadAttachment(server.url, Buffer.from(text), { contentType: 'text/markdown' });
     const byId = (attachment: AttachmentResource) => ({
       type: 'document',
       attachmentId: attachment.id,

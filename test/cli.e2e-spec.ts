@@ -3,7 +3,6 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SessionEvent, SessionResource } from '@jelmore/contracts';
 import { JelmoreClient } from '@jelmore/client';
-import type { FakeAnthropicServer } from './fixtures/fake-anthropic';
 import { startTestServer, TestServer } from './support/app';
 import { pdfDocument, pngImage, sha256 } from './support/media';
 import { eventually, processesMentioning, waitUntil } from './support/processes';
@@ -46,22 +45,6 @@ class Cli {
     if (!id) throw new Error(`no session id in:\n${this.stderr}`);
     return id;
   }
-}
-
-/** The sha256 of each base64 image and document the model API was sent (history repeats them). */
-function hashesSentToModel(fake: FakeAnthropicServer): string[] {
-  return fake.agentRequests().flatMap((request) =>
-    request.messages.flatMap((message) =>
-      typeof message.content === 'string'
-        ? []
-        : message.content.flatMap((block) => {
-            const source = (block as { source?: { type?: string; data?: string } }).source;
-            return source?.type === 'base64' && source.data
-              ? [sha256(Buffer.from(source.data, 'base64'))]
-              : [];
-          }),
-    ),
-  );
 }
 
 async function jelmore(args: string[], env: Record<string, string> = {}) {
@@ -260,7 +243,7 @@ describe('the jelmore CLI against the real server (Claude Code CLI, fake model A
         ),
       ),
     );
-    expect(hashesSentToModel(server.fake)).toEqual(
+    expect(server.fake.base64Sent().map((sent) => sent.sha256)).toEqual(
       expect.arrayContaining([sha256(png), sha256(pdf)]),
     );
     expect((await api.attachment(imageId)).equals(png)).toBe(true);
@@ -273,7 +256,7 @@ describe('the jelmore CLI against the real server (Claude Code CLI, fake model A
         async () => (await api.events(id)).filter((e) => e.type === 'result').length === 2,
       ),
     ).toBe(true);
-    expect(hashesSentToModel(server.fake)).toContain(sha256(second));
+    expect(server.fake.base64Sent().map((sent) => sent.sha256)).toContain(sha256(second));
     await api.terminate(id);
   });
 

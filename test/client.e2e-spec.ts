@@ -163,18 +163,7 @@ describe('@jelmore/client against the real server (Claude Code CLI, fake model A
     ]);
     // The reference names the upload it reused.
     expect(inputs[2][1]).toMatchObject({ attachmentId: image.id });
-    const sentToModel = server.fake.agentRequests().flatMap((request) =>
-      request.messages.flatMap((message) =>
-        typeof message.content === 'string'
-          ? []
-          : message.content.flatMap((block) => {
-              const source = (block as { source?: { type?: string; data?: string } }).source;
-              return source?.type === 'base64' && source.data
-                ? [`${block.type} ${sha256(Buffer.from(source.data, 'base64'))}`]
-                : [];
-            }),
-      ),
-    );
+    const sentToModel = server.fake.base64Sent().map((sent) => `${sent.type} ${sent.sha256}`);
     expect(sentToModel).toEqual(
       expect.arrayContaining([
         `image ${sha256(png)}`,

@@ -6,18 +6,18 @@ import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
 import request from 'supertest';
 import type { SessionEvent, SessionResource } from '@jelmore/contracts';
-import { FakeAnthropicServer, textOf } from './fixtures/fake-anthropic';
+import { base64Blocks, FakeAnthropicServer, textOf } from './fixtures/fake-anthropic';
 import { freshPostgresSchema, redisAnswers, REDIS_URL } from './support/cluster-services';
-import { pngImage, sha256 } from './support/media';
+import { pngImage, sha256, uploadAttachment } from './support/media';
 import { waitUntil } from './support/processes';
 import { freePort, ServerProcess } from './support/server-process';
 import { connect, EventCollector, request as wsRequest } from './support/ws-client';
 
 /** The sha256 of each base64 image in a model request's message. */
-const imagesSent = (message: { content: unknown } | undefined): string[] =>
-  (Array.isArray(message?.content) ? (message.content as Array<Record<string, unknown>>) : [])
+const imagesSent = (message: Parameters<typeof base64Blocks>[0]) =>
+  base64Blocks(message)
     .filter((block) => block.type === 'image')
-    .map((block) => sha256(Buffer.from((block.source as { data: string }).data, 'base64')));
+    .map((block) => block.sha256);
 
 const contiguous = (events: SessionEvent[]) =>
   events.map((e) => e.seq).every((seq, i) => seq === i + 1);
@@ -125,18 +125,14 @@ describe('two nodes sharing PostgreSQL and Redis', () => {
 
   it('an image uploaded to B reaches the agent on A: attachments live in the shared database', async () => {
     const image = pngImage(31);
-    const upload = await request(b.url)
-      .post('/v1/attachments')
-      .set('content-type', 'image/png')
-      .send(image)
-      .expect(201);
+    const upload = await uploadAttachment(b.url, image);
     const before = fake.agentRequests().length;
     await request(b.url)
       .post(`/v1/sessions/${sessionId}/input`)
       .send({
         text: [
           { type: 'text', text: 'image through B' },
-          { type: 'image', attachmentId: (upload.body as { id: string }).id },
+          { type: 'image', attachmentId: upload.id },
         ],
       })
       .expect(202);

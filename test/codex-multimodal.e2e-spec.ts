@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
 import request from 'supertest';
-import type { AttachmentResource, SessionEvent, SessionResource } from '@jelmore/contracts';
+import type { SessionEvent, SessionResource } from '@jelmore/contracts';
 import {
   FakeOpenAIResponsesServer,
   latestUserImages,
@@ -11,7 +11,7 @@ import {
   userImages,
 } from './fixtures/fake-openai-responses';
 import { startTestServer, TestServer } from './support/app';
-import { pdfDocument, pngImage, sha256 } from './support/media';
+import { pdfDocument, pngImage, sha256, uploadAttachment } from './support/media';
 import { eventually } from './support/processes';
 import {
   connect,
@@ -79,12 +79,7 @@ describe('Codex multimodal input (real codex exec --image, fake OpenAI Responses
     expect(readdirSync(session.cwd).filter((f) => /\.(png|jpg|gif|webp)$/.test(f))).toEqual([]);
 
     // Turn 2: an uploaded image by id, and a text document, which Codex reads as text.
-    const upload = await request(server.url)
-      .post('/v1/attachments')
-      .set('content-type', 'image/png')
-      .send(second)
-      .expect(201);
-    const attachment = upload.body as AttachmentResource;
+    const attachment = await uploadAttachment(server.url, second);
     expect(attachment).toMatchObject({
       mediaType: 'image/png',
       size: second.length,

@@ -7,7 +7,7 @@ import type { ContentBlock, SessionResource } from '@jelmore/contracts';
 import { FakeGeminiServer } from './fixtures/fake-gemini';
 import { FakeOpenAIServer } from './fixtures/fake-openai';
 import { startTestServer, TestServer } from './support/app';
-import { pdfDocument, pngImage, sha256 } from './support/media';
+import { pdfDocument, pngImage, sha256, uploadAttachment } from './support/media';
 import { connect, startSession, terminateSession } from './support/ws-client';
 
 /** An ACP agent written with the protocol's SDK: its reply names each image and resource with a sha256. */
@@ -96,11 +96,7 @@ describe('images and PDFs over ACP: the exact bytes reach the agent, or its mode
     );
 
     const upload = pngImage(12);
-    const { body: uploaded } = await request(server.url)
-      .post('/v1/attachments')
-      .set('content-type', 'image/png')
-      .send(upload)
-      .expect(201);
+    const uploaded = await uploadAttachment(server.url, upload);
     await request(server.url)
       .post(`/v1/sessions/${session.id}/input`)
       .send({

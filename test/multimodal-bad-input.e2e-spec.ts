@@ -3,7 +3,7 @@ import request from 'supertest';
 import type { AttachmentResource, SessionResource } from '@jelmore/contracts';
 import { StoreConnection } from '@jelmore/sessions';
 import { startTestServer, TestServer } from './support/app';
-import { ELF_BYTES, pdfDocument, pngImage } from './support/media';
+import { ELF_BYTES, pdfDocument, pngImage, uploadAttachment } from './support/media';
 import { connect, request as wsRequest, startSession } from './support/ws-client';
 
 const ALICE = 'alice-key-0123456789abcdef';
@@ -39,13 +39,7 @@ describe('bad images and documents: a 4xx with a stable code, nothing stored, no
       },
     });
     socket = await connect(server.url, ALICE);
-    const upload = await request(server.url)
-      .post('/v1/attachments')
-      .set(auth(BOB))
-      .set('content-type', 'image/png')
-      .send(pngImage(3))
-      .expect(201);
-    bobsUpload = upload.body as AttachmentResource;
+    bobsUpload = await uploadAttachment(server.url, pngImage(3), { key: BOB });
     const started = await startSession(socket, { provider: 'scripted', query: 'hello' });
     textOnly = started.session;
     // Idle before the cases run: the session as each case finds it is the one it must leave.

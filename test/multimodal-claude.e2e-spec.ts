@@ -1,8 +1,8 @@
 import request from 'supertest';
-import type { AttachmentResource, SessionEvent, SessionResource } from '@jelmore/contracts';
+import type { SessionEvent, SessionResource } from '@jelmore/contracts';
 import { lastUserContent } from './fixtures/fake-anthropic';
 import { startTestServer, TestServer } from './support/app';
-import { pdfDocument, pngImage, sha256 } from './support/media';
+import { pdfDocument, pngImage, sha256, uploadAttachment } from './support/media';
 import { waitUntil } from './support/processes';
 
 const ALICE = 'alice-key-0123456789abcdef';
@@ -49,16 +49,6 @@ describe('Images and documents for Claude Code (real CLI, fake Anthropic API)', 
     }, 60_000);
     if (!done) throw new Error(`no result ${count}: ${JSON.stringify(seen.slice(-3))}`);
     return seen;
-  }
-
-  async function upload(bytes: Buffer, contentType: string, key = ALICE) {
-    const res = await api()
-      .post('/v1/attachments')
-      .set(auth(key))
-      .set('content-type', contentType)
-      .send(bytes)
-      .expect(201);
-    return res.body as AttachmentResource;
   }
 
   it('delivers inline images and documents byte for byte, logs the turn, and reuses an upload', async () => {
@@ -113,7 +103,7 @@ describe('Images and documents for Claude Code (real CLI, fake Anthropic API)', 
 
     // Turn 2 names an upload by id; its bytes reach the model, and nothing is uploaded twice.
     const second = pngImage(12);
-    const uploaded = await upload(second, 'application/octet-stream');
+    const uploaded = await uploadAttachment(server.url, second, { key: ALICE });
     expect(uploaded).toMatchObject({
       mediaType: 'image/png',
       size: second.length,
@@ -183,7 +173,7 @@ describe('Images and documents for Claude Code (real CLI, fake Anthropic API)', 
   });
 
   it("keeps one key's attachments from another: not readable, not usable", async () => {
-    const mine = await upload(pngImage(21), 'image/png', ALICE);
+    const mine = await uploadAttachment(server.url, pngImage(21), { key: ALICE });
     await api()
       .get(`/v1/attachments/${mine.id}`)
       .set(auth(BOB))

@@ -1,9 +1,9 @@
 import type { Socket } from 'socket.io-client';
 import request from 'supertest';
-import type { AttachmentResource, SessionEvent } from '@jelmore/contracts';
+import type { SessionEvent } from '@jelmore/contracts';
 import { ChatRequest, contentText, FakeOpenAIServer } from './fixtures/fake-openai';
 import { startTestServer, TestServer } from './support/app';
-import { pdfDocument, pngImage, sha256 } from './support/media';
+import { pdfDocument, pngImage, sha256, uploadAttachment } from './support/media';
 import { connect, startSession, request as wsRequest } from './support/ws-client';
 
 /** The last user message of the model request whose last user message holds `marker`. */
@@ -89,17 +89,13 @@ describe('OpenCode images and PDFs (real opencode serve, fake OpenAI-compatible 
     ]);
 
     const upload = pngImage(42);
-    const { body: uploaded } = await request(server.url)
-      .post('/v1/attachments')
-      .set('content-type', 'image/png')
-      .send(upload)
-      .expect(201);
+    const uploaded = await uploadAttachment(server.url, upload);
     await request(server.url)
       .post(`/v1/sessions/${session.id}/input`)
       .send({
         text: [
           { type: 'text', text: 'turn-two: and this?' },
-          { type: 'image', attachmentId: (uploaded as AttachmentResource).id },
+          { type: 'image', attachmentId: uploaded.id },
         ],
       })
       .expect(202);

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import supertest from 'supertest';
+import type { AgentAttachment, AttachmentResource } from '@jelmore/contracts';
 import { crc32, deflateSync } from 'node:zlib';
 
 /** Files for multimodal tests, made here so each test can have bytes no other test sends. */
@@ -62,3 +64,33 @@ export const ELF_BYTES = Buffer.concat([
   Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]),
   Buffer.alloc(56),
 ]);
+
+/** An attachment as an agent is given it (AgentInput), for provider specs: its reference and bytes. */
+export function agentAttachment(
+  type: AgentAttachment['type'],
+  mediaType: AgentAttachment['mediaType'],
+  bytes: Buffer,
+  name?: string,
+): AgentAttachment {
+  const hash = sha256(bytes);
+  return {
+    type,
+    attachmentId: `att-${hash.slice(0, 12)}`,
+    mediaType,
+    size: bytes.length,
+    sha256: hash,
+    bytes,
+    ...(name ? { name } : {}),
+  };
+}
+
+/** Uploads `bytes` as a raw body (`POST /v1/attachments`, 201): the attachment the server kept. */
+export async function uploadAttachment(
+  url: string,
+  bytes: Buffer,
+  { key, contentType = 'application/octet-stream' }: { key?: string; contentType?: string } = {},
+): Promise<AttachmentResource> {
+  let req = supertest(url).post('/v1/attachments').set('content-type', contentType);
+  if (key) req = req.set('authorization', `Bearer ${key}`);
+  return (await req.send(bytes).expect(201)).body as AttachmentResource;
+}

@@ -1,31 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import {
-  AgentAttachment,
-  AgentInput,
-  AgentSession,
-  ErrorCode,
-  SessionEventDraft,
-} from '@jelmore/contracts';
-import { pdfDocument, pngImage, sha256 } from '../../../../test/support/media';
+import { AgentInput, AgentSession, ErrorCode, SessionEventDraft } from '@jelmore/contracts';
+import { agentAttachment, pdfDocument, pngImage } from '../../../../test/support/media';
 import { sharedSandbox } from '../process/agent-sandbox';
 import { AcpAgentProvider } from './acp-agent-provider';
 import { loadAcpAgents } from './acp-config';
 
 /** The SDK-built fixture agent: its reply names each image and resource it got, with a sha256. */
 const FIXTURE = resolve(__dirname, '../../../../test/fixtures/acp-agent.mjs');
-
-function attachment(
-  type: 'image' | 'document',
-  mediaType: AgentAttachment['mediaType'],
-  bytes: Buffer,
-  name?: string,
-): AgentAttachment {
-  const hash = sha256(bytes);
-  const id = `att-${hash.slice(0, 12)}`;
-  return { type, attachmentId: id, mediaType, size: bytes.length, sha256: hash, name, bytes };
-}
 
 /** A session's events as they come, and a wait for the n-th result. */
 class Collected {
@@ -78,9 +61,9 @@ describe('AcpAgentProvider: images and documents (with the fixture agent)', () =
     return { session, collected };
   }
 
-  const png = attachment('image', 'image/png', pngImage(7));
-  const pdf = attachment('document', 'application/pdf', pdfDocument('kiwi'), 'spec.pdf');
-  const notes = attachment('document', 'text/markdown', Buffer.from('# buy kiwi'), 'notes.md');
+  const png = agentAttachment('image', 'image/png', pngImage(7));
+  const pdf = agentAttachment('document', 'application/pdf', pdfDocument('kiwi'), 'spec.pdf');
+  const notes = agentAttachment('document', 'text/markdown', Buffer.from('# buy kiwi'), 'notes.md');
 
   it('declares images and PDFs as its entry lists them', () => {
     expect(provider({ input: ['image', 'pdf'] }).capabilities).toMatchObject({

@@ -1,30 +1,17 @@
-import { createHash } from 'node:crypto';
-import type { AgentAttachment, AgentInput } from '@jelmore/contracts';
+import type { AgentInput } from '@jelmore/contracts';
 import { acpPrompt, AcpPromptRefusal } from './acp-prompt';
-
-function attachment(
-  type: 'image' | 'document',
-  mediaType: AgentAttachment['mediaType'],
-  bytes: Buffer,
-  name?: string,
-): AgentAttachment {
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  return {
-    type,
-    attachmentId: `att-${sha256.slice(0, 8)}`,
-    mediaType,
-    size: bytes.length,
-    sha256,
-    name,
-    bytes,
-  };
-}
+import { agentAttachment } from '../../../../test/support/media';
 
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
 const PDF = Buffer.from('%PDF-1.4\nfake body\n%%EOF\n', 'latin1');
-const image = attachment('image', 'image/png', PNG);
-const pdf = attachment('document', 'application/pdf', PDF, 'spec sheet.pdf');
-const notes = attachment('document', 'text/markdown', Buffer.from('# Notes\nbuy kiwi'), 'notes.md');
+const image = agentAttachment('image', 'image/png', PNG);
+const pdf = agentAttachment('document', 'application/pdf', PDF, 'spec sheet.pdf');
+const notes = agentAttachment(
+  'document',
+  'text/markdown',
+  Buffer.from('# Notes\nbuy kiwi'),
+  'notes.md',
+);
 const ALL = { image: true, embeddedContext: true };
 
 describe('acpPrompt', () => {

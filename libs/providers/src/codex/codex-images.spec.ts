@@ -1,35 +1,21 @@
-import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AgentAttachment, ErrorCode, SessionError } from '@jelmore/contracts';
+import { ErrorCode, SessionError } from '@jelmore/contracts';
 import { codexPrompt, removeQuietly, writeTurnImages } from './codex-images';
+import { agentAttachment } from '../../../../test/support/media';
 
-const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
-
-function attachment(
-  type: AgentAttachment['type'],
-  mediaType: AgentAttachment['mediaType'],
-  bytes: Buffer,
-  name?: string,
-): AgentAttachment {
-  return {
-    type,
-    attachmentId: `att-${sha256(bytes).slice(0, 8)}`,
-    mediaType,
-    size: bytes.length,
-    sha256: sha256(bytes),
-    bytes,
-    ...(name ? { name } : {}),
-  };
-}
-
-const png = attachment('image', 'image/png', Buffer.from('not really a png, but bytes'));
-const webp = attachment('image', 'image/webp', Buffer.from('other bytes'));
+const png = agentAttachment('image', 'image/png', Buffer.from('not really a png, but bytes'));
+const webp = agentAttachment('image', 'image/webp', Buffer.from('other bytes'));
 
 describe('codexPrompt', () => {
   it('names each image as Codex does, where it stood, and inlines text documents', () => {
-    const notes = attachment('document', 'text/markdown', Buffer.from('# Notes\nkeep'), 'notes.md');
+    const notes = agentAttachment(
+      'document',
+      'text/markdown',
+      Buffer.from('# Notes\nkeep'),
+      'notes.md',
+    );
     expect(
       codexPrompt(
         [{ type: 'text', text: 'compare' }, png, { type: 'text', text: 'with' }, webp, notes],
@@ -41,7 +27,12 @@ describe('codexPrompt', () => {
   });
 
   it('refuses a PDF with a code, rather than dropping it', () => {
-    const pdf = attachment('document', 'application/pdf', Buffer.from('%PDF-1.4\n'), 'spec.pdf');
+    const pdf = agentAttachment(
+      'document',
+      'application/pdf',
+      Buffer.from('%PDF-1.4\n'),
+      'spec.pdf',
+    );
     const refuse = () => codexPrompt([{ type: 'text', text: 'read this' }, pdf], 's1');
     expect(refuse).toThrow(SessionError);
     expect(refuse).toThrow(

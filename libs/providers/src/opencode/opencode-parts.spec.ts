@@ -1,31 +1,20 @@
-import { createHash } from 'node:crypto';
-import type { AgentAttachment } from '@jelmore/contracts';
 import { opencodeParts } from './opencode-parts';
-
-const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
-
-function attachment(
-  type: AgentAttachment['type'],
-  mediaType: AgentAttachment['mediaType'],
-  bytes: Buffer,
-  name?: string,
-): AgentAttachment {
-  return {
-    type,
-    attachmentId: `att-${sha256(bytes).slice(0, 8)}`,
-    mediaType,
-    size: bytes.length,
-    sha256: sha256(bytes),
-    bytes,
-    ...(name ? { name } : {}),
-  };
-}
+import { agentAttachment } from '../../../../test/support/media';
 
 describe('opencodeParts', () => {
   it('keeps the order: text parts, file parts with data URLs, text documents inline', () => {
-    const png = attachment('image', 'image/png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 255]));
-    const pdf = attachment('document', 'application/pdf', Buffer.from('%PDF-1.4\n'), 'spec.pdf');
-    const notes = attachment('document', 'text/markdown', Buffer.from('# Notes'), 'notes.md');
+    const png = agentAttachment(
+      'image',
+      'image/png',
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 255]),
+    );
+    const pdf = agentAttachment(
+      'document',
+      'application/pdf',
+      Buffer.from('%PDF-1.4\n'),
+      'spec.pdf',
+    );
+    const notes = agentAttachment('document', 'text/markdown', Buffer.from('# Notes'), 'notes.md');
     expect(
       opencodeParts([
         { type: 'text', text: 'compare' },
