@@ -7,6 +7,9 @@ import { sharedSandbox } from '../process/agent-sandbox';
 import { AcpAgentProvider } from './acp-agent-provider';
 import { loadAcpAgents } from './acp-config';
 
+/** A real agent process starts in each: a second or so, more while other specs load the machine. */
+const AGENT_TEST_MS = 30_000;
+
 /** The SDK-built fixture agent: its reply names each image and resource it got, with a sha256. */
 const FIXTURE = resolve(__dirname, '../../../../test/fixtures/acp-agent.mjs');
 
@@ -77,48 +80,56 @@ describe('AcpAgentProvider: images and documents (with the fixture agent)', () =
     expect(provider({}).capabilities).toMatchObject({ multimodal: false, documents: false });
   });
 
-  it('sends the exact bytes: an image block, a PDF and a text document as resources', async () => {
-    const { collected } = await start(provider({ input: ['image', 'pdf'] }), [
-      { type: 'text', text: 'what is in these?' },
-      png,
-      pdf,
-      notes,
-    ]);
-    await collected.results(1);
-    const reply = collected.ofType('result')[0].text;
-    expect(reply).toContain(`image image/png sha256:${png.sha256}`);
-    expect(reply).toContain(
-      `resource attachment://${pdf.sha256}/spec.pdf application/pdf sha256:${pdf.sha256}`,
-    );
-    expect(reply).toContain(`resource attachment://${notes.sha256}/notes.md text/markdown`);
-    expect(reply).toContain(`sha256:${notes.sha256}`);
-    expect(reply).toContain('you said: what is in these?');
-  });
+  it(
+    'sends the exact bytes: an image block, a PDF and a text document as resources',
+    async () => {
+      const { collected } = await start(provider({ input: ['image', 'pdf'] }), [
+        { type: 'text', text: 'what is in these?' },
+        png,
+        pdf,
+        notes,
+      ]);
+      await collected.results(1);
+      const reply = collected.ofType('result')[0].text;
+      expect(reply).toContain(`image image/png sha256:${png.sha256}`);
+      expect(reply).toContain(
+        `resource attachment://${pdf.sha256}/spec.pdf application/pdf sha256:${pdf.sha256}`,
+      );
+      expect(reply).toContain(`resource attachment://${notes.sha256}/notes.md text/markdown`);
+      expect(reply).toContain(`sha256:${notes.sha256}`);
+      expect(reply).toContain('you said: what is in these?');
+    },
+    AGENT_TEST_MS,
+  );
 
-  it('refuses a turn with what the agent did not announce, and the session goes on', async () => {
-    const { session, collected } = await start(
-      provider({
-        input: ['image'],
-        env: { ACP_FIXTURE_PROMPT_CAPABILITIES: '{"image":false,"embeddedContext":false}' },
-      }),
-      [{ type: 'text', text: 'see' }, png],
-    );
-    await collected.results(1);
-    expect(collected.ofType('error')).toEqual([
-      {
-        type: 'error',
-        code: ErrorCode.MultimodalUnsupported,
-        message:
-          'seer: the agent takes no images: it did not announce promptCapabilities.image in initialize',
-      },
-    ]);
+  it(
+    'refuses a turn with what the agent did not announce, and the session goes on',
+    async () => {
+      const { session, collected } = await start(
+        provider({
+          input: ['image'],
+          env: { ACP_FIXTURE_PROMPT_CAPABILITIES: '{"image":false,"embeddedContext":false}' },
+        }),
+        [{ type: 'text', text: 'see' }, png],
+      );
+      await collected.results(1);
+      expect(collected.ofType('error')).toEqual([
+        {
+          type: 'error',
+          code: ErrorCode.MultimodalUnsupported,
+          message:
+            'seer: the agent takes no images: it did not announce promptCapabilities.image in initialize',
+        },
+      ]);
 
-    // A text document goes inline where the agent takes no embedded context.
-    await session.send([{ type: 'text', text: 'and now' }, notes]);
-    await collected.results(2);
-    // The agent counts its turns: the refused one never reached it.
-    expect(collected.ofType('result')[1].text).toBe(
-      'turn 1; previous: none\nyou said: and now\n<document name="notes.md">\n# buy kiwi\n</document>',
-    );
-  });
+      // A text document goes inline where the agent takes no embedded context.
+      await session.send([{ type: 'text', text: 'and now' }, notes]);
+      await collected.results(2);
+      // The agent counts its turns: the refused one never reached it.
+      expect(collected.ofType('result')[1].text).toBe(
+        'turn 1; previous: none\nyou said: and now\n<document name="notes.md">\n# buy kiwi\n</document>',
+      );
+    },
+    AGENT_TEST_MS,
+  );
 });

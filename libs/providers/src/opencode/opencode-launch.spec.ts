@@ -40,11 +40,20 @@ describe('launchOpencodeServer', () => {
     };
   });
 
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  let started: Awaited<ReturnType<typeof launchOpencodeServer>> | undefined;
 
+  afterEach(async () => {
+    // A test that failed half way must not leave its server running (jest would wait for it).
+    await started?.process.stop();
+    started = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  // A real `opencode serve` in bubblewrap: seconds to start when other specs load the machine.
   it('starts a sandboxed server that answers its own password only, and ends with its process', async () => {
     const exits: string[] = [];
     const server = await launchOpencodeServer(options, (reason) => exits.push(reason));
+    started = server;
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(readFileSync(`/proc/${server.process.pid}/cmdline`, 'utf8')).toMatch(/^bwrap\0/);
     expect(Number(readFileSync(options.pidFile, 'utf8'))).toBe(server.process.pid);
@@ -57,7 +66,7 @@ describe('launchOpencodeServer', () => {
     await server.process.stop();
     expect(exits).toEqual([expect.stringContaining('opencode server exited')]);
     expect(existsSync(options.pidFile)).toBe(false);
-  });
+  }, 30_000);
 
   it('ends the server a crashed Jelmore left behind (its pid file) before it starts', async () => {
     // A stand-in for an `opencode serve` left running: its command line names opencode.
