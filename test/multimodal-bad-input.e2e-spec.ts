@@ -1,10 +1,13 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
 import request from 'supertest';
 import type { AttachmentResource, SessionResource } from '@jelmore/contracts';
 import { StoreConnection } from '@jelmore/sessions';
+import { QUERY_MESSAGE_BYTES } from '../apps/server/src/app.setup';
 import { startTestServer, TestServer } from './support/app';
 import { ELF_BYTES, pdfDocument, pngImage, uploadAttachment } from './support/media';
-import { connect, request as wsRequest, startSession } from './support/ws-client';
+import { connect, EventCollector, request as wsRequest, startSession } from './support/ws-client';
 
 const ALICE = 'alice-key-0123456789abcdef';
 const BOB = 'bob-key-0123456789abcdef';
@@ -187,6 +190,46 @@ describe('bad images and documents: a 4xx with a stable code, nothing stored, no
     expect(
       (events.body.events as Array<{ type: string }>).filter((e) => e.type === 'user'),
     ).toHaveLength(1);
+  });
+
+  it('a body larger than a query is read only from a caller with a key', async () => {
+    // Just over a query's size in base64, within what the turn limit lets a key holder send.
+    const inline = Buffer.alloc(Math.ceil(((QUERY_MESSAGE_BYTES + 2000) * 3) / 4), 'a').toString(
+      'base64',
+    );
+    const body = { provider: 'scripted', query: [text, { type: 'document', data: inline }] };
+    const anonymous = await request(server.url).post('/v1/sessions').send(body);
+    expect({ status: anonymous.status, code: anonymous.body.error.code }).toEqual({
+      status: 413,
+      code: 'PAYLOAD_TOO_LARGE',
+    });
+    // With a key, the body is read: what it holds is then refused for its own reason.
+    const keyed = await request(server.url).post('/v1/sessions').set(auth(ALICE)).send(body);
+    expect({ status: keyed.status, code: keyed.body.error.code }).toEqual({
+      status: 413,
+      code: 'ATTACHMENT_TOO_LARGE',
+    });
+  });
+
+  it('input whose bytes are gone is refused, and the session takes the next input', async () => {
+    const upload = await uploadAttachment(server.url, Buffer.from('gone soon\n'), {
+      key: ALICE,
+      contentType: 'text/plain',
+    });
+    // As if deleted under the server (a disk cleaned by hand).
+    rmSync(join(server.dir, 'data', 'attachments', upload.sha256.slice(0, 2), upload.sha256));
+    const gone = await wsRequest(socket, 'session:input', {
+      sessionId: textOnly.id,
+      text: [text, { type: 'document', attachmentId: upload.id }],
+    });
+    expect(gone).toMatchObject({ ok: false, error: { code: 'ATTACHMENT_NOT_FOUND' } });
+    const events = new EventCollector(socket, textOnly.id);
+    await wsRequest(socket, 'session:subscribe', { sessionId: textOnly.id });
+    const before = events.ofType('result').length;
+    expect(
+      await wsRequest(socket, 'session:input', { sessionId: textOnly.id, text: 'still here?' }),
+    ).toEqual({ ok: true });
+    await events.waitForResults(before + 1);
   });
 
   it('a text document goes to a text-only provider as text', async () => {

@@ -196,6 +196,22 @@ describe('Images and documents for Claude Code (real CLI, fake Anthropic API)', 
     expect(after.body).toEqual(before.body);
   });
 
+  it("takes curl's --data-binary upload (sent as a form) byte for byte", async () => {
+    const image = pngImage(22, 200, 200);
+    // fetch, as curl does: supertest would encode a Buffer sent as a form.
+    const res = await fetch(`${server.url}/v1/attachments`, {
+      method: 'POST',
+      headers: { ...auth(ALICE), 'content-type': 'application/x-www-form-urlencoded' },
+      body: image,
+    });
+    expect(res.status).toBe(201);
+    expect(await res.json()).toMatchObject({
+      mediaType: 'image/png',
+      size: image.length,
+      sha256: sha256(image),
+    });
+  });
+
   it('takes a multipart upload and finds its type in the bytes, not the name or the header', async () => {
     const pdf = pdfDocument('multipart');
     const res = await api()

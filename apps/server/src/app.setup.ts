@@ -1,9 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Application, RequestHandler } from 'express';
 import helmet from 'helmet';
+import { ApiKeysService, bearerToken } from './auth/api-keys.service';
+import { bodyParsers } from './common/body-parsers';
 import { REQUEST_LOGGER } from './common/request-logging';
 import { createValidationPipe } from './common/validation';
 import { JelmoreConfig } from './config/jelmore.config';
@@ -13,12 +14,15 @@ import { MAX_QUERY_LENGTH } from './api/turn-content';
 import { API_VERSION } from './docs/asyncapi.document';
 import { setupAsyncApi } from './docs/asyncapi.setup';
 
+/** One query of the largest size (4 bytes per character at worst in UTF-8), with room for its framing. */
+export const QUERY_MESSAGE_BYTES = 4 * MAX_QUERY_LENGTH + 64 * 1024;
+
 /**
- * A REST body or WS message may carry one query of the largest size (4 bytes per character at worst in
- * UTF-8) and a turn's attachments inline (base64: 4 characters per 3 bytes), with room for the framing.
+ * An authenticated REST body may also carry a turn's attachments inline (base64: 4 characters per 3
+ * bytes).
  */
 export function maxMessageBytes(maxTurnAttachmentBytes: number): number {
-  return 4 * MAX_QUERY_LENGTH + 4 * Math.ceil(maxTurnAttachmentBytes / 3) + 64 * 1024;
+  return QUERY_MESSAGE_BYTES + 4 * Math.ceil(maxTurnAttachmentBytes / 3);
 }
 
 /** What main.ts and the e2e tests both apply to the app, so tests run the production setup. */
@@ -32,18 +36,17 @@ export function configureApp(app: INestApplication): void {
   app.use(app.get<RequestHandler>(REQUEST_LOGGER));
   // The OpenAPI page loads inline scripts, so the default content security policy is left out.
   app.use(helmet({ contentSecurityPolicy: false }));
-  // Express's own 100 KB would refuse a query of the documented length; Nest then skips its default parser.
-  // Uploads are read as they come (AttachmentsController), whatever their type, JSON files too.
-  (app as NestExpressApplication).useBodyParser('json', {
-    limit: messageLimit,
-    type: (req: IncomingMessage) =>
-      !req.url?.startsWith('/v1/attachments') &&
-      /^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? ''),
-  });
+  // Express's own 100 KB would refuse a query of the documented length.
+  const keys = app.get(ApiKeysService);
+  const authenticated = (req: IncomingMessage) =>
+    !keys.enabled || keys.authenticate(bearerToken(req.headers.authorization)) !== undefined;
+  for (const parser of bodyParsers(authenticated, QUERY_MESSAGE_BYTES, messageLimit))
+    app.use(parser);
   if (config.corsOrigins.length) app.enableCors({ origin: config.corsOrigins });
   const cluster = config.redisUrl ? app.get(ClusterService) : undefined;
+  // A Socket.IO packet is read before its sender is known: a query's size, no more (upload large files).
   app.useWebSocketAdapter(
-    new ConfiguredIoAdapter(app, config.corsOrigins, messageLimit, cluster?.adapter()),
+    new ConfiguredIoAdapter(app, config.corsOrigins, QUERY_MESSAGE_BYTES, cluster?.adapter()),
   );
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();

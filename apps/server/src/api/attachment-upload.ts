@@ -26,17 +26,23 @@ export async function readUpload(
   limit: number,
 ): Promise<UploadedBytes> {
   if (req.is('multipart/form-data')) return readMultipart(req, res, limit);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      req.resume();
-      throw tooLarge(limit);
-    }
-    chunks.push(chunk);
-  }
-  return { bytes: Buffer.concat(chunks), declared: req.headers['content-type'] };
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      if (size > limit) return;
+      size += chunk.length;
+      if (size <= limit) return void chunks.push(chunk);
+      // Refused now; the rest is read and dropped (not destroyed), so the client gets the answer.
+      chunks.length = 0;
+      reject(tooLarge(limit));
+    });
+    req.once('end', () => {
+      if (size <= limit)
+        resolve({ bytes: Buffer.concat(chunks), declared: req.headers['content-type'] });
+    });
+    req.once('error', reject);
+  });
 }
 
 function readMultipart(req: Request, res: Response, limit: number): Promise<UploadedBytes> {

@@ -42,6 +42,14 @@ describe('turnContentProblem', () => {
     ['null', null, 'must be a string or an array of content blocks'],
     ['an empty array', [], 'must hold at least one block'],
     [
+      "more text in all than a query's",
+      [
+        { type: 'text', text: 'x'.repeat(MAX_QUERY_LENGTH) },
+        { type: 'text', text: 'y' },
+      ],
+      `text must be at most ${MAX_QUERY_LENGTH} characters in all`,
+    ],
+    [
       'too many blocks',
       Array.from({ length: MAX_BLOCKS + 1 }, () => TEXT),
       `must hold at most ${MAX_BLOCKS} blocks`,

@@ -28,7 +28,12 @@ export function turnContentProblem(value: unknown): string | undefined {
     const problem = blockProblem(block);
     if (problem) return `[${index}] ${problem}`;
   }
-  return undefined;
+  // A turn's text, all blocks together, is a query's at most (its `user` event carries all of it).
+  const texts = value.map((block) => (block as { text?: unknown }).text);
+  const allText = texts.filter((text): text is string => typeof text === 'string').join('');
+  return tooLong(allText)
+    ? `text must be at most ${MAX_QUERY_LENGTH} characters in all`
+    : undefined;
 }
 
 /** Longer than the limit in characters (code points, as class-validator's MaxLength counts them). */

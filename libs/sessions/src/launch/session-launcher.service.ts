@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import {
+  AgentInput,
   AgentSession,
   ErrorCode,
   SessionResource,
@@ -53,7 +54,6 @@ export class SessionLauncher {
     if (input.owner) await this.budgets.checkOwner(input.owner);
     const turn = await this.turns.check(input.query, input.actor);
     const selection = selectFor(this.selector, this.registry, input, turn.needs);
-    const query = await this.turns.keep(turn, input.owner ?? null);
     // Warm start: the first candidate may have an agent started ahead for this request, under its own id.
     const [first] = selection.candidates;
     const id =
@@ -69,6 +69,16 @@ export class SessionLauncher {
       permissions: input.permissions,
       tenant: input.owner,
     });
+    // Kept once nothing can refuse the session any more; the agent taken for it goes if keeping fails.
+    let query: TurnBlock[];
+    let agentInput: AgentInput;
+    try {
+      query = await this.turns.keep(turn, input.owner ?? null, id);
+      agentInput = await this.turns.input(query);
+    } catch (err) {
+      await opened.agent.terminate().catch(() => undefined);
+      throw err;
+    }
     const now = new Date().toISOString();
     const record: SessionRecord = {
       id,
@@ -91,7 +101,7 @@ export class SessionLauncher {
     await this.store.insertSession(record);
     await this.log.open(id, record);
     const runtime = SessionRuntime.launching(record, opened.agent, {
-      query,
+      query: agentInput,
       candidates: opened.rest,
       skipped: opened.skipped,
     });
@@ -107,7 +117,7 @@ export class SessionLauncher {
     });
     await this.transitions.transition(record, 'starting', opened.fallback);
     await this.turns.announce(id, query);
-    await this.start(runtime, query);
+    await this.start(runtime, agentInput);
     return this.runtimes.resource(record);
   }
 
@@ -163,11 +173,11 @@ export class SessionLauncher {
     return this.runtimes.resource(record);
   }
 
-  private async start(runtime: SessionRuntime, query: TurnBlock[]): Promise<void> {
+  private async start(runtime: SessionRuntime, query: AgentInput): Promise<void> {
     const { record, agent } = runtime;
     this.watch(runtime);
     try {
-      await agent.start(await this.turns.input(query));
+      await agent.start(query);
     } catch (err) {
       // Ended meanwhile (terminated while starting): whoever ended it reports the outcome.
       if (!runtime.isLive) throw err;

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { SessionEventDraft } from '@jelmore/contracts';
+import { AgentInput, JelmoreError, type SessionEventDraft } from '@jelmore/contracts';
 import { ProviderSelector } from '@jelmore/providers';
 import { SessionBudgets } from '../budgets/session-budgets.service';
 import { EventLog } from '../events/event-log.service';
@@ -90,6 +90,27 @@ export class AgentEventPump {
     this.log.write(record.id, draft);
   }
 
+  /**
+   * Gives the agent the next queued input, if any; false when there is none. An input whose bytes are
+   * gone (deleted meanwhile) is reported as an `error` event and skipped, for the next one.
+   */
+  private async sendNext(runtime: SessionRuntime): Promise<boolean> {
+    for (let next = runtime.turnEnded(); next !== undefined; next = runtime.turnEnded()) {
+      let input: AgentInput;
+      try {
+        input = await this.turns.input(next);
+      } catch (err) {
+        if (!(err instanceof JelmoreError)) throw err;
+        this.log.write(runtime.record.id, { type: 'error', code: err.code, message: err.message });
+        continue;
+      }
+      await this.turns.announce(runtime.record.id, next);
+      await runtime.agent.send(input);
+      return true;
+    }
+    return false;
+  }
+
   private async onControlEvent(runtime: SessionRuntime, draft: SessionEventDraft): Promise<void> {
     const { record } = runtime;
     if (draft.type === 'permission_request') {
@@ -116,13 +137,7 @@ export class AgentEventPump {
         record.providerRef = runtime.agent.providerRef ?? record.providerRef;
         // An agent being ended takes no next turn and does not go idle.
         if (!runtime.can('turnEnded')) break;
-        const next = runtime.turnEnded();
-        if (next === undefined) {
-          await this.transitions.transition(record, 'idle');
-          break;
-        }
-        await this.turns.announce(record.id, next);
-        await runtime.agent.send(await this.turns.input(next));
+        if (!(await this.sendNext(runtime))) await this.transitions.transition(record, 'idle');
         break;
       }
       default:

@@ -81,7 +81,7 @@ describe('SessionControl.input modes', () => {
   it('interrupt on an idle session just runs the input', async () => {
     const { control, calls } = setUp('idle', false);
     await control.input('session-1', turn('now'), undefined, 'interrupt');
-    expect(calls).toEqual(['state running', 'user now', 'send now']);
+    expect(calls).toEqual(['user now', 'state running', 'send now']);
   });
 
   it.each(['idle', 'working'] as const)(
@@ -109,6 +109,6 @@ describe('SessionControl.input modes', () => {
     expect(working.runtime.turnEnded()).toBeUndefined();
     const idle = setUp('idle', true);
     await idle.control.input('session-1', turn('now'), undefined, 'steer');
-    expect(idle.calls).toEqual(['state running', 'user now', 'send now']);
+    expect(idle.calls).toEqual(['user now', 'state running', 'send now']);
   });
 });

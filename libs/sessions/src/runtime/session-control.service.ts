@@ -51,7 +51,9 @@ export class SessionControl {
     // Refused in any state, so a client learns it before it matters.
     if (mode === 'steer') this.assertSteers(runtime);
     await this.budgets.checkInput(record);
-    // Checked again: the session may have begun to end while the budgets were read.
+    // Before the runtime takes it: bytes that are gone must leave the session as it was.
+    const input = await this.turns.input(content);
+    // Checked again: the session may have begun to end while the budgets and bytes were read.
     if (!runtime.can('input')) throw notActive(record, 'is ending');
     switch (runtime.input(content, mode)) {
       case 'queued':
@@ -61,13 +63,13 @@ export class SessionControl {
         return runtime.agent.interrupt();
       case 'steer':
         await this.turns.announce(id, content);
-        return runtime.agent.steer!(await this.turns.input(content));
+        return runtime.agent.steer!(input);
       case 'send':
         break;
     }
-    const input = await this.turns.input(content);
-    await this.transitions.transition(record, 'running');
+    // The turn's first event, before its `running`.
     await this.turns.announce(id, content);
+    await this.transitions.transition(record, 'running');
     await runtime.agent.send(input);
     record.agentPid = runtime.agent.pid ?? null;
     await this.store.updateSession(id, { agentPid: record.agentPid });

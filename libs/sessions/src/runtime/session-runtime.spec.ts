@@ -1,4 +1,4 @@
-import { INPUT_MODES, type AgentSession, type TurnBlock } from '@jelmore/contracts';
+import { INPUT_MODES, type AgentSession, type TextBlock } from '@jelmore/contracts';
 import type { SessionRecord } from '../store/session-record';
 import {
   IllegalTransitionError,
@@ -22,7 +22,7 @@ const EVENTS = Object.keys(RUNTIME_TRANSITIONS) as RuntimeEvent[];
 
 const record = { id: 'session-1' } as SessionRecord;
 const agent = (name: string) => ({ name }) as unknown as AgentSession;
-const turn = (text: string): TurnBlock[] => [{ type: 'text', text }];
+const turn = (text: string): TextBlock[] => [{ type: 'text', text }];
 const plan = (query = 'q'): LaunchPlan => ({ query: turn(query), candidates: [], skipped: [] });
 
 /** A runtime brought to `state` by legal transitions only. */

@@ -1,4 +1,11 @@
-import { AgentSession, InputMode, TurnBlock, Usage, ZERO_USAGE } from '@jelmore/contracts';
+import {
+  AgentInput,
+  AgentSession,
+  InputMode,
+  TurnBlock,
+  Usage,
+  ZERO_USAGE,
+} from '@jelmore/contracts';
 import type { ProviderCandidate } from '@jelmore/providers';
 import type { SessionRecord } from '../store/session-record';
 
@@ -55,7 +62,8 @@ export type InputOutcome = 'send' | 'queued' | 'interrupt' | 'steer';
 
 /** Until the agent is heard from: what a fallback to the next candidate needs. */
 export interface LaunchPlan {
-  query: TurnBlock[];
+  /** The first turn, with its attachments' bytes: a fallback gives it to the next candidate. */
+  query: AgentInput;
   candidates: ProviderCandidate[];
   skipped: string[];
 }

@@ -33,8 +33,14 @@ export class SessionTurns {
     return this.attachments.check(content, actor);
   }
 
-  keep(turn: CheckedTurn, owner: string | null): Promise<TurnBlock[]> {
-    return this.attachments.keep(turn, owner);
+  /**
+   * Keeps a checked turn for the session: its attachments are the session's from now on, so the cleanup
+   * keeps them while it keeps the session's events (queued input included).
+   */
+  async keep(turn: CheckedTurn, owner: string | null, sessionId: string): Promise<TurnBlock[]> {
+    const blocks = await this.attachments.keep(turn, owner);
+    await this.attachments.link(sessionId, blocks);
+    return blocks;
   }
 
   /** Input for a session: refused, with nothing kept, when its provider cannot take what it holds. */
@@ -44,18 +50,23 @@ export class SessionTurns {
     actor?: SessionActor,
   ): Promise<TurnBlock[]> {
     const turn = await this.check(content, actor);
-    // Text needs nothing of the provider, which this node may not even have registered.
-    if (turn.needs.length > 0) assertTakes(this.registry.get(record.provider), turn.needs);
-    return this.keep(turn, record.owner);
+    // Checked where the provider is registered: a node of a cluster may not run the session's provider,
+    // and then the node that does refuses the turn (its agent gets the error).
+    if (turn.needs.length > 0 && this.registry.has(record.provider)) {
+      assertTakes(this.registry.get(record.provider), turn.needs);
+    }
+    return this.keep(turn, record.owner, record.id);
   }
 
-  /** Logs the turn's input as its `user` event; its attachments are kept as long as the session's events. */
+  /** Logs the turn's input as its `user` event, right before the agent gets it. */
   async announce(sessionId: string, content: TurnBlock[]): Promise<void> {
-    await this.attachments.link(sessionId, content);
     await this.log.append(sessionId, { type: 'user', content });
   }
 
-  /** What the agent is given: the content with its attachments' bytes. */
+  /**
+   * What the agent is given: the content with its attachments' bytes. Loaded before the turn changes any
+   * state, so bytes that are gone (ATTACHMENT_NOT_FOUND) leave the session as it was.
+   */
   input(content: readonly TurnBlock[]): Promise<AgentInput> {
     return this.attachments.load(content);
   }
