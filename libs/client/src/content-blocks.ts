@@ -1,5 +1,5 @@
 import {
-  IMAGE_MEDIA_TYPES,
+  isImageMediaType,
   type AttachmentResource,
   type DocumentBlock,
   type ImageBlock,
@@ -25,5 +25,5 @@ export function attachmentBlock(attachment: UploadedAttachment): ImageBlock | Do
 }
 
 export function isImage(attachment: Pick<AttachmentResource, 'mediaType'>): boolean {
-  return (IMAGE_MEDIA_TYPES as readonly string[]).includes(attachment.mediaType);
+  return isImageMediaType(attachment.mediaType);
 }

@@ -73,6 +73,19 @@ export function isTextMediaType(mediaType: string): boolean {
   return (TEXT_DOCUMENT_MEDIA_TYPES as readonly string[]).includes(mediaType);
 }
 
+export function isImageMediaType(mediaType: string): boolean {
+  return (IMAGE_MEDIA_TYPES as readonly string[]).includes(mediaType);
+}
+
+export function isAttachmentMediaType(mediaType: string): mediaType is AttachmentMediaType {
+  return (ATTACHMENT_MEDIA_TYPES as readonly string[]).includes(mediaType);
+}
+
+/** A media type as compared: without its parameters (`; charset=…`), in lower case. */
+export function mediaTypeEssence(mediaType: string): string {
+  return mediaType.split(';')[0].trim().toLowerCase();
+}
+
 /** The input as one string, for text-only callers: text documents inline (with their name), others by name. */
 export function inputText(input: AgentInput): string {
   return input

@@ -7,9 +7,11 @@ import {
   AttachmentRef,
   AttachmentResource,
   ErrorCode,
-  IMAGE_MEDIA_TYPES,
+  isAttachmentMediaType,
+  isImageMediaType,
   isTextMediaType,
   JelmoreError,
+  mediaTypeEssence,
   NotFoundError,
   TurnBlock,
   TurnContent,
@@ -67,9 +69,7 @@ export class Attachments {
       // The header's type counts only among kinds of text: the bytes say what they are.
       mediaTypeOf(
         bytes,
-        declared && isTextMediaType(declared.split(';')[0].trim().toLowerCase())
-          ? declared
-          : undefined,
+        declared && isTextMediaType(mediaTypeEssence(declared)) ? declared : undefined,
       ),
       owner,
     );
@@ -166,10 +166,7 @@ export class Attachments {
       if (block.type === 'text') return { type: 'text', text: block.text };
       const at = { block: index };
       const declared = block.mediaType;
-      if (
-        declared !== undefined &&
-        !(ATTACHMENT_MEDIA_TYPES as readonly string[]).includes(declared)
-      ) {
+      if (declared !== undefined && !isAttachmentMediaType(declared)) {
         throw new JelmoreError(
           ErrorCode.MediaTypeUnsupported,
           `Block ${index}: media type '${String(declared).slice(0, 64)}' is not taken (${ATTACHMENT_MEDIA_TYPES.join(', ')})`,
@@ -198,8 +195,7 @@ export class Attachments {
         total += bytes.length;
         result = { type: block.type, name, bytes, mediaType };
       }
-      const isImage = (IMAGE_MEDIA_TYPES as readonly string[]).includes(mediaType);
-      if (isImage !== (block.type === 'image')) {
+      if (isImageMediaType(mediaType) !== (block.type === 'image')) {
         throw new JelmoreError(
           ErrorCode.MediaTypeMismatch,
           `Block ${index}: a${block.type === 'image' ? 'n image' : ' document'} block holds ${mediaType}`,

@@ -2,8 +2,10 @@ import {
   ATTACHMENT_MEDIA_TYPES,
   AttachmentMediaType,
   ErrorCode,
+  isAttachmentMediaType,
   isTextMediaType,
   JelmoreError,
+  mediaTypeEssence,
 } from '@jelmore/contracts';
 
 /**
@@ -51,7 +53,7 @@ export function sniff(bytes: Buffer): AttachmentMediaType | 'text' | undefined {
  * only says which kind of text a text file is, and must agree with the bytes otherwise.
  */
 export function mediaTypeOf(bytes: Buffer, declared?: string): AttachmentMediaType {
-  const declaredType = declared?.split(';')[0].trim().toLowerCase() || undefined;
+  const declaredType = (declared && mediaTypeEssence(declared)) || undefined;
   const found = sniff(bytes);
   if (found === undefined) {
     throw new JelmoreError(
@@ -62,17 +64,13 @@ export function mediaTypeOf(bytes: Buffer, declared?: string): AttachmentMediaTy
   }
   if (found === 'text') {
     if (!declaredType || !isTextMediaType(declaredType)) {
-      if (declaredType && isAttachmentType(declaredType)) throw mismatch(declaredType, 'text');
+      if (declaredType && isAttachmentMediaType(declaredType)) throw mismatch(declaredType, 'text');
       return 'text/plain';
     }
     return declaredType as AttachmentMediaType;
   }
   if (declaredType && declaredType !== found) throw mismatch(declaredType, found);
   return found;
-}
-
-function isAttachmentType(type: string): boolean {
-  return (ATTACHMENT_MEDIA_TYPES as readonly string[]).includes(type);
 }
 
 function mismatch(declared: string, found: string): JelmoreError {
