@@ -4,9 +4,10 @@
 # one command to run and stops.
 #   chromium    the dashboard's browser test (test/dashboard.e2e-spec.ts, through playwright-core)
 #   bubblewrap  every agent runs in a bwrap sandbox (test/sandbox.e2e-spec.ts and every agent e2e)
+#   git         worktrees and checkpoints of sessions (libs/sessions/src/git and their e2e)
 set -euo pipefail
 
-declare -A needs=([chromium]=chromium [bwrap]=bubblewrap)
+declare -A needs=([chromium]=chromium [bwrap]=bubblewrap [git]=git)
 missing=()
 # A tool counts when it runs, not when a file of its name is there (a broken or masked one is missing).
 for tool in "${!needs[@]}"; do

@@ -12,6 +12,7 @@ export const BENCHMARKS = [
   'sandbox',
   'rest',
   'attachments',
+  'checkpoint',
   'acp',
 ] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];

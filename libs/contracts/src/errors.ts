@@ -19,6 +19,16 @@ export enum ErrorCode {
   AttachmentNotFound = 'ATTACHMENT_NOT_FOUND',
   /** The session's provider (or the one named) cannot take the turn's images or PDF documents. */
   MultimodalUnsupported = 'MULTIMODAL_UNSUPPORTED',
+  /** Fork of a session whose provider cannot fork its conversation (`capabilities.fork`). */
+  ForkUnsupported = 'FORK_UNSUPPORTED',
+  /** A turn the session has no checkpoint of (fork, rewind, diff). */
+  CheckpointNotFound = 'CHECKPOINT_NOT_FOUND',
+  /** `isolation: worktree` where it cannot be: the cwd is in no git repository, or the repository is busy. */
+  WorktreeUnavailable = 'WORKTREE_UNAVAILABLE',
+  /** A `baseRef` that names no commit of the repository. */
+  BaseRefNotFound = 'BASE_REF_NOT_FOUND',
+  /** A git command Jelmore ran failed (details: the command and git's message). */
+  GitFailed = 'GIT_FAILED',
   NotFound = 'NOT_FOUND',
   SessionNotFound = 'SESSION_NOT_FOUND',
   /** No such permission request waits for an answer: unknown, or settled already (answered, timed out, withdrawn). */

@@ -12,6 +12,7 @@ export function statusOf(code: ErrorCode): number {
     case ErrorCode.MultimodalUnsupported:
     case ErrorCode.ModelNotSupported:
     case ErrorCode.UnknownEvent:
+    case ErrorCode.BaseRefNotFound:
       return HttpStatus.BAD_REQUEST;
     case ErrorCode.Unauthorized:
       return HttpStatus.UNAUTHORIZED;
@@ -27,6 +28,7 @@ export function statusOf(code: ErrorCode): number {
     case ErrorCode.AttachmentNotFound:
     case ErrorCode.SessionNotFound:
     case ErrorCode.PermissionRequestNotFound:
+    case ErrorCode.CheckpointNotFound:
     case ErrorCode.ProviderNotFound:
       return HttpStatus.NOT_FOUND;
     case ErrorCode.RateLimited:
@@ -35,6 +37,8 @@ export function statusOf(code: ErrorCode): number {
       return HttpStatus.PAYMENT_REQUIRED;
     case ErrorCode.SessionNotActive:
     case ErrorCode.SteerUnsupported:
+    case ErrorCode.ForkUnsupported:
+    case ErrorCode.WorktreeUnavailable:
     case ErrorCode.SessionError:
     case ErrorCode.Lagged:
       return HttpStatus.CONFLICT;
@@ -42,6 +46,8 @@ export function statusOf(code: ErrorCode): number {
     case ErrorCode.ShuttingDown:
     case ErrorCode.NodeUnavailable:
       return HttpStatus.SERVICE_UNAVAILABLE;
+    case ErrorCode.GitFailed:
+      return HttpStatus.INTERNAL_SERVER_ERROR;
     case ErrorCode.ProviderError:
     case ErrorCode.AgentExited:
     case ErrorCode.AgentError:
