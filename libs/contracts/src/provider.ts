@@ -24,6 +24,13 @@ export interface ProviderCapabilities {
   warmStart: boolean;
   /** The session's cwd follows the agent's `cd`s (`directory_changed` events). */
   directoryTracking: boolean;
+  /**
+   * Fork: a new session's conversation can start as a copy of another's up to one of its turns
+   * (AgentProviderPort.forkConversation).
+   */
+  fork: boolean;
+  /** The conversation can be cut back to one of its turns (AgentProviderPort.rewindConversation). */
+  rewind: boolean;
   maxConcurrentSessions: number;
   maxContextTokens: number;
   /** The permission policies the provider enforces; a session asking for another is refused. */
@@ -95,6 +102,16 @@ export interface SessionConfig {
    * Absent for sessions of a server without keys.
    */
   tenant?: string;
+  /**
+   * Folders outside the cwd the agent must see: for a session in a git worktree, the repository's
+   * git directory (read-only) and the worktree's own folder in it (writable).
+   */
+  mounts?: SessionMounts;
+}
+
+export interface SessionMounts {
+  readOnly?: readonly string[];
+  writable?: readonly string[];
 }
 
 /** Enough to continue a session in another process or on another node. JSON-serializable. */
@@ -165,6 +182,26 @@ export interface AgentProviderPort {
    * away; the agent is then the one createSession returns, if the rest of the config matches too.
    */
   claimWarmSession?(request: WarmSessionRequest): string | undefined;
+  /**
+   * Fork: a new conversation for the session `target` (in `target.cwd`, which holds the parent's files
+   * as they were at that turn) that holds the first `turn` turns of the conversation `parent` (turns
+   * count from 1, one per `result`). Returns the state the new session resumes from. Only for providers
+   * with `capabilities.fork`; the parent may be running (its later turns are left out).
+   */
+  forkConversation?(
+    parent: SuspendedState,
+    turn: number,
+    target: SessionConfig,
+  ): Promise<SuspendedState>;
+  /**
+   * Cuts the conversation of a session whose agent is suspended back to its first `turn` turns.
+   * Returns the state to resume it from. Only for providers with `capabilities.rewind`.
+   */
+  rewindConversation?(
+    state: SuspendedState,
+    turn: number,
+    config: SessionConfig,
+  ): Promise<SuspendedState>;
   healthCheck(): Promise<ProviderHealth>;
   metrics(): ProviderMetrics;
 }

@@ -63,15 +63,22 @@ describe('the capability matrix', () => {
       Resume: 'yes',
       'Warm start': 'yes',
       'Directory tracking': 'yes',
+      Fork: 'yes',
+      Rewind: 'yes',
       'Permission policies': 'bypass, ask, deny-writes',
     });
     for (const provider of builtIn()) {
       const row = rows.get(provider.name)!;
       const c = provider.capabilities;
-      const cells = [c.interrupt, c.steer, c.continuation, c.warmStart];
-      expect([row.Interrupt, row.Steer, row.Resume, row['Warm start']]).toEqual(
-        cells.map((flag) => (flag ? 'yes' : '—')),
-      );
+      const cells = [c.interrupt, c.steer, c.continuation, c.warmStart, c.fork, c.rewind];
+      expect([
+        row.Interrupt,
+        row.Steer,
+        row.Resume,
+        row['Warm start'],
+        row.Fork,
+        row.Rewind,
+      ]).toEqual(cells.map((flag) => (flag ? 'yes' : '—')));
     }
     // No built-in provider takes input mid-turn: input mode steer is refused on each.
     expect([...rows.values()].map((row) => row.Steer)).toEqual([...rows.keys()].map(() => '—'));

@@ -31,6 +31,8 @@ export function localAgentCapabilities(
     steer: false,
     warmStart: false,
     directoryTracking: false,
+    fork: false,
+    rewind: false,
     maxConcurrentSessions,
     maxContextTokens: Math.max(0, ...models.map((m) => m.contextWindow)),
     ...differences,

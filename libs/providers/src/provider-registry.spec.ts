@@ -59,6 +59,8 @@ class FakeProvider implements AgentProviderPort {
     steer: false,
     warmStart: false,
     directoryTracking: false,
+    fork: false,
+    rewind: false,
     maxConcurrentSessions: 1,
     maxContextTokens: 1000,
   };

@@ -14,7 +14,7 @@ import {
 } from '@jelmore/contracts';
 import { tenantHome } from '../process/agent-home';
 import { AGENT_BASE_ENV, allowListedEnv } from '../process/agent-process';
-import { AgentSandbox, installRoot } from '../process/agent-sandbox';
+import { AgentSandbox, installRoot, sessionView } from '../process/agent-sandbox';
 import { SessionSlots } from '../session-slots';
 import type { AcpAgentConfig } from './acp-config';
 import type { AcpPromptStyle } from './acp-prompt';
@@ -121,12 +121,15 @@ export class AcpAgentProvider implements AgentProviderPort {
       },
       sandbox: {
         sandbox: this.host.sandbox,
-        view: {
-          writable: [home],
-          readOnly: commandFiles(command),
-          // Whether or not the agent asks before it writes, it cannot write here.
-          readOnlyCwd: policy === 'deny-writes',
-        },
+        view: sessionView(
+          {
+            writable: [home],
+            readOnly: commandFiles(command),
+            // Whether or not the agent asks before it writes, it cannot write here.
+            readOnlyCwd: policy === 'deny-writes',
+          },
+          config.mounts,
+        ),
       },
       policy,
       promptStyle: this.host.promptStyle ?? {},

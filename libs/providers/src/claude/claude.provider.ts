@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { existsSync, mkdirSync, realpathSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   AgentProviderPort,
@@ -11,19 +12,27 @@ import {
   ProviderHealth,
   ProviderMetrics,
   SessionConfig,
+  SuspendedState,
   WarmSessionRequest,
 } from '@jelmore/contracts';
 import { AgentProvider } from '../agent-provider.decorator';
 import { SessionSlots } from '../session-slots';
 import { AGENT_BASE_ENV, allowListedEnv } from '../process/agent-process';
 import { tenantHome } from '../process/agent-home';
-import { AgentSandbox, sharedSandbox } from '../process/agent-sandbox';
+import { AgentSandbox, sessionView, sharedSandbox } from '../process/agent-sandbox';
 import { PROVIDERS_MODULE_OPTIONS } from '../providers.module-definition';
 import type { ProvidersModuleOptions } from '../providers.options';
 import { CachedBinaryCheck } from '../process/binary-check';
 import { checkClaudeBinary, defaultClaudeBin } from './claude-binary';
 import { claudePermissionLaunch } from './claude-permissions';
 import { CLAUDE_MODELS, resolveClaudeModel } from './claude.models';
+import {
+  claudeTranscriptPath,
+  cutTranscript,
+  findClaudeTranscript,
+  readTranscript,
+  writeTranscriptAtomically,
+} from './claude-transcript';
 import { ClaudeCodeSession, ClaudeLaunch } from './claude.session';
 import { WarmPool } from './warm-pool';
 import {
@@ -101,6 +110,50 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit, OnMo
     return this.pool?.claim(request);
   }
 
+  /**
+   * Copies the parent's transcript, cut after its `turn`-th turn, into the target's home as the
+   * transcript of a conversation named after the new session; the new agent resumes it (--resume finds
+   * it in any project folder). Turn 0: a conversation of its own, started at the first input.
+   */
+  async forkConversation(
+    parent: SuspendedState,
+    turn: number,
+    target: SessionConfig,
+  ): Promise<SuspendedState> {
+    const state = { provider: this.name, model: parent.model, cwd: target.cwd };
+    if (turn === 0) return state;
+    const ref = parent.providerRef ?? '';
+    const source = ref ? findClaudeTranscript(this.homesOf(ref, target.tenant), ref) : undefined;
+    const forked = cutTranscript(await readTranscript(source, ref), turn, target.sessionId);
+    const home = this.homeOf(target);
+    await writeTranscriptAtomically(
+      claudeTranscriptPath(home, target.cwd, target.sessionId),
+      forked,
+    );
+    return { ...state, providerRef: target.sessionId };
+  }
+
+  /**
+   * Cuts the suspended session's transcript back to its first `turn` turns, in place. Turn 0 leaves no
+   * conversation: the transcript goes, and the next input starts one afresh under the session's id.
+   */
+  async rewindConversation(
+    state: SuspendedState,
+    turn: number,
+    config: SessionConfig,
+  ): Promise<SuspendedState> {
+    const ref = state.providerRef ?? '';
+    const path = ref ? findClaudeTranscript(this.homesOf(ref, config.tenant), ref) : undefined;
+    if (turn !== 0) {
+      await writeTranscriptAtomically(path!, cutTranscript(await readTranscript(path, ref), turn));
+      return state;
+    }
+    if (path) await rm(path, { force: true });
+    const fresh = { ...state };
+    delete fresh.providerRef;
+    return fresh;
+  }
+
   async healthCheck(): Promise<ProviderHealth> {
     const missing = this.options.claude.enabled ? undefined : 'disabled in config';
     const health = await localAgentHealth(missing, this.binary, this.sandbox.refusal());
@@ -149,6 +202,12 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit, OnMo
     return existsSync(warm) ? warm : tenantHome(this.home, config.tenant);
   }
 
+  /** Where conversation `ref` may be: a warm agent's own home (its id is the session's), its tenant's. */
+  private homesOf(ref: string, tenant: string | undefined): string[] {
+    const warm = join(this.home, 'warm', ref);
+    return [...(existsSync(warm) ? [warm] : []), tenantHome(this.home, tenant)];
+  }
+
   private warmHome(sessionId: string): string {
     const home = join(this.home, 'warm', sessionId);
     mkdirSync(home, { recursive: true });
@@ -167,7 +226,10 @@ export class ClaudeCodeProvider implements AgentProviderPort, OnModuleInit, OnMo
       options: this.options.claude,
       onExit,
       // Its workspace (where a later process may start in a subfolder the agent went to) and its home.
-      sandbox: { sandbox: this.sandbox, view: { writable: [config.cwd, home] } },
+      sandbox: {
+        sandbox: this.sandbox,
+        view: sessionView({ writable: [config.cwd, home] }, config.mounts),
+      },
     };
   }
 
@@ -194,6 +256,9 @@ export function claudeCapabilities(maxConcurrentSessions: number): ProviderCapab
     multimodal: true,
     documents: true,
     directoryTracking: true,
+    // Both by copying and cutting the CLI's transcript (claude-transcript.ts).
+    fork: true,
+    rewind: true,
     permissions: PERMISSION_POLICIES,
   });
 }

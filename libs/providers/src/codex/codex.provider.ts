@@ -17,7 +17,7 @@ import { PROVIDERS_MODULE_OPTIONS } from '../providers.module-definition';
 import type { ProvidersModuleOptions } from '../providers.options';
 import { SessionSlots } from '../session-slots';
 import { tenantHome } from '../process/agent-home';
-import { AgentSandbox, sharedSandbox } from '../process/agent-sandbox';
+import { AgentSandbox, sessionView, sharedSandbox } from '../process/agent-sandbox';
 import { CachedBinaryCheck } from '../process/binary-check';
 import { checkCodexBinary, defaultCodexBin } from './codex-binary';
 import { CODEX_KEY_ENV, codexConfigToml } from './codex-config';
@@ -100,7 +100,10 @@ export class CodexProvider implements AgentProviderPort, OnModuleInit {
       onEnd: (unexpected) => release(unexpected),
       sandbox: {
         sandbox: this.sandbox,
-        view: { writable: [home], readOnlyCwd: this.settings.sandbox === 'read-only' },
+        view: sessionView(
+          { writable: [home], readOnlyCwd: this.settings.sandbox === 'read-only' },
+          config.mounts,
+        ),
       },
     });
   }

@@ -17,7 +17,7 @@ import { PROVIDERS_MODULE_OPTIONS } from '../providers.module-definition';
 import type { ProvidersModuleOptions } from '../providers.options';
 import { SessionSlots } from '../session-slots';
 import { tenantHome } from '../process/agent-home';
-import { AgentSandbox, installRoot, sharedSandbox } from '../process/agent-sandbox';
+import { AgentSandbox, installRoot, sessionView, sharedSandbox } from '../process/agent-sandbox';
 import { GEMINI_MODELS, resolveGeminiModel } from './gemini.models';
 import { DEFAULT_GEMINI_OPTIONS, GEMINI_SETTINGS, GeminiOptions } from './gemini.options';
 import { GeminiSession } from './gemini.session';
@@ -100,7 +100,10 @@ export class GeminiProvider implements AgentProviderPort, OnModuleInit {
       onEnd: release,
       sandbox: {
         sandbox: this.sandbox,
-        view: { writable: [home], readOnly: script ? [installRoot(bin)] : [] },
+        view: sessionView(
+          { writable: [home], readOnly: script ? [installRoot(bin)] : [] },
+          config.mounts,
+        ),
       },
     });
   }

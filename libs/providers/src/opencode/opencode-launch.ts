@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { SessionMounts } from '@jelmore/contracts';
 import { AgentProcess, allowListedEnv, killLeftover } from '../process/agent-process';
-import type { AgentSandbox } from '../process/agent-sandbox';
+import { type AgentSandbox, sessionView } from '../process/agent-sandbox';
 
 /** What starts one session's `opencode serve`. */
 export interface OpencodeLaunchOptions {
@@ -13,6 +14,8 @@ export interface OpencodeLaunchOptions {
   home: string;
   /** The session's workspace: the server's cwd, and all it may write besides its home. */
   cwd: string;
+  /** Folders outside the workspace its tools must see too (SessionConfig.mounts). */
+  mounts?: SessionMounts;
   /** The opencode config (OPENCODE_CONFIG_CONTENT). */
   config: Record<string, unknown>;
   sandbox: AgentSandbox;
@@ -76,7 +79,10 @@ export async function launchOpencodeServer(
     },
     // With the sandbox off, its tools' commands may lead groups of their own.
     stopDescendantGroups: true,
-    sandbox: { sandbox: options.sandbox, view: { writable: [options.home] } },
+    sandbox: {
+      sandbox: options.sandbox,
+      view: sessionView({ writable: [options.home] }, options.mounts),
+    },
   });
   if (agent.pid) {
     mkdirSync(dirname(options.pidFile), { recursive: true });

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   AgentProviderPort,
@@ -9,6 +10,8 @@ import {
   ProviderMetrics,
   ProviderUnavailableError,
   SessionConfig,
+  SessionMounts,
+  SuspendedState,
 } from '@jelmore/contracts';
 import { AgentProvider } from '../agent-provider.decorator';
 import { tenantHome } from '../process/agent-home';
@@ -21,6 +24,7 @@ import type { ProvidersModuleOptions } from '../providers.options';
 import { opencodeModels } from './opencode.models';
 import { OpencodeOptions } from './opencode.options';
 import { opencodeConfig } from './opencode-config';
+import { forkOpencodeSession } from './opencode-fork';
 import { launchOpencodeServer } from './opencode-launch';
 import { defaultOpencodeBin, OpencodeServer } from './opencode-server';
 import { OpencodeSession } from './opencode.session';
@@ -78,9 +82,13 @@ export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnAppl
     // Interrupt: the server's abort; the session keeps the interrupted turn.
     // Images and PDFs go as data-URL file parts, which reach the model API byte for byte
     // (test/opencode-multimodal.e2e-spec.ts).
+    // Fork and rewind: opencode's own session fork, which copies messages and touches no file (its
+    // revert would restore files from its own snapshots, beside Jelmore's restore).
     return localAgentCapabilities(this.options.maxConcurrentSessions, this.modelList, {
       multimodal: true,
       documents: true,
+      fork: true,
+      rewind: true,
     });
   }
 
@@ -120,16 +128,7 @@ export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnAppl
   }
 
   createSession(config: SessionConfig): AgentSession {
-    const missing = this.missingSetting();
-    if (missing) throw new ProviderUnavailableError(this.name, missing);
-    if (!this.external) {
-      if (!this.binary.last.ok) {
-        throw new ProviderUnavailableError(this.name, this.binary.last.reason ?? 'not found');
-      }
-      this.sandbox.assertUsable(this.name);
-      const unreachable = this.unreachable();
-      if (unreachable) throw new ProviderUnavailableError(this.name, unreachable);
-    }
+    this.assertReady();
     const model = requireModel(this, config.model);
     const release = this.slots.take();
     const server = this.external ?? this.sessionServer(config);
@@ -141,6 +140,38 @@ export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnAppl
         release(unexpected);
       },
     });
+  }
+
+  /**
+   * A fork of the parent's opencode session into the target's directory (see forkOpencodeSession), made
+   * on a server of the target's own for the while (the parent's may run: they share the tenant's data).
+   */
+  async forkConversation(
+    parent: SuspendedState,
+    turn: number,
+    target: SessionConfig,
+  ): Promise<SuspendedState> {
+    // That server also reads the parent's directory: opencode resolves the fork's project from it.
+    const source = existsSync(parent.cwd) && parent.cwd !== target.cwd ? [parent.cwd] : [];
+    const id = await this.withServer(target, source, (server) =>
+      forkOpencodeSession(server, parent.providerRef, turn, target.cwd),
+    );
+    return { provider: this.name, model: parent.model, cwd: target.cwd, providerRef: id };
+  }
+
+  /**
+   * A suspended session's conversation cut back to `turn`: a fork of its opencode session up to there,
+   * which the session continues instead (the old one stays in opencode's data, untouched).
+   */
+  async rewindConversation(
+    state: SuspendedState,
+    turn: number,
+    config: SessionConfig,
+  ): Promise<SuspendedState> {
+    const id = await this.withServer(config, [], (server) =>
+      forkOpencodeSession(server, state.providerRef, turn, config.cwd),
+    );
+    return { ...state, providerRef: id };
   }
 
   async healthCheck(): Promise<ProviderHealth> {
@@ -163,6 +194,40 @@ export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnAppl
     return undefined;
   }
 
+  /** Throws ProviderUnavailableError when no session (or fork) can be served now. */
+  private assertReady(): void {
+    const missing = this.missingSetting();
+    if (missing) throw new ProviderUnavailableError(this.name, missing);
+    if (this.external) return;
+    if (!this.binary.last.ok) {
+      throw new ProviderUnavailableError(this.name, this.binary.last.reason ?? 'not found');
+    }
+    this.sandbox.assertUsable(this.name);
+    const unreachable = this.unreachable();
+    if (unreachable) throw new ProviderUnavailableError(this.name, unreachable);
+  }
+
+  /** Runs `work` on the operator's server, or on one started for it in `config`'s place, then ended. */
+  private async withServer<T>(
+    config: SessionConfig,
+    alsoReadOnly: string[],
+    work: (server: OpencodeServer) => Promise<T>,
+  ): Promise<T> {
+    this.assertReady();
+    if (this.external) return work(this.external);
+    const mounts: SessionMounts = {
+      ...config.mounts,
+      readOnly: [...(config.mounts?.readOnly ?? []), ...alsoReadOnly],
+    };
+    const server = this.sessionServer(config, mounts, `${config.sessionId}.history`);
+    try {
+      return await work(server);
+    } finally {
+      await server.stop();
+      this.servers.delete(server);
+    }
+  }
+
   /** With no network in the sandbox, bwrap's own network namespace would hide the server's port. */
   private unreachable(): string | undefined {
     if (!this.sandbox.active || this.sandbox.status.network !== 'none') return undefined;
@@ -170,7 +235,11 @@ export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnAppl
   }
 
   /** A server for this session alone, on its tenant's home (where its history is, for a resume). */
-  private sessionServer(config: SessionConfig): OpencodeServer {
+  private sessionServer(
+    config: SessionConfig,
+    mounts = config.mounts,
+    pidName = config.sessionId,
+  ): OpencodeServer {
     const home = tenantHome(this.root, config.tenant);
     const server = new OpencodeServer({
       launch: (onExit) =>
@@ -180,9 +249,10 @@ export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnAppl
             version: this.binary.last.version ?? 'latest',
             home,
             cwd: config.cwd,
+            mounts,
             config: opencodeConfig(this.options, this.modelList, this.resolveModel()?.id),
             sandbox: this.sandbox,
-            pidFile: join(this.root, 'servers', `${config.sessionId}.pid`),
+            pidFile: join(this.root, 'servers', `${pidName}.pid`),
           },
           onExit,
         ),

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProviderUnavailableError } from '@jelmore/contracts';
-import { AgentSandbox, installRoot } from './agent-sandbox';
+import { AgentSandbox, installRoot, sessionView } from './agent-sandbox';
 
 /** Runs `script` with sh in `cwd` through the sandbox (real bubblewrap); its stdout, or the error's. */
 function run(sandbox: AgentSandbox, cwd: string, script: string, view = {}): string {
@@ -89,6 +89,36 @@ describe('AgentSandbox (real bubblewrap)', () => {
     expect(out).not.toContain('alice:secret');
     expect(out).toMatch(/tools\/new.*Read-only file system/);
     expect(out).toMatch(/here.*Read-only file system/);
+  });
+
+  it('shows a session`s mounts: its repository`s git folder read-only, its worktree`s writable', () => {
+    const git = join(dir, 'repo', '.git');
+    const own = join(git, 'worktrees', 's1');
+    mkdirSync(own, { recursive: true });
+    const view = sessionView({ writable: ['/home/t'] }, { readOnly: [git], writable: [own] });
+    expect(view).toEqual({ writable: ['/home/t', own], readOnly: [git] });
+    const { args } = sandbox.wrap('/bin/true', [], workspace, { ...view, writable: [own] });
+    // The writable folder is bound after the read-only one that holds it, so it stays writable.
+    const at = (flag: string, path: string) =>
+      args.findIndex((arg, i) => arg === flag && args[i + 1] === path);
+    expect(at('--ro-bind', git)).toBeGreaterThan(-1);
+    expect(at('--bind', own)).toBeGreaterThan(at('--ro-bind', git));
+
+    const out = run(
+      sandbox,
+      workspace,
+      `touch ${own}/HEAD && echo wrote; touch ${git}/config 2>&1; ls ${dir}/repo -a`,
+      { ...view, writable: [own] },
+    );
+    expect(out).toContain('wrote');
+    expect(out).toMatch(/config.*Read-only file system/);
+    // The repository's working files are not shown, only its git folder.
+    expect(out.trim().split('\n').slice(-3)).toEqual(['.', '..', '.git']);
+    // Under a read-only cwd, the worktree's own git folder is read-only too.
+    expect(
+      sessionView({ writable: [], readOnlyCwd: true }, { readOnly: [git], writable: [own] }),
+    ).toEqual({ writable: [], readOnly: [git, own], readOnlyCwd: true });
+    expect(sessionView({ writable: ['/w'] }, undefined)).toEqual({ writable: ['/w'] });
   });
 
   it('with network none, the agent has loopback only', () => {

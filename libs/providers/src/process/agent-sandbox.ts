@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, sep } from 'node:path';
-import { ProviderUnavailableError } from '@jelmore/contracts';
+import { ProviderUnavailableError, type SessionMounts } from '@jelmore/contracts';
 
 /** How agent processes are confined (JELMORE_AGENT_SANDBOX, JELMORE_AGENT_NETWORK). */
 export interface AgentSandboxSettings {
@@ -29,6 +29,26 @@ export interface SandboxView {
   readOnly?: readonly string[];
   /** The process's cwd (its workspace) read-only too: an agent that may look but not change. */
   readOnlyCwd?: boolean;
+}
+
+/**
+ * A session's view: `view` and the session's folders outside its cwd (SessionConfig.mounts: for a git
+ * worktree, the repository's git directory read-only and the worktree's own folder in it writable).
+ * Under a read-only cwd those stay read-only too: they are part of the workspace. bwrap binds every
+ * read-only folder before the writable ones, so a writable folder inside a read-only one stays writable.
+ */
+export function sessionView(view: SandboxView, mounts: SessionMounts | undefined): SandboxView {
+  if (!mounts) return view;
+  const writable = mounts.writable ?? [];
+  return {
+    ...view,
+    writable: [...view.writable, ...(view.readOnlyCwd ? [] : writable)],
+    readOnly: [
+      ...(view.readOnly ?? []),
+      ...(mounts.readOnly ?? []),
+      ...(view.readOnlyCwd ? writable : []),
+    ],
+  };
 }
 
 export interface SandboxStatus {

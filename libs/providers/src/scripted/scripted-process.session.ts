@@ -4,8 +4,10 @@ import {
   inputText,
   SessionConfig,
   SessionEventDraft,
+  SuspendedState,
 } from '@jelmore/contracts';
 import { AgentProcess } from '../process/agent-process';
+import { type ScriptedMemory, scriptedRef } from './scripted-memory';
 import { SCRIPTED_AGENT_SOURCE, ScriptedAgentInput } from './scripted.script';
 import { LocalAgentSession } from '../local-agent-session';
 
@@ -21,6 +23,8 @@ export class ScriptedProcessSession extends LocalAgentSession<SessionConfig & { 
 
   constructor(
     config: SessionConfig & { model: string },
+    /** The conversation: what [[memory]] lists and suspend keeps. */
+    private readonly memory: ScriptedMemory,
     /** Called when the agent process exits; `expected` after terminate() or suspend(). */
     private readonly onExit: (expected: boolean) => void,
   ) {
@@ -32,7 +36,7 @@ export class ScriptedProcessSession extends LocalAgentSession<SessionConfig & { 
   }
 
   get providerRef(): string {
-    return `scripted-${this.id}`;
+    return scriptedRef(this.id);
   }
 
   get pid(): number | undefined {
@@ -45,15 +49,25 @@ export class ScriptedProcessSession extends LocalAgentSession<SessionConfig & { 
 
   async send(input: AgentInput): Promise<void> {
     if (!this.process?.alive) this.spawn();
-    this.write({ type: 'user', text: inputText(input), turn: ++this.turns });
+    const text = inputText(input);
+    // Only a turn that lists them gets the earlier prompts: lines stay short for load tests.
+    const memory = text.includes('[[memory]]') ? [...this.memory.turns] : undefined;
+    this.memory.remember(text);
+    this.write({ type: 'user', text, turn: ++this.turns, ...(memory ? { memory } : {}) });
   }
 
   async interrupt(): Promise<void> {
     if (this.process?.alive) this.write({ type: 'interrupt' });
   }
 
-  async resume(): Promise<void> {
-    // Nothing to restore: a scripted agent has no history. Its process starts with the next input.
+  /** Adopts the suspended conversation; the process starts with the next input. */
+  async resume(state: SuspendedState): Promise<void> {
+    this.memory.restore(state);
+    this.turns = this.memory.turns.length;
+  }
+
+  protected override suspendedData(): Pick<SuspendedState, 'data'> {
+    return { data: this.memory.data() };
   }
 
   private spawn(): void {

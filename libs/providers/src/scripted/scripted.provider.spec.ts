@@ -62,12 +62,15 @@ function alive(pid: number): boolean {
 
 describe('parseScript', () => {
   it('reads every directive', () => {
-    expect(parseScript('[[events 3]] [[bytes 5]] [[rate 0]] [[tool]] [[stamp]]')).toEqual({
+    expect(
+      parseScript('[[events 3]] [[bytes 5]] [[rate 0]] [[tool]] [[stamp]] [[memory]]'),
+    ).toEqual({
       pieces: 3,
       bytes: 5,
       ratePerSecond: 0,
       tool: true,
       stamp: true,
+      memory: true,
     });
   });
 
@@ -78,6 +81,7 @@ describe('parseScript', () => {
       ratePerSecond: 50,
       tool: false,
       stamp: false,
+      memory: false,
     });
   });
 });

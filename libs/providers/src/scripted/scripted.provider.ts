@@ -8,11 +8,13 @@ import {
   ProviderMetrics,
   ProviderUnavailableError,
   SessionConfig,
+  SuspendedState,
 } from '@jelmore/contracts';
 import { AgentProvider } from '../agent-provider.decorator';
 import { SessionSlots } from '../session-slots';
 import { PROVIDERS_MODULE_OPTIONS } from '../providers.module-definition';
 import type { ProvidersModuleOptions } from '../providers.options';
+import { keptTurns, promptsOf, ScriptedMemory, scriptedRef } from './scripted-memory';
 import { ScriptedProcessSession } from './scripted-process.session';
 import { ScriptedSession } from './scripted.session';
 
@@ -42,6 +44,8 @@ export class ScriptedProvider implements AgentProviderPort {
   readonly name = 'scripted';
   readonly autoSelect = false;
   private readonly slots: SessionSlots;
+  /** Running agents' conversations by providerRef: a fork of one that runs reads it as it is. */
+  private readonly live = new Map<string, ScriptedMemory>();
 
   constructor(@Inject(PROVIDERS_MODULE_OPTIONS) private readonly options: ProvidersModuleOptions) {
     this.slots = new SessionSlots(this.name, options.scripted.maxConcurrentSessions);
@@ -55,12 +59,15 @@ export class ScriptedProvider implements AgentProviderPort {
       codeExecution: false,
       multimodal: false,
       documents: false,
-      continuation: false,
-      // Cuts the turn's replay short (a scripted agent has no conversation to keep).
+      // Its conversation is the list of its prompts ([[memory]]), kept in the suspended state.
+      continuation: true,
+      // Cuts the turn's replay short; the turn stays in the conversation.
       interrupt: true,
       steer: false,
       warmStart: false,
       directoryTracking: false,
+      fork: true,
+      rewind: true,
       maxConcurrentSessions: this.options.scripted.maxConcurrentSessions,
       maxContextTokens: 0,
     };
@@ -84,13 +91,44 @@ export class ScriptedProvider implements AgentProviderPort {
     const model = this.resolveModel(config.model);
     if (!model) throw new ProviderUnavailableError(this.name, `no model ${config.model}`);
     const release = this.slots.take();
+    const ref = scriptedRef(config.sessionId);
+    const memory = new ScriptedMemory();
+    this.live.set(ref, memory);
+    const forget = () => {
+      if (this.live.get(ref) === memory) this.live.delete(ref);
+    };
     if (model === SCRIPTED_PROCESS_MODEL) {
       // Its process exits only when the session ends (asked for, or a crash that fails the session).
-      return new ScriptedProcessSession({ ...config, model: model.id }, (expected) =>
-        release(!expected),
-      );
+      return new ScriptedProcessSession({ ...config, model: model.id }, memory, (expected) => {
+        forget();
+        release(!expected);
+      });
     }
-    return new ScriptedSession({ ...config, model: model.id }, () => release(false));
+    return new ScriptedSession({ ...config, model: model.id }, memory, () => {
+      forget();
+      release(false);
+    });
+  }
+
+  /** The parent's first `turn` prompts (as it runs, or as it was suspended), for the target session. */
+  async forkConversation(
+    parent: SuspendedState,
+    turn: number,
+    target: SessionConfig,
+  ): Promise<SuspendedState> {
+    const running = parent.providerRef ? this.live.get(parent.providerRef) : undefined;
+    const prompts = keptTurns(running?.turns ?? promptsOf(parent), turn);
+    return {
+      provider: this.name,
+      model: parent.model,
+      cwd: target.cwd,
+      providerRef: scriptedRef(target.sessionId),
+      data: { prompts },
+    };
+  }
+
+  async rewindConversation(state: SuspendedState, turn: number): Promise<SuspendedState> {
+    return { ...state, data: { ...state.data, prompts: keptTurns(promptsOf(state), turn) } };
   }
 
   async healthCheck(): Promise<ProviderHealth> {

@@ -12,6 +12,8 @@ import type { SessionEventDraft } from '@jelmore/contracts';
  *   [[tool]]      a tool_use / tool_result pair before the text
  *   [[stamp]]     each text event starts with `<ns> `: the agent's monotonic clock (process.hrtime.bigint())
  *                 when it was produced, so a client on the same machine can measure delivery latency
+ *   [[memory]]    the reply lists the earlier prompts the conversation holds, `Remembered N: a | b`
+ *                 (what a fork or a rewind kept)
  */
 export interface TurnScript {
   pieces: number | string[];
@@ -19,6 +21,7 @@ export interface TurnScript {
   ratePerSecond: number;
   tool: boolean;
   stamp: boolean;
+  memory: boolean;
 }
 
 export function parseScript(input: string): TurnScript {
@@ -34,6 +37,7 @@ export function parseScript(input: string): TurnScript {
     ratePerSecond: number('rate') ?? 50,
     tool: input.includes('[[tool]]'),
     stamp: input.includes('[[stamp]]'),
+    memory: input.includes('[[memory]]'),
   };
 }
 
@@ -46,12 +50,23 @@ export interface TurnIo {
   aborted(): boolean;
 }
 
-/** Plays one turn of the traffic `input` asks for (see parseScript). */
-export async function playTurn(input: string, turn: number, io: TurnIo): Promise<void> {
+/**
+ * Plays one turn of the traffic `input` asks for (see parseScript); `memory`: the earlier prompts of
+ * the conversation, for [[memory]].
+ */
+export async function playTurn(
+  input: string,
+  turn: number,
+  io: TurnIo,
+  memory: readonly string[] = [],
+): Promise<void> {
   // Unthrottled, this many events go out between yields to the event loop.
   const unthrottledChunk = 256;
   const startedAt = Date.now();
   const script = parseScript(input);
+  if (script.memory) {
+    script.pieces = `Remembered ${memory.length}: ${memory.join(' | ')}`.split(/(?<= )/);
+  }
   if (script.tool) {
     const id = `scripted-tool-${turn}`;
     io.emit({ type: 'tool_use', id, name: 'Bash', input: { command: 'true' } });
@@ -82,7 +97,7 @@ export async function playTurn(input: string, turn: number, io: TurnIo): Promise
 
 /** Lines a scripted agent process reads on stdin. */
 export type ScriptedAgentInput =
-  { type: 'user'; text: string; turn: number } | { type: 'interrupt' };
+  { type: 'user'; text: string; turn: number; memory?: string[] } | { type: 'interrupt' };
 
 /**
  * The scripted agent as a program: reads ScriptedAgentInput lines on stdin, plays one turn per user line
@@ -126,7 +141,7 @@ export function scriptedAgentMain(): void {
     pending++;
     turns = turns.then(async () => {
       interrupted = false;
-      await playTurn(message.text, message.turn, io);
+      await playTurn(message.text, message.turn, io, message.memory);
       flush();
       pending--;
     });

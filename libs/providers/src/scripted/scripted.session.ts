@@ -8,6 +8,7 @@ import {
   SuspendedState,
 } from '@jelmore/contracts';
 import { AsyncQueue } from '../process/async-queue';
+import { ScriptedMemory, scriptedRef } from './scripted-memory';
 import { playTurn } from './scripted.script';
 
 /**
@@ -21,6 +22,8 @@ export class ScriptedSession implements AgentSession {
 
   constructor(
     private readonly config: SessionConfig & { model: string },
+    /** The conversation: what [[memory]] lists and suspend keeps. */
+    private readonly memory: ScriptedMemory,
     private readonly onEnd: () => void,
   ) {}
 
@@ -33,7 +36,7 @@ export class ScriptedSession implements AgentSession {
   }
 
   get providerRef(): string {
-    return `scripted-${this.id}`;
+    return scriptedRef(this.id);
   }
 
   get pid(): undefined {
@@ -51,11 +54,19 @@ export class ScriptedSession implements AgentSession {
   async send(input: AgentInput): Promise<void> {
     const abort = new AbortController();
     this.turn = abort;
-    void playTurn(inputText(input), ++this.turns, {
-      emit: (draft) => this.queue.push(draft),
-      sleep: (ms) => sleep(Math.max(0, ms)),
-      aborted: () => abort.signal.aborted,
-    });
+    const text = inputText(input);
+    const earlier = text.includes('[[memory]]') ? [...this.memory.turns] : [];
+    this.memory.remember(text);
+    void playTurn(
+      text,
+      ++this.turns,
+      {
+        emit: (draft) => this.queue.push(draft),
+        sleep: (ms) => sleep(Math.max(0, ms)),
+        aborted: () => abort.signal.aborted,
+      },
+      earlier,
+    );
   }
 
   async interrupt(): Promise<void> {
@@ -73,11 +84,13 @@ export class ScriptedSession implements AgentSession {
       model: this.model,
       cwd: this.config.cwd,
       providerRef: this.providerRef,
+      data: this.memory.data(),
     };
   }
 
-  async resume(): Promise<void> {
-    // Nothing to restore: a scripted agent has no history.
+  async resume(state: SuspendedState): Promise<void> {
+    this.memory.restore(state);
+    this.turns = this.memory.turns.length;
   }
 
   private end(): void {

@@ -25,6 +25,8 @@ const NO_CAPS: ProviderCapabilities = {
   steer: false,
   warmStart: false,
   directoryTracking: false,
+  fork: false,
+  rewind: false,
   maxConcurrentSessions: 1,
   maxContextTokens: 0,
 };
