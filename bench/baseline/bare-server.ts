@@ -43,6 +43,7 @@ function createSession(query: string, model = 'scripted'): SessionResource {
     updatedAt: now,
     usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 },
     lastSeq: 0,
+    isolation: 'none',
   };
   const session: BareSession = { resource, seq: 0, send: () => undefined, stop: () => undefined };
   const relay = (draft: SessionEventDraft) => {

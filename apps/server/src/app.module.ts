@@ -6,10 +6,11 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
 import { TerminusModule } from '@nestjs/terminus';
 import { ProvidersModule } from '@jelmore/providers';
-import { DEFAULT_SESSIONS_OPTIONS, SessionsModule } from '@jelmore/sessions';
+import { checkpointsDir, DEFAULT_SESSIONS_OPTIONS, SessionsModule } from '@jelmore/sessions';
 import { MetricsController } from './api/metrics.controller';
 import { ProvidersController } from './api/providers.controller';
 import { AttachmentsController } from './api/attachments.controller';
+import { SessionHistoryController } from './api/session-history.controller';
 import { SessionsController } from './api/sessions.controller';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { WindowCounterStorage } from './auth/window-counter.storage';
@@ -71,7 +72,7 @@ export class AppModule {
             mode: config.agentSandbox,
             network: config.agentNetwork,
             // Where a folder shown to agents holds them (e.g. the data dir under the workspace).
-            hidden: [config.dataDir, ...config.secretFiles],
+            hidden: [config.dataDir, checkpointsDir(config.workspaceRoot), ...config.secretFiles],
           },
           workspaceRoot: config.workspaceRoot,
           claude: config.claude,
@@ -88,6 +89,7 @@ export class AppModule {
           databaseUrl: config.databaseUrl,
           workspaceRoot: config.workspaceRoot,
           sharedWorkspace: config.sharedWorkspace,
+          defaultIsolation: config.defaultIsolation,
           // Without keys every caller is the local admin.
           adminOwners: config.apiKeys.length
             ? config.apiKeys.filter((k) => k.admin).map((k) => k.id)
@@ -110,6 +112,7 @@ export class AppModule {
       ],
       controllers: [
         SessionsController,
+        SessionHistoryController,
         AttachmentsController,
         ProvidersController,
         MetricsController,

@@ -101,6 +101,17 @@ export interface ResultEvent {
   /** True when the turn was cut short by session:interrupt. */
   interrupted?: boolean;
 }
+/**
+ * The session's files at the end of a turn, recorded as a git commit (sessions whose cwd is in a git
+ * repository); follows the turn's `result`. Turn 0 is the session's start.
+ */
+export interface CheckpointEvent {
+  type: 'checkpoint';
+  turn: number;
+  commit: string;
+  /** Files that differ from the previous checkpoint. */
+  filesChanged: number;
+}
 export interface ErrorEvent {
   type: 'error';
   code: string;
@@ -119,6 +130,7 @@ export type SessionEventDraft =
   | DirectoryChangedEvent
   | UsageEvent
   | ResultEvent
+  | CheckpointEvent
   | ErrorEvent;
 
 export type SessionEventType = SessionEventDraft['type'];

@@ -16,6 +16,66 @@ export interface SessionResource {
   lastSeq: number;
   /** How the session's tool calls are permitted; absent: the provider's configured behaviour. */
   permissions?: PermissionPolicy;
+  /** `worktree`: the session works in its own git worktree, on the branch `worktree.branch`. */
+  isolation: Isolation;
+  /** Present for sessions in a git worktree of their own. */
+  worktree?: WorktreeInfo;
+  /** The session this one was forked from. */
+  parentId?: string;
+  forkedFrom?: { sessionId: string; turn: number };
+  /** Set when the session ended: what became of its worktree. */
+  worktreeRemoved?: { branch: string; branchKept: boolean };
+}
+
+export const ISOLATIONS = ['none', 'worktree'] as const;
+/** `none`: the session works in its cwd as it is; `worktree`: in a git worktree of its own. */
+export type Isolation = (typeof ISOLATIONS)[number];
+
+export interface WorktreeInfo {
+  /** The repository's top-level folder the worktree was made from. */
+  repository: string;
+  /** `jelmore/<sessionId>`. */
+  branch: string;
+  /** The commit the branch started at. */
+  base: string;
+}
+
+/** The files of a session at the end of one of its turns (turn 0: as the session started). */
+export interface Checkpoint {
+  turn: number;
+  commit: string;
+  filesChanged: number;
+  createdAt: string;
+}
+
+export type FileChangeStatus = 'added' | 'modified' | 'deleted' | 'type_changed';
+
+export interface FileChange {
+  path: string;
+  status: FileChangeStatus;
+  /** Lines; null for binary files. */
+  additions: number | null;
+  deletions: number | null;
+}
+
+/** GET /v1/sessions/:id/diff as JSON. */
+export interface SessionDiff {
+  /** The turns compared; `to` absent: the files as they are now. */
+  from: number;
+  to?: number;
+  files: FileChange[];
+  /** Unified diff (git's format, a/ and b/ prefixes). */
+  patch: string;
+}
+
+/** POST /v1/sessions/:id/rewind. */
+export interface RewindResult {
+  session: SessionResource;
+  turn: number;
+  /** Files the rewind changed in the working tree. */
+  filesChanged: number;
+  /** `truncated`: the conversation was cut back to the turn; `kept`: the provider cannot, it goes on whole. */
+  conversation: 'truncated' | 'kept';
 }
 
 /**

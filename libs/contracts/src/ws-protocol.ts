@@ -1,7 +1,7 @@
 import type { ErrorBody } from './errors';
 import type { SessionEvent } from './events';
 import type { PendingPermission } from './permissions';
-import type { SessionResource } from './session';
+import type { RewindResult, SessionResource } from './session';
 
 export const WS_NAMESPACE = '/sessions';
 
@@ -15,6 +15,10 @@ export const WsClientEvents = {
   suspend: 'session:suspend',
   resume: 'session:resume',
   terminate: 'session:terminate',
+  /** `{ sessionId, turn? }`: a new session from the session's conversation and files at that turn. */
+  fork: 'session:fork',
+  /** `{ sessionId, turn }`: the session's files (and, where the provider can, conversation) as at that turn. */
+  rewind: 'session:rewind',
   /** Answers a `permission_request`: `{ sessionId, requestId, allow, reason? }`. */
   permissionReply: 'permission:reply',
 } as const;
@@ -69,5 +73,8 @@ export interface WsClientAcks {
   'session:suspend': SessionAck;
   'session:resume': SessionAck;
   'session:terminate': SessionAck;
+  /** The new session. */
+  'session:fork': SessionAck;
+  'session:rewind': WsAck<RewindResult>;
   'permission:reply': WsAck;
 }

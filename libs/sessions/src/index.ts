@@ -6,6 +6,7 @@ export * from './events/event-log.service';
 export * from './events/lagged.error';
 export * from './events/log-subscription';
 export * from './events/session-stream';
+export { checkpointsDir } from './git/session-checkpoints';
 export * from './sessions.constants';
 export * from './sessions.module';
 export * from './sessions.module-definition';

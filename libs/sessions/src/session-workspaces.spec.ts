@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { SessionState } from '@jelmore/contracts';
 import { SessionWorkspaces } from './session-workspaces';
 import { DEFAULT_SESSIONS_OPTIONS } from './sessions.options';
-import type { SessionRecord } from './store/session-record';
+import { NO_HISTORY, type SessionRecord } from './store/session-record';
 import { SessionStore } from './store/session-store';
 import { StoreConnection } from './store/store-connection';
 
@@ -128,5 +128,6 @@ function record(
     maxBudgetUsd: null,
     permissions: null,
     title: null,
+    ...NO_HISTORY,
   };
 }

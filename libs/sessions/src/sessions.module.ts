@@ -5,6 +5,10 @@ import { SessionBudgets } from './budgets/session-budgets.service';
 import { SessionCleanupJob } from './cleanup.job';
 import { ClusterRouting } from './cluster/cluster-routing.service';
 import { EventLog } from './events/event-log.service';
+import { GitRunner } from './git/git-runner';
+import { SessionCheckpoints } from './git/session-checkpoints';
+import { SessionRepositories } from './git/session-repositories';
+import { SessionHistory } from './launch/session-history.service';
 import { SessionLauncher } from './launch/session-launcher.service';
 import { SessionPermissions } from './permissions/session-permissions';
 import { BootRecovery } from './recovery/boot-recovery.service';
@@ -17,6 +21,7 @@ import { SessionWorkspaces } from './session-workspaces';
 import { ConfigurableModuleClass, SESSIONS_MODULE_OPTIONS } from './sessions.module-definition';
 import type { SessionsModuleOptions } from './sessions.options';
 import { SessionsService } from './sessions.service';
+import { CheckpointRecords } from './store/checkpoint-records';
 import { EventStore } from './store/event-store';
 import { PermissionRequestStore } from './store/permission-request-store';
 import { SessionStore } from './store/session-store';
@@ -35,6 +40,24 @@ const HELPERS: Provider[] = [
           await log.append(record.id, draft);
         },
       ),
+  },
+  { provide: GitRunner, useFactory: () => new GitRunner() },
+  {
+    provide: SessionRepositories,
+    inject: [SESSIONS_MODULE_OPTIONS, SessionStore, GitRunner],
+    useFactory: (options: SessionsModuleOptions, store: SessionStore, git: GitRunner) =>
+      new SessionRepositories(options, store, git),
+  },
+  {
+    provide: SessionCheckpoints,
+    inject: [SESSIONS_MODULE_OPTIONS, GitRunner, CheckpointRecords, SessionStore, EventLog],
+    useFactory: (
+      options: SessionsModuleOptions,
+      git: GitRunner,
+      records: CheckpointRecords,
+      store: SessionStore,
+      log: EventLog,
+    ) => new SessionCheckpoints(options, git, records, store, log),
   },
   {
     provide: SessionWorkspaces,
@@ -56,6 +79,7 @@ const HELPERS: Provider[] = [
     PermissionRequestStore,
     AttachmentStore,
     Attachments,
+    CheckpointRecords,
     EventLog,
     ...HELPERS,
     SessionRuntimes,
@@ -65,6 +89,7 @@ const HELPERS: Provider[] = [
     AgentEventPump,
     SessionLauncher,
     SessionControl,
+    SessionHistory,
     ClusterRouting,
     BootRecovery,
     SessionsService,

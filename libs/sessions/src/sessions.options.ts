@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import type { Isolation } from '@jelmore/contracts';
 
 export interface SessionsModuleOptions {
   /** `sqlite:<path>` or `postgres://...`. */
@@ -39,6 +40,8 @@ export interface SessionsModuleOptions {
    * database, where every node of a cluster reads them.
    */
   attachmentsDir?: string;
+  /** The isolation of sessions created without one. */
+  defaultIsolation: Isolation;
 }
 
 export const DEFAULT_SESSIONS_OPTIONS: Omit<
@@ -57,4 +60,5 @@ export const DEFAULT_SESSIONS_OPTIONS: Omit<
   maxAttachmentBytes: 10 * 1024 * 1024,
   maxTurnAttachmentBytes: 20 * 1024 * 1024,
   maxContentBlocks: 20,
+  defaultIsolation: 'none',
 };

@@ -8,6 +8,9 @@ import {
 import type { Observable } from 'rxjs';
 import {
   addUsage,
+  Checkpoint,
+  RewindResult,
+  SessionDiff,
   InputMode,
   PendingPermission,
   PermissionDecision,
@@ -21,6 +24,9 @@ import {
 import { Attachments } from './attachments/attachments.service';
 import { ClusterRouting } from './cluster/cluster-routing.service';
 import { CommittedBatch, EventLog } from './events/event-log.service';
+import { SessionCheckpoints } from './git/session-checkpoints';
+import { SessionRepositories } from './git/session-repositories';
+import { SessionHistory } from './launch/session-history.service';
 import { committedBatches, StreamOptions } from './events/session-stream';
 import { SessionLauncher } from './launch/session-launcher.service';
 import { SessionPermissions } from './permissions/session-permissions';
@@ -60,6 +66,9 @@ export class SessionsService implements OnModuleDestroy, BeforeApplicationShutdo
     private readonly workspaces: SessionWorkspaces,
     private readonly turns: SessionTurns,
     private readonly attachments: Attachments,
+    private readonly repositories: SessionRepositories,
+    private readonly checkpoints: SessionCheckpoints,
+    private readonly history: SessionHistory,
     @Inject(SESSIONS_MODULE_OPTIONS) private readonly options: SessionsModuleOptions,
   ) {}
 
@@ -238,9 +247,42 @@ export class SessionsService implements OnModuleDestroy, BeforeApplicationShutdo
     return this.attachments.prune(cutoff);
   }
 
-  /** Removes the folders made for sessions that ended longer ago than the retention. */
+  /**
+   * Removes the folders made for sessions that ended longer ago than the retention: their worktrees
+   * (a branch with commits stays) and checkpoints first, then the folders made for them.
+   */
   async pruneWorkspaces(now = Date.now()): Promise<number> {
     const cutoff = new Date(now - this.options.eventRetentionSeconds * 1000).toISOString();
+    for (const record of await this.store.endedWithRepository(cutoff)) {
+      try {
+        await this.repositories.release(record);
+        await this.checkpoints.forget(record);
+        await this.store.updateSession(record.id, { git: null });
+      } catch (err) {
+        this.logger.warn(`session ${record.id}: repository not released: ${String(err)}`);
+      }
+    }
     return this.workspaces.removeEnded(cutoff);
+  }
+
+  /** The session's checkpoints, oldest first. */
+  async checkpointsOf(id: string, actor?: SessionActor): Promise<Checkpoint[]> {
+    return this.checkpoints.list(await this.runtimes.record(id, actor));
+  }
+
+  /** The changes between two of the session's turns (default: from its start to the files now). */
+  async diff(id: string, from?: number, to?: number, actor?: SessionActor): Promise<SessionDiff> {
+    return this.checkpoints.diff(await this.runtimes.record(id, actor), from, to);
+  }
+
+  /** Puts the session's files, and its conversation where the provider can, back to `turn`. */
+  async rewind(id: string, turn: number, actor?: SessionActor): Promise<RewindResult> {
+    return this.history.rewind(id, turn, actor);
+  }
+
+  /** A new session from the session's conversation and files at `turn` (default: the last). */
+  async fork(id: string, turn?: number, actor?: SessionActor): Promise<SessionResource> {
+    if (this.shuttingDown) throw new ShuttingDownError();
+    return this.history.fork(id, turn, actor);
   }
 }

@@ -1,4 +1,4 @@
-import type { PermissionPolicy, TurnContent, Usage } from '@jelmore/contracts';
+import type { Isolation, PermissionPolicy, TurnContent, Usage } from '@jelmore/contracts';
 import type { SessionRequirements } from '@jelmore/providers';
 
 /** Who acts on a session: its owner, or an admin. Without one (internal jobs) nothing is checked. */
@@ -21,6 +21,10 @@ export interface CreateSessionInput {
   maxBudgetUsd?: number;
   /** How tool calls are permitted; the provider's configured behaviour when absent. */
   permissions?: PermissionPolicy;
+  /** `worktree`: a git worktree of its own (the cwd must be in a repository); default: the server's. */
+  isolation?: Isolation;
+  /** The commit a worktree's branch starts at (a ref git resolves); default: the repository's HEAD. */
+  baseRef?: string;
 }
 
 export interface SessionMetrics {

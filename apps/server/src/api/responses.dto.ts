@@ -1,9 +1,12 @@
 import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import {
   ErrorCode,
+  ISOLATIONS,
   PERMISSION_POLICIES,
   SESSION_STATES,
   type ErrorBody,
+  type Isolation,
+  type WorktreeInfo,
   type ModelInfo,
   type PendingPermission,
   type PermissionPolicy,
@@ -35,6 +38,7 @@ export const SESSION_EXAMPLE: SessionResource = {
   updatedAt: '2026-01-15T09:30:00.412Z',
   usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 },
   lastSeq: 3,
+  isolation: 'none',
 };
 
 export const EVENTS_EXAMPLE = {
@@ -129,6 +133,22 @@ export class UsageDto implements Usage {
   @ApiProperty({ example: 0.0087, description: 'USD' }) costUsd!: number;
 }
 
+export class WorktreeInfoDto implements WorktreeInfo {
+  @ApiProperty({ description: 'The repository it was made from' }) repository!: string;
+  @ApiProperty({ example: `jelmore/${SESSION_ID}` }) branch!: string;
+  @ApiProperty({ description: 'The commit the branch started at' }) base!: string;
+}
+
+export class ForkedFromDto {
+  @ApiProperty({ format: 'uuid' }) sessionId!: string;
+  @ApiProperty({ example: 1 }) turn!: number;
+}
+
+export class WorktreeRemovedDto {
+  @ApiProperty() branch!: string;
+  @ApiProperty() branchKept!: boolean;
+}
+
 export class SessionResourceDto implements SessionResource {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ example: 'claude' }) provider!: string;
@@ -149,6 +169,21 @@ export class SessionResourceDto implements SessionResource {
     description: "Its permission policy; absent: the provider's configured behaviour",
   })
   permissions?: PermissionPolicy;
+  @ApiProperty({
+    enum: ISOLATIONS,
+    description: 'worktree: it works in a git worktree of its own (see worktree)',
+  })
+  isolation!: Isolation;
+  @ApiPropertyOptional({ type: WorktreeInfoDto }) worktree?: WorktreeInfoDto;
+  @ApiPropertyOptional({ format: 'uuid', description: 'The session it was forked from' })
+  parentId?: string;
+  @ApiPropertyOptional({ type: ForkedFromDto }) forkedFrom?: ForkedFromDto;
+  @ApiPropertyOptional({
+    type: WorktreeRemovedDto,
+    description:
+      'Once it ended: its worktree was removed; the branch stays if the agent committed to it',
+  })
+  worktreeRemoved?: WorktreeRemovedDto;
 }
 
 export const PENDING_PERMISSIONS_EXAMPLE = {

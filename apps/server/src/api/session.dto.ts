@@ -3,8 +3,10 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   INPUT_MODES,
+  ISOLATIONS,
   PERMISSION_POLICIES,
   type InputMode,
+  type Isolation,
   type PermissionPolicy,
   type TurnContent,
 } from '@jelmore/contracts';
@@ -32,6 +34,8 @@ import {
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
 /** Permission request ids are ours (UUIDs); anything of this shape that is not pending is a 404. */
+/** A ref git may resolve: no option-like start, no whitespace. */
+const GIT_REF = /^[^-\s]\S*$/;
 export const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 /** `mode` of an input, over REST and WS alike. */
@@ -142,6 +146,28 @@ export class CreateSessionDto {
   @IsIn(PERMISSION_POLICIES)
   permissions?: PermissionPolicy;
 
+  @ApiPropertyOptional({
+    enum: ISOLATIONS,
+    description:
+      'worktree: the session works in a git worktree of its own on the branch jelmore/<id> (the cwd ' +
+      "must be in a git repository); none: in the cwd as it is. Default: the server's " +
+      'JELMORE_DEFAULT_ISOLATION',
+  })
+  @IsOptional()
+  @IsIn(ISOLATIONS)
+  isolation?: Isolation;
+
+  @ApiPropertyOptional({
+    example: 'main',
+    description:
+      "With isolation worktree: the commit the branch starts at (default: the repository's HEAD)",
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(GIT_REF, { message: 'baseRef must be a git ref or commit (no leading "-")' })
+  @MaxLength(256)
+  baseRef?: string;
+
   /** What the sessions service takes. */
   toInput(): CreateSessionInput {
     return {
@@ -152,6 +178,8 @@ export class CreateSessionDto {
       requirements: this.requirements?.toRequirements(),
       maxBudgetUsd: this.maxBudgetUsd,
       permissions: this.permissions,
+      isolation: this.isolation,
+      baseRef: this.baseRef,
     };
   }
 }
@@ -236,4 +264,54 @@ export class WsPermissionReplyDto extends SessionRefDto {
   @IsString()
   @MaxLength(2000)
   reason?: string;
+}
+
+/** A turn of the session: 0 is its start. */
+function TurnField(description: string, optional: boolean) {
+  return applyDecorators(
+    optional
+      ? ApiPropertyOptional({ description, minimum: 0 })
+      : ApiProperty({ description, minimum: 0 }),
+    ...(optional ? [IsOptional()] : []),
+    Type(() => Number),
+    IsInt(),
+    Min(0),
+    Max(1_000_000),
+  );
+}
+
+export class DiffQueryDto {
+  @TurnField("From this turn's checkpoint (default: the session's first, its start)", true)
+  from?: number;
+
+  @TurnField("To this turn's checkpoint (default: the session's files now)", true)
+  to?: number;
+
+  @ApiPropertyOptional({
+    enum: ['json', 'patch'],
+    description: 'patch: the unified diff as text/x-diff (as with Accept: text/x-diff)',
+  })
+  @IsOptional()
+  @IsIn(['json', 'patch'])
+  format?: 'json' | 'patch';
+}
+
+export class ForkDto {
+  @TurnField("The parent's turn to fork at (default: its last)", true)
+  turn?: number;
+}
+
+export class RewindDto {
+  @TurnField('The turn whose files (and conversation, where the provider can) come back', false)
+  turn!: number;
+}
+
+export class WsForkDto extends SessionRefDto {
+  @TurnField("The parent's turn to fork at (default: its last)", true)
+  turn?: number;
+}
+
+export class WsRewindDto extends SessionRefDto {
+  @TurnField('The turn whose files (and conversation, where the provider can) come back', false)
+  turn!: number;
 }

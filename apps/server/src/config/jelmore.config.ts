@@ -11,7 +11,12 @@ import {
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { applySettingRules, loadSettingsTable, nestSettings } from '@jelmore/contracts';
+import {
+  applySettingRules,
+  type Isolation,
+  loadSettingsTable,
+  nestSettings,
+} from '@jelmore/contracts';
 import {
   AcpAgentConfig,
   builtInProviderNames,
@@ -70,6 +75,7 @@ export class JelmoreConfig {
   databaseUrl!: string;
   dataDir!: string;
   workspaceRoot!: string;
+  defaultIsolation!: Isolation;
   /** A folder in the workspace root every key's sessions may work in (absolute once loaded); unset: none. */
   sharedWorkspace?: string;
   logLevel!: (typeof LOG_LEVELS)[number];

@@ -12,7 +12,9 @@ import {
   SessionRefDto,
   SubscribeDto,
   WsInputDto,
+  WsForkDto,
   WsPermissionReplyDto,
+  WsRewindDto,
 } from '../api/session.dto';
 import { MAX_PAYLOAD_DEPTH } from '../common/validation';
 import { CONTRACT_SCHEMAS, EVENT_EXAMPLES } from './contract-schemas';
@@ -114,6 +116,40 @@ export const CLIENT_EVENTS: { [E in ClientEvent]: ClientEventDoc<E> } = {
     example: REF,
     reply: SESSION,
     replyExample: { session: { ...SESSION_EXAMPLE, state: 'terminated' } },
+  },
+  'session:fork': {
+    summary: 'Start a new session from this one at a turn (default: its last)',
+    description:
+      "The new session's conversation is this one's up to the turn and its files that turn's " +
+      'checkpoint, in a worktree of its own; FORK_UNSUPPORTED where the provider cannot fork.',
+    payload: WsForkDto,
+    example: { ...REF, turn: 1 },
+    reply: SESSION,
+    replyExample: {
+      session: {
+        ...SESSION_EXAMPLE,
+        state: 'idle',
+        parentId: SESSION_EXAMPLE.id,
+        forkedFrom: { sessionId: SESSION_EXAMPLE.id, turn: 1 },
+      },
+    },
+  },
+  'session:rewind': {
+    summary: "Put the session's files (and conversation, where the provider can) back to a turn",
+    payload: WsRewindDto,
+    example: { ...REF, turn: 1 },
+    reply: {
+      session: schemaRef('Session'),
+      turn: { type: 'integer', minimum: 0 },
+      filesChanged: { type: 'integer', minimum: 0 },
+      conversation: { type: 'string', enum: ['truncated', 'kept'] },
+    },
+    replyExample: {
+      session: { ...SESSION_EXAMPLE, state: 'idle' },
+      turn: 1,
+      filesChanged: 1,
+      conversation: 'truncated',
+    },
   },
   'permission:reply': {
     summary: 'Answer a permission_request: run the tool or refuse it',

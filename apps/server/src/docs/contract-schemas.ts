@@ -1,6 +1,7 @@
 import {
   ATTACHMENT_MEDIA_TYPES,
   ErrorCode,
+  ISOLATIONS,
   PERMISSION_POLICIES,
   SESSION_STATES,
   type AttachmentRef,
@@ -16,6 +17,7 @@ import {
   type ShutdownNotice,
   type TextBlock,
   type Usage,
+  type WorktreeInfo,
 } from '@jelmore/contracts';
 import { SESSION_EXAMPLE, USAGE_EXAMPLE } from '../api/responses.dto';
 import {
@@ -76,6 +78,31 @@ const sessionResource = objectSchema<SessionResource>(
       enum: PERMISSION_POLICIES,
       description: "Its permission policy; absent: the provider's configured behaviour",
     }),
+    isolation: {
+      type: 'string',
+      enum: ISOLATIONS,
+      description: 'worktree: it works in a git worktree of its own',
+    },
+    worktree: optional(
+      objectSchema<WorktreeInfo>({
+        repository: text('The repository it was made from'),
+        branch: text('jelmore/<sessionId>'),
+        base: text('The commit the branch started at'),
+      }),
+    ),
+    parentId: optional({ type: 'string', format: 'uuid', description: 'Forked from this session' }),
+    forkedFrom: optional(
+      objectSchema<{ sessionId: string; turn: number }>({
+        sessionId: { type: 'string', format: 'uuid' },
+        turn: count(),
+      }),
+    ),
+    worktreeRemoved: optional(
+      objectSchema<{ branch: string; branchKept: boolean }>({
+        branch: text(),
+        branchKept: { type: 'boolean', description: 'The agent committed to it' },
+      }),
+    ),
   },
   { title: 'Session' },
 );
@@ -161,6 +188,11 @@ const EVENT_FIELDS: { [T in SessionEventType]: FieldSchemas<Draft<T>> } = {
     durationMs: { type: 'number', minimum: 0 },
     usage: schemaRef('Usage'),
     interrupted: optional({ type: 'boolean', description: 'Cut short by session:interrupt' }),
+  },
+  checkpoint: {
+    turn: count("The turn whose end it records (0: the session's start)"),
+    commit: text('The git commit of the files, in the checkpoint store'),
+    filesChanged: count('Files that differ from the previous checkpoint'),
   },
   error: { code: text(), message: text() },
 };
@@ -279,9 +311,18 @@ export const EVENT_EXAMPLES: { [T in SessionEventType]: Extract<SessionEvent, { 
     durationMs: 3900,
     usage: USAGE,
   },
-  error: {
+  checkpoint: {
     sessionId: SESSION_ID,
     seq: 11,
+    ts: TS,
+    type: 'checkpoint',
+    turn: 1,
+    commit: '9c1d0f3a7e52b6d84f1a0c2e3b5d7f9a1c3e5b7d',
+    filesChanged: 1,
+  },
+  error: {
+    sessionId: SESSION_ID,
+    seq: 12,
     ts: TS,
     type: 'error',
     code: 'AGENT_EXITED',

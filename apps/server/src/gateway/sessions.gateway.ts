@@ -27,7 +27,9 @@ import {
   SessionRefDto,
   SubscribeDto,
   WsInputDto,
+  WsForkDto,
   WsPermissionReplyDto,
+  WsRewindDto,
 } from '../api/session.dto';
 import { ApiKeysService, LOCAL_PRINCIPAL, Principal } from '../auth/api-keys.service';
 import { AuthFailureLimiter } from '../auth/auth-failure-limiter';
@@ -253,6 +255,24 @@ export class SessionsGateway
         principalOf(socket),
       ),
     }));
+  }
+
+  /** A new session from this one at a turn: `{ sessionId, turn? }`. */
+  @SubscribeMessage(WsClientEvents.fork)
+  fork(@ConnectedSocket() socket: Socket, @MessageBody() payload: unknown) {
+    return ack(async () => {
+      const { sessionId, turn } = validateDto(WsForkDto, payload);
+      return { session: await this.sessions.fork(sessionId, turn, principalOf(socket)) };
+    });
+  }
+
+  /** The session's files (and conversation, where it can) as at a turn: `{ sessionId, turn }`. */
+  @SubscribeMessage(WsClientEvents.rewind)
+  rewind(@ConnectedSocket() socket: Socket, @MessageBody() payload: unknown) {
+    return ack(async () => {
+      const { sessionId, turn } = validateDto(WsRewindDto, payload);
+      return this.sessions.rewind(sessionId, turn, principalOf(socket));
+    });
   }
 
   /** Answers a tool permission request: `{ sessionId, requestId, allow, reason? }`. */

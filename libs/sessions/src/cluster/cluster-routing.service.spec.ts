@@ -10,7 +10,7 @@ import { SESSIONS_CLUSTER } from '../sessions.constants';
 import { SessionsModule } from '../sessions.module';
 import { DEFAULT_SESSIONS_OPTIONS } from '../sessions.options';
 import { SessionsService } from '../sessions.service';
-import type { SessionRecord } from '../store/session-record';
+import { NO_HISTORY, type SessionRecord } from '../store/session-record';
 import { SessionStore } from '../store/session-store';
 import type { ClusterCommand, ClusterMember, SessionsCluster } from './sessions-cluster';
 
@@ -67,6 +67,7 @@ function sessionOf(nodeId: string): SessionRecord {
     id: `session-of-${nodeId}`,
     owner: 'key-1',
     title: null,
+    ...NO_HISTORY,
     provider: 'scripted',
     model: 'scripted-1',
     state: 'running',

@@ -34,6 +34,8 @@ function provider(
       continuation: true,
       interrupt: true,
       steer: false,
+      fork: false,
+      rewind: false,
       warmStart: false,
       directoryTracking: false,
       maxConcurrentSessions: 5,

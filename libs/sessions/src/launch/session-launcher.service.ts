@@ -7,11 +7,12 @@ import {
   SessionResource,
   SuspendedState,
   TurnBlock,
-  ZERO_USAGE,
 } from '@jelmore/contracts';
 import { ProviderRegistry, ProviderSelector } from '@jelmore/providers';
 import { SessionBudgets } from '../budgets/session-budgets.service';
 import { EventLog } from '../events/event-log.service';
+import { SessionCheckpoints } from '../git/session-checkpoints';
+import { SessionRepositories, worktreeNeedsRepository } from '../git/session-repositories';
 import { SessionPermissions } from '../permissions/session-permissions';
 import { AgentEventPump } from '../runtime/agent-event-pump.service';
 import { SessionRuntime } from '../runtime/session-runtime';
@@ -22,7 +23,7 @@ import { SessionWorkspaces } from '../session-workspaces';
 import { SESSIONS_MODULE_OPTIONS } from '../sessions.module-definition';
 import type { SessionsModuleOptions } from '../sessions.options';
 import type { CreateSessionInput } from '../sessions.types';
-import type { SessionRecord } from '../store/session-record';
+import { type SessionRecord, startingRecord } from '../store/session-record';
 import { SessionStore } from '../store/session-store';
 import { OpenedAgent, openFirst, selectFor } from './provider-candidates';
 
@@ -47,6 +48,8 @@ export class SessionLauncher {
     private readonly permissions: SessionPermissions,
     private readonly workspaces: SessionWorkspaces,
     private readonly turns: SessionTurns,
+    private readonly repositories: SessionRepositories,
+    private readonly checkpoints: SessionCheckpoints,
     @Inject(SESSIONS_MODULE_OPTIONS) private readonly options: SessionsModuleOptions,
   ) {}
 
@@ -54,50 +57,64 @@ export class SessionLauncher {
     if (input.owner) await this.budgets.checkOwner(input.owner);
     const turn = await this.turns.check(input.query, input.actor);
     const selection = selectFor(this.selector, this.registry, input, turn.needs);
-    // Warm start: the first candidate may have an agent started ahead for this request, under its own id.
+    const isolation = input.isolation ?? this.options.defaultIsolation;
+    // Before the session's own folder is made: a worktree is made from a repository the cwd is in.
+    if (isolation === 'worktree' && input.cwd === undefined) throw worktreeNeedsRepository();
+    // Warm start: the first candidate may have an agent started ahead for this request, under its own id
+    // (never for a worktree, which is made for the session).
     const [first] = selection.candidates;
     const id =
-      first?.provider.claimWarmSession?.({
-        model: first.model.id,
-        cwd: input.cwd,
-        permissions: input.permissions,
-      }) ?? randomUUID();
-    const cwd = await this.workspaces.resolve(id, input.cwd, input.owner);
-    const opened = openFirst(this.selector, selection, {
-      sessionId: id,
-      cwd,
-      permissions: input.permissions,
-      tenant: input.owner,
-    });
+      (isolation === 'none'
+        ? first?.provider.claimWarmSession?.({
+            model: first.model.id,
+            cwd: input.cwd,
+            permissions: input.permissions,
+          })
+        : undefined) ?? randomUUID();
+    const place = await this.repositories.prepare(
+      id,
+      await this.workspaces.resolve(id, input.cwd, input.owner),
+      isolation,
+      input.baseRef,
+    );
+    const { cwd } = place;
+    let opened: OpenedAgent;
     // Kept once nothing can refuse the session any more; the agent taken for it goes if keeping fails.
     let query: TurnBlock[];
     let agentInput: AgentInput;
+    try {
+      opened = openFirst(this.selector, selection, {
+        sessionId: id,
+        cwd,
+        permissions: input.permissions,
+        tenant: input.owner,
+        mounts: this.repositories.mountsOf(place.git),
+      });
+    } catch (err) {
+      await this.repositories.discard(id, place.git);
+      throw err;
+    }
     try {
       query = await this.turns.keep(turn, input.owner ?? null, id);
       agentInput = await this.turns.input(query);
     } catch (err) {
       await opened.agent.terminate().catch(() => undefined);
+      await this.repositories.discard(id, place.git);
       throw err;
     }
-    const now = new Date().toISOString();
-    const record: SessionRecord = {
+    const record = startingRecord({
       id,
       owner: input.owner ?? null,
       provider: opened.provider.name,
       model: opened.model.id,
-      state: 'starting',
       cwd,
-      providerRef: null,
-      suspendedState: null,
-      usage: { ...ZERO_USAGE },
-      createdAt: now,
-      updatedAt: now,
       nodeId: this.options.nodeId,
-      agentPid: null,
       maxBudgetUsd: input.maxBudgetUsd ?? null,
       permissions: input.permissions ?? null,
       title: titleOf(query),
-    };
+      isolation: place.git?.worktree ? 'worktree' : 'none',
+      git: place.git,
+    });
     await this.store.insertSession(record);
     await this.log.open(id, record);
     const runtime = SessionRuntime.launching(record, opened.agent, {
@@ -116,6 +133,7 @@ export class SessionLauncher {
       ...(opened.fallback ? { fallback: opened.fallback } : {}),
     });
     await this.transitions.transition(record, 'starting', opened.fallback);
+    await this.checkpoints.begin(record);
     await this.turns.announce(id, query);
     await this.start(runtime, agentInput);
     return this.runtimes.resource(record);
@@ -136,6 +154,7 @@ export class SessionLauncher {
     };
     const cwd = await this.workspaces.resolve(id, state.cwd, record.owner);
     const provider = this.registry.get(record.provider);
+    const mounts = this.repositories.mountsOf(record.git);
     // One conditional update decides which node runs it, should two resume it at once.
     const claimed = await this.store.claimSession(id, {
       fromStates: [record.state],
@@ -154,6 +173,7 @@ export class SessionLauncher {
         // The resumed agent enforces what the session was created with, in its owner's agent home.
         ...(record.permissions ? { permissions: record.permissions } : {}),
         ...(record.owner ? { tenant: record.owner } : {}),
+        ...(mounts ? { mounts } : {}),
       });
       await agent.resume({ ...state, cwd });
     } catch (err) {
@@ -211,6 +231,7 @@ export class SessionLauncher {
           cwd: record.cwd,
           permissions: record.permissions ?? undefined,
           tenant: record.owner ?? undefined,
+          mounts: this.repositories.mountsOf(record.git),
         },
       );
     } catch {

@@ -2,6 +2,7 @@ import { Inject, Injectable, OnApplicationBootstrap, Optional } from '@nestjs/co
 import { killLeftover, ProviderRegistry } from '@jelmore/providers';
 import type { SessionsCluster } from '../cluster/sessions-cluster';
 import { EventLog } from '../events/event-log.service';
+import { SessionRepositories } from '../git/session-repositories';
 import { SessionRuntimes } from '../runtime/session-runtimes.service';
 import { SessionTransitions } from '../runtime/session-transitions.service';
 import { LIVE_STATES, SESSIONS_CLUSTER } from '../sessions.constants';
@@ -22,6 +23,7 @@ export class BootRecovery implements OnApplicationBootstrap {
     private readonly runtimes: SessionRuntimes,
     private readonly transitions: SessionTransitions,
     private readonly registry: ProviderRegistry,
+    private readonly repositories: SessionRepositories,
     @Inject(SESSIONS_MODULE_OPTIONS) private readonly options: SessionsModuleOptions,
     @Optional() @Inject(SESSIONS_CLUSTER) private readonly cluster?: SessionsCluster,
   ) {}
@@ -34,6 +36,8 @@ export class BootRecovery implements OnApplicationBootstrap {
       await this.log.open(record.id, record);
       await this.transitions.transition(record, 'interrupted', 'server restarted');
     }
+    // Worktrees of sessions that ended, or never began, while no server ran them.
+    await this.repositories.sweep();
   }
 
   /** What the provider's agents' command lines contain; none for a provider no longer configured. */

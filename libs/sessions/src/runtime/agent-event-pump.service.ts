@@ -4,6 +4,7 @@ import { ProviderSelector } from '@jelmore/providers';
 import { SessionBudgets } from '../budgets/session-budgets.service';
 import { EventLog } from '../events/event-log.service';
 import { SessionPermissions } from '../permissions/session-permissions';
+import { SessionCheckpoints } from '../git/session-checkpoints';
 import { SessionWorkspaces } from '../session-workspaces';
 import type { SessionRecord } from '../store/session-record';
 import { SessionStore } from '../store/session-store';
@@ -27,6 +28,7 @@ export class AgentEventPump {
     private readonly selector: ProviderSelector,
     private readonly transitions: SessionTransitions,
     private readonly turns: SessionTurns,
+    private readonly checkpoints: SessionCheckpoints,
   ) {}
 
   /**
@@ -90,6 +92,11 @@ export class AgentEventPump {
     this.log.write(record.id, draft);
   }
 
+  /** Ends a `hold` of the runtime: input queued meanwhile runs now as its next turn. */
+  async release(runtime: SessionRuntime): Promise<void> {
+    if (await this.sendNext(runtime)) await this.transitions.transition(runtime.record, 'running');
+  }
+
   /**
    * Gives the agent the next queued input, if any; false when there is none. An input whose bytes are
    * gone (deleted meanwhile) is reported as an `error` event and skipped, for the next one.
@@ -135,6 +142,8 @@ export class AgentEventPump {
       case 'result': {
         this.selector.circuit(record.provider).recordSuccess();
         record.providerRef = runtime.agent.providerRef ?? record.providerRef;
+        // Before the next turn may change them: the files as this turn left them.
+        await this.checkpoints.turnEnded(record);
         // An agent being ended takes no next turn and does not go idle.
         if (!runtime.can('turnEnded')) break;
         if (!(await this.sendNext(runtime))) await this.transitions.transition(record, 'idle');

@@ -10,6 +10,7 @@ import { SessionControl } from './session-control.service';
 import { SessionRuntime } from './session-runtime';
 import type { SessionRuntimes } from './session-runtimes.service';
 import type { SessionTransitions } from './session-transitions.service';
+import type { SessionRepositories } from '../git/session-repositories';
 import type { SessionTurns } from './session-turns.service';
 
 const turn = (text: string): TurnBlock[] => [{ type: 'text', text }];
@@ -57,6 +58,7 @@ function setUp(state: 'idle' | 'working', steer: boolean) {
         void calls.push(`user ${textOf(content as AgentInput)}`),
       input: async (content: TurnBlock[]) => content,
     } as unknown as SessionTurns,
+    {} as SessionRepositories,
   );
   return { control, runtime, calls, checked };
 }

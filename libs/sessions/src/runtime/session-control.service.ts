@@ -12,6 +12,7 @@ import {
 import { ProviderRegistry } from '@jelmore/providers';
 import { SessionBudgets } from '../budgets/session-budgets.service';
 import { EventLog } from '../events/event-log.service';
+import { SessionRepositories } from '../git/session-repositories';
 import { SessionPermissions } from '../permissions/session-permissions';
 import type { SessionActor } from '../sessions.types';
 import { PermissionRequestStore } from '../store/permission-request-store';
@@ -34,6 +35,7 @@ export class SessionControl {
     private readonly permissionRequests: PermissionRequestStore,
     private readonly registry: ProviderRegistry,
     private readonly turns: SessionTurns,
+    private readonly repositories: SessionRepositories,
   ) {}
 
   /**
@@ -132,6 +134,7 @@ export class SessionControl {
     await this.permissions.cancelAll(record, `session terminated (${reason})`);
     await this.transitions.transition(record, 'terminated', reason);
     await this.log.close(id);
+    await this.repositories.release(record);
     return this.runtimes.resource(record);
   }
 

@@ -158,6 +158,16 @@ export class SessionRuntime {
     return mode === 'interrupt' && !stopping ? 'interrupt' : 'queued';
   }
 
+  /**
+   * Holds an idle runtime as a turn would (input meanwhile is queued), while its files are changed
+   * under it; `turnEnded` lets go. False when it is not idle.
+   */
+  hold(): boolean {
+    if (this.current !== 'idle' && this.current !== 'stopped') return false;
+    this.current = 'working';
+    return true;
+  }
+
   /** The turn's result: the queued input the next turn sends, or none (the runtime is then idle). */
   turnEnded(): TurnBlock[] | undefined {
     this.check('turnEnded');

@@ -120,6 +120,35 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('sessions').dropColumn('title').execute();
     },
   },
+  '0004_checkpoints': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('sessions').addColumn('isolation', 'text').execute();
+      // JSON: the repository of the session's checkpoints and its worktree (SessionGit).
+      await db.schema.alterTable('sessions').addColumn('git', 'text').execute();
+      await db.schema.alterTable('sessions').addColumn('parent_id', 'text').execute();
+      await db.schema.alterTable('sessions').addColumn('forked_from_turn', 'integer').execute();
+      await db.schema
+        .alterTable('sessions')
+        .addColumn('turns', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      // One row per recorded turn; the commits themselves are in the checkpoint store (git).
+      await db.schema
+        .createTable('checkpoints')
+        .addColumn('session_id', 'text', (c) => c.notNull())
+        .addColumn('turn', 'integer', (c) => c.notNull())
+        .addColumn('commit_sha', 'text', (c) => c.notNull())
+        .addColumn('files_changed', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('checkpoints_pk', ['session_id', 'turn'])
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('checkpoints').execute();
+      for (const column of ['turns', 'forked_from_turn', 'parent_id', 'git', 'isolation']) {
+        await db.schema.alterTable('sessions').dropColumn(column).execute();
+      }
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,3 +1,5 @@
+import type { ColumnType } from 'kysely';
+
 /** One schema for every adapter: text timestamps (ISO-8601) and JSON as text keep SQLite and PostgreSQL alike. */
 export interface Database {
   sessions: SessionsTable;
@@ -6,6 +8,7 @@ export interface Database {
   attachments: AttachmentsTable;
   attachment_blobs: AttachmentBlobsTable;
   session_attachments: SessionAttachmentsTable;
+  checkpoints: CheckpointsTable;
 }
 
 export interface SessionsTable {
@@ -29,6 +32,22 @@ export interface SessionsTable {
   permissions: string | null;
   /** The first query's first line, shortened. */
   title: string | null;
+  /** `worktree`, or null (none). */
+  isolation: string | null;
+  /** JSON SessionGit: the repository of the session's checkpoints; null when its cwd is in none. */
+  git: string | null;
+  parent_id: string | null;
+  forked_from_turn: number | null;
+  /** Turns that ended (results), less those a rewind took back. */
+  turns: ColumnType<number, number | undefined, number>;
+}
+
+export interface CheckpointsTable {
+  session_id: string;
+  turn: number;
+  commit_sha: string;
+  files_changed: number;
+  created_at: string;
 }
 
 export interface EventsTable {

@@ -1,4 +1,5 @@
 import type {
+  Isolation,
   PermissionPolicy,
   SessionResource,
   SessionState,
@@ -26,6 +27,71 @@ export interface SessionRecord {
   permissions: PermissionPolicy | null;
   /** The first query's first line, shortened; null for sessions from before titles. */
   title: string | null;
+  isolation: Isolation;
+  /** The git repository the session's checkpoints are of; null when its cwd is in none. */
+  git: SessionGit | null;
+  parentId: string | null;
+  /** The parent's turn a fork started from. */
+  forkedFromTurn: number | null;
+  /** Turns that ended (one per `result`), less those a rewind took back. */
+  turns: number;
+}
+
+/** Where a session's files are in git: the repository, and the session's own worktree if it has one. */
+export interface SessionGit {
+  /** The repository's working tree the checkpoints snapshot (the worktree's, for a worktree session). */
+  topLevel: string;
+  /** The repository's shared git directory (`.git` of the main working tree). */
+  commonDir: string;
+  /** The git directory of `topLevel` (its index). */
+  gitDir: string;
+  /** The session's cwd relative to `topLevel`, '' at its top. */
+  prefix: string;
+  /** The commit the session started from (its branch's base); null on a repository without commits. */
+  base: string | null;
+  worktree?: {
+    /** The main working tree it was made from. */
+    repository: string;
+    branch: string;
+    /** Set once it was removed. */
+    removed?: { branchKept: boolean };
+  };
+}
+
+/** A new session's history fields: no repository, no parent, no turns yet. */
+export const NO_HISTORY: Pick<
+  SessionRecord,
+  'isolation' | 'git' | 'parentId' | 'forkedFromTurn' | 'turns'
+> = Object.freeze({ isolation: 'none', git: null, parentId: null, forkedFromTurn: null, turns: 0 });
+
+/** The record of a session starting now: what it was given, the rest as a new session has it. */
+export function startingRecord(
+  given: Pick<
+    SessionRecord,
+    | 'id'
+    | 'owner'
+    | 'provider'
+    | 'model'
+    | 'cwd'
+    | 'nodeId'
+    | 'maxBudgetUsd'
+    | 'permissions'
+    | 'title'
+  > &
+    Partial<SessionRecord>,
+): SessionRecord {
+  const now = new Date().toISOString();
+  return {
+    state: 'starting',
+    providerRef: null,
+    suspendedState: null,
+    usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 },
+    createdAt: now,
+    updatedAt: now,
+    agentPid: null,
+    ...NO_HISTORY,
+    ...given,
+  };
 }
 
 export function toResource(record: SessionRecord, lastSeq: number): SessionResource {
@@ -41,5 +107,23 @@ export function toResource(record: SessionRecord, lastSeq: number): SessionResou
     usage: record.usage,
     lastSeq,
     ...(record.permissions ? { permissions: record.permissions } : {}),
+    isolation: record.isolation,
+    ...worktreeFields(record),
+    ...(record.parentId
+      ? {
+          parentId: record.parentId,
+          forkedFrom: { sessionId: record.parentId, turn: record.forkedFromTurn ?? 0 },
+        }
+      : {}),
+  };
+}
+
+function worktreeFields(record: SessionRecord): Partial<SessionResource> {
+  const worktree = record.git?.worktree;
+  if (!worktree || record.git?.base == null) return {};
+  const { branch, removed } = worktree;
+  return {
+    worktree: { repository: worktree.repository, branch, base: record.git.base },
+    ...(removed ? { worktreeRemoved: { branch, branchKept: removed.branchKept } } : {}),
   };
 }

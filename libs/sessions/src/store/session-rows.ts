@@ -1,12 +1,13 @@
 import type { Selectable } from 'kysely';
 import type {
+  Isolation,
   PermissionPolicy,
   PermissionResolver,
   SessionState,
   SuspendedState,
 } from '@jelmore/contracts';
 import type { PermissionRequestsTable, SessionsTable } from './schema';
-import type { SessionRecord } from './session-record';
+import type { SessionGit, SessionRecord } from './session-record';
 
 /** A tool permission request as the store keeps it. */
 export interface PermissionRequestRecord {
@@ -58,6 +59,13 @@ export function toRow(record: Partial<SessionRecord>): Partial<SessionRow> {
   if (record.maxBudgetUsd !== undefined) row.max_budget_usd = record.maxBudgetUsd;
   if (record.permissions !== undefined) row.permissions = record.permissions;
   if (record.title !== undefined) row.title = record.title;
+  if (record.isolation !== undefined) {
+    row.isolation = record.isolation === 'none' ? null : record.isolation;
+  }
+  if (record.git !== undefined) row.git = record.git && JSON.stringify(record.git);
+  if (record.parentId !== undefined) row.parent_id = record.parentId;
+  if (record.forkedFromTurn !== undefined) row.forked_from_turn = record.forkedFromTurn;
+  if (record.turns !== undefined) row.turns = record.turns;
   return row;
 }
 
@@ -85,6 +93,11 @@ export function fromRow(row: SessionRow): SessionRecord {
     maxBudgetUsd: row.max_budget_usd === null ? null : Number(row.max_budget_usd),
     permissions: row.permissions as PermissionPolicy | null,
     title: row.title ?? null,
+    isolation: (row.isolation as Isolation | null) ?? 'none',
+    git: row.git ? (JSON.parse(row.git) as SessionGit) : null,
+    parentId: row.parent_id,
+    forkedFromTurn: row.forked_from_turn === null ? null : Number(row.forked_from_turn),
+    turns: Number(row.turns),
   };
 }
 

@@ -206,6 +206,15 @@ export class SessionStore {
     return rows.map((r) => r.id);
   }
 
+  /** The sessions that ended before `cutoff` and still have a repository (worktree, checkpoints). */
+  async endedWithRepository(cutoff: string): Promise<SessionRecord[]> {
+    const rows = await endedSessionsBefore(this.db, cutoff)
+      .selectAll()
+      .where('git', 'is not', null)
+      .execute();
+    return rows.map(fromRow);
+  }
+
   /** The working directories of the sessions that did not end before `cutoff` (live, resumable, ended since). */
   async cwdsInUse(cutoff: string): Promise<string[]> {
     const rows = await this.db

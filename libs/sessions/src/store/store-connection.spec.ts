@@ -32,6 +32,7 @@ describe.each(STORE_ADAPTERS)('StoreConnection on $adapter', ({ adapter, create 
           '0001_sessions_and_events',
           '0002_permission_requests',
           '0003_attachments',
+          '0004_checkpoints',
         ]);
         expect((await new SessionStore(again).getSession('kept'))?.id).toBe('kept');
       } finally {

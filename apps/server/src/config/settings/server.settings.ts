@@ -9,7 +9,7 @@ import {
   Max,
   Min,
 } from 'class-validator';
-import { parseSetting, type SettingsTable } from '@jelmore/contracts';
+import { ISOLATIONS, parseSetting, type SettingsTable } from '@jelmore/contracts';
 import { AgentProvider, DEFAULT_CIRCUIT_OPTIONS, providerFolderClasses } from '@jelmore/providers';
 import { DEFAULT_SESSIONS_OPTIONS } from '@jelmore/sessions';
 import { MAX_BLOCKS } from '../../api/turn-content';
@@ -73,6 +73,14 @@ export const SERVER_SETTINGS: SettingsTable = {
     default: './workspace',
     rules: [IsString(), IsNotEmpty()],
     description: "Root of the sessions' working directories.",
+  },
+  defaultIsolation: {
+    env: 'JELMORE_DEFAULT_ISOLATION',
+    file: 'default_isolation',
+    default: DEFAULT_SESSIONS_OPTIONS.defaultIsolation,
+    rules: [IsIn(ISOLATIONS)],
+    description:
+      '`none` or `worktree`: the isolation of sessions created without one. `worktree` gives each a git worktree of its own (its cwd must then be in a git repository); see [Fork, checkpoints and worktrees](api.md#fork-checkpoints-and-worktrees).',
   },
   sharedWorkspace: {
     env: 'JELMORE_SHARED_WORKSPACE',
