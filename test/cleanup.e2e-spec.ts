@@ -1,10 +1,19 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import type { AttachmentResource, SessionResource } from '@jelmore/contracts';
+import type { AttachmentResource, Checkpoint, SessionResource } from '@jelmore/contracts';
 import { SessionCleanupJob, SessionsService } from '@jelmore/sessions';
 import { startTestServer, TestServer } from './support/app';
+import { git, makeRepository, worktreeFolders } from './support/git';
 import { sha256, uploadAttachment } from './support/media';
 import { eventually, processesMentioning, waitUntil } from './support/processes';
 
@@ -190,5 +199,52 @@ describe('the cleanup job removes the folders and attachments of sessions past r
       expect(sha256(res.text)).toBe(attachment.sha256);
     }
     await http.delete(`/v1/sessions/${kept.id}`).expect(200);
+  });
+
+  it('forgets the checkpoints of sessions past retention; a live one keeps its own and its worktree', async () => {
+    const http = request(server.url);
+    const repo = join(root, 'checked');
+    makeRepository(repo, { 'README.md': '# checked\n' });
+    const start = async (body: object) => {
+      const session = (
+        await http
+          .post('/v1/sessions')
+          .send({ query: '[[events 1]]', provider: 'scripted', cwd: 'checked', ...body })
+          .expect(201)
+      ).body as SessionResource;
+      await waitUntil(
+        async () => (await http.get(`/v1/sessions/${session.id}`)).body.state === 'idle',
+      );
+      return session;
+    };
+    const turnsOf = async (session: SessionResource) =>
+      (
+        (await http.get(`/v1/sessions/${session.id}/checkpoints`).expect(200)).body as Checkpoint[]
+      ).map((c) => c.turn);
+    const ended = await start({});
+    const kept = await start({ isolation: 'worktree' });
+    expect(await turnsOf(ended)).toEqual([0, 1]);
+    await http.delete(`/v1/sessions/${ended.id}`).expect(200);
+    const store = readdirSync(join(root, '.jelmore', 'checkpoints'))[0];
+    const refsOf = (session: SessionResource) =>
+      git(
+        join(root, '.jelmore', 'checkpoints', store),
+        'for-each-ref',
+        '--format=%(refname)',
+        `refs/jelmore/${session.id}/`,
+      );
+    expect(refsOf(ended)).toContain(`refs/jelmore/${ended.id}/turn-1`);
+
+    const job = server.app.get(SessionCleanupJob);
+    await job.run();
+    expect(await turnsOf(ended)).toEqual([0, 1]);
+
+    await job.run(Date.now() + (RETENTION_SECONDS + 60) * 1000);
+    expect(await turnsOf(ended)).toEqual([]);
+    expect(refsOf(ended)).toBe('');
+    expect(await turnsOf(kept)).toEqual([0, 1]);
+    expect(worktreeFolders(repo)).toEqual([repo, kept.cwd]);
+    await http.delete(`/v1/sessions/${kept.id}`).expect(200);
+    expect(worktreeFolders(repo)).toEqual([repo]);
   });
 });

@@ -8,7 +8,7 @@ import { DEFAULT_SESSIONS_OPTIONS } from '../../libs/sessions/src/sessions.optio
 import { createDialect } from '../../libs/sessions/src/store/dialect';
 import type { EventStore } from '../../libs/sessions/src/store/event-store';
 import type { PermissionRequestRecord } from '../../libs/sessions/src/store/permission-request-store';
-import type { SessionRecord } from '../../libs/sessions/src/store/session-record';
+import { NO_HISTORY, type SessionRecord } from '../../libs/sessions/src/store/session-record';
 import { StoreConnection } from '../../libs/sessions/src/store/store-connection';
 import { POSTGRES_URL } from './cluster-services';
 
@@ -163,6 +163,7 @@ export function sessionRecord(id: string, patch: Partial<SessionRecord> = {}): S
     maxBudgetUsd: null,
     permissions: null,
     title: null,
+    ...NO_HISTORY,
     ...patch,
   };
 }
