@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SessionEvent, TurnBlock } from '@jelmore/contracts';
+import type { CheckpointEvent, SessionEvent, TurnBlock } from '@jelmore/contracts';
 import {
   documentBlock,
   imageBlock,
@@ -11,6 +11,7 @@ import {
 } from '@jelmore/client';
 import { FakeAnthropicServer } from './fixtures/fake-anthropic';
 import { startTestServer, TestServer } from './support/app';
+import { makeRepository } from './support/git';
 import { pdfDocument, pngImage, sha256 } from './support/media';
 import { freePort, ServerProcess } from './support/server-process';
 import { TcpProxy } from './support/tcp-proxy';
@@ -59,7 +60,12 @@ describe('@jelmore/client against the real server (Claude Code CLI, fake model A
 
   beforeAll(async () => {
     server = await startTestServer({
-      env: { JELMORE_API_KEYS: KEYS, JELMORE_SCRIPTED_ENABLED: 'true' },
+      // Tenant keys; their sessions may work in the shared folder, where the worktree test's repository is.
+      env: {
+        JELMORE_API_KEYS: KEYS,
+        JELMORE_SCRIPTED_ENABLED: 'true',
+        JELMORE_SHARED_WORKSPACE: 'shared',
+      },
       fake: { slowDelayMs: 150 },
     });
   });
@@ -248,6 +254,95 @@ describe('@jelmore/client against the real server (Claude Code CLI, fake model A
       expect(await client().events(session.id)).toEqual(events);
     } finally {
       await proxy.stop();
+    }
+  });
+
+  it('lists checkpoints, diffs, forks and rewinds a worktree session over REST and Socket.IO', async () => {
+    const repo = join(server.dir, 'workspace', 'shared', 'repo');
+    makeRepository(repo, { 'README.md': '# demo\n' });
+    const api = client();
+    const overSocket = client({ commands: 'socket' });
+    const session = await overSocket.createSession({
+      query: '[[bash echo one > a.txt]]',
+      cwd: 'shared/repo',
+      isolation: 'worktree',
+    });
+    const id = session.id;
+    expect(session).toMatchObject({
+      isolation: 'worktree',
+      worktree: { repository: repo, branch: `jelmore/${id}` },
+    });
+    const recorded: CheckpointEvent[] = [];
+    for await (const event of api.stream(id)) {
+      if (event.type === 'checkpoint') recorded.push(event);
+      if (event.type === 'checkpoint' && event.turn === 1) {
+        await api.send(id, '[[bash echo two > b.txt]]');
+      }
+      // Turn 2's checkpoint comes before the session is idle again, and rewind wants it idle.
+      if (recorded.length === 3 && event.type === 'status' && event.to === 'idle') break;
+    }
+    const checkpoints = await overSocket.checkpoints(id);
+    expect(checkpoints.map((c) => [c.turn, c.commit, c.filesChanged])).toEqual(
+      recorded.map((e) => [e.turn, e.commit, e.filesChanged]),
+    );
+    expect(checkpoints.map((c) => c.filesChanged)).toEqual([0, 1, 1]);
+
+    const turnTwo = await api.diff(id, { from: 1, to: 2 });
+    expect(turnTwo).toMatchObject({
+      from: 1,
+      to: 2,
+      files: [{ path: 'b.txt', status: 'added', additions: 1, deletions: 0 }],
+    });
+    expect(await api.patch(id, { from: 1, to: 2 })).toBe(turnTwo.patch);
+    expect(turnTwo.patch).toContain('+++ b/b.txt');
+    const whole = await api.diff(id);
+    expect(whole.to).toBeUndefined();
+    expect(whole.files.map((f) => f.path)).toEqual(['a.txt', 'b.txt']);
+
+    // Fork at turn 1 over Socket.IO; over REST with no turn, at the last checkpoint.
+    const atOne = await overSocket.fork(id, { turn: 1 });
+    const atLast = await api.fork(id);
+    for (const [fork, turn] of [
+      [atOne, 1],
+      [atLast, 2],
+    ] as const) {
+      expect(fork).toMatchObject({
+        parentId: id,
+        forkedFrom: { sessionId: id, turn },
+        state: 'idle',
+        worktree: { branch: `jelmore/${fork.id}` },
+      });
+      expect(readFileSync(join(fork.cwd, 'a.txt'), 'utf8')).toBe('one\n');
+      expect(existsSync(join(fork.cwd, 'b.txt'))).toBe(turn === 2);
+    }
+
+    // Rewind over Socket.IO (the ack's `ok` is not part of the answer), then to the start over REST.
+    const toOne = await overSocket.rewind(id, 1);
+    expect(Object.keys(toOne).sort()).toEqual(['conversation', 'filesChanged', 'session', 'turn']);
+    expect(toOne).toMatchObject({
+      turn: 1,
+      filesChanged: 1,
+      conversation: 'truncated',
+      session: { id, state: 'idle' },
+    });
+    expect(existsSync(join(session.cwd, 'b.txt'))).toBe(false);
+    const toStart = await api.rewind(id, 0);
+    expect(toStart).toMatchObject({ turn: 0, filesChanged: 1, conversation: 'kept' });
+    expect(existsSync(join(session.cwd, 'a.txt'))).toBe(false);
+
+    await expectCode(api.rewind(id, 9), 'CHECKPOINT_NOT_FOUND', 404);
+    await expectCode(overSocket.rewind(id, 9), 'CHECKPOINT_NOT_FOUND');
+    await expectCode(overSocket.fork(id, { turn: 9 }), 'CHECKPOINT_NOT_FOUND');
+    await expectCode(api.diff(id, { from: 5 }), 'CHECKPOINT_NOT_FOUND', 404);
+    await expectCode(api.patch(id, { from: 5 }), 'CHECKPOINT_NOT_FOUND', 404);
+    // Another key's session has no checkpoints for this one.
+    await expectCode(client({ apiKey: BOB }).checkpoints(id), 'SESSION_NOT_FOUND', 404);
+
+    for (const each of [atOne, atLast, session]) {
+      expect((await api.terminate(each.id)).worktreeRemoved).toEqual({
+        branch: `jelmore/${each.id}`,
+        branchKept: false,
+      });
     }
   });
 

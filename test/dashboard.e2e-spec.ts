@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { JelmoreClient } from '@jelmore/client';
 import { startTestServer, TestServer } from './support/app';
+import { makeRepository } from './support/git';
 import { pngImage, sha256 } from './support/media';
 
 /** Debian's Chromium (`apt-get install chromium`, done by .ci/run). */
@@ -18,11 +19,13 @@ interface BrowserEvents {
   DragEvent: new (type: string, init: object) => Event;
   ClipboardEvent: new (type: string, init: object) => Event;
 }
-interface Thumbnail {
+interface Tagged {
+  dataset: Record<string, string | undefined>;
+}
+interface Thumbnail extends Tagged {
   naturalWidth: number;
   naturalHeight: number;
   src: string;
-  dataset: Record<string, string | undefined>;
 }
 
 describe('the web dashboard in Chromium (real server, Claude Code CLI, fake model API)', () => {
@@ -45,7 +48,8 @@ describe('the web dashboard in Chromium (real server, Claude Code CLI, fake mode
     }
     mkdirSync(ARTIFACTS, { recursive: true });
     server = await startTestServer({
-      env: { JELMORE_API_KEYS: `dash:${KEY}` },
+      // A tenant key: its sessions may work in the shared folder, where the worktree test's repository is.
+      env: { JELMORE_API_KEYS: `dash:${KEY}`, JELMORE_SHARED_WORKSPACE: 'shared' },
       fake: { slowDelayMs: 300 },
     });
     api = new JelmoreClient({ url: server.url, apiKey: KEY });
@@ -315,6 +319,104 @@ describe('the web dashboard in Chromium (real server, Claude Code CLI, fake mode
       'what is in the dropped image?',
     );
     await shot('8-images');
+    await api.terminate(id);
+  });
+
+  it("shows a worktree session's checkpoints with each turn's diff, forks at one and rewinds to one", async () => {
+    makeRepository(join(server.dir, 'workspace', 'shared', 'repo'), { 'README.md': '# demo\n' });
+    // Turn 2 writes markup: its patch must show as text, never run or become elements.
+    const markup = '<script>window.__x=1</script>';
+    await page.goto(`${server.url}/#/`);
+    await page.locator('#query').fill('[[bash echo one > a.txt]] alpha-turn');
+    await page.locator('#provider').selectOption('claude');
+    await page.locator('#cwd').fill('shared/repo');
+    await page.locator('#worktree').check();
+    await page.locator('#new-session button[type=submit]').click();
+    await page.waitForURL(/#\/sessions\/[0-9a-f-]{36}$/);
+    const id = page.url().split('/').at(-1)!;
+    expect(await page.locator('#session-worktree').textContent()).toBe(`worktree jelmore/${id}`);
+    const checkpoint = (turn: number) =>
+      transcript().locator(`.ev.checkpoint[data-type=checkpoint][data-turn="${turn}"]`);
+    await checkpoint(1).waitFor();
+    await waitForState('idle');
+    await page.locator('#input-text').fill(`[[bash echo '${markup}' > b.txt]] beta-turn`);
+    await page.locator('#send').click();
+    await checkpoint(2).waitFor();
+    await waitForState('idle');
+
+    const checkpoints = await api.checkpoints(id);
+    expect(checkpoints.map((c) => c.turn)).toEqual([0, 1, 2]);
+    for (const { turn, commit, filesChanged } of checkpoints) {
+      expect(await checkpoint(turn).getAttribute('data-commit')).toBe(commit);
+      const files = `${filesChanged} file${filesChanged === 1 ? '' : 's'}`;
+      expect(await checkpoint(turn).locator('.checkpoint-line').textContent()).toMatch(
+        new RegExp(`^✓ checkpoint turn ${turn} · ${files} · ${commit.slice(0, 7)}`),
+      );
+    }
+    // The start has no turn before it to compare with, nor a conversation to fork.
+    expect(await checkpoint(0).locator('button.diff-toggle, button.fork').count()).toBe(0);
+
+    // Turn 2's diff: its own file only, the patch as the server gives it, as text.
+    const toggle = checkpoint(2).locator('button.diff-toggle');
+    await toggle.click();
+    expect(await toggle.getAttribute('aria-expanded')).toBe('true');
+    const panel = checkpoint(2).locator('.diff');
+    const rows = panel.locator('table.diff-files tr[data-path]');
+    await rows.first().waitFor();
+    expect(
+      await rows.evaluateAll((trs) =>
+        (trs as unknown as Tagged[]).map((tr) => [tr.dataset.path, tr.dataset.status]),
+      ),
+    ).toEqual([['b.txt', 'added']]);
+    const patch = await panel.locator('pre.diff-patch').textContent();
+    expect(patch).toBe(await api.patch(id, { from: 1, to: 2 }));
+    expect(patch).toContain(`+${markup}`);
+    expect(await transcript().locator('script').count()).toBe(0);
+    expect(await page.evaluate('window.__x')).toBeUndefined();
+    await shot('9-checkpoints');
+    await toggle.click();
+    expect(await toggle.getAttribute('aria-expanded')).toBe('false');
+    expect(await panel.isHidden()).toBe(true);
+
+    // Fork at turn 1 opens the new session, in a worktree of its own with turn 1's files.
+    await checkpoint(1).locator('button.fork').click();
+    await page.waitForURL(
+      (url) => /^#\/sessions\/[0-9a-f-]{36}$/.test(url.hash) && !url.hash.endsWith(id),
+    );
+    const forkId = page.url().split('/').at(-1)!;
+    const parentLink = page.locator('#session-parent');
+    expect(await parentLink.textContent()).toBe(`forked from ${id.slice(0, 8)} at turn 1`);
+    expect(await page.locator('#session-worktree').textContent()).toBe(
+      `worktree jelmore/${forkId}`,
+    );
+    const fork = await api.getSession(forkId);
+    expect(fork).toMatchObject({ parentId: id, forkedFrom: { sessionId: id, turn: 1 } });
+    expect(readFileSync(join(fork.cwd, 'a.txt'), 'utf8')).toBe('one\n');
+    expect(existsSync(join(fork.cwd, 'b.txt'))).toBe(false);
+    await shot('10-fork');
+
+    // Back to the parent by its link; rewinding it to turn 1 (confirmed) takes turn 2's file away.
+    await parentLink.click();
+    await page.waitForURL((url) => url.hash === `#/sessions/${id}`);
+    await checkpoint(2).waitFor();
+    await waitForState('idle');
+    const parent = await api.getSession(id);
+    expect(existsSync(join(parent.cwd, 'b.txt'))).toBe(true);
+    const asked = new Promise<string>((resolve) =>
+      page.once('dialog', (dialog) => {
+        resolve(dialog.message());
+        void dialog.accept();
+      }),
+    );
+    await checkpoint(1).locator('button.rewind').click();
+    expect(await asked).toContain('turn 1');
+    await checkpoint(1)
+      .locator('.outcome', { hasText: 'rewound · 1 file changed · conversation truncated' })
+      .waitFor();
+    expect(existsSync(join(parent.cwd, 'b.txt'))).toBe(false);
+    expect(readFileSync(join(parent.cwd, 'a.txt'), 'utf8')).toBe('one\n');
+    await shot('11-rewind');
+    await api.terminate(forkId);
     await api.terminate(id);
   });
 

@@ -105,6 +105,31 @@ describe('EventPrinter', () => {
     ]);
   });
 
+  it('shows each checkpoint on one short line, after the turn it follows', () => {
+    const { out, err, p } = printer();
+    const commit = 'abc1234def5678abc1234def5678abc1234def56';
+    p.print(ev({ type: 'checkpoint', turn: 0, commit, filesChanged: 0 }));
+    p.print(ev({ type: 'assistant', text: 'Edited.' }));
+    p.print(
+      ev({
+        type: 'result',
+        text: 'Edited.',
+        durationMs: 1200,
+        usage: { inputTokens: 3, outputTokens: 4, costUsd: 0 },
+      }),
+    );
+    p.print(ev({ type: 'checkpoint', turn: 1, commit, filesChanged: 1 }));
+    p.print(ev({ type: 'checkpoint', turn: 2, commit, filesChanged: 3 }));
+    expect(out.text).toBe('Edited.\n');
+    expect(err.text.split('\n')).toEqual([
+      '✓ checkpoint turn 0 · 0 files · abc1234',
+      '✓ done in 1.2 s · 3 in / 4 out tokens · $0',
+      '✓ checkpoint turn 1 · 1 file · abc1234',
+      '✓ checkpoint turn 2 · 3 files · abc1234',
+      '',
+    ]);
+  });
+
   it("prints a turn's input briefly: its text, then its attachments with their sizes", () => {
     const { out, err, p } = printer();
     const attachment = { sha256: 'x', mediaType: 'image/png' } as const;

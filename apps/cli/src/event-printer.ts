@@ -1,9 +1,11 @@
-import type { SessionEvent, SessionState, TurnBlock } from '@jelmore/contracts';
+import type { CheckpointEvent, SessionEvent, SessionState, TurnBlock } from '@jelmore/contracts';
 import {
+  counted,
   formatBytes,
   formatDuration,
   formatUsage,
   oneLine,
+  shortCommit,
   styleFor,
   summarizeToolInput,
   type Style,
@@ -80,6 +82,9 @@ export class EventPrinter {
         this.note(`${head} in ${formatDuration(event.durationMs)} · ${formatUsage(event.usage)}`);
         break;
       }
+      case 'checkpoint':
+        this.note(s.dim(describeCheckpoint(event)));
+        break;
       case 'error':
         this.note(s.red(`✗ ${event.code}: ${event.message}`));
         break;
@@ -172,4 +177,9 @@ export function describeInput(content: TurnBlock[], s: Style): string {
         ],
   );
   return [text, attachments.length ? s.dim(attachments.join(' ')) : ''].filter(Boolean).join(' ');
+}
+
+/** `✓ checkpoint turn 2 · 3 files · abc1234`: the files as they were when the turn ended. */
+function describeCheckpoint(event: CheckpointEvent): string {
+  return `✓ checkpoint turn ${event.turn} · ${counted(event.filesChanged, 'file')} · ${shortCommit(event.commit)}`;
 }

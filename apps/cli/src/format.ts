@@ -61,6 +61,16 @@ export function formatAge(iso: string, now = Date.now()): string {
   return `${Math.floor(seconds / 86_400)} d ago`;
 }
 
+/** `1 file`, `3 files`. */
+export function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/** A commit as git abbreviates it. */
+export function shortCommit(commit: string): string {
+  return commit.slice(0, 7);
+}
+
 /** One line, at most `max` characters. */
 export function oneLine(text: string, max = 80): string {
   const flat = text.replace(/\s+/g, ' ').trim();

@@ -1,6 +1,14 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { JelmoreClient, JelmoreClientError } from '@jelmore/client';
 import { collectFile, turnContent, type AttachmentPaths } from './attachments';
+import {
+  colorPatch,
+  describeRewind,
+  describeWorktreeRemoval,
+  diffRange,
+  formatDiffStat,
+  formatFork,
+} from './checkpoint-format';
 import type { Terminal } from './event-printer';
 import { formatAge, formatCost, oneLine, styleFor, table, wantsColor } from './format';
 import { attachSession, runSession } from './session.commands';
@@ -31,6 +39,12 @@ function attachmentPaths(local: { image?: string[]; file?: string[] }): Attachme
 function nonNegativeInt(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number');
   return Number(value);
+}
+
+function positiveInt(value: string): number {
+  const n = nonNegativeInt(value);
+  if (n === 0) throw new InvalidArgumentError('expected a whole number above 0');
+  return n;
 }
 
 function positiveNumber(value: string): number {
@@ -98,6 +112,13 @@ export function buildProgram(term: Terminal, env: NodeJS.ProcessEnv): Command {
       .option('-m, --model <model>', 'model id or alias, e.g. sonnet')
       .option('--cwd <dir>', "working directory inside the server's workspace root")
       .option('--budget <usd>', 'stop the session once it has cost this much', positiveNumber)
+      .option('--worktree', 'work in a git worktree of its own, on the branch jelmore/<id>')
+      .addOption(
+        new Option(
+          '--base-ref <ref>',
+          'the commit, branch or tag the worktree starts from',
+        ).implies({ worktree: true }),
+      )
       .option('--keep', 'leave the session open when the turn ends (default: terminate it)'),
   ).action(
     withClient(
@@ -110,6 +131,8 @@ export function buildProgram(term: Terminal, env: NodeJS.ProcessEnv): Command {
           model?: string;
           cwd?: string;
           budget?: number;
+          worktree?: boolean;
+          baseRef?: string;
           keep?: boolean;
           image?: string[];
           file?: string[];
@@ -123,6 +146,8 @@ export function buildProgram(term: Terminal, env: NodeJS.ProcessEnv): Command {
             model: local.model,
             cwd: local.cwd,
             maxBudgetUsd: local.budget,
+            isolation: local.worktree ? 'worktree' : undefined,
+            baseRef: local.baseRef,
           },
           { term, env, json: Boolean(opts.json), keep: Boolean(local.keep) },
         ),
@@ -195,8 +220,67 @@ export function buildProgram(term: Terminal, env: NodeJS.ProcessEnv): Command {
     .action(
       withClient(async (client, opts, id: string) => {
         const session = await client.terminate(id);
+        if (opts.json) return void printJson(session);
+        print(`${session.id} ${session.state} · ${formatCost(session.usage.costUsd)}`);
+        if (session.worktreeRemoved) print(describeWorktreeRemoval(session.worktreeRemoved));
+      }),
+    );
+
+  program
+    .command('diff')
+    .description("a session's changes to its files since it started: the patch, --stat or --json")
+    .argument('<id>', 'session id')
+    .addOption(
+      new Option('--turn <n>', "one turn's own changes")
+        .argParser(positiveInt)
+        .conflicts(['from', 'to']),
+    )
+    .option('--from <turn>', "from this turn's checkpoint (default 0: the start)", nonNegativeInt)
+    .option('--to <turn>', "to this turn's checkpoint (default: the files now)", nonNegativeInt)
+    .option('--stat', 'only the files changed, with lines added and removed')
+    .action(
+      withClient(
+        async (
+          client,
+          opts,
+          id: string,
+          local: { turn?: number; from?: number; to?: number; stat?: boolean },
+        ) => {
+          const range = diffRange(local);
+          if (opts.json || local.stat) {
+            const diff = await client.diff(id, range);
+            return void (opts.json ? printJson(diff) : print(formatDiffStat(diff, style)));
+          }
+          const patch = await client.patch(id, range);
+          if (patch) print(colorPatch(patch, style));
+          else term.err.write('no changes\n');
+        },
+      ),
+    );
+
+  program
+    .command('fork')
+    .description("a new session from a session's conversation and files at a turn")
+    .argument('<id>', 'session id')
+    .option('--turn <n>', 'the turn to fork at (default: the last checkpoint)', positiveInt)
+    .action(
+      withClient(async (client, opts, id: string, local: { turn?: number }) => {
+        const session = await client.fork(id, { turn: local.turn });
         if (opts.json) printJson(session);
-        else print(`${session.id} ${session.state} · ${formatCost(session.usage.costUsd)}`);
+        else print(formatFork(session));
+      }),
+    );
+
+  program
+    .command('rewind')
+    .description("put a session's files (and conversation) back to a turn; not while it runs")
+    .argument('<id>', 'session id')
+    .requiredOption('--turn <n>', 'the turn to go back to (0: the start)', nonNegativeInt)
+    .action(
+      withClient(async (client, opts, id: string, local: { turn: number }) => {
+        const result = await client.rewind(id, local.turn);
+        if (opts.json) printJson(result);
+        else print(describeRewind(result));
       }),
     );
 

@@ -5,12 +5,15 @@ import {
   type SessionState,
 } from '@jelmore/contracts';
 import type { CreateSessionRequest, JelmoreClient, SessionEventStream } from '@jelmore/client';
+import { describeWorktreeRemoval } from './checkpoint-format';
 import { EventPrinter, type Terminal } from './event-printer';
 import { formatUsage, styleFor, wantsColor } from './format';
 import { Spinner } from './spinner';
 
 /** Exit code after Ctrl-C, as shells report a SIGINT death. */
 export const EXIT_INTERRUPTED = 130;
+/** How long `run` waits after the turn's result for its checkpoint (a git commit of the files). */
+const CHECKPOINT_WAIT_MS = 5000;
 
 export interface StreamOutput {
   term: Terminal;
@@ -66,6 +69,7 @@ export async function runSession(
   };
   let session: SessionResource | undefined;
   let stream: SessionEventStream | undefined;
+  let checkpointWait: ReturnType<typeof setTimeout> | undefined;
   let terminating: Promise<SessionResource | undefined> | undefined;
   let ctrlC = 0;
   const terminate = (id: string) =>
@@ -91,17 +95,27 @@ export async function runSession(
       await terminate(id);
       return EXIT_INTERRUPTED;
     }
-    say(`session ${id} · ${session.provider} · ${session.model}`);
+    const branch = session.worktree ? ` · worktree ${session.worktree.branch}` : '';
+    say(`session ${id} · ${session.provider} · ${session.model}${branch}`);
     stream = client.stream(id, {
       onConnectionChange: (up) => say(up ? 'reconnected' : 'connection lost, reconnecting…'),
     });
     let failed = false;
     let state: SessionState = session.state;
+    // A session with checkpoints (turn 0's came first) records the turn's after its result, before it
+    // goes idle; the timer only guards against a server that never sends it.
+    let checkpoints = false;
     for await (const event of stream) {
       emit(options, printer, event);
       if (event.type === 'error') failed = true;
       if (event.type === 'status') state = event.to;
-      if (event.type === 'result') break;
+      if (event.type === 'checkpoint') checkpoints = true;
+      if (checkpointWait && ['checkpoint', 'status', 'error'].includes(event.type)) break;
+      if (event.type === 'result') {
+        if (!checkpoints) break;
+        const open = stream;
+        checkpointWait = setTimeout(() => open.close(), CHECKPOINT_WAIT_MS);
+      }
       // Suspended (e.g. the server is shutting down) or cut off by a crash: no result will come.
       if (state === 'suspended' || state === 'interrupted') break;
     }
@@ -112,14 +126,17 @@ export async function runSession(
     if (state === 'failed') failed = true;
     let ended = await terminating;
     if (!ended && !TERMINAL_STATES.has(state) && options.keep) {
-      say(`session ${id} kept: jelmore attach ${id} · jelmore kill ${id}`);
+      const diff = checkpoints ? ` · jelmore diff ${id}` : '';
+      say(`session ${id} kept: jelmore attach ${id}${diff} · jelmore kill ${id}`);
     } else {
       ended ??= TERMINAL_STATES.has(state) ? await client.getSession(id) : await terminate(id);
       if (ended) say(`session ${id} ${ended.state} · ${formatUsage(ended.usage)}`);
+      if (ended?.worktreeRemoved) say(describeWorktreeRemoval(ended.worktreeRemoved));
     }
     if (ctrlC > 0) return EXIT_INTERRUPTED;
     return failed ? 1 : 0;
   } finally {
+    clearTimeout(checkpointWait);
     release();
     stream?.close();
     printer.finish();

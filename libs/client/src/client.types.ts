@@ -1,5 +1,6 @@
 import type {
   AttachmentResource,
+  Isolation,
   ModelInfo,
   PermissionPolicy,
   ProviderCapabilities,
@@ -30,6 +31,16 @@ export interface CreateSessionRequest {
   maxBudgetUsd?: number;
   /** `ask`: each tool call waits for replyPermission(); `deny-writes`; `bypass`. */
   permissions?: PermissionPolicy;
+  /** `worktree`: the session works in a git worktree of its own, on the branch `jelmore/<id>`. */
+  isolation?: Isolation;
+  /** With `isolation: 'worktree'`: the commit, branch or tag the worktree's branch starts from. */
+  baseRef?: string;
+}
+
+/** Two checkpoints' turns: `from` default 0 (the start), `to` default the files as they are now. */
+export interface DiffRange {
+  from?: number;
+  to?: number;
 }
 
 export interface UploadOptions {

@@ -55,6 +55,15 @@ export async function httpRequest(
   }
 }
 
+/** `?a=1&b=2` of the parameters that are set; '' when none is. */
+export function queryString(params: Record<string, string | number | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== undefined) search.set(name, String(value));
+  }
+  return search.size ? `?${search.toString()}` : '';
+}
+
 /** The answer's JSON; an error status (unless accepted) throws the server's code. */
 export function jsonOf<T>(answer: HttpAnswer, acceptedErrors: number[] = []): T {
   const parsed = parse(answer);

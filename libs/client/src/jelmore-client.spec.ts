@@ -14,6 +14,7 @@ describe('JelmoreClient over REST', () => {
     method?: string;
     url?: string;
     auth?: string;
+    accept?: string;
     contentType?: string;
     body: string;
     bytes: Buffer;
@@ -29,6 +30,7 @@ describe('JelmoreClient over REST', () => {
           method: req.method,
           url: req.url,
           auth: req.headers.authorization,
+          accept: req.headers.accept,
           contentType: req.headers['content-type'],
           body: bytes.toString(),
           bytes,
@@ -148,6 +150,70 @@ describe('JelmoreClient over REST', () => {
     expect(await failure(client.attachment('nope'))).toMatchObject({
       code: 'CLIENT_BAD_RESPONSE',
       status: 502,
+    });
+  });
+
+  it('creates a session in a worktree, from a base ref', async () => {
+    handler = json(201, { id: 's1', isolation: 'worktree' });
+    await new JelmoreClient({ url }).createSession({
+      query: 'q',
+      isolation: 'worktree',
+      baseRef: 'main~1',
+    });
+    expect(JSON.parse(seen[0].body)).toEqual({
+      query: 'q',
+      isolation: 'worktree',
+      baseRef: 'main~1',
+    });
+  });
+
+  it('reads checkpoints, and a diff as JSON or as the patch alone', async () => {
+    const client = new JelmoreClient({ url });
+    const checkpoint = { turn: 0, commit: 'abc', filesChanged: 0, createdAt: 't' };
+    handler = json(200, [checkpoint]);
+    expect(await client.checkpoints('a/b')).toEqual([checkpoint]);
+    const diff = { from: 1, to: 2, files: [], patch: '' };
+    handler = json(200, diff);
+    expect(await client.diff('s1', { from: 1, to: 2 })).toEqual(diff);
+    await client.diff('s1');
+    const patch = 'diff --git a/x b/x\n+é\n';
+    handler = (_req, res) => res.writeHead(200, { 'content-type': 'text/x-diff' }).end(patch);
+    // Turn 0 is a turn like any other, not a missing parameter.
+    expect(await client.patch('s1', { from: 0 })).toBe(patch);
+    expect(seen.map((r) => [r.method, r.url, r.accept])).toEqual([
+      ['GET', '/v1/sessions/a%2Fb/checkpoints', 'application/json'],
+      ['GET', '/v1/sessions/s1/diff?from=1&to=2', 'application/json'],
+      ['GET', '/v1/sessions/s1/diff', 'application/json'],
+      ['GET', '/v1/sessions/s1/diff?from=0', 'text/x-diff'],
+    ]);
+
+    handler = json(404, { error: { code: 'CHECKPOINT_NOT_FOUND', message: 'No turn 9' } });
+    expect(await failure(client.patch('s1', { to: 9 }))).toMatchObject({
+      code: 'CHECKPOINT_NOT_FOUND',
+      message: 'No turn 9',
+      status: 404,
+    });
+  });
+
+  it('forks (at a turn or the last checkpoint) and rewinds over REST', async () => {
+    const client = new JelmoreClient({ url });
+    const child = { id: 's2', parentId: 's1', forkedFrom: { sessionId: 's1', turn: 2 } };
+    handler = json(201, child);
+    expect(await client.fork('s1', { turn: 2 })).toEqual(child);
+    await client.fork('s1');
+    const rewound = { session: { id: 's1' }, turn: 1, filesChanged: 3, conversation: 'kept' };
+    handler = json(200, rewound);
+    expect(await client.rewind('s1', 1)).toEqual(rewound);
+    expect(seen.map((r) => [r.method, r.url, r.body])).toEqual([
+      ['POST', '/v1/sessions/s1/fork', '{"turn":2}'],
+      ['POST', '/v1/sessions/s1/fork', '{}'],
+      ['POST', '/v1/sessions/s1/rewind', '{"turn":1}'],
+    ]);
+
+    handler = json(409, { error: { code: 'FORK_UNSUPPORTED', message: 'codex cannot fork' } });
+    expect(await failure(client.fork('s1'))).toMatchObject({
+      code: 'FORK_UNSUPPORTED',
+      status: 409,
     });
   });
 

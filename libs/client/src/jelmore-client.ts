@@ -4,7 +4,10 @@ import {
   WsClientEvents,
   WsServerEvents,
   type AttachmentResource,
+  type Checkpoint,
   type PendingPermission,
+  type RewindResult,
+  type SessionDiff,
   type SessionEvent,
   type SessionResource,
   type SessionStreamError,
@@ -14,6 +17,7 @@ import {
 import { ClientErrorCode, JelmoreClientError, refusal } from './client-error';
 import type {
   CreateSessionRequest,
+  DiffRange,
   MetricsReport,
   ProviderHealthReport,
   ProvidersReport,
@@ -26,6 +30,7 @@ import {
   bytesOf,
   httpRequest,
   jsonOf,
+  queryString,
   type HttpTarget,
   type Method,
   type RequestBody,
@@ -103,13 +108,9 @@ export class JelmoreClient {
     id: string,
     query: { after?: number; limit?: number } = {},
   ): Promise<SessionEvent[]> {
-    const params = new URLSearchParams();
-    if (query.after !== undefined) params.set('after', String(query.after));
-    if (query.limit !== undefined) params.set('limit', String(query.limit));
-    const qs = params.size ? `?${params.toString()}` : '';
     const body = await this.rest<{ events: SessionEvent[] }>(
       'GET',
-      `/v1/sessions/${encodeURIComponent(id)}/events${qs}`,
+      `${this.path(id)}/events${queryString({ after: query.after, limit: query.limit })}`,
     );
     return body.events;
   }
@@ -158,8 +159,61 @@ export class JelmoreClient {
     );
   }
 
+  /** Ends the session; one with a worktree answers what became of it (`worktreeRemoved`). */
   terminate(sessionId: string): Promise<SessionResource> {
     return this.sessionCommand('DELETE', this.path(sessionId), WsClientEvents.terminate, sessionId);
+  }
+
+  // ---- checkpoints, fork and rewind ----
+
+  /** The session's checkpoints, turn 0 (its start) first; none when its cwd is in no git repo. */
+  checkpoints(sessionId: string): Promise<Checkpoint[]> {
+    return this.rest('GET', `${this.path(sessionId)}/checkpoints`);
+  }
+
+  /**
+   * The files changed between two checkpoints, and the patch. One turn's own changes:
+   * `{ from: n - 1, to: n }`.
+   */
+  diff(sessionId: string, range: DiffRange = {}): Promise<SessionDiff> {
+    return this.rest('GET', this.diffPath(sessionId, range));
+  }
+
+  /** `diff`'s patch alone, as git prints it (`text/x-diff`). */
+  async patch(sessionId: string, range: DiffRange = {}): Promise<string> {
+    const path = this.diffPath(sessionId, range);
+    return bytesOf(await httpRequest(this.http, 'GET', path, undefined, 'text/x-diff')).toString();
+  }
+
+  /**
+   * A new session from this one's conversation and files at `turn` (default: its last checkpoint).
+   * Fails with FORK_UNSUPPORTED for providers that cannot fork a conversation.
+   */
+  fork(sessionId: string, options: { turn?: number } = {}): Promise<SessionResource> {
+    const body = options.turn === undefined ? {} : { turn: options.turn };
+    return this.sessionCommand(
+      'POST',
+      `${this.path(sessionId)}/fork`,
+      WsClientEvents.fork,
+      sessionId,
+      body,
+    );
+  }
+
+  /**
+   * Puts the files of a session that is not running (idle, suspended, interrupted) back as they were
+   * at `turn`, and its conversation where the provider can (`conversation: 'truncated'`, else `'kept'`).
+   */
+  async rewind(sessionId: string, turn: number): Promise<RewindResult> {
+    const answer = await this.command(
+      'POST',
+      `${this.path(sessionId)}/rewind`,
+      { turn },
+      WsClientEvents.rewind,
+      { sessionId, turn },
+    );
+    const { ok: _ok, ...result } = answer as RewindResult & { ok?: boolean };
+    return result;
   }
 
   /** The session's permission requests that wait for an answer. */
@@ -276,13 +330,19 @@ export class JelmoreClient {
     return `/v1/sessions/${encodeURIComponent(sessionId)}`;
   }
 
+  private diffPath(sessionId: string, { from, to }: DiffRange): string {
+    return `${this.path(sessionId)}/diff${queryString({ from, to })}`;
+  }
+
+  /** A command that answers a session: REST gives it as the body, the WS ack as `session`. */
   private async sessionCommand(
     method: Method,
     path: string,
     event: string,
     sessionId: string,
+    body?: object,
   ): Promise<SessionResource> {
-    const answer = await this.command(method, path, undefined, event, { sessionId });
+    const answer = await this.command(method, path, body, event, { sessionId, ...body });
     return 'session' in answer ? (answer.session as SessionResource) : (answer as SessionResource);
   }
 

@@ -50,8 +50,8 @@ export class SessionCheckpoints {
    * change them. A checkpoint git cannot make is reported as an `error` event; the session goes on.
    */
   async turnEnded(record: SessionRecord): Promise<void> {
+    // Kept with the session's next state change (SessionTransitions), not a write of its own.
     record.turns += 1;
-    await this.sessions.updateSession(record.id, { turns: record.turns });
     if (!record.git) return;
     try {
       await this.record(record, record.git, record.turns);

@@ -51,6 +51,10 @@ export class SessionRepositories {
     isolation: Isolation,
     baseRef?: string,
   ): Promise<SessionPlace> {
+    // The session's own new folder is in no repository of the root: no git to ask.
+    if (isolation === 'none' && cwd === join(realPathOf(this.options.workspaceRoot)!, sessionId)) {
+      return { cwd, git: null };
+    }
     const repo = await this.repositoryOf(cwd);
     if (isolation === 'none') return { cwd, git: repo ? gitOf(repo) : null };
     if (!repo) throw worktreeNeedsRepository();

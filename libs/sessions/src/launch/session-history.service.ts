@@ -33,6 +33,8 @@ import { SessionLauncher } from './session-launcher.service';
  */
 @Injectable()
 export class SessionHistory {
+  private readonly rewinding = new Set<string>();
+
   constructor(
     private readonly store: SessionStore,
     private readonly log: EventLog,
@@ -130,7 +132,23 @@ export class SessionHistory {
    * the provider can (its agent is restarted for that). The session must not be running a turn.
    */
   async rewind(id: string, turn: number, actor?: SessionActor): Promise<RewindResult> {
-    let record = await this.runtimes.record(id, actor);
+    const record = await this.runtimes.record(id, actor);
+    // One at a time: a second would find the first one's agent suspended under it.
+    if (this.rewinding.has(id)) throw notActive(record, 'is being rewound');
+    this.rewinding.add(id);
+    try {
+      return await this.rewindNow(record, turn, actor);
+    } finally {
+      this.rewinding.delete(id);
+    }
+  }
+
+  private async rewindNow(
+    record: SessionRecord,
+    turn: number,
+    actor?: SessionActor,
+  ): Promise<RewindResult> {
+    const { id } = record;
     await this.checkpoints.get(record, turn);
     const provider = this.registry.has(record.provider)
       ? this.registry.get(record.provider)
@@ -183,12 +201,19 @@ export class SessionHistory {
         reason: `rewinding to turn ${turn}`,
       });
     record = await this.runtimes.record(id);
+    let state: SuspendedState;
+    try {
+      state = await provider!.rewindConversation!(
+        suspendedStateOf(record),
+        turn,
+        this.configFor(record, record.id, { cwd: record.cwd, git: record.git }),
+      );
+    } catch (err) {
+      // Nothing changed: the session goes on as it was.
+      if (wasLive) await this.launcher.resume(record);
+      throw err;
+    }
     const filesChanged = await this.checkpoints.restore(record, turn, true);
-    const state = await provider!.rewindConversation!(
-      suspendedStateOf(record),
-      turn,
-      this.configFor(record, record.id, { cwd: record.cwd, git: record.git }),
-    );
     record.suspendedState = state;
     record.providerRef = state.providerRef ?? record.providerRef;
     await this.store.updateSession(id, {

@@ -37,6 +37,7 @@ export class SessionTransitions {
       providerRef: record.providerRef,
       agentPid: record.agentPid,
       suspendedState: record.suspendedState,
+      turns: record.turns,
     });
   }
 }

@@ -100,6 +100,18 @@ export class Api {
   terminate(id) {
     return this.request('DELETE', `/v1/sessions/${encodeURIComponent(id)}`);
   }
+  /** The files changed between two checkpoints, as JSON: `{ from, to, files, patch }`. */
+  diff(id, from, to) {
+    const query = new URLSearchParams({ from: String(from), to: String(to) });
+    return this.request('GET', `/v1/sessions/${encodeURIComponent(id)}/diff?${query}`);
+  }
+  /** A new session from this one's conversation and files at `turn`. */
+  fork(id, turn) {
+    return this.request('POST', `/v1/sessions/${encodeURIComponent(id)}/fork`, { turn });
+  }
+  rewind(id, turn) {
+    return this.request('POST', `/v1/sessions/${encodeURIComponent(id)}/rewind`, { turn });
+  }
   providers() {
     return this.request('GET', '/v1/providers');
   }

@@ -2,6 +2,7 @@
 // Plain ES modules, no inline script or style, so it runs under a strict content security policy.
 import { Api, ApiError, SessionFeed } from './api.js';
 import { AttachmentTray } from './attachments.js';
+import { Checkpoints, sessionLineage } from './checkpoints.js';
 import { clear, formatAge, formatCost, h } from './dom.js';
 import { Transcript } from './transcript.js';
 
@@ -131,19 +132,32 @@ async function sessionsView() {
   const queryAttachments = attachmentTray(query);
   const provider = h('select', { id: 'provider' }, h('option', { value: '' }, 'any provider'));
   const model = h('input', { id: 'model', placeholder: 'model (optional), e.g. sonnet' });
+  // A worktree needs a cwd inside a git repository: without one a session gets a fresh empty folder.
+  const cwd = h('input', { id: 'cwd', placeholder: 'folder in the workspace (optional)' });
+  const worktree = h('input', { id: 'worktree', type: 'checkbox' });
   const form = h(
     'form',
     { id: 'new-session', class: 'card' },
     h('h2', {}, 'New session'),
     query,
     queryAttachments.el,
-    h('div', { class: 'row' }, provider, model, h('button', { type: 'submit' }, 'Start')),
+    h(
+      'div',
+      { class: 'row' },
+      provider,
+      model,
+      cwd,
+      h('label', { class: 'check', title: 'a git worktree of its own' }, worktree, 'worktree'),
+      h('button', { type: 'submit' }, 'Start'),
+    ),
   );
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const body = { query: await queryAttachments.content(query.value) };
     if (provider.value) body.provider = provider.value;
     if (model.value.trim()) body.model = model.value.trim();
+    if (cwd.value.trim()) body.cwd = cwd.value.trim();
+    if (worktree.checked) body.isolation = 'worktree';
     const session = await attempt(() => api().createSession(body));
     if (session) location.hash = `#/sessions/${session.id}`;
   });
@@ -233,7 +247,17 @@ async function sessionView(id) {
     h('div', { class: 'input-row' }, text, buttons.send),
   );
 
+  const checkpoints = new Checkpoints(id, {
+    api,
+    attempt,
+    onForked: (forked) => (location.hash = `#/sessions/${forked.id}`),
+    onRewound: (result) => {
+      state = result.session.state;
+      update();
+    },
+  });
   const update = () => {
+    checkpoints.setState(state);
     clear(stateEl).append(stateBadge(state));
     costEl.textContent = `${usage.inputTokens} in / ${usage.outputTokens} out · ${formatCost(usage.costUsd)}`;
     const live = state === 'running' || state === 'starting' || state === 'idle';
@@ -275,6 +299,7 @@ async function sessionView(id) {
       { class: 'card session-head' },
       h('div', {}, h('a', { href: '#/' }, '← sessions'), ' ', h('code', { id: 'session-id' }, id)),
       session.title ? h('div', { id: 'session-title' }, session.title) : null,
+      sessionLineage(session),
       h(
         'div',
         { class: 'meta' },
@@ -302,6 +327,7 @@ async function sessionView(id) {
   const transcript = new Transcript(transcriptEl, {
     onPermission: (requestId, allow) => feed.replyPermission(requestId, allow),
     attachmentUrl: (attachmentId) => api().attachmentUrl(attachmentId),
+    checkpoints,
   });
   feed = new SessionFeed(storedKey(), id, {
     onEvents(events) {

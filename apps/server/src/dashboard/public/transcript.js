@@ -1,17 +1,18 @@
 // Renders a session's events into a transcript: each turn's input with its images, assistant text as it
-// streams, tool calls with their results, permission requests with Allow / Deny, turn summaries, and
-// unknown events as JSON.
+// streams, tool calls with their results, permission requests with Allow / Deny, turn summaries,
+// checkpoints (rendered by checkpoints.js), and unknown events as JSON.
 import { formatBytes, formatCost, formatDuration, h, summarizeInput } from './dom.js';
 
 export class Transcript {
   /**
    * onPermission(requestId, allow) answers a permission request; attachmentUrl(id) resolves to a URL
-   * of an attachment's bytes. Both return promises.
+   * of an attachment's bytes. Both return promises. checkpoints (a Checkpoints) renders checkpoints.
    */
-  constructor(root, { onPermission, attachmentUrl }) {
+  constructor(root, { onPermission, attachmentUrl, checkpoints }) {
     this.root = root;
     this.onPermission = onPermission;
     this.attachmentUrl = attachmentUrl;
+    this.checkpoints = checkpoints;
     /** attachmentId → the promise of its blob: URL, fetched once per view. */
     this.urls = new Map();
     this.tools = new Map();
@@ -101,6 +102,8 @@ export class Transcript {
           event.interrupted ? '■ interrupted' : '✓ turn done',
           ` in ${formatDuration(event.durationMs)} · ${event.usage.inputTokens} in / ${event.usage.outputTokens} out · ${formatCost(event.usage.costUsd)}`,
         );
+      case 'checkpoint':
+        return this.checkpoints.render(event, data);
       case 'error':
         return h('div', { class: 'ev error', dataset: data }, `${event.code}: ${event.message}`);
       case 'directory_changed':
