@@ -209,6 +209,19 @@ describe('Fork, checkpoints and worktrees (Claude)', () => {
       (await api().get(`/v1/sessions/${s.id}/diff?format=patch`).expect(200)).text;
     expect(await diffOf(one.session)).toContain('+from-one');
     expect(await diffOf(one.session)).not.toContain('from-two');
+    // Nor can one's agent reach the other's files, or the checkpoint store, from its sandbox.
+    const store = join(root, '.jelmore', 'checkpoints');
+    await input(
+      one.session.id,
+      `[[bash cat ${two.session.cwd}/same.txt; ls ${store}; git log -1]]`,
+    );
+    await one.events.waitForResults(2);
+    const [probe] = one.events.ofType('tool_result').slice(-1);
+    expect(probe.output).not.toContain('from-two');
+    expect(probe.output).toContain(`${two.session.cwd}/same.txt: No such file or directory`);
+    expect(probe.output).not.toMatch(/[0-9a-f]{16}\.git/);
+    // It still reads its repository's history (.git is shown read-only).
+    expect(probe.output).toContain('initial');
 
     // A commit the user makes on the session's branch keeps the branch when the session ends.
     writeFileSync(join(two.session.cwd, 'kept.txt'), 'keep me\n');
