@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
 import request from 'supertest';
-import type { SessionResource } from '@jelmore/contracts';
+import type { Checkpoint, SessionEvent, SessionResource } from '@jelmore/contracts';
 import {
   CACHED_TOKENS,
   FakeOpenAIResponsesServer,
@@ -13,6 +13,7 @@ import {
   userTexts,
 } from './fixtures/fake-openai-responses';
 import { startTestServer, TestServer } from './support/app';
+import { branches, makeRepository, worktreeFolders } from './support/git';
 import { eventually, processesIn, processesMentioning } from './support/processes';
 import { connect, EventCollector, request as wsRequest } from './support/ws-client';
 
@@ -48,10 +49,11 @@ describe('Codex sessions (real codex exec, fake OpenAI Responses API)', () => {
     delete process.env.JELMORE_CODEX_API_KEY;
   });
 
-  async function start(query: string) {
+  async function start(query: string, more: object = {}) {
     const ack = await wsRequest<{ session: SessionResource }>(socket, 'session:create', {
       provider: 'codex',
       query,
+      ...more,
     });
     if (!ack.ok) throw new Error(JSON.stringify(ack.error));
     const events = new EventCollector(socket, ack.session.id);
@@ -215,5 +217,70 @@ describe('Codex sessions (real codex exec, fake OpenAI Responses API)', () => {
     expect(await eventually(() => processesMentioning('sleep 31.4159').length === 0)).toBe(true);
     expect(await eventually(() => processesIn(session.cwd).length === 0)).toBe(true);
     expect(existsSync(session.cwd)).toBe(true);
+  });
+
+  it('cannot fork (409 FORK_UNSUPPORTED, nothing made); rewind restores the files and keeps the conversation', async () => {
+    const repo = join(server.dir, 'workspace', 'repo');
+    makeRepository(repo, { 'README.md': '# demo\n' });
+    const { session, events } = await start('[[bash echo one > first.txt]] turn-one', {
+      cwd: 'repo',
+      isolation: 'worktree',
+    });
+    const checkpointed = (turn: number) => (all: SessionEvent[]) =>
+      all.some((e) => e.type === 'checkpoint' && e.turn === turn);
+    await events.waitFor(checkpointed(1), 60_000);
+    await wsRequest(socket, 'session:input', {
+      sessionId: session.id,
+      text: '[[bash echo two > second.txt]] turn-two',
+    });
+    await events.waitFor(checkpointed(2), 60_000);
+    await events.waitFor(() => events.ofType('status').at(-1)?.to === 'idle');
+    expect(readFileSync(join(session.cwd, 'second.txt'), 'utf8')).toBe('two\n');
+
+    const ids = async () =>
+      ((await request(server.url).get('/v1/sessions').expect(200)).body as SessionResource[])
+        .map((s) => s.id)
+        .sort();
+    const before = { ids: await ids(), worktrees: worktreeFolders(repo), branches: branches(repo) };
+    expect(before.worktrees).toEqual([repo, session.cwd]);
+    const fork = await request(server.url)
+      .post(`/v1/sessions/${session.id}/fork`)
+      .send({ turn: 1 });
+    expect([fork.status, fork.body.error?.code]).toEqual([409, 'FORK_UNSUPPORTED']);
+    expect({
+      ids: await ids(),
+      worktrees: worktreeFolders(repo),
+      branches: branches(repo),
+    }).toEqual(before);
+
+    // Codex cannot cut its thread: the files go back to turn 1, the conversation keeps turn 2.
+    const rewound = await request(server.url)
+      .post(`/v1/sessions/${session.id}/rewind`)
+      .send({ turn: 1 });
+    expect(rewound.status).toBe(200);
+    expect(rewound.body).toMatchObject({
+      turn: 1,
+      filesChanged: 1,
+      conversation: 'kept',
+      session: { id: session.id, state: 'idle' },
+    });
+    expect(existsSync(join(session.cwd, 'second.txt'))).toBe(false);
+    expect(readFileSync(join(session.cwd, 'first.txt'), 'utf8')).toBe('one\n');
+    await wsRequest(socket, 'session:input', { sessionId: session.id, text: 'turn-three' });
+    // The turns keep the conversation's numbers: the next one is turn 3, turn 2's checkpoint is gone.
+    await events.waitFor(checkpointed(3), 60_000);
+    expect(userTexts(requestFor('turn-three')[0].input)).toEqual([
+      '[[bash echo one > first.txt]] turn-one',
+      '[[bash echo two > second.txt]] turn-two',
+      'turn-three',
+    ]);
+    const checkpoints = (
+      await request(server.url).get(`/v1/sessions/${session.id}/checkpoints`).expect(200)
+    ).body as Checkpoint[];
+    expect(checkpoints.map((c) => c.turn)).toEqual([0, 1, 3]);
+
+    await request(server.url).delete(`/v1/sessions/${session.id}`).expect(200);
+    expect(worktreeFolders(repo)).toEqual([repo]);
+    expect(branches(repo)).toEqual(['main']);
   });
 });

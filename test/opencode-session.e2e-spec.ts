@@ -4,23 +4,11 @@ import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
 import request from 'supertest';
 import type { SessionResource } from '@jelmore/contracts';
-import {
-  COMPLETION_TOKENS,
-  contentText,
-  FakeOpenAIServer,
-  PROMPT_TOKENS,
-} from './fixtures/fake-openai';
+import { COMPLETION_TOKENS, FakeOpenAIServer, PROMPT_TOKENS } from './fixtures/fake-openai';
 import { startTestServer, TestServer } from './support/app';
+import { requestsTo, startOpencodeTestServer } from './support/opencode';
 import { eventually, processesIn, processesMentioning, waitUntil } from './support/processes';
 import { connect, request as wsRequest, startSession } from './support/ws-client';
-
-/** The model requests of a conversation whose last user message holds `text`. */
-function requestsTo(models: FakeOpenAIServer, text: string) {
-  return models.agentRequests().filter((r) => {
-    const last = [...r.messages].reverse().find((m) => m.role === 'user');
-    return contentText(last?.content).includes(text);
-  });
-}
 
 async function stateOf(url: string, id: string): Promise<string> {
   return ((await request(url).get(`/v1/sessions/${id}`)).body as SessionResource).state;
@@ -32,10 +20,7 @@ describe('OpenCode sessions (real opencode serve, fake OpenAI-compatible API)', 
   let socket: Socket;
 
   beforeAll(async () => {
-    const baseUrl = await models.start();
-    server = await startTestServer({
-      env: { JELMORE_OPENCODE_BASE_URL: baseUrl, JELMORE_OPENCODE_API_KEY: 'test-key-not-secret' },
-    });
+    server = await startOpencodeTestServer(models);
     socket = await connect(server.url);
   });
 

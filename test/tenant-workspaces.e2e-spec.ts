@@ -1,11 +1,13 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import type { SessionEvent, SessionResource } from '@jelmore/contracts';
+import type { Checkpoint, SessionEvent, SessionResource } from '@jelmore/contracts';
 import { startTestServer, TestServer } from './support/app';
+import { branches, makeRepository, worktreeFolders } from './support/git';
 import { waitUntil } from './support/processes';
-import { connect, request as wsRequest } from './support/ws-client';
+import { connect, request as wsRequest, startSession } from './support/ws-client';
 
 const ALICE = 'alice-key-0123456789abcdef';
 const BOB = 'bob-key-0123456789abcdef';
@@ -190,6 +192,89 @@ describe("each key's sessions work only in their own folders and the shared work
     expect(await cwdOf()).toBe(join(root, 'shared'));
     await end(ALICE, alices.id);
     await end(BOB, bobs.id);
+  });
+
+  it("answers another key's session history, rewind and fork as not found, and leaves it unchanged", async () => {
+    const repo = join(root, 'shared', 'repo');
+    makeRepository(repo, { 'README.md': '# demo\n' });
+    const alice = await connect(server.url, ALICE);
+    const bob = await connect(server.url, BOB);
+    try {
+      const { session, events } = await startSession(alice, {
+        provider: 'scripted',
+        query: '[[events 1]] first',
+        cwd: 'shared/repo',
+        isolation: 'worktree',
+      });
+      const checkpointed = (turn: number) => (all: SessionEvent[]) =>
+        all.some((e) => e.type === 'checkpoint' && e.turn === turn);
+      await events.waitFor(checkpointed(1));
+      // Turn 2's checkpoint holds a file, so a rewind to turn 1 would take it away.
+      writeFileSync(join(session.cwd, 'turn2.txt'), 'two\n');
+      await wsRequest(alice, 'session:input', {
+        sessionId: session.id,
+        text: '[[events 1]] second',
+      });
+      await events.waitFor(checkpointed(2));
+      await events.waitFor(() => events.ofType('status').at(-1)?.to === 'idle');
+      const checkpointsOf = async () =>
+        (await http().get(`/v1/sessions/${session.id}/checkpoints`).set(bearer(ALICE)).expect(200))
+          .body as Checkpoint[];
+      const before = {
+        checkpoints: await checkpointsOf(),
+        alices: await sessionIds(ALICE),
+        bobs: await sessionIds(BOB),
+        worktrees: worktreeFolders(repo),
+        branches: branches(repo),
+      };
+      expect(before.checkpoints.map((c) => [c.turn, c.filesChanged])).toEqual([
+        [0, 0],
+        [1, 0],
+        [2, 1],
+      ]);
+
+      // Each answers as for a session that does not exist: nothing tells bob that alice's does.
+      const nobody = randomUUID();
+      const asks: Array<[string, (id: string) => request.Test]> = [
+        ['checkpoints', (id) => http().get(`/v1/sessions/${id}/checkpoints`)],
+        ['diff', (id) => http().get(`/v1/sessions/${id}/diff?from=0&to=2`)],
+        ['rewind', (id) => http().post(`/v1/sessions/${id}/rewind`).send({ turn: 1 })],
+        ['fork', (id) => http().post(`/v1/sessions/${id}/fork`).send({ turn: 1 })],
+      ];
+      for (const [name, ask] of asks) {
+        const res = await ask(session.id).set(bearer(BOB));
+        const unknown = await ask(nobody).set(bearer(BOB));
+        expect([name, res.status, res.body.error?.code]).toEqual([name, 404, 'SESSION_NOT_FOUND']);
+        expect(JSON.stringify(res.body).replaceAll(session.id, nobody)).toBe(
+          JSON.stringify(unknown.body),
+        );
+      }
+      for (const event of ['session:fork', 'session:rewind']) {
+        const ack = await wsRequest(bob, event, { sessionId: session.id, turn: 1 });
+        expect([event, ack]).toMatchObject([
+          event,
+          { ok: false, error: { code: 'SESSION_NOT_FOUND' } },
+        ]);
+      }
+
+      expect({
+        checkpoints: await checkpointsOf(),
+        alices: await sessionIds(ALICE),
+        bobs: await sessionIds(BOB),
+        worktrees: worktreeFolders(repo),
+        branches: branches(repo),
+      }).toEqual(before);
+      expect(existsSync(join(session.cwd, 'turn2.txt'))).toBe(true);
+      // The same rewind from its own key goes through: what bob met was the ownership check.
+      const own = await wsRequest(alice, 'session:rewind', { sessionId: session.id, turn: 1 });
+      expect(own).toMatchObject({ ok: true, turn: 1, filesChanged: 1, conversation: 'truncated' });
+      expect(existsSync(join(session.cwd, 'turn2.txt'))).toBe(false);
+      await end(ALICE, session.id);
+      expect(worktreeFolders(repo)).toEqual([repo]);
+    } finally {
+      alice.disconnect();
+      bob.disconnect();
+    }
   });
 });
 
