@@ -235,6 +235,18 @@ describe(`AsyncAPI document of the Socket.IO protocol (${JSON_PATH})`, () => {
     expect(steer).toMatchObject({ ok: false, error: { code: 'STEER_UNSUPPORTED' } });
     await client.call('session:input', { sessionId, text: 'instead', mode: 'interrupt' });
     await client.waitFor(results(6));
+    // A fork at its first turn; a rewind needs a checkpoint, which a folder outside git has none of.
+    const fork = await client.call<{ session: SessionResource }>('session:fork', {
+      sessionId,
+      turn: 1,
+    });
+    expect(fork).toMatchObject({
+      ok: true,
+      session: { parentId: sessionId, forkedFrom: { turn: 1 } },
+    });
+    const rewind = await client.call('session:rewind', { sessionId, turn: 1 });
+    expect(rewind).toMatchObject({ ok: false, error: { code: 'CHECKPOINT_NOT_FOUND' } });
+    if (fork.ok) await client.call('session:terminate', { sessionId: fork.session.id });
     // Malformed payloads: the schemas must refuse what the server refuses.
     await client.call('session:input', { sessionId, text: '' });
     await client.call('session:input', { sessionId, text: 'hi', mode: 'sideways' });

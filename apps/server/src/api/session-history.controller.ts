@@ -21,7 +21,7 @@ import {
 import type { Response } from 'express';
 import type { Checkpoint, RewindResult, SessionDiff, SessionResource } from '@jelmore/contracts';
 import { SessionsService } from '@jelmore/sessions';
-import { ApiErrors, ApiKeyProtected } from './api-docs.decorator';
+import { ApiErrors, ApiJsonBody, ApiKeyProtected } from './api-docs.decorator';
 import {
   CHECKPOINTS_EXAMPLE,
   CheckpointDto,
@@ -101,6 +101,10 @@ export class SessionHistoryController {
       'The session must be idle, suspended or interrupted. Where its provider can (capabilities.rewind) ' +
       'the conversation is cut back to the turn too (its agent restarts); otherwise it is kept whole.',
   })
+  @ApiJsonBody(RewindDto, {
+    turn: { summary: 'Back to the end of turn 1', value: { turn: 1 } },
+    start: { summary: 'Back to the files the session started with', value: { turn: 0 } },
+  })
   @ApiOkResponse({ type: RewindResultDto, example: REWIND_EXAMPLE })
   @ApiErrors(400, 404, 409)
   async rewind(
@@ -118,6 +122,10 @@ export class SessionHistoryController {
       "The new session's conversation is this one's up to the turn (default: its last) and its files " +
       "are that turn's checkpoint, in a git worktree of its own; it waits idle for input. " +
       'Providers that cannot fork (capabilities.fork) answer 409 FORK_UNSUPPORTED.',
+  })
+  @ApiJsonBody(ForkDto, {
+    last: { summary: 'From its last turn', value: {} },
+    turn: { summary: 'From the end of turn 1', value: { turn: 1 } },
   })
   @ApiCreatedResponse({
     type: SessionResourceDto,
