@@ -11,6 +11,7 @@ import {
 } from './checkpoint-format';
 import type { Terminal } from './event-printer';
 import { formatAge, formatCost, oneLine, styleFor, table, wantsColor } from './format';
+import { addMcpConfigCommand } from './mcp-config.command';
 import { attachSession, runSession } from './session.commands';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:3000';
@@ -353,6 +354,8 @@ export function buildProgram(term: Terminal, env: NodeJS.ProcessEnv): Command {
         return ready.ready ? 0 : 1;
       }),
     );
+
+  addMcpConfigCommand(program, term);
 
   return program;
 }

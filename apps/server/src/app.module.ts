@@ -25,6 +25,9 @@ import { HealthController } from './health/health.controller';
 import { PrometheusController } from './metrics/metrics.controller';
 import { PrometheusService } from './metrics/prometheus.service';
 import { DashboardModule } from './dashboard/dashboard.module';
+import { McpController } from './mcp/mcp.controller';
+import { McpServerFactory } from './mcp/mcp-server.factory';
+import { McpTools } from './mcp/mcp-tools.service';
 import {
   DEFAULT_NATS_FLUSH_TIMEOUT_MS,
   NATS_PUBLISHER_OPTIONS,
@@ -118,6 +121,7 @@ export class AppModule {
         MetricsController,
         PrometheusController,
         HealthController,
+        McpController,
       ],
       providers: [
         { provide: JelmoreConfig, useValue: config },
@@ -128,6 +132,12 @@ export class AppModule {
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_GUARD, useClass: KeyThrottlerGuard },
         SessionsGateway,
+        McpTools,
+        {
+          provide: McpServerFactory,
+          inject: [McpTools],
+          useFactory: (tools: McpTools) => new McpServerFactory(tools.all),
+        },
         PrometheusService,
         ...(config.natsUrl ? natsProviders(config, config.natsUrl) : []),
       ],

@@ -27,6 +27,8 @@ export enum ErrorCode {
   WorktreeUnavailable = 'WORKTREE_UNAVAILABLE',
   /** A `baseRef` that names no commit of the repository. */
   BaseRefNotFound = 'BASE_REF_NOT_FOUND',
+  /** A delegating session may start no more sessions: its delegations would go too deep, or it has as many children as it may. */
+  DelegationLimit = 'DELEGATION_LIMIT',
   /** A git command Jelmore ran failed (details: the command and git's message). */
   GitFailed = 'GIT_FAILED',
   NotFound = 'NOT_FOUND',
@@ -53,6 +55,8 @@ export enum ErrorCode {
   ShuttingDown = 'SHUTTING_DOWN',
   /** The node that runs the session did not answer a forwarded command. */
   NodeUnavailable = 'NODE_UNAVAILABLE',
+  /** A wait for a session's next result (MCP `wait`, `wait_for_result`) timed out; the session goes on. */
+  WaitTimeout = 'WAIT_TIMEOUT',
   Internal = 'INTERNAL',
 }
 

@@ -38,6 +38,7 @@ export function statusOf(code: ErrorCode): number {
     case ErrorCode.SessionNotActive:
     case ErrorCode.SteerUnsupported:
     case ErrorCode.ForkUnsupported:
+    case ErrorCode.DelegationLimit:
     case ErrorCode.WorktreeUnavailable:
     case ErrorCode.SessionError:
     case ErrorCode.Lagged:
@@ -46,6 +47,8 @@ export function statusOf(code: ErrorCode): number {
     case ErrorCode.ShuttingDown:
     case ErrorCode.NodeUnavailable:
       return HttpStatus.SERVICE_UNAVAILABLE;
+    case ErrorCode.WaitTimeout:
+      return HttpStatus.GATEWAY_TIMEOUT;
     case ErrorCode.GitFailed:
       return HttpStatus.INTERNAL_SERVER_ERROR;
     case ErrorCode.ProviderError:
