@@ -103,6 +103,11 @@ export class EventPrinter {
         this.note(s.dim(`  ↳ ${how}${event.reason ? `: ${oneLine(event.reason)}` : ''}`));
         break;
       }
+      case 'child_session':
+        this.note(
+          s.dim(`↳ started session ${event.childSessionId} (${event.provider} ${event.model})`),
+        );
+        break;
       default: {
         // A server newer than this CLI: show what came rather than nothing.
         const {
@@ -111,7 +116,7 @@ export class EventPrinter {
           seq: _seq,
           ts: _ts,
           ...rest
-        } = event as { type: string } & Record<string, unknown>;
+        } = event as unknown as { type: string } & Record<string, unknown>;
         this.note(s.dim(`[${type}] ${oneLine(JSON.stringify(rest))}`));
       }
     }

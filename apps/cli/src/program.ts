@@ -120,6 +120,7 @@ export function buildProgram(term: Terminal, env: NodeJS.ProcessEnv): Command {
           'the commit, branch or tag the worktree starts from',
         ).implies({ worktree: true }),
       )
+      .option('--delegate', "give the agent Jelmore's MCP server, to start sessions of its own")
       .option('--keep', 'leave the session open when the turn ends (default: terminate it)'),
   ).action(
     withClient(
@@ -134,6 +135,7 @@ export function buildProgram(term: Terminal, env: NodeJS.ProcessEnv): Command {
           budget?: number;
           worktree?: boolean;
           baseRef?: string;
+          delegate?: boolean;
           keep?: boolean;
           image?: string[];
           file?: string[];
@@ -149,6 +151,7 @@ export function buildProgram(term: Terminal, env: NodeJS.ProcessEnv): Command {
             maxBudgetUsd: local.budget,
             isolation: local.worktree ? 'worktree' : undefined,
             baseRef: local.baseRef,
+            ...(local.delegate ? { delegation: true } : {}),
           },
           { term, env, json: Boolean(opts.json), keep: Boolean(local.keep) },
         ),

@@ -25,6 +25,7 @@ import { HealthController } from './health/health.controller';
 import { PrometheusController } from './metrics/metrics.controller';
 import { PrometheusService } from './metrics/prometheus.service';
 import { DashboardModule } from './dashboard/dashboard.module';
+import { DelegationEndpoint } from './mcp/delegation-endpoint';
 import { McpController } from './mcp/mcp.controller';
 import { McpServerFactory } from './mcp/mcp-server.factory';
 import { McpTools } from './mcp/mcp-tools.service';
@@ -41,6 +42,8 @@ export class AppModule {
   /** The app for a validated configuration (see loadConfig). */
   static forRoot(config: JelmoreConfig): DynamicModule {
     const rootLogger = createRootLogger(config.logLevel);
+    // Sessions (below) make agent configs with it; configureApp gives it the listening server.
+    const delegation = new DelegationEndpoint();
     return {
       module: AppModule,
       imports: [
@@ -93,6 +96,10 @@ export class AppModule {
           workspaceRoot: config.workspaceRoot,
           sharedWorkspace: config.sharedWorkspace,
           defaultIsolation: config.defaultIsolation,
+          delegationDefault: config.delegationDefault,
+          delegationMaxDepth: config.delegationMaxDepth,
+          delegationMaxChildren: config.delegationMaxChildren,
+          delegationServer: (session) => delegation.serverFor(session),
           // Without keys every caller is the local admin.
           adminOwners: config.apiKeys.length
             ? config.apiKeys.filter((k) => k.admin).map((k) => k.id)
@@ -133,6 +140,7 @@ export class AppModule {
         { provide: APP_GUARD, useClass: KeyThrottlerGuard },
         SessionsGateway,
         McpTools,
+        { provide: DelegationEndpoint, useValue: delegation },
         {
           provide: McpServerFactory,
           inject: [McpTools],

@@ -1,9 +1,10 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Application, RequestHandler } from 'express';
 import helmet from 'helmet';
 import { ApiKeysService, bearerToken } from './auth/api-keys.service';
+import { DelegationEndpoint } from './mcp/delegation-endpoint';
 import { bodyParsers } from './common/body-parsers';
 import { REQUEST_LOGGER } from './common/request-logging';
 import { createValidationPipe } from './common/validation';
@@ -34,6 +35,8 @@ export function configureApp(app: INestApplication): void {
     (app.getHttpAdapter().getInstance() as Application).set('trust proxy', config.trustProxy);
   }
   app.use(app.get<RequestHandler>(REQUEST_LOGGER));
+  // A delegating agent calls this node's MCP server on the port it listens on.
+  app.get(DelegationEndpoint).attach(app.getHttpServer() as Server);
   // The OpenAPI page loads inline scripts, so the default content security policy is left out.
   app.use(helmet({ contentSecurityPolicy: false }));
   // Express's own 100 KB would refuse a query of the documented length.

@@ -35,6 +35,8 @@ export interface CreateSessionRequest {
   isolation?: Isolation;
   /** With `isolation: 'worktree'`: the commit, branch or tag the worktree's branch starts from. */
   baseRef?: string;
+  /** Its agent gets Jelmore's MCP server, to start sessions of its own (children of this one). */
+  delegation?: boolean;
 }
 
 /** Two checkpoints' turns: `from` default 0 (the start), `to` default the files as they are now. */

@@ -112,6 +112,17 @@ export interface CheckpointEvent {
   /** Files that differ from the previous checkpoint. */
   filesChanged: number;
 }
+/**
+ * The session's agent started another session through Jelmore's MCP server (delegation). The child
+ * has this session as its `parentId`; its own events are in its own stream.
+ */
+export interface ChildSessionEvent {
+  type: 'child_session';
+  /** Not `sessionId`: that field of every event names the session whose stream it is in. */
+  childSessionId: string;
+  provider: string;
+  model: string;
+}
 export interface ErrorEvent {
   type: 'error';
   code: string;
@@ -131,6 +142,7 @@ export type SessionEventDraft =
   | UsageEvent
   | ResultEvent
   | CheckpointEvent
+  | ChildSessionEvent
   | ErrorEvent;
 
 export type SessionEventType = SessionEventDraft['type'];

@@ -107,6 +107,15 @@ export interface SessionConfig {
    * git directory (read-only) and the worktree's own folder in it (writable).
    */
   mounts?: SessionMounts;
+  /** MCP servers the agent gets (delegation: Jelmore's own, with a token of the session's). */
+  mcpServers?: readonly McpServerConfig[];
+}
+
+/** A Streamable HTTP MCP server as an agent is configured with it. */
+export interface McpServerConfig {
+  name: string;
+  url: string;
+  headers: Readonly<Record<string, string>>;
 }
 
 export interface SessionMounts {

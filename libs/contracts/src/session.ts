@@ -20,9 +20,11 @@ export interface SessionResource {
   isolation: Isolation;
   /** Present for sessions in a git worktree of their own. */
   worktree?: WorktreeInfo;
-  /** The session this one was forked from. */
+  /** The session this one was forked from (with forkedFrom), or whose agent started it (delegation). */
   parentId?: string;
   forkedFrom?: { sessionId: string; turn: number };
+  /** Its agent may start sessions of its own through Jelmore's MCP server. */
+  delegation?: boolean;
   /** Set when the session ended: what became of its worktree. */
   worktreeRemoved?: { branch: string; branchKept: boolean };
 }

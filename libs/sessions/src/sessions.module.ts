@@ -8,6 +8,8 @@ import { EventLog } from './events/event-log.service';
 import { GitRunner } from './git/git-runner';
 import { SessionCheckpoints } from './git/session-checkpoints';
 import { SessionRepositories } from './git/session-repositories';
+import { AgentConfigs } from './launch/agent-configs';
+import { SessionDelegation } from './launch/session-delegation';
 import { SessionHistory } from './launch/session-history.service';
 import { SessionLauncher } from './launch/session-launcher.service';
 import { SessionPermissions } from './permissions/session-permissions';
@@ -90,6 +92,8 @@ const HELPERS: Provider[] = [
     SessionLauncher,
     SessionControl,
     SessionHistory,
+    SessionDelegation,
+    AgentConfigs,
     ClusterRouting,
     BootRecovery,
     SessionsService,

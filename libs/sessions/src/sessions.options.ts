@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Isolation } from '@jelmore/contracts';
+import type { Isolation, McpServerConfig } from '@jelmore/contracts';
 
 export interface SessionsModuleOptions {
   /** `sqlite:<path>` or `postgres://...`. */
@@ -42,6 +42,24 @@ export interface SessionsModuleOptions {
   attachmentsDir?: string;
   /** The isolation of sessions created without one. */
   defaultIsolation: Isolation;
+  /** Whether sessions created without saying get delegation (Jelmore's MCP server in their agent). */
+  delegationDefault: boolean;
+  /** How deep delegations may go: a session started by a session started by a client is depth 2. */
+  delegationMaxDepth: number;
+  /** How many sessions one session's agent may start. */
+  delegationMaxChildren: number;
+  /**
+   * The MCP server a delegating session's agent is given: Jelmore's own, with a token of the session
+   * (the app provides it; without it no session delegates).
+   */
+  delegationServer?: (session: DelegatingSession) => McpServerConfig;
+}
+
+/** What a delegation token is made for. */
+export interface DelegatingSession {
+  id: string;
+  owner: string | null;
+  depth: number;
 }
 
 export const DEFAULT_SESSIONS_OPTIONS: Omit<
@@ -61,4 +79,7 @@ export const DEFAULT_SESSIONS_OPTIONS: Omit<
   maxTurnAttachmentBytes: 20 * 1024 * 1024,
   maxContentBlocks: 20,
   defaultIsolation: 'none',
+  delegationDefault: false,
+  delegationMaxDepth: 2,
+  delegationMaxChildren: 4,
 };

@@ -120,7 +120,11 @@ export class SessionsService implements OnModuleDestroy, BeforeApplicationShutdo
   /** The actor's own sessions (an admin's: all). */
   async list(actor?: SessionActor): Promise<SessionResource[]> {
     const owner = actor && !actor.admin ? actor.id : undefined;
-    const records = await this.store.listSessions({ owner });
+    // A delegating agent sees the sessions it started, and no other.
+    const records =
+      actor?.delegatedBy !== undefined
+        ? (await this.store.childrenOf(actor.delegatedBy)).filter((r) => r.owner === actor.id)
+        : await this.store.listSessions({ owner });
     return Promise.all(records.map((r) => this.runtimes.resource(r)));
   }
 
@@ -215,11 +219,22 @@ export class SessionsService implements OnModuleDestroy, BeforeApplicationShutdo
     return this.permissions.pending(record, LIVE_STATES.includes(record.state));
   }
 
+  /** Ends the session for good, and the sessions its agent started (delegation) with it. */
   async terminate(id: string, reason?: string, actor?: SessionActor): Promise<SessionResource> {
-    if (await this.routing.forwarded(id, actor, { op: 'terminate', sessionId: id, reason })) {
-      return this.get(id);
+    const ended = (await this.routing.forwarded(id, actor, {
+      op: 'terminate',
+      sessionId: id,
+      reason,
+    }))
+      ? await this.get(id)
+      : await this.control.terminate(id, reason, actor);
+    for (const child of await this.store.childrenOf(id)) {
+      if (TERMINAL_STATES.has(child.state)) continue;
+      await this.terminate(child.id, `its parent ${id} ended`).catch((err: unknown) =>
+        this.logger.warn(`child ${child.id} of ${id} not ended: ${String(err)}`),
+      );
     }
-    return this.control.terminate(id, reason, actor);
+    return ended;
   }
 
   /** Ends the agent process and keeps what it needs to continue the conversation later. */

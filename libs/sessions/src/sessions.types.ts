@@ -5,6 +5,11 @@ import type { SessionRequirements } from '@jelmore/providers';
 export interface SessionActor {
   id: string;
   admin: boolean;
+  /**
+   * A delegating session's agent (through Jelmore's MCP server, with that session's token): it starts
+   * sessions as this session's children, and sees only those.
+   */
+  delegatedBy?: string;
 }
 
 export interface CreateSessionInput {
@@ -23,6 +28,8 @@ export interface CreateSessionInput {
   permissions?: PermissionPolicy;
   /** `worktree`: a git worktree of its own (the cwd must be in a repository); default: the server's. */
   isolation?: Isolation;
+  /** Its agent gets Jelmore's MCP server to start sessions of its own; default: the server's. */
+  delegation?: boolean;
   /** The commit a worktree's branch starts at (a ref git resolves); default: the repository's HEAD. */
   baseRef?: string;
 }

@@ -168,6 +168,15 @@ export class CreateSessionDto {
   @MaxLength(256)
   baseRef?: string;
 
+  @ApiPropertyOptional({
+    description:
+      "Its agent gets Jelmore's MCP server (a token of this session's) to start sessions of its own, " +
+      "as this session's children; default: the server's JELMORE_DELEGATION_DEFAULT",
+  })
+  @IsOptional()
+  @IsBoolean()
+  delegation?: boolean;
+
   /** What the sessions service takes. */
   toInput(): CreateSessionInput {
     return {
@@ -180,6 +189,7 @@ export class CreateSessionDto {
       permissions: this.permissions,
       isolation: this.isolation,
       baseRef: this.baseRef,
+      delegation: this.delegation,
     };
   }
 }

@@ -6,7 +6,8 @@ import { ErrorCode, JelmoreError } from '@jelmore/contracts';
 import { JelmoreConfig } from '../config/jelmore.config';
 import { ApiKeysService, bearerToken, Principal } from './api-keys.service';
 import { AuthFailureLimiter } from './auth-failure-limiter';
-import { IS_PUBLIC } from './public.decorator';
+import { ACCEPTS_DELEGATION, IS_PUBLIC } from './public.decorator';
+import { DelegationEndpoint } from '../mcp/delegation-endpoint';
 
 export type AuthenticatedRequest = Request & { principal?: Principal };
 
@@ -22,6 +23,7 @@ export class ApiKeyGuard implements CanActivate {
   constructor(
     private readonly keys: ApiKeysService,
     private readonly reflector: Reflector,
+    private readonly delegation: DelegationEndpoint,
     config: JelmoreConfig,
     @InjectThrottlerStorage() storage: ThrottlerStorage,
   ) {
@@ -42,7 +44,13 @@ export class ApiKeyGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const refused = this.failures.refusal(req.ip);
     if (refused) throw refused;
-    const principal = this.keys.authenticate(bearerToken(req.headers.authorization));
+    const token = bearerToken(req.headers.authorization);
+    // A delegation token is never a key: valid only where a route takes one, refused elsewhere.
+    const principal = this.delegation.tokens.isDelegationToken(token)
+      ? this.acceptsDelegation(context)
+        ? this.delegation.tokens.verify(token)
+        : undefined
+      : this.keys.authenticate(token);
     if (!principal) {
       this.failures.recordFailure(req.ip);
       throw new JelmoreError(
@@ -52,5 +60,14 @@ export class ApiKeyGuard implements CanActivate {
     }
     req.principal = principal;
     return true;
+  }
+
+  private acceptsDelegation(context: ExecutionContext): boolean {
+    return (
+      this.reflector.getAllAndOverride<boolean>(ACCEPTS_DELEGATION, [
+        context.getHandler(),
+        context.getClass(),
+      ]) ?? false
+    );
   }
 }

@@ -6,6 +6,8 @@ import { JelmoreConfig, keyDigest } from '../config/jelmore.config';
 export interface Principal {
   id: string;
   admin: boolean;
+  /** A delegating session's agent (DelegationTokens): acts only on the sessions that session starts. */
+  delegatedBy?: string;
 }
 
 /** With no keys configured (a loopback-only server), every caller acts as this admin. */

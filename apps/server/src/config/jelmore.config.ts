@@ -76,6 +76,9 @@ export class JelmoreConfig {
   dataDir!: string;
   workspaceRoot!: string;
   defaultIsolation!: Isolation;
+  delegationDefault!: boolean;
+  delegationMaxDepth!: number;
+  delegationMaxChildren!: number;
   /** A folder in the workspace root every key's sessions may work in (absolute once loaded); unset: none. */
   sharedWorkspace?: string;
   logLevel!: (typeof LOG_LEVELS)[number];

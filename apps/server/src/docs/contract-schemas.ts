@@ -90,7 +90,15 @@ const sessionResource = objectSchema<SessionResource>(
         base: text('The commit the branch started at'),
       }),
     ),
-    parentId: optional({ type: 'string', format: 'uuid', description: 'Forked from this session' }),
+    parentId: optional({
+      type: 'string',
+      format: 'uuid',
+      description: 'Forked from this session (with forkedFrom), or started by its agent',
+    }),
+    delegation: optional({
+      type: 'boolean',
+      description: "Its agent may start sessions through Jelmore's MCP server",
+    }),
     forkedFrom: optional(
       objectSchema<{ sessionId: string; turn: number }>({
         sessionId: { type: 'string', format: 'uuid' },
@@ -193,6 +201,15 @@ const EVENT_FIELDS: { [T in SessionEventType]: FieldSchemas<Draft<T>> } = {
     turn: count("The turn whose end it records (0: the session's start)"),
     commit: text('The git commit of the files, in the checkpoint store'),
     filesChanged: count('Files that differ from the previous checkpoint'),
+  },
+  child_session: {
+    childSessionId: {
+      type: 'string',
+      format: 'uuid',
+      description: 'The session its agent started',
+    },
+    provider: text(),
+    model: text(),
   },
   error: { code: text(), message: text() },
 };
@@ -320,9 +337,18 @@ export const EVENT_EXAMPLES: { [T in SessionEventType]: Extract<SessionEvent, { 
     commit: '9c1d0f3a7e52b6d84f1a0c2e3b5d7f9a1c3e5b7d',
     filesChanged: 1,
   },
-  error: {
+  child_session: {
     sessionId: SESSION_ID,
     seq: 12,
+    ts: TS,
+    type: 'child_session',
+    childSessionId: '0f4e2a1c-5b6d-4e7f-8a9b-1c2d3e4f5a6b',
+    provider: 'opencode',
+    model: 'qwen-2.5-coder',
+  },
+  error: {
+    sessionId: SESSION_ID,
+    seq: 13,
     ts: TS,
     type: 'error',
     code: 'AGENT_EXITED',

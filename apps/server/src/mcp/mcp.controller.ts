@@ -4,6 +4,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import type { Request, Response } from 'express';
 import type { Principal } from '../auth/api-keys.service';
 import { CurrentPrincipal } from '../auth/principal.decorator';
+import { AcceptsDelegationTokens } from '../auth/public.decorator';
 import { McpServerFactory } from './mcp-server.factory';
 
 /**
@@ -13,6 +14,7 @@ import { McpServerFactory } from './mcp-server.factory';
  * No MCP session lives between requests, so any node of a cluster can take any request.
  */
 @ApiExcludeController()
+@AcceptsDelegationTokens()
 @Controller('mcp')
 export class McpController {
   private readonly logger = new Logger(McpController.name);

@@ -120,6 +120,7 @@ export const sessionSchema = z.object({
   permissions: z.enum(PERMISSION_POLICIES).optional(),
   isolation: z.enum(ISOLATIONS),
   parentId: z.string().optional(),
+  delegation: z.boolean().optional(),
 });
 
 export const turnResultSchema = z.object({

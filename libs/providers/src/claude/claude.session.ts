@@ -146,7 +146,12 @@ export class ClaudeCodeSession extends LocalAgentSession<SessionConfig & { model
       this.model,
       // `ask` and `deny-writes` add --permission-prompt-tool stdio: a process started without it
       // cannot serve those sessions.
-      ...claudePermissionLaunch(this.config.permissions, options).args,
+      ...allowingMcp(
+        claudePermissionLaunch(this.config.permissions, options).args,
+        this.config.mcpServers,
+      ),
+      // Delegation: Jelmore's own MCP server, and only it (the CLI's other MCP configs stay out).
+      ...claudeMcpArgs(this.config.mcpServers),
       // Our session id doubles as the CLI's, so the transcript is found again after a restart.
       ...(resumeRef ? ['--resume', resumeRef] : ['--session-id', this.id]),
     ];
@@ -234,4 +239,27 @@ function claudeContentBlock(block: AgentInput[number]): Record<string, unknown> 
     ? { type: 'text', media_type: 'text/plain', data: block.bytes.toString('utf8') }
     : { type: 'base64', media_type: block.mediaType, data: block.bytes.toString('base64') };
   return { type: 'document', source, ...(block.name ? { title: block.name } : {}) };
+}
+
+/** `--mcp-config` for the session's MCP servers (Streamable HTTP); none without any. */
+export function claudeMcpArgs(servers: SessionConfig['mcpServers']): string[] {
+  if (!servers?.length) return [];
+  const mcpServers = Object.fromEntries(
+    servers.map((server) => [
+      server.name,
+      { type: 'http', url: server.url, headers: server.headers },
+    ]),
+  );
+  return ['--mcp-config', JSON.stringify({ mcpServers }), '--strict-mcp-config'];
+}
+
+/**
+ * Where tools run without asking (`--allowedTools`), the session's MCP servers' tools do too: Jelmore
+ * gave them, and checks every call itself. Under `ask` the client is asked, as for any tool.
+ */
+function allowingMcp(args: string[], servers: SessionConfig['mcpServers']): string[] {
+  const at = args.indexOf('--allowedTools');
+  if (at < 0 || !servers?.length) return args;
+  const allowed = [args[at + 1], ...servers.map((server) => `mcp__${server.name}`)].join(',');
+  return [...args.slice(0, at + 1), allowed, ...args.slice(at + 2)];
 }

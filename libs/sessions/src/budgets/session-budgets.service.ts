@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { addUsage, BudgetExceededError, UsageEvent, ZERO_USAGE } from '@jelmore/contracts';
 import { EventLog } from '../events/event-log.service';
+import { SessionDelegation } from '../launch/session-delegation';
 import type { SessionRuntime } from '../runtime/session-runtime';
 import { SESSIONS_MODULE_OPTIONS } from '../sessions.module-definition';
 import type { SessionsModuleOptions } from '../sessions.options';
@@ -13,6 +14,7 @@ export class SessionBudgets {
   constructor(
     private readonly store: SessionStore,
     private readonly log: EventLog,
+    private readonly delegation: SessionDelegation,
     @Inject(SESSIONS_MODULE_OPTIONS) private readonly options: SessionsModuleOptions,
   ) {}
 
@@ -25,8 +27,9 @@ export class SessionBudgets {
   /** Throws when the session, or its owner, has nothing left for another turn. */
   async checkInput(record: SessionRecord): Promise<void> {
     const budget = record.maxBudgetUsd;
-    if (budget !== null && record.usage.costUsd >= budget) {
-      throw new BudgetExceededError('session', budget, record.usage.costUsd);
+    const spent = budget === null ? 0 : await this.delegation.spentWithChildren(record, 0);
+    if (budget !== null && spent >= budget) {
+      throw new BudgetExceededError('session', budget, spent);
     }
     if (record.owner) await this.checkOwner(record.owner);
   }
@@ -54,7 +57,11 @@ export class SessionBudgets {
   private async enforce(runtime: SessionRuntime): Promise<void> {
     const { record } = runtime;
     if (!runtime.can('budgetStop')) return;
-    const spent = addUsage(record.usage, runtime.estimate).costUsd;
+    // What the sessions its agent started spent counts too (delegation).
+    const spent =
+      record.maxBudgetUsd === null
+        ? 0
+        : await this.delegation.spentWithChildren(record, runtime.estimate.costUsd);
     const error =
       record.maxBudgetUsd !== null && spent >= record.maxBudgetUsd
         ? new BudgetExceededError('session', record.maxBudgetUsd, spent)

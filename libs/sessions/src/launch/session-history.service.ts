@@ -25,6 +25,7 @@ import type { SessionsModuleOptions } from '../sessions.options';
 import type { SessionActor } from '../sessions.types';
 import { type SessionRecord, startingRecord } from '../store/session-record';
 import { SessionStore } from '../store/session-store';
+import { AgentConfigs } from './agent-configs';
 import { SessionLauncher } from './session-launcher.service';
 
 /**
@@ -48,6 +49,7 @@ export class SessionHistory {
     private readonly budgets: SessionBudgets,
     private readonly checkpoints: SessionCheckpoints,
     private readonly repositories: SessionRepositories,
+    private readonly configs: AgentConfigs,
     @Inject(SESSIONS_MODULE_OPTIONS) private readonly options: SessionsModuleOptions,
   ) {}
 
@@ -113,6 +115,8 @@ export class SessionHistory {
         parentId: parent.id,
         forkedFromTurn: at,
         turns: at,
+        delegation: parent.delegation,
+        depth: parent.depth,
       });
       await this.store.insertSession(record);
     } catch (err) {
@@ -240,14 +244,9 @@ export class SessionHistory {
   }
 
   private configFor(record: SessionRecord, sessionId: string, place: SessionPlace): SessionConfig {
-    const mounts = this.repositories.mountsOf(place.git);
     return {
-      sessionId,
-      cwd: place.cwd,
+      ...this.configs.of({ ...record, id: sessionId, cwd: place.cwd, git: place.git }),
       model: record.model,
-      ...(record.permissions ? { permissions: record.permissions } : {}),
-      ...(record.owner ? { tenant: record.owner } : {}),
-      ...(mounts ? { mounts } : {}),
     };
   }
 }

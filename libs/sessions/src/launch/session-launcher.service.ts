@@ -25,7 +25,9 @@ import type { SessionsModuleOptions } from '../sessions.options';
 import type { CreateSessionInput } from '../sessions.types';
 import { type SessionRecord, startingRecord } from '../store/session-record';
 import { SessionStore } from '../store/session-store';
+import { AgentConfigs } from './agent-configs';
 import { OpenedAgent, openFirst, selectFor } from './provider-candidates';
+import { SessionDelegation } from './session-delegation';
 
 /**
  * Starts agents: a new session's on the best candidate provider, falling back to the next one while the
@@ -50,6 +52,8 @@ export class SessionLauncher {
     private readonly turns: SessionTurns,
     private readonly repositories: SessionRepositories,
     private readonly checkpoints: SessionCheckpoints,
+    private readonly delegation: SessionDelegation,
+    private readonly configs: AgentConfigs,
     @Inject(SESSIONS_MODULE_OPTIONS) private readonly options: SessionsModuleOptions,
   ) {}
 
@@ -57,14 +61,16 @@ export class SessionLauncher {
     if (input.owner) await this.budgets.checkOwner(input.owner);
     const turn = await this.turns.check(input.query, input.actor);
     const selection = selectFor(this.selector, this.registry, input, turn.needs);
+    const child = await this.delegation.placement(input);
+    const delegation = this.delegation.delegates(input);
     const isolation = input.isolation ?? this.options.defaultIsolation;
     // Before the session's own folder is made: a worktree is made from a repository the cwd is in.
     if (isolation === 'worktree' && input.cwd === undefined) throw worktreeNeedsRepository();
     // Warm start: the first candidate may have an agent started ahead for this request, under its own id
-    // (never for a worktree, which is made for the session).
+    // (never for a worktree or a delegating agent, which are made for the session).
     const [first] = selection.candidates;
     const id =
-      (isolation === 'none'
+      (isolation === 'none' && !delegation
         ? first?.provider.claimWarmSession?.({
             model: first.model.id,
             cwd: input.cwd,
@@ -83,13 +89,19 @@ export class SessionLauncher {
     let query: TurnBlock[];
     let agentInput: AgentInput;
     try {
-      opened = openFirst(this.selector, selection, {
-        sessionId: id,
-        cwd,
-        permissions: input.permissions,
-        tenant: input.owner,
-        mounts: this.repositories.mountsOf(place.git),
-      });
+      opened = openFirst(
+        this.selector,
+        selection,
+        this.configs.of({
+          id,
+          cwd,
+          owner: input.owner ?? null,
+          permissions: input.permissions ?? null,
+          git: place.git,
+          delegation,
+          depth: child?.depth ?? 0,
+        }),
+      );
     } catch (err) {
       await this.repositories.discard(id, place.git);
       throw err;
@@ -109,14 +121,18 @@ export class SessionLauncher {
       model: opened.model.id,
       cwd,
       nodeId: this.options.nodeId,
-      maxBudgetUsd: input.maxBudgetUsd ?? null,
+      maxBudgetUsd: child ? child.maxBudgetUsd : (input.maxBudgetUsd ?? null),
       permissions: input.permissions ?? null,
       title: titleOf(query),
       isolation: place.git?.worktree ? 'worktree' : 'none',
       git: place.git,
+      parentId: child?.parentId ?? null,
+      depth: child?.depth ?? 0,
+      delegation,
     });
     await this.store.insertSession(record);
     await this.log.open(id, record);
+    await this.delegation.announce(record);
     const runtime = SessionRuntime.launching(record, opened.agent, {
       query: agentInput,
       candidates: opened.rest,
@@ -154,7 +170,6 @@ export class SessionLauncher {
     };
     const cwd = await this.workspaces.resolve(id, state.cwd, record.owner);
     const provider = this.registry.get(record.provider);
-    const mounts = this.repositories.mountsOf(record.git);
     // One conditional update decides which node runs it, should two resume it at once.
     const claimed = await this.store.claimSession(id, {
       fromStates: [record.state],
@@ -166,14 +181,10 @@ export class SessionLauncher {
     record.nodeId = this.options.nodeId;
     let agent: AgentSession | undefined;
     try {
+      // The resumed agent enforces what the session was created with, in its owner's agent home.
       agent = provider.createSession({
-        sessionId: id,
-        cwd,
+        ...this.configs.of({ ...record, cwd }),
         model: state.model,
-        // The resumed agent enforces what the session was created with, in its owner's agent home.
-        ...(record.permissions ? { permissions: record.permissions } : {}),
-        ...(record.owner ? { tenant: record.owner } : {}),
-        ...(mounts ? { mounts } : {}),
       });
       await agent.resume({ ...state, cwd });
     } catch (err) {
@@ -226,13 +237,7 @@ export class SessionLauncher {
       next = openFirst(
         this.selector,
         { candidates: launch.candidates, skipped: [...launch.skipped, why] },
-        {
-          sessionId: record.id,
-          cwd: record.cwd,
-          permissions: record.permissions ?? undefined,
-          tenant: record.owner ?? undefined,
-          mounts: this.repositories.mountsOf(record.git),
-        },
+        this.configs.of(record),
       );
     } catch {
       return false;

@@ -44,7 +44,7 @@ export class SessionRuntimes {
   /** The session, if the actor may see it: another key's session is reported as missing. */
   async record(id: string, actor?: SessionActor): Promise<SessionRecord> {
     const record = this.runtimes.get(id)?.record ?? (await this.store.getSession(id));
-    if (!record || (actor && !actor.admin && record.owner !== actor.id)) {
+    if (!record || (actor && !mayAct(actor, record))) {
       throw new NotFoundError(`Session ${id} not found`, ErrorCode.SessionNotFound);
     }
     return record;
@@ -70,6 +70,18 @@ export class SessionRuntimes {
       this.log.lastSeq(record.id) ?? (await this.events.lastSeq(record.id)),
     );
   }
+}
+
+/** Its owner or an admin; a delegating agent, only on the sessions it started. */
+export function mayAct(actor: SessionActor, record: SessionRecord): boolean {
+  if (actor.delegatedBy !== undefined) {
+    return (
+      record.parentId === actor.delegatedBy &&
+      record.forkedFromTurn === null &&
+      record.owner === actor.id
+    );
+  }
+  return actor.admin || record.owner === actor.id;
 }
 
 export function notActive(record: SessionRecord, why: string): SessionError {

@@ -149,6 +149,23 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+  '0005_delegation': {
+    async up(db: Kysely<unknown>) {
+      // 1: its agent gets Jelmore's MCP server; null: not.
+      await db.schema.alterTable('sessions').addColumn('delegation', 'integer').execute();
+      // How many delegations deep it was started (0: by a client).
+      await db.schema
+        .alterTable('sessions')
+        .addColumn('depth', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.createIndex('sessions_parent').on('sessions').column('parent_id').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropIndex('sessions_parent').execute();
+      await db.schema.alterTable('sessions').dropColumn('depth').execute();
+      await db.schema.alterTable('sessions').dropColumn('delegation').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -40,6 +40,10 @@ export interface SessionsTable {
   forked_from_turn: number | null;
   /** Turns that ended (results), less those a rewind took back. */
   turns: ColumnType<number, number | undefined, number>;
+  /** 1: its agent gets Jelmore's MCP server (delegation); null: not. */
+  delegation: number | null;
+  /** Delegations deep: 0 for a session a client started. */
+  depth: ColumnType<number, number | undefined, number>;
 }
 
 export interface CheckpointsTable {

@@ -35,6 +35,10 @@ export interface SessionRecord {
   forkedFromTurn: number | null;
   /** Turns that ended (one per `result`), less those a rewind took back. */
   turns: number;
+  /** Its agent gets Jelmore's MCP server, to start sessions of its own (children: parentId is this). */
+  delegation: boolean;
+  /** Delegations deep: 0 for a session a client started, its parent's + 1 for a child. */
+  depth: number;
 }
 
 /** Where a session's files are in git: the repository, and the session's own worktree if it has one. */
@@ -61,8 +65,16 @@ export interface SessionGit {
 /** A new session's history fields: no repository, no parent, no turns yet. */
 export const NO_HISTORY: Pick<
   SessionRecord,
-  'isolation' | 'git' | 'parentId' | 'forkedFromTurn' | 'turns'
-> = Object.freeze({ isolation: 'none', git: null, parentId: null, forkedFromTurn: null, turns: 0 });
+  'isolation' | 'git' | 'parentId' | 'forkedFromTurn' | 'turns' | 'delegation' | 'depth'
+> = Object.freeze({
+  isolation: 'none',
+  git: null,
+  parentId: null,
+  forkedFromTurn: null,
+  turns: 0,
+  delegation: false,
+  depth: 0,
+});
 
 /** The record of a session starting now: what it was given, the rest as a new session has it. */
 export function startingRecord(
@@ -109,12 +121,11 @@ export function toResource(record: SessionRecord, lastSeq: number): SessionResou
     ...(record.permissions ? { permissions: record.permissions } : {}),
     isolation: record.isolation,
     ...worktreeFields(record),
-    ...(record.parentId
-      ? {
-          parentId: record.parentId,
-          forkedFrom: { sessionId: record.parentId, turn: record.forkedFromTurn ?? 0 },
-        }
+    ...(record.parentId ? { parentId: record.parentId } : {}),
+    ...(record.parentId && record.forkedFromTurn !== null
+      ? { forkedFrom: { sessionId: record.parentId, turn: record.forkedFromTurn } }
       : {}),
+    ...(record.delegation ? { delegation: true } : {}),
   };
 }
 

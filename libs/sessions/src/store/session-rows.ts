@@ -66,6 +66,8 @@ export function toRow(record: Partial<SessionRecord>): Partial<SessionRow> {
   if (record.parentId !== undefined) row.parent_id = record.parentId;
   if (record.forkedFromTurn !== undefined) row.forked_from_turn = record.forkedFromTurn;
   if (record.turns !== undefined) row.turns = record.turns;
+  if (record.delegation !== undefined) row.delegation = record.delegation ? 1 : null;
+  if (record.depth !== undefined) row.depth = record.depth;
   return row;
 }
 
@@ -98,6 +100,8 @@ export function fromRow(row: SessionRow): SessionRecord {
     parentId: row.parent_id,
     forkedFromTurn: row.forked_from_turn === null ? null : Number(row.forked_from_turn),
     turns: Number(row.turns),
+    delegation: Number(row.delegation ?? 0) === 1,
+    depth: Number(row.depth),
   };
 }
 

@@ -206,6 +206,18 @@ export class SessionStore {
     return rows.map((r) => r.id);
   }
 
+  /** The sessions the agent of `parentId` started (delegation), not its forks; newest first. */
+  async childrenOf(parentId: string): Promise<SessionRecord[]> {
+    const rows = await this.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('parent_id', '=', parentId)
+      .where('forked_from_turn', 'is', null)
+      .orderBy('created_at', 'desc')
+      .execute();
+    return rows.map(fromRow);
+  }
+
   /** The sessions that ended before `cutoff` and still have a repository (worktree, checkpoints). */
   async endedWithRepository(cutoff: string): Promise<SessionRecord[]> {
     const rows = await endedSessionsBefore(this.db, cutoff)

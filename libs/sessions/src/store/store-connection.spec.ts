@@ -33,6 +33,7 @@ describe.each(STORE_ADAPTERS)('StoreConnection on $adapter', ({ adapter, create 
           '0002_permission_requests',
           '0003_attachments',
           '0004_checkpoints',
+          '0005_delegation',
         ]);
         expect((await new SessionStore(again).getSession('kept'))?.id).toBe('kept');
       } finally {

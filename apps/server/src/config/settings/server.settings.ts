@@ -160,6 +160,32 @@ export const SERVER_SETTINGS: SettingsTable = {
     rules: [IsIn(PROVIDER_NAMES)],
     description: `Provider for a session that names neither provider nor model: ${PROVIDER_NAMES.map((n) => `\`${n}\``).join(', ')}.`,
   },
+  delegationDefault: {
+    env: 'JELMORE_DELEGATION_DEFAULT',
+    file: 'delegation_default',
+    parse: parseSetting.bool,
+    default: DEFAULT_SESSIONS_OPTIONS.delegationDefault,
+    rules: [IsBoolean()],
+    description:
+      "Whether sessions created without `delegation` get Jelmore's MCP server in their agent, to start sessions of their own; see [MCP](mcp.md#delegation).",
+  },
+  delegationMaxDepth: {
+    env: 'JELMORE_DELEGATION_MAX_DEPTH',
+    file: 'delegation_max_depth',
+    parse: parseSetting.int,
+    default: DEFAULT_SESSIONS_OPTIONS.delegationMaxDepth,
+    rules: [IsInt(), Min(1), Max(10)],
+    description:
+      'How deep delegations go: a session started by a session a client started is depth 1.',
+  },
+  delegationMaxChildren: {
+    env: 'JELMORE_DELEGATION_MAX_CHILDREN',
+    file: 'delegation_max_children',
+    parse: parseSetting.int,
+    default: DEFAULT_SESSIONS_OPTIONS.delegationMaxChildren,
+    rules: [IsInt(), Min(1), Max(100)],
+    description: "How many sessions one session's agent may start.",
+  },
   loadBalancing: {
     env: 'JELMORE_LOAD_BALANCING',
     file: 'load_balancing',
