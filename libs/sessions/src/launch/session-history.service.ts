@@ -173,27 +173,15 @@ export class SessionHistory {
       // Input that arrives while the files change waits for them, as behind a turn.
       runtime.hold();
       try {
-        const filesChanged = await this.checkpoints.restore(record, turn, false);
-        return {
-          session: await this.runtimes.resource(record),
-          turn,
-          filesChanged,
-          conversation: 'kept',
-        };
+        return await this.restoreKeepingConversation(record, turn);
       } finally {
-        runtime.turnEnded();
+        // Lets go of the hold: what was queued meanwhile runs now.
         await this.pump.release(runtime);
       }
     }
     if (!cuts) {
       if (record.state === 'idle') throw notActive(record, 'runs on another node; rewind it there');
-      const filesChanged = await this.checkpoints.restore(record, turn, false);
-      return {
-        session: await this.runtimes.resource(record),
-        turn,
-        filesChanged,
-        conversation: 'kept',
-      };
+      return this.restoreKeepingConversation(record, turn);
     }
     // The agent holds the conversation in memory: it stops, the conversation is cut, a new one resumes.
     const wasLive = record.state === 'idle';
@@ -228,6 +216,15 @@ export class SessionHistory {
       ? await this.launcher.resume(record)
       : await this.runtimes.resource(record);
     return { session, turn, filesChanged, conversation: 'truncated' };
+  }
+
+  private async restoreKeepingConversation(
+    record: SessionRecord,
+    turn: number,
+  ): Promise<RewindResult> {
+    const filesChanged = await this.checkpoints.restore(record, turn, false);
+    const session = await this.runtimes.resource(record);
+    return { session, turn, filesChanged, conversation: 'kept' };
   }
 
   private forkingProvider(record: SessionRecord): AgentProviderPort {

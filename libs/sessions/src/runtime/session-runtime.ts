@@ -160,7 +160,7 @@ export class SessionRuntime {
 
   /**
    * Holds an idle runtime as a turn would (input meanwhile is queued), while its files are changed
-   * under it; `turnEnded` lets go. False when it is not idle.
+   * under it; AgentEventPump.release lets go. False when it is not idle.
    */
   hold(): boolean {
     if (this.current !== 'idle' && this.current !== 'stopped') return false;
