@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { accessSync, constants, existsSync, realpathSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import {
@@ -63,6 +64,9 @@ export class AcpAgentProvider implements AgentProviderPort {
   private readonly slots: SessionSlots;
   private lastFailure?: { reason: string; at: string };
   private agentVersion?: string;
+  private readonly logger = new Logger(AcpAgentProvider.name);
+  /** Said once: every session of an agent that takes no HTTP MCP servers would say it again. */
+  private mcpRefusalLogged = false;
 
   constructor(
     private readonly agent: AcpAgentConfig,
@@ -140,6 +144,13 @@ export class AcpAgentProvider implements AgentProviderPort {
       },
       onFailed: (reason) => (this.lastFailure = { reason, at: new Date().toISOString() }),
       onEnd: release,
+      onMcpRefused: () => {
+        if (this.mcpRefusalLogged) return;
+        this.mcpRefusalLogged = true;
+        this.logger.warn(
+          `${this.name}: the agent announced no mcpCapabilities.http at initialize, so its sessions get no MCP server (no delegation)`,
+        );
+      },
     });
   }
 

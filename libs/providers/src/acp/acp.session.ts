@@ -23,6 +23,7 @@ import {
 } from '@jelmore/contracts';
 import { AgentProcess, AgentProcessOptions } from '../process/agent-process';
 import { AcpChannel } from './acp-channel';
+import { acpMcpServers } from './acp-mcp';
 import { AcpPermissionGate, allowed } from './acp-permissions';
 import { acpPrompt, AcpPromptRefusal, AcpPromptStyle } from './acp-prompt';
 import { AcpTurnNormalizer, AcpTurnUsage, promptUsage } from './acp-turn.normalizer';
@@ -43,6 +44,8 @@ export interface AcpLaunch {
   onFailed: (reason: string) => void;
   /** Called once when the session lets go of its slot; `failed` when its agent died unasked. */
   onEnd: (failed: boolean) => void;
+  /** The session has MCP servers, but the agent announced no `mcpCapabilities.http`: it gets none. */
+  onMcpRefused: () => void;
 }
 
 /** What Jelmore offers agents: no client file system or terminal; they use their own, in the sandbox. */
@@ -196,7 +199,10 @@ export class AcpSession extends LocalAgentSession {
     const agent = this.connection!.agent;
     const init = await this.inTime('initialize', agent.request('initialize', INITIALIZE));
     this.capabilities = init.agentCapabilities;
-    const request: NewSessionRequest = { cwd: this.config.cwd, mcpServers: [] };
+    const { mcpServers, refused } = acpMcpServers(this.config.mcpServers, this.capabilities);
+    if (refused) this.launch.onMcpRefused();
+    // session/load takes them too: the agent's MCP connections ended with its earlier process.
+    const request: NewSessionRequest = { cwd: this.config.cwd, mcpServers };
     if (this.acpSessionId) {
       if (!this.capabilities?.loadSession) {
         throw new Error(

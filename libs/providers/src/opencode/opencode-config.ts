@@ -1,15 +1,17 @@
-import type { ModelInfo } from '@jelmore/contracts';
+import type { ModelInfo, SessionConfig } from '@jelmore/contracts';
 import { MAX_OUTPUT_TOKENS } from './opencode.models';
 import { OPENCODE_PROVIDER_ID, OpencodeOptions } from './opencode.options';
 
 /**
  * opencode's config (OPENCODE_CONFIG_CONTENT): our models behind the OpenAI-compatible endpoint,
- * headless and offline, `defaultModel` (else the first) the one its sessions use.
+ * headless and offline, `defaultModel` (else the first) the one its sessions use, and the session's MCP
+ * servers, for a server that is the session's alone.
  */
 export function opencodeConfig(
   options: Pick<OpencodeOptions, 'baseUrl' | 'apiKey'>,
   modelList: ModelInfo[],
   defaultModel?: string,
+  mcpServers?: SessionConfig['mcpServers'],
 ): Record<string, unknown> {
   const models = Object.fromEntries(
     modelList.map((m) => [
@@ -46,5 +48,26 @@ export function opencodeConfig(
       webfetch: 'deny',
     },
     tools: { question: false, webfetch: false },
+    ...(mcpServers?.length ? { mcp: opencodeMcp(mcpServers) } : {}),
   };
+}
+
+/**
+ * Streamable HTTP servers as opencode's `remote` ones. No OAuth: the headers carry the credentials, and
+ * a refused token must fail the server, not start a login nobody can finish. No timeout: opencode
+ * restarts a tool call's 60 s on each progress notification, which Jelmore's waits send every second.
+ */
+function opencodeMcp(servers: NonNullable<SessionConfig['mcpServers']>): Record<string, unknown> {
+  return Object.fromEntries(
+    servers.map((server) => [
+      server.name,
+      {
+        type: 'remote',
+        url: server.url,
+        headers: { ...server.headers },
+        enabled: true,
+        oauth: false,
+      },
+    ]),
+  );
 }

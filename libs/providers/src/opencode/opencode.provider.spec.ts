@@ -1,10 +1,10 @@
 import { Logger } from '@nestjs/common';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ProviderUnavailableError } from '@jelmore/contracts';
+import { McpServerConfig, ProviderUnavailableError } from '@jelmore/contracts';
 import type { ProvidersModuleOptions } from '../providers.options';
 import { DEFAULT_OPENCODE_OPTIONS, OpencodeOptions } from './opencode.options';
 import { OpencodeProvider } from './opencode.provider';
@@ -70,6 +70,23 @@ describe('OpencodeProvider', () => {
     expect(() => opencode.createSession(session)).toThrow(ProviderUnavailableError);
   });
 
+  it('has the session`s own server connect to its MCP servers, with their headers', async () => {
+    const mcp = await fakeMcpServer();
+    try {
+      const opencode = provider({ baseUrl });
+      await opencode.onModuleInit();
+      const agent = opencode.createSession({ ...session, mcpServers: [mcp.config] });
+      // The turn fails (no model behind baseUrl), but opencode lists the session's tools first.
+      await agent.start([{ type: 'text', text: 'hi' }]);
+      expect(await waitFor(() => mcp.received.some((r) => r.method === 'tools/list'))).toBe(true);
+      expect(mcp.received[0]).toEqual({ method: 'initialize', authorization: 'Bearer t0k' });
+      expect(mcp.received.every((r) => r.authorization === 'Bearer t0k')).toBe(true);
+      await agent.terminate();
+    } finally {
+      await mcp.close();
+    }
+  }, 30_000);
+
   describe('with an external server (JELMORE_OPENCODE_API_ENDPOINT)', () => {
     let server: Server;
     let port: number;
@@ -116,6 +133,20 @@ describe('OpencodeProvider', () => {
       await opencode.onApplicationShutdown();
     });
 
+    it('gives its sessions no MCP server, and says so once: its config is every session`s', async () => {
+      const opencode = provider({ apiEndpoint: `http://ops:s3cret@127.0.0.1:${port}` });
+      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      const mcpServers: McpServerConfig[] = [{ name: 'jelmore', url: 'http://x/mcp', headers: {} }];
+      const agents = [
+        opencode.createSession({ ...session, mcpServers }),
+        opencode.createSession({ ...session, sessionId: 's2', mcpServers }),
+      ];
+      expect(warn.mock.calls).toEqual([[expect.stringContaining('get no MCP server')]]);
+      warn.mockRestore();
+      await Promise.all(agents.map((agent) => agent.terminate()));
+      await opencode.onApplicationShutdown();
+    });
+
     it('reports a server that refuses its credentials', async () => {
       const opencode = provider({ apiEndpoint: `http://ops:wrong@127.0.0.1:${port}` });
       const health = await opencode.healthCheck();
@@ -125,3 +156,52 @@ describe('OpencodeProvider', () => {
     });
   });
 });
+
+/** A Streamable HTTP MCP server with no tools, recording each request's JSON-RPC method and token. */
+async function fakeMcpServer() {
+  const received: Array<{ method?: string; authorization?: string }> = [];
+  const server = createServer((req, res) => {
+    void readBody(req).then((body) => {
+      // Its GET (a stream for server messages) is optional: 405 says there is none.
+      if (req.method !== 'POST') return res.writeHead(405).end();
+      const message = JSON.parse(body) as { id?: number; method: string; params?: unknown };
+      received.push({ method: message.method, authorization: req.headers.authorization });
+      if (message.id === undefined) return res.writeHead(202).end();
+      const result =
+        message.method === 'initialize'
+          ? {
+              protocolVersion: (message.params as { protocolVersion: string }).protocolVersion,
+              capabilities: { tools: {} },
+              serverInfo: { name: 'fake', version: '1' },
+            }
+          : { tools: [] };
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ jsonrpc: '2.0', id: message.id, result }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const config: McpServerConfig = {
+    name: 'jelmore',
+    url: `http://127.0.0.1:${port}/mcp`,
+    headers: { authorization: 'Bearer t0k' },
+  };
+  const close = () => {
+    server.closeAllConnections();
+    return new Promise((resolve) => server.close(resolve));
+  };
+  return { config, received, close };
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  let body = '';
+  for await (const chunk of req) body += String(chunk);
+  return body;
+}
+
+async function waitFor(check: () => boolean, timeoutMs = 20_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !check()) await new Promise((r) => setTimeout(r, 100));
+  return check();
+}

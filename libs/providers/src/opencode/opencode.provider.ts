@@ -57,6 +57,8 @@ export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnAppl
   private readonly external?: OpencodeServer;
   /** Sessions' own servers, while they run. */
   private readonly servers = new Set<OpencodeServer>();
+  /** Said once: every delegating session on the operator's server would say it again. */
+  private mcpRefusalLogged = false;
 
   constructor(@Inject(PROVIDERS_MODULE_OPTIONS) options: ProvidersModuleOptions) {
     this.options = options.opencode;
@@ -131,6 +133,7 @@ export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnAppl
     this.assertReady();
     const model = requireModel(this, config.model);
     const release = this.slots.take();
+    if (this.external && config.mcpServers?.length) this.refuseMcp();
     const server = this.external ?? this.sessionServer(config);
     return new OpencodeSession(config, model, {
       server,
@@ -219,13 +222,30 @@ export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnAppl
       ...config.mounts,
       readOnly: [...(config.mounts?.readOnly ?? []), ...alsoReadOnly],
     };
-    const server = this.sessionServer(config, mounts, `${config.sessionId}.history`);
+    // It runs no turn: no MCP server, nor its token.
+    const server = this.sessionServer(
+      { ...config, mcpServers: undefined },
+      mounts,
+      `${config.sessionId}.history`,
+    );
     try {
       return await work(server);
     } finally {
       await server.stop();
       this.servers.delete(server);
     }
+  }
+
+  /**
+   * opencode reads MCP servers from its config, which is the server's and so every session's on the
+   * operator's: a session's servers (its token) cannot be given to it alone, so it gets none.
+   */
+  private refuseMcp(): void {
+    if (this.mcpRefusalLogged) return;
+    this.mcpRefusalLogged = true;
+    this.logger.warn(
+      'opencode: sessions on the external server (JELMORE_OPENCODE_API_ENDPOINT) get no MCP server (no delegation): its config, where opencode reads them, is shared by every session',
+    );
   }
 
   /** With no network in the sandbox, bwrap's own network namespace would hide the server's port. */
@@ -250,7 +270,12 @@ export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnAppl
             home,
             cwd: config.cwd,
             mounts,
-            config: opencodeConfig(this.options, this.modelList, this.resolveModel()?.id),
+            config: opencodeConfig(
+              this.options,
+              this.modelList,
+              this.resolveModel()?.id,
+              config.mcpServers,
+            ),
             sandbox: this.sandbox,
             pidFile: join(this.root, 'servers', `${pidName}.pid`),
           },
