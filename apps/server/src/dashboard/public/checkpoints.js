@@ -180,8 +180,9 @@ export function sessionLineage(session) {
       h(
         'a',
         { id: 'session-parent', href: `#/sessions/${encodeURIComponent(session.parentId)}` },
-        `forked from ${session.parentId.slice(0, 8)}`,
-        session.forkedFrom ? ` at turn ${session.forkedFrom.turn}` : '',
+        session.forkedFrom
+          ? `forked from ${session.parentId.slice(0, 8)} at turn ${session.forkedFrom.turn}`
+          : `started by ${session.parentId.slice(0, 8)}`,
       ),
     );
   }

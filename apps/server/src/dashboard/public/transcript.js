@@ -104,6 +104,19 @@ export class Transcript {
         );
       case 'checkpoint':
         return this.checkpoints.render(event, data);
+      case 'child_session':
+        // Its agent started a session (delegation): a link to it, as its header links back here.
+        return h(
+          'div',
+          { class: 'ev note child-session', dataset: data },
+          '↳ started ',
+          h(
+            'a',
+            { href: `#/sessions/${encodeURIComponent(event.childSessionId)}` },
+            event.childSessionId.slice(0, 8),
+          ),
+          ` on ${event.provider} (${event.model})`,
+        );
       case 'error':
         return h('div', { class: 'ev error', dataset: data }, `${event.code}: ${event.message}`);
       case 'directory_changed':
