@@ -31,7 +31,7 @@ import { committedBatches, StreamOptions } from './events/session-stream';
 import { SessionLauncher } from './launch/session-launcher.service';
 import { SessionPermissions } from './permissions/session-permissions';
 import { SessionControl } from './runtime/session-control.service';
-import { SessionRuntimes } from './runtime/session-runtimes.service';
+import { mayAct, SessionRuntimes } from './runtime/session-runtimes.service';
 import { SessionTurns } from './runtime/session-turns.service';
 import { SessionWorkspaces } from './session-workspaces';
 import { LIVE_STATES } from './sessions.constants';
@@ -123,7 +123,7 @@ export class SessionsService implements OnModuleDestroy, BeforeApplicationShutdo
     // A delegating agent sees the sessions it started, and no other.
     const records =
       actor?.delegatedBy !== undefined
-        ? (await this.store.childrenOf(actor.delegatedBy)).filter((r) => r.owner === actor.id)
+        ? (await this.store.childrenOf(actor.delegatedBy)).filter((r) => mayAct(actor, r))
         : await this.store.listSessions({ owner });
     return Promise.all(records.map((r) => this.runtimes.resource(r)));
   }

@@ -71,6 +71,16 @@ export class EventLog implements BeforeApplicationShutdown {
   }
 
   /**
+   * `write` for events that may come after their session's log closed (the session ended while they
+   * were made): those are dropped. False when it was.
+   */
+  writeIfOpen(sessionId: string, draft: SessionEventDraft): boolean {
+    if (!this.seqs.has(sessionId)) return false;
+    this.write(sessionId, draft);
+    return true;
+  }
+
+  /**
    * `append` without a promise, for the agents' events: each gets its seq at once, and `onCommitted`
    * runs once it is committed and sent to subscribers (`onFailed` if the commit fails).
    */

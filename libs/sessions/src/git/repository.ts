@@ -76,12 +76,23 @@ function ownWorkTree(repo: Repository): boolean {
   const dotGit = join(repo.topLevel, '.git');
   try {
     if (statSync(dotGit).isDirectory()) return realpathSync(dotGit) === repo.gitDir;
-    const pointer = /^gitdir: (.+)$/m.exec(readFileSync(dotGit, 'utf8'))?.[1];
-    return (
-      pointer !== undefined && realpathSync(resolve(repo.topLevel, pointer.trim())) === repo.gitDir
-    );
+    const pointer = gitDirPointer(repo.topLevel);
+    return pointer !== undefined && realpathSync(pointer) === repo.gitDir;
   } catch {
     return false;
+  }
+}
+
+/**
+ * The git dir a `.git` file in `dir` names (a linked worktree's `<common>/worktrees/<name>`), absolute;
+ * undefined when `dir` has no such file.
+ */
+export function gitDirPointer(dir: string): string | undefined {
+  try {
+    const pointer = /^gitdir: (.+)$/m.exec(readFileSync(join(dir, '.git'), 'utf8'))?.[1];
+    return pointer === undefined ? undefined : resolve(dir, pointer.trim());
+  } catch {
+    return undefined;
   }
 }
 

@@ -58,8 +58,7 @@ export class SessionCheckpoints {
     } catch (err) {
       this.logger.warn(`session ${record.id}: turn ${record.turns} not recorded: ${String(err)}`);
       const code = err instanceof JelmoreError ? err.code : ErrorCode.GitFailed;
-      if (this.log.lastSeq(record.id) === undefined) return;
-      this.log.write(record.id, {
+      this.log.writeIfOpen(record.id, {
         type: 'error',
         code,
         message: `checkpoint of turn ${record.turns} failed: ${errorText(err)}`,
@@ -143,8 +142,7 @@ export class SessionCheckpoints {
     const createdAt = new Date().toISOString();
     await this.records.add(record.id, { turn, commit, filesChanged, createdAt });
     // A session ended while its files were read keeps the checkpoint, without an event in a closed log.
-    if (this.log.lastSeq(record.id) === undefined) return;
-    this.log.write(record.id, { type: 'checkpoint', turn, commit, filesChanged });
+    this.log.writeIfOpen(record.id, { type: 'checkpoint', turn, commit, filesChanged });
   }
 }
 

@@ -1,6 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import {
   ErrorCode,
   Isolation,
@@ -13,7 +12,7 @@ import type { SessionGit, SessionRecord } from '../store/session-record';
 import type { SessionStore } from '../store/session-store';
 import { isWithin, realPathOf, sessionFolderIds } from '../workspace';
 import { GitRunner } from './git-runner';
-import { busyReason, findRepository, Repository } from './repository';
+import { busyReason, findRepository, gitDirPointer, Repository } from './repository';
 import { Worktrees } from './worktrees';
 
 /** Where a new session works: its cwd, and its place in git. */
@@ -173,14 +172,8 @@ function gitOf(repo: Repository): SessionGit {
 
 /** The repository of a linked worktree folder (its `.git` file names `<common>/worktrees/<name>`). */
 function worktreeCommonDir(dir: string): string | undefined {
-  let pointer: string;
-  try {
-    pointer = readFileSync(join(dir, '.git'), 'utf8');
-  } catch {
-    return undefined;
-  }
-  const match = /^gitdir: (.+)$/m.exec(pointer);
-  if (!match) return undefined;
-  const gitDir = resolve(dir, match[1].trim());
-  return dirname(gitDir).endsWith('/worktrees') ? dirname(dirname(gitDir)) : undefined;
+  const gitDir = gitDirPointer(dir);
+  return gitDir !== undefined && basename(dirname(gitDir)) === 'worktrees'
+    ? dirname(dirname(gitDir))
+    : undefined;
 }

@@ -1,8 +1,15 @@
-import { existsSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { ErrorCode, JelmoreError } from '@jelmore/contracts';
+import { realPathOf } from '../workspace';
 import { GitRunner } from './git-runner';
-import { busyReason, neutralizedFilters, Repository, resolveCommit } from './repository';
+import {
+  busyReason,
+  gitDirPointer,
+  neutralizedFilters,
+  Repository,
+  resolveCommit,
+} from './repository';
 
 /** Branches of session worktrees: `jelmore/<session id>`. */
 export const WORKTREE_BRANCH_PREFIX = 'jelmore/';
@@ -162,8 +169,11 @@ export class Worktrees {
   }
 
   private async registered(commonDir: string, dir: string): Promise<boolean> {
-    const wanted = realPathOr(dir);
-    return (await this.list(commonDir)).some((entry) => realPathOr(entry.path) === wanted);
+    // A path that does not resolve (the folder is gone) compares as it was written.
+    const wanted = realPathOf(dir) ?? dir;
+    return (await this.list(commonDir)).some(
+      (entry) => (realPathOf(entry.path) ?? entry.path) === wanted,
+    );
   }
 
   /** Deletes `branch` unless it has commits beyond `base`; whether it stays. */
@@ -217,28 +227,14 @@ function branchOf(sessionId: string): string {
   return `${WORKTREE_BRANCH_PREFIX}${sessionId}`;
 }
 
-function realPathOr(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return path;
-  }
-}
-
 function emptyDir(dir: string): void {
   for (const name of readdirSync(dir)) rmSync(join(dir, name), { recursive: true, force: true });
 }
 
 /** Whether `dir` holds a `.git` file naming a worktree record of the repository at `commonDir`. */
 function pointsInto(dir: string, commonDir: string): boolean {
-  try {
-    const gitDir = /^gitdir: (.+)$/m.exec(readFileSync(join(dir, '.git'), 'utf8'))?.[1];
-    return (
-      gitDir !== undefined && dirname(resolve(dir, gitDir.trim())) === join(commonDir, 'worktrees')
-    );
-  } catch {
-    return false;
-  }
+  const gitDir = gitDirPointer(dir);
+  return gitDir !== undefined && dirname(gitDir) === join(commonDir, 'worktrees');
 }
 
 /** Whether `dir` is an empty folder; undefined when it is no folder. */

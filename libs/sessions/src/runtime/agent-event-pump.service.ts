@@ -88,8 +88,7 @@ export class AgentEventPump {
    * commit interval. A log already closed (the session is ending) drops the event.
    */
   private logAgentEvent(record: SessionRecord, draft: SessionEventDraft): void {
-    if (this.log.lastSeq(record.id) === undefined) return;
-    this.log.write(record.id, draft);
+    this.log.writeIfOpen(record.id, draft);
   }
 
   /** Ends a `hold` of the runtime: input queued meanwhile runs now as its next turn. */
