@@ -131,6 +131,46 @@ describe('Delegation through the MCP server', () => {
     expect(ended.state).toBe('terminated');
   }, 180_000);
 
+  it("brings a child's permission request to the parent's clients, who answer it", async () => {
+    const { session: parent, events } = await start({
+      query: callTool('start_session', {
+        provider: 'claude',
+        query: '[[bash echo from-the-child > child.txt]]',
+        permissions: 'ask',
+        wait: true,
+      }),
+      delegation: true,
+    });
+    // The parent's agent waits on its child, which waits on a person: only the parent is watched.
+    await events.waitFor((all) => all.some((e) => e.type === 'child_permission_request'), 60_000);
+    const [asked] = events.ofType('child_permission_request');
+    const [announced] = events.ofType('child_session');
+    expect(asked).toMatchObject({ childSessionId: announced.childSessionId, tool: 'Bash' });
+    expect(asked.input).toMatchObject({ command: 'echo from-the-child > child.txt' });
+
+    // Answered on the child's session, from the parent's socket.
+    expect(
+      await wsRequest(socket, 'permission:reply', {
+        sessionId: asked.childSessionId,
+        requestId: asked.requestId,
+        allow: true,
+      }),
+    ).toMatchObject({ ok: true });
+    await events.waitForResults(1, 60_000);
+    expect(events.ofType('child_permission_resolved')).toEqual([
+      expect.objectContaining({ requestId: asked.requestId, allow: true, by: 'client' }),
+    ]);
+    const childEvents = (
+      await as(ALICE).get(`/v1/sessions/${asked.childSessionId}/events`).expect(200)
+    ).body.events as Array<{ type: string; requestId?: string; allow?: boolean }>;
+    expect(childEvents.filter((e) => e.type === 'permission_resolved')).toEqual([
+      expect.objectContaining({ requestId: asked.requestId, allow: true }),
+    ]);
+    // The child's tool ran, and its turn's answer reached the parent's agent.
+    expect(events.ofType('tool_result')[0]).toMatchObject({ isError: false });
+    await as(ALICE).delete(`/v1/sessions/${parent.id}`).expect(200);
+  }, 120_000);
+
   it('refuses what a delegating agent may not do, as MCP errors with a code', async () => {
     // Not delegating: the agent gets no MCP server, so the model's call names an unknown tool.
     const { session: plain, events: plainEvents } = await start({

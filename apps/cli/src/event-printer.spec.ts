@@ -82,6 +82,24 @@ describe('EventPrinter', () => {
     p.print(
       ev({ type: 'permission_request', requestId: 'r1', tool: 'Bash', input: { command: 'rm x' } }),
     );
+    p.print(
+      ev({
+        type: 'child_permission_request',
+        childSessionId: 'c1',
+        requestId: 'r2',
+        tool: 'bash',
+        input: { command: 'npm test' },
+      }),
+    );
+    p.print(
+      ev({
+        type: 'child_permission_resolved',
+        childSessionId: 'c1',
+        requestId: 'r2',
+        allow: false,
+        by: 'timeout',
+      }),
+    );
     p.print({
       sessionId: 's1',
       seq: ++seq,
@@ -98,6 +116,8 @@ describe('EventPrinter', () => {
       '✗ AGENT_EXITED: the agent died',
       '  cd /w/a/sub',
       '? Bash asks for permission: rm x (request r1)',
+      '? session c1: bash asks for permission: npm test (request r2)',
+      '  ↳ session c1: denied by timeout',
       '[thinking] {"text":"hmm"}',
       'session failed: agent exited',
       'session terminated (terminated by client)',

@@ -103,6 +103,18 @@ export class EventPrinter {
         this.note(s.dim(`  ↳ ${how}${event.reason ? `: ${oneLine(event.reason)}` : ''}`));
         break;
       }
+      case 'child_permission_request':
+        this.note(
+          s.yellow(
+            `? session ${event.childSessionId}: ${event.tool} asks for permission: ${summarizeToolInput(event.input)} (request ${event.requestId})`,
+          ),
+        );
+        break;
+      case 'child_permission_resolved': {
+        const how = `${event.allow ? 'allowed' : 'denied'} by ${event.by}`;
+        this.note(s.dim(`  ↳ session ${event.childSessionId}: ${how}`));
+        break;
+      }
       case 'child_session':
         this.note(
           s.dim(`↳ started session ${event.childSessionId} (${event.provider} ${event.model})`),

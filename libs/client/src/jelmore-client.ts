@@ -226,7 +226,8 @@ export class JelmoreClient {
   }
 
   /**
-   * Answers a `permission_request` event: the tool runs, or the agent gets the denial and `reason`.
+   * Answers a `permission_request` event (or a `child_permission_request`: on its `childSessionId`):
+   * the tool runs, or the agent gets the denial and `reason`.
    * A request that no longer waits (answered, timed out, withdrawn) fails with PERMISSION_REQUEST_NOT_FOUND.
    */
   async replyPermission(

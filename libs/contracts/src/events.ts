@@ -123,6 +123,21 @@ export interface ChildSessionEvent {
   provider: string;
   model: string;
 }
+/**
+ * A session this one started (a child, or a child's child) asks for a permission: the request is the
+ * child's, relayed so that whoever watches the parent can answer it, on the child's session
+ * (`permission:reply` or POST /v1/sessions/:childSessionId/permissions/:requestId).
+ */
+export interface ChildPermissionRequestEvent extends Omit<PermissionRequestEvent, 'type'> {
+  type: 'child_permission_request';
+  /** The session that asks. */
+  childSessionId: string;
+}
+/** How a relayed `child_permission_request` was settled. */
+export interface ChildPermissionResolvedEvent extends Omit<PermissionResolvedEvent, 'type'> {
+  type: 'child_permission_resolved';
+  childSessionId: string;
+}
 export interface ErrorEvent {
   type: 'error';
   code: string;
@@ -143,6 +158,8 @@ export type SessionEventDraft =
   | ResultEvent
   | CheckpointEvent
   | ChildSessionEvent
+  | ChildPermissionRequestEvent
+  | ChildPermissionResolvedEvent
   | ErrorEvent;
 
 export type SessionEventType = SessionEventDraft['type'];

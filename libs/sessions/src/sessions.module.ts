@@ -33,14 +33,20 @@ import { StoreConnection } from './store/store-connection';
 const HELPERS: Provider[] = [
   {
     provide: SessionPermissions,
-    inject: [PermissionRequestStore, EventLog, SESSIONS_MODULE_OPTIONS],
-    useFactory: (store: PermissionRequestStore, log: EventLog, options: SessionsModuleOptions) =>
+    inject: [PermissionRequestStore, EventLog, SessionDelegation, SESSIONS_MODULE_OPTIONS],
+    useFactory: (
+      store: PermissionRequestStore,
+      log: EventLog,
+      delegation: SessionDelegation,
+      options: SessionsModuleOptions,
+    ) =>
       new SessionPermissions(
         store,
         options.permissionTimeoutSeconds * 1000,
         async (record, draft) => {
           await log.append(record.id, draft);
         },
+        (record, event) => delegation.relayPermission(record, event),
       ),
   },
   { provide: GitRunner, useFactory: () => new GitRunner() },

@@ -211,6 +211,24 @@ const EVENT_FIELDS: { [T in SessionEventType]: FieldSchemas<Draft<T>> } = {
     provider: text(),
     model: text(),
   },
+  child_permission_request: {
+    childSessionId: {
+      type: 'string',
+      format: 'uuid',
+      description: 'The session that asks: one this session started, or one of theirs',
+    },
+    requestId: text("Answer it on the child's session: permission:reply with its sessionId"),
+    tool: text(),
+    input: anything("The tool's input"),
+    toolUseId: optional(text("The child's tool_use event it is about, when the provider tells")),
+  },
+  child_permission_resolved: {
+    childSessionId: { type: 'string', format: 'uuid' },
+    requestId: text(),
+    allow: { type: 'boolean' },
+    reason: optional(text()),
+    by: { type: 'string', enum: RESOLVERS },
+  },
   error: { code: text(), message: text() },
 };
 
@@ -345,6 +363,26 @@ export const EVENT_EXAMPLES: { [T in SessionEventType]: Extract<SessionEvent, { 
     childSessionId: '0f4e2a1c-5b6d-4e7f-8a9b-1c2d3e4f5a6b',
     provider: 'opencode',
     model: 'qwen-2.5-coder',
+  },
+  child_permission_request: {
+    sessionId: SESSION_ID,
+    seq: 13,
+    ts: TS,
+    type: 'child_permission_request',
+    childSessionId: '0f4e2a1c-5b6d-4e7f-8a9b-1c2d3e4f5a6b',
+    requestId: '5e2a9c1d-7b3f-4d6e-8a0c-2f4b6d8e1a3c',
+    tool: 'bash',
+    input: { command: 'npm test' },
+  },
+  child_permission_resolved: {
+    sessionId: SESSION_ID,
+    seq: 14,
+    ts: TS,
+    type: 'child_permission_resolved',
+    childSessionId: '0f4e2a1c-5b6d-4e7f-8a9b-1c2d3e4f5a6b',
+    requestId: '5e2a9c1d-7b3f-4d6e-8a0c-2f4b6d8e1a3c',
+    allow: true,
+    by: 'client',
   },
   error: {
     sessionId: SESSION_ID,

@@ -31,17 +31,22 @@ describe.each(STORE_ADAPTERS)('SessionDelegation on $adapter', ({ create }) => {
   let delegation: SessionDelegation;
   let budgets: SessionBudgets;
   const appended: Array<{ id: string; type: string }> = [];
+  /** The sessions whose agents run here: their logs are open. */
+  const openLogs = new Set<string>();
 
   beforeEach(() => {
     store = new SessionStore(suite.connection);
     const log = {
       append: async (id: string, draft: { type: string }) => void appended.push({ id, ...draft }),
+      writeIfOpen: (id: string, draft: { type: string }) =>
+        openLogs.has(id) && appended.push({ id, ...draft }) > 0,
       lastSeq: () => undefined,
     } as unknown as EventLog;
     const runtimes = new SessionRuntimes(store, new EventStore(suite.connection), log);
     delegation = new SessionDelegation(store, log, runtimes, OPTIONS);
     budgets = new SessionBudgets(store, log, delegation, OPTIONS);
     appended.length = 0;
+    openLogs.clear();
   });
 
   const actor = (parent: string) => ({ id: 'alice', admin: false, delegatedBy: parent });
@@ -125,5 +130,34 @@ describe.each(STORE_ADAPTERS)('SessionDelegation on $adapter', ({ create }) => {
     expect(appended).toEqual([
       expect.objectContaining({ id: 'p', type: 'child_session', childSessionId: 'c' }),
     ]);
+  });
+
+  it("relays a descendant's permission requests up to every live ancestor, not past a fork", async () => {
+    await store.insertSession(record('root', { owner: 'alice', delegation: true }));
+    await store.insertSession(record('fork', { parentId: 'root', forkedFromTurn: 1 }));
+    await store.insertSession(record('mid', { parentId: 'fork', delegation: true, depth: 1 }));
+    await store.insertSession(record('leaf', { parentId: 'mid', depth: 2 }));
+    for (const id of ['root', 'fork', 'mid']) openLogs.add(id);
+    const asked = { type: 'permission_request' as const, requestId: 'r1', tool: 'bash', input: {} };
+
+    await delegation.relayPermission((await store.getSession('leaf'))!, asked);
+    await delegation.relayPermission((await store.getSession('leaf'))!, {
+      type: 'permission_resolved',
+      requestId: 'r1',
+      allow: true,
+      by: 'client',
+    });
+    // A fork's own requests are its own: the session it was forked from is not its parent.
+    await delegation.relayPermission((await store.getSession('fork'))!, asked);
+
+    expect(appended).toEqual([
+      { id: 'mid', ...asked, type: 'child_permission_request', childSessionId: 'leaf' },
+      { id: 'fork', ...asked, type: 'child_permission_request', childSessionId: 'leaf' },
+      expect.objectContaining({ id: 'mid', type: 'child_permission_resolved', allow: true }),
+      expect.objectContaining({ id: 'fork', type: 'child_permission_resolved', allow: true }),
+    ]);
+    openLogs.delete('mid'); // its agent runs on another node, or not at all
+    await delegation.relayPermission((await store.getSession('leaf'))!, asked);
+    expect(appended.slice(4).map((e) => e.id)).toEqual(['fork']);
   });
 });

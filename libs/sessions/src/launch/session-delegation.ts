@@ -1,6 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ErrorCode, JelmoreError, McpServerConfig } from '@jelmore/contracts';
+import {
+  ErrorCode,
+  JelmoreError,
+  McpServerConfig,
+  type SessionEventDraft,
+} from '@jelmore/contracts';
 import { EventLog } from '../events/event-log.service';
+import type { PermissionEvent } from '../permissions/session-permissions';
 import { notActive, SessionRuntimes } from '../runtime/session-runtimes.service';
 import { LIVE_STATES } from '../sessions.constants';
 import { SESSIONS_MODULE_OPTIONS } from '../sessions.module-definition';
@@ -70,6 +76,24 @@ export class SessionDelegation {
       provider: child.provider,
       model: child.model,
     });
+  }
+
+  /**
+   * A child's permission request, or how it was settled, in the stream of every session above it whose
+   * agent runs here: whoever watches the parent can answer it, on the child's session. A fork is not a
+   * child, so the relay stops at one.
+   */
+  async relayPermission(record: SessionRecord, event: PermissionEvent): Promise<void> {
+    if (record.forkedFromTurn !== null) return;
+    const relayed: SessionEventDraft =
+      event.type === 'permission_request'
+        ? { ...event, type: 'child_permission_request', childSessionId: record.id }
+        : { ...event, type: 'child_permission_resolved', childSessionId: record.id };
+    for (let id = record.parentId; id !== null;) {
+      this.log.writeIfOpen(id, relayed);
+      const ancestor = await this.store.getSession(id);
+      id = ancestor?.forkedFromTurn === null ? ancestor.parentId : null;
+    }
   }
 
   /** The MCP servers the session's agent gets: Jelmore's own when it delegates. */

@@ -49,12 +49,21 @@ describe('SessionPermissions (SQLite store)', () => {
   let connection: StoreConnection;
   let store: PermissionRequestStore;
   let logged: SessionEventDraft[];
+  /** What the sessions above this one were told, as `<type> <requestId>`. */
+  let relayed: string[];
   let agent: AskingAgent;
 
   const permissions = (timeoutMs = 60_000) =>
-    new SessionPermissions(store, timeoutMs, async (_record, draft) => {
-      logged.push(draft);
-    });
+    new SessionPermissions(
+      store,
+      timeoutMs,
+      async (_record, draft) => {
+        logged.push(draft);
+      },
+      async (_record, event) => {
+        relayed.push(`${event.type} ${event.requestId}`);
+      },
+    );
   const asAgent = () => agent as unknown as AgentSession;
   const open = async (on: SessionPermissions, requestId: string) => {
     agent.asked.add(requestId);
@@ -71,6 +80,7 @@ describe('SessionPermissions (SQLite store)', () => {
     await connection.onModuleInit();
     store = new PermissionRequestStore(connection);
     logged = [];
+    relayed = [];
     agent = new AskingAgent();
   });
 
@@ -98,6 +108,7 @@ describe('SessionPermissions (SQLite store)', () => {
       resolvedBy: 'client',
     });
     expect(await on.pending(record, true)).toEqual([]);
+    expect(relayed).toEqual(['permission_request r1', 'permission_resolved r1']);
     on.close();
   });
 
@@ -153,6 +164,7 @@ describe('SessionPermissions (SQLite store)', () => {
     expect(await on.withdrawn(record, withdrawal)).toBe(false);
     expect(await on.answer(record, asAgent(), 'r1', { allow: true }, 'client')).toBe(false);
     expect((await store.getPermissionRequest(record.id, 'r1'))?.resolvedBy).toBe('cancelled');
+    expect(relayed).toEqual(['permission_request r1', 'permission_resolved r1']);
     on.close();
   });
 
@@ -193,6 +205,11 @@ describe('SessionPermissions (SQLite store)', () => {
       ]),
     );
     expect(await on.pending(record, false)).toEqual([]);
+    // Each settlement reaches the sessions above once, like the session's own log.
+    expect(relayed.filter((r) => r.startsWith('permission_resolved'))).toEqual([
+      'permission_resolved waiting',
+      'permission_resolved left-by-a-crash',
+    ]);
     expect(await store.pendingPermissionRequests('other-session')).toHaveLength(1);
     // The agent was not asked to deny anything: it is gone, or being stopped.
     expect(agent.answers).toEqual([]);

@@ -14,6 +14,8 @@ import type {
   PermissionRequestStore,
 } from '../store/permission-request-store';
 
+export type PermissionEvent = PermissionRequestEvent | PermissionResolvedEvent;
+
 /** A request whose agent runs here and waits for the answer. */
 interface Waiting {
   sessionId: string;
@@ -37,6 +39,8 @@ export class SessionPermissions {
     private readonly timeoutMs: number,
     /** Appends to the session's log; the seq is taken when it is called. */
     private readonly log: (record: SessionRecord, draft: SessionEventDraft) => Promise<void>,
+    /** Tells those who watch the sessions that started this one (see SessionDelegation). */
+    private readonly relay: (record: SessionRecord, event: PermissionEvent) => Promise<void>,
   ) {}
 
   /** The agent asks: stored before its event is logged (so any answer finds it), denied if unanswered. */
@@ -79,6 +83,7 @@ export class SessionPermissions {
       // The request still works while the agent runs; only its survival of a restart is lost.
       this.logger.warn(`permission request ${key} not stored: ${String(err)}`);
     }
+    await this.relay(record, request);
   }
 
   /**
@@ -103,6 +108,7 @@ export class SessionPermissions {
   async withdrawn(record: SessionRecord, resolved: PermissionResolvedEvent): Promise<boolean> {
     if (!this.take(keyOf(record.id, resolved.requestId))) return false;
     await this.saveResolution(record.id, resolved.requestId, resolved);
+    await this.relay(record, resolved);
     return true;
   }
 
@@ -123,7 +129,7 @@ export class SessionPermissions {
     for (const pending of await this.store.pendingPermissionRequests(record.id)) {
       const resolution = { allow: false, reason, by: 'cancelled' as const };
       if (await this.saveResolution(record.id, pending.requestId, resolution)) {
-        await this.log(record, {
+        await this.announce(record, {
           type: 'permission_resolved',
           requestId: pending.requestId,
           ...resolution,
@@ -160,7 +166,7 @@ export class SessionPermissions {
     requestId: string,
     resolution: PermissionDecision & { by: PermissionResolver },
   ): Promise<void> {
-    const logged = this.log(record, {
+    const announced = this.announce(record, {
       type: 'permission_resolved',
       requestId,
       allow: resolution.allow,
@@ -168,6 +174,13 @@ export class SessionPermissions {
       by: resolution.by,
     });
     await this.saveResolution(record.id, requestId, resolution);
+    await announced;
+  }
+
+  /** A settlement, in the session's log and relayed. */
+  private async announce(record: SessionRecord, resolved: PermissionResolvedEvent): Promise<void> {
+    const logged = this.log(record, resolved);
+    await this.relay(record, resolved);
     await logged;
   }
 
