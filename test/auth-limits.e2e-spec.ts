@@ -6,7 +6,7 @@ import { io } from 'socket.io-client';
 import request from 'supertest';
 import type { SessionResource, WsAck } from '@jelmore/contracts';
 import { startTestServer, TestServer } from './support/app';
-import { eventually } from './support/processes';
+import { eventually, waitUntil } from './support/processes';
 import { freePort, ServerProcess } from './support/server-process';
 import { connect, request as wsRequest } from './support/ws-client';
 
@@ -288,5 +288,63 @@ describe('request log', () => {
       for (const key of [ALICE, BOB, WRONG]) expect(line).not.toContain(key);
     }
     expect(logged().join('\n')).toContain('token=[Redacted]');
+  });
+});
+
+describe('A burst from one key', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer({
+      env: {
+        JELMORE_API_KEYS: KEYS,
+        JELMORE_SCRIPTED_ENABLED: 'true',
+        // 600 a minute (one every 100 ms), at most 5 at once.
+        JELMORE_RATE_LIMIT_PER_MINUTE: '600',
+        JELMORE_RATE_LIMIT_BURST: '5',
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('is cut to the burst over Socket.IO, the rest told to retry in a second, and goes on at the steady rate', async () => {
+    const socket = await connect(server.url, ALICE);
+    try {
+      const acks = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          wsRequest<{ session: SessionResource }>(socket, 'session:create', {
+            query: `burst ${i}`,
+            provider: 'scripted',
+          }),
+        ),
+      );
+      expect(codes(acks)).toEqual([...Array(5).fill('ok'), ...Array(45).fill('RATE_LIMITED')]);
+      expect(acks[5]).toMatchObject({ ok: false, error: { retryAfter: 1 } });
+      // Not the minute's budget spent at once: a token comes back every 100 ms.
+      const [first] = acks.flatMap((a) => (a.ok ? [a.session.id] : []));
+      const subscribed = async () =>
+        (await wsRequest(socket, 'session:subscribe', { sessionId: first })).ok;
+      expect(await waitUntil(subscribed, 3_000)).toBe(true);
+    } finally {
+      socket.disconnect();
+    }
+  });
+
+  it('is cut to the burst per REST route: 429 with Retry-After, while probes and other routes answer', async () => {
+    const replies = await Promise.all(
+      Array.from({ length: 30 }, () => request(server.url).get('/v1/sessions').set(bearer(BOB))),
+    );
+    const statuses = replies.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(25);
+    const refused = replies.find((r) => r.status === 429)!;
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(refused.body.error).toMatchObject({ code: 'RATE_LIMITED', retryAfter: 1 });
+    // Health probes are never limited; another route of the same key has its own bucket.
+    await request(server.url).get('/health/live').expect(200);
+    await request(server.url).get('/v1/providers').set(bearer(BOB)).expect(200);
   });
 });

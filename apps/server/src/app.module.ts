@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { ThrottlerModule } from '@nestjs/throttler';
+import { ThrottlerModule, type ThrottlerOptions } from '@nestjs/throttler';
 import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
 import { TerminusModule } from '@nestjs/terminus';
@@ -13,7 +13,7 @@ import { AttachmentsController } from './api/attachments.controller';
 import { SessionHistoryController } from './api/session-history.controller';
 import { SessionsController } from './api/sessions.controller';
 import { ApiKeyGuard } from './auth/api-key.guard';
-import { WindowCounterStorage } from './auth/window-counter.storage';
+import { BURST_THROTTLER, burstBucket, WindowCounterStorage } from './auth/window-counter.storage';
 import { ApiKeysService, LOCAL_PRINCIPAL } from './auth/api-keys.service';
 import { KeyThrottlerGuard } from './auth/key-throttler.guard';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
@@ -59,6 +59,7 @@ export class AppModule {
               ttl: config.rateLimitWindowSeconds * 1000,
               limit: config.rateLimitPerMinute,
             },
+            ...burstThrottlers(config),
           ],
           storage: new WindowCounterStorage(),
         }),
@@ -170,4 +171,14 @@ function natsProviders(config: JelmoreConfig, url: string): Provider[] {
     NatsPublisher,
     NatsHealthIndicator,
   ];
+}
+
+/** The per-key burst limit, beside the per-window one (see burstBucket). */
+function burstThrottlers(config: JelmoreConfig): ThrottlerOptions[] {
+  const bucket = burstBucket(
+    config.rateLimitBurst,
+    config.rateLimitPerMinute,
+    config.rateLimitWindowSeconds * 1000,
+  );
+  return bucket ? [{ name: BURST_THROTTLER, ...bucket }] : [];
 }

@@ -66,7 +66,7 @@ const ERRORS = {
     description: 'Over the rate limit: retry after Retry-After seconds',
     example: {
       code: ErrorCode.RateLimited,
-      message: 'ThrottlerException: Too Many Requests',
+      message: 'Too many requests to this route: at most 600 per 60 s; retry in 12 s',
       retryAfter: 12,
     },
   },

@@ -1,5 +1,6 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
-import { ThrottlerGuard } from '@nestjs/throttler';
+import { ThrottlerGuard, type ThrottlerLimitDetail } from '@nestjs/throttler';
+import { RateLimitedError } from '@jelmore/contracts';
 import type { AuthenticatedRequest } from './api-key.guard';
 
 /**
@@ -15,5 +16,17 @@ export class KeyThrottlerGuard extends ThrottlerGuard {
   protected override async getTracker(req: Record<string, unknown>): Promise<string> {
     const request = req as unknown as AuthenticatedRequest;
     return request.principal ? `key:${request.principal.id}` : `ip:${request.ip ?? 'unknown'}`;
+  }
+
+  /** Past either limit (the window's or the burst's): RATE_LIMITED with the seconds to wait. */
+  protected override throwThrottlingException(
+    _context: ExecutionContext,
+    { limit, ttl, timeToBlockExpire }: ThrottlerLimitDetail,
+  ): Promise<void> {
+    const retryAfter = Math.max(1, timeToBlockExpire);
+    throw new RateLimitedError(
+      `Too many requests to this route: at most ${limit} per ${Math.round(ttl / 100) / 10} s; retry in ${retryAfter} s`,
+      retryAfter,
+    );
   }
 }

@@ -1,4 +1,4 @@
-import { WindowCounterStorage } from './window-counter.storage';
+import { BURST_THROTTLER, WindowCounterStorage } from './window-counter.storage';
 
 describe('WindowCounterStorage', () => {
   let now = 1_000_000;
@@ -27,6 +27,21 @@ describe('WindowCounterStorage', () => {
     expect(await hit('key:b')).toMatchObject({ totalHits: 1, isBlocked: false });
     now += 50_000;
     expect(await hit()).toMatchObject({ totalHits: 1, isBlocked: false, timeToExpire: 60 });
+  });
+
+  it('cuts a burst to the bucket, then lets the steady rate through: 1,000 at once, 10 a second', () => {
+    // 10 at once, refilled at 10 per second (the `ttl` of a full bucket).
+    const take = (key = 'key:a') => storage.hit(key, 1_000, 10, 0, BURST_THROTTLER);
+    const burst = Array.from({ length: 1_000 }, () => take().isBlocked);
+    expect(burst.filter((blocked) => !blocked)).toHaveLength(10);
+    expect(take()).toMatchObject({ isBlocked: true, timeToBlockExpire: 1 });
+    expect(take('key:b').isBlocked).toBe(false);
+    now += 100; // one token back
+    expect(take().isBlocked).toBe(false);
+    expect(take().isBlocked).toBe(true);
+    now += 10_000; // full again, never more than full
+    const next = Array.from({ length: 20 }, () => take().isBlocked);
+    expect(next.filter((blocked) => !blocked)).toHaveLength(10);
   });
 
   it('with a block duration, blocks past the limit until the block ends, then counts afresh', async () => {

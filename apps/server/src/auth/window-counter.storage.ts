@@ -14,6 +14,31 @@ interface Counter {
   blockedUntil: number;
 }
 
+/** A token bucket: `tokens` as they were at `at`. */
+interface Bucket {
+  tokens: number;
+  at: number;
+  ttl: number;
+}
+
+/**
+ * The throttler whose limit is a token bucket rather than a window: `limit` requests at once, refilled
+ * at `limit` per `ttl`, so a burst is cut to its size and then let through at the steady rate.
+ */
+export const BURST_THROTTLER = 'burst';
+
+/**
+ * The bucket of a burst limit: `burst` at once, refilled at the window's rate. None when `burst` is not
+ * below the window's limit: that limit alone cuts such bursts, and tells the right time to retry.
+ */
+export function burstBucket(
+  burst: number,
+  perWindow: number,
+  windowMs: number,
+): { limit: number; ttl: number } | undefined {
+  return burst < perWindow ? { limit: burst, ttl: (burst * windowMs) / perWindow } : undefined;
+}
+
 /**
  * In-memory throttler storage that counts hits per fixed window (from a key's first hit, `ttl` long):
  * O(1) a request. The throttler's default storage keeps one expiry per hit and filters that list on every
@@ -23,6 +48,7 @@ interface Counter {
  */
 export class WindowCounterStorage implements ThrottlerStorage, OnApplicationShutdown {
   private readonly counters = new Map<string, Counter & { ttl: number }>();
+  private readonly buckets = new Map<string, Bucket>();
   private readonly sweep = setInterval(() => this.evict(this.now()), 60_000);
 
   /** `now`: the wall clock in milliseconds; a test passes one it moves on instead of sleeping. */
@@ -50,6 +76,7 @@ export class WindowCounterStorage implements ThrottlerStorage, OnApplicationShut
   ): ThrottlerStorageRecord {
     const now = this.now();
     const id = `${throttlerName}:${key}`;
+    if (throttlerName === BURST_THROTTLER) return this.take(id, ttl, limit, now);
     let c = this.counters.get(id);
     if (!c || (c.blockedUntil > 0 && c.blockedUntil <= now) || now - c.windowStart >= ttl) {
       // New, past its window, or a block just ended: count afresh, as the default storage does.
@@ -102,10 +129,32 @@ export class WindowCounterStorage implements ThrottlerStorage, OnApplicationShut
     clearInterval(this.sweep);
   }
 
-  /** Forgets counters with nothing left in their window and no block. */
+  /** One token from the key's bucket; refused ones take none, and wait until one is back. */
+  private take(id: string, ttl: number, limit: number, now: number): ThrottlerStorageRecord {
+    const perMs = limit / ttl;
+    const bucket = this.buckets.get(id) ?? { tokens: limit, at: now, ttl };
+    bucket.tokens = Math.min(limit, bucket.tokens + (now - bucket.at) * perMs);
+    bucket.at = now;
+    this.buckets.set(id, bucket);
+    if (bucket.tokens < 1) {
+      const wait = Math.max(1, Math.ceil((1 - bucket.tokens) / perMs / 1000));
+      return { totalHits: limit + 1, timeToExpire: wait, isBlocked: true, timeToBlockExpire: wait };
+    }
+    bucket.tokens -= 1;
+    const used = limit - bucket.tokens;
+    return {
+      totalHits: Math.ceil(used),
+      timeToExpire: Math.ceil(used / perMs / 1000),
+      isBlocked: false,
+      timeToBlockExpire: 0,
+    };
+  }
+
+  /** Forgets counters with nothing left in their window and no block, and buckets full again. */
   private evict(now: number): void {
     for (const [id, c] of this.counters) {
       if (c.blockedUntil <= now && now - c.windowStart >= c.ttl) this.counters.delete(id);
     }
+    for (const [id, b] of this.buckets) if (now - b.at >= b.ttl) this.buckets.delete(id);
   }
 }

@@ -21,12 +21,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
       res.end();
       return;
     }
-    if (body.retryAfter !== undefined) {
-      res.setHeader('Retry-After', String(body.retryAfter));
-    } else if (status === 429 && res.getHeader('Retry-After') !== undefined) {
-      // The throttler guard set the header itself: the body says the same, as a WS ack would.
-      body.retryAfter = Number(res.getHeader('Retry-After'));
-    }
+    if (body.retryAfter !== undefined) res.setHeader('Retry-After', String(body.retryAfter));
     res.status(status).json({ error: body });
   }
 }

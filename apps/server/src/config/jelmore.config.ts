@@ -110,6 +110,8 @@ export class JelmoreConfig {
   keyBudgetsUsd!: Record<string, number>;
   corsOrigins!: string[];
   rateLimitPerMinute!: number;
+  /** Of those, how many at once: a token bucket refilled at the per-minute rate. */
+  rateLimitBurst!: number;
   /** The window every rate limit counts over (the "per minute" ones included); shorter only in tests. */
   rateLimitWindowSeconds!: number;
   /** Sessions each provider may start per window; a provider not named has no limit. */

@@ -73,6 +73,7 @@ export class SessionsGateway
       storage,
       config.rateLimitPerMinute,
       config.rateLimitWindowSeconds * 1000,
+      config.rateLimitBurst,
     );
     // Counted in the same storage as the REST guard's, so both transports share an address's failures.
     this.authFailures = new AuthFailureLimiter(

@@ -69,6 +69,32 @@ describe('WsRateLimiter', () => {
     });
   });
 
+  it('cuts a burst to `burst` events, then lets the per-window rate through evenly', () => {
+    jest.useFakeTimers({ now: 0 });
+    const storage = new WindowCounterStorage();
+    try {
+      // 600 a minute is one every 100 ms; 5 at once.
+      const admit = new WsRateLimiter(storage, 600, 60_000, 5).admission('key:a');
+      const acks: WsAck[] = [];
+      const outcomes = Array.from({ length: 100 }, () => admit([(a: WsAck) => acks.push(a)]));
+      expect(outcomes.filter(Boolean)).toHaveLength(5);
+      expect(acks[0]).toEqual({
+        ok: false,
+        error: {
+          code: 'RATE_LIMITED',
+          message: 'Too many Socket.IO events: at most 5 per 0.5 s; retry in 1 s',
+          retryAfter: 1,
+        },
+      });
+      jest.advanceTimersByTime(100);
+      expect(admit([])).toBe(true);
+      expect(admit([])).toBe(false);
+    } finally {
+      storage.onApplicationShutdown();
+      jest.useRealTimers();
+    }
+  });
+
   it('answers at once with the app’s storage: no promise per event', () => {
     const storage = new WindowCounterStorage();
     try {

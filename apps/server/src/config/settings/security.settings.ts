@@ -50,6 +50,15 @@ export const SECURITY_SETTINGS: SettingsTable = {
     description:
       'Per API key: REST requests to each route, and Socket.IO client events in all, per minute. See [Security](security.md#api-keys-ownership-and-limits).',
   },
+  rateLimitBurst: {
+    env: 'JELMORE_RATE_LIMIT_BURST',
+    file: 'rate_limit_burst',
+    parse: parseSetting.int,
+    default: 60,
+    rules: [IsInt(), Min(1)],
+    description:
+      'Per API key: how many of those requests (or events) may come at once; past it they pass at the per-minute rate, spread evenly (a token bucket), and the rest get `RATE_LIMITED` with the seconds until the next.',
+  },
   authFailureLimit: {
     env: 'JELMORE_AUTH_FAILURE_LIMIT',
     file: 'auth_failure_limit',
