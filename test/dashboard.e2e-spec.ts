@@ -1,15 +1,12 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { JelmoreClient } from '@jelmore/client';
 import { startTestServer, TestServer } from './support/app';
+import { launchChromium, screenshot, watchedPage } from './support/browser';
 import { makeRepository } from './support/git';
 import { pngImage, sha256 } from './support/media';
 
-/** Debian's Chromium (`apt-get install chromium`, done by .ci/run). */
-const CHROMIUM = process.env.JELMORE_CHROMIUM ?? '/usr/bin/chromium';
-/** Screenshots, for people to look at (gitignored). */
-const ARTIFACTS = join(__dirname, 'artifacts');
 const KEY = 'dash-key-0123456789abcdef';
 
 /** What the tests use of the page's classes and elements. */
@@ -36,42 +33,21 @@ describe('the web dashboard in Chromium (real server, Claude Code CLI, fake mode
   /** Console errors, page errors and CSP violations: the page must have none. */
   const problems: string[] = [];
 
-  const shot = (name: string) =>
-    page.screenshot({ path: join(ARTIFACTS, `dashboard-${name}.png`), fullPage: true });
+  const shot = (name: string) => screenshot(page, `dashboard-${name}`);
   const transcript = () => page.locator('#transcript');
   const waitForState = (state: string) =>
     page.locator('#state .badge', { hasText: new RegExp(`^${state}$`) }).waitFor();
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`No Chromium at ${CHROMIUM}: apt-get install chromium (see .ci/run)`);
-    }
-    mkdirSync(ARTIFACTS, { recursive: true });
     server = await startTestServer({
       // A tenant key: its sessions may work in the shared folder, where the worktree test's repository is.
       env: { JELMORE_API_KEYS: `dash:${KEY}`, JELMORE_SHARED_WORKSPACE: 'shared' },
       fake: { slowDelayMs: 300 },
     });
     api = new JelmoreClient({ url: server.url, apiKey: KEY });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    page.setDefaultTimeout(20_000);
-    page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-    page.on('console', (msg) => {
-      // The wrong key in the sign-in test is refused on purpose; Chromium logs that 401.
-      if (msg.type() === 'error' && !msg.text().includes('status of 401')) {
-        problems.push(`console: ${msg.text()} (${msg.location().url})`);
-      }
-    });
+    browser = await launchChromium();
+    // The wrong key in the sign-in test is refused on purpose; Chromium logs that 401.
+    page = await watchedPage(browser, problems, (text) => text.includes('status of 401'));
   });
 
   afterAll(async () => {

@@ -176,9 +176,12 @@ export class SessionFeed {
     if (ack instanceof ApiError) this.callbacks.onError(ack);
   }
 
-  /** Answers a permission_request event. The server side of this arrives with P9. */
-  replyPermission(requestId, allow) {
-    return this.ack('permission:reply', { sessionId: this.sessionId, requestId, allow });
+  /**
+   * Answers a permission request of `sessionId`: this feed's own, or a descendant's relayed to it as a
+   * child_permission_request (the server checks the key may answer for that session).
+   */
+  replyPermission(sessionId, requestId, allow) {
+    return this.ack('permission:reply', { sessionId, requestId, allow });
   }
 
   async ack(event, payload) {

@@ -3,7 +3,8 @@
 import { Api, ApiError, SessionFeed } from './api.js';
 import { AttachmentTray } from './attachments.js';
 import { Checkpoints, sessionLineage } from './checkpoints.js';
-import { clear, formatAge, formatCost, h } from './dom.js';
+import { ChildrenPanel, isChild, sessionTree, treeCell, treeRows } from './children.js';
+import { clear, formatAge, formatCost, h, stateBadge } from './dom.js';
 import { Transcript } from './transcript.js';
 
 const KEY_STORAGE = 'jelmore.apiKey';
@@ -118,10 +119,6 @@ function signInView() {
   key.focus();
 }
 
-function stateBadge(state) {
-  return h('span', { class: `badge state-${state}` }, state);
-}
-
 async function sessionsView() {
   const query = h('textarea', {
     id: 'query',
@@ -189,13 +186,13 @@ async function sessionsView() {
   const refresh = async () => {
     const sessions = await attempt(() => api().sessions());
     if (!alive || !sessions) return;
-    sessions.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+    // A delegating session's children right under it, indented.
     clear(rows).append(
-      ...sessions.map((s) =>
+      ...treeRows(sessionTree(sessions).roots).map(({ session: s, depth }) =>
         h(
           'tr',
-          { dataset: { sessionId: s.id } },
-          h('td', {}, h('a', { href: `#/sessions/${s.id}` }, h('code', {}, s.id.slice(0, 8)))),
+          { dataset: { sessionId: s.id, depth, parentId: isChild(s) ? s.parentId : undefined } },
+          treeCell(depth, h('a', { href: `#/sessions/${s.id}` }, h('code', {}, s.id.slice(0, 8)))),
           h('td', { class: 'title', title: s.title ?? '' }, s.title ?? ''),
           h('td', {}, stateBadge(s.state)),
           h('td', {}, s.provider),
@@ -256,6 +253,7 @@ async function sessionView(id) {
       update();
     },
   });
+  const children = new ChildrenPanel(id, { api, attempt, pollMs: POLL_MS });
   const update = () => {
     checkpoints.setState(state);
     clear(stateEl).append(stateBadge(state));
@@ -318,14 +316,18 @@ async function sessionView(id) {
         buttons.terminate,
       ),
     ),
+    children.el,
     transcriptEl,
     inputForm,
   );
   update();
+  children.refresh();
 
   let feed;
   const transcript = new Transcript(transcriptEl, {
-    onPermission: (requestId, allow) => feed.replyPermission(requestId, allow),
+    // A child's request (relayed into this stream) is answered on the child's session.
+    onPermission: (sessionId, requestId, allow) =>
+      feed.replyPermission(sessionId, requestId, allow),
     attachmentUrl: (attachmentId) => api().attachmentUrl(attachmentId),
     checkpoints,
   });
@@ -333,6 +335,7 @@ async function sessionView(id) {
     onEvents(events) {
       for (const event of events) {
         transcript.add(event);
+        children.onEvent(event);
         if (event.type === 'status') state = event.to;
         // Estimated figures (live, per model call) are followed by the turn's own: count only those.
         if (event.type === 'usage' && !event.estimated) {
@@ -354,6 +357,7 @@ async function sessionView(id) {
   });
   teardown = () => {
     feed.close();
+    children.close();
     transcript.dispose();
     attachments.clear();
   };

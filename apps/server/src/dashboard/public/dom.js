@@ -8,7 +8,7 @@ export function h(tag, attrs = {}, ...children) {
     if (name.startsWith('on') && typeof value === 'function') {
       el.addEventListener(name.slice(2), value);
     } else if (name === 'dataset') {
-      Object.assign(el.dataset, value);
+      for (const [key, v] of Object.entries(value)) if (v !== undefined) el.dataset[key] = v;
     } else if (value === true) {
       el.setAttribute(name, '');
     } else {
@@ -30,6 +30,10 @@ function append(el, children) {
 export function clear(el) {
   while (el.firstChild) el.firstChild.remove();
   return el;
+}
+
+export function stateBadge(state) {
+  return h('span', { class: `badge state-${state}` }, state);
 }
 
 export function formatCost(usd) {

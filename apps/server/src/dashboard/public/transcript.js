@@ -1,12 +1,13 @@
 // Renders a session's events into a transcript: each turn's input with its images, assistant text as it
-// streams, tool calls with their results, permission requests with Allow / Deny, turn summaries,
-// checkpoints (rendered by checkpoints.js), and unknown events as JSON.
+// streams, tool calls with their results, permission requests with Allow / Deny (its own and its
+// children's), turn summaries, checkpoints (rendered by checkpoints.js), and unknown events as JSON.
 import { formatBytes, formatCost, formatDuration, h, summarizeInput } from './dom.js';
 
 export class Transcript {
   /**
-   * onPermission(requestId, allow) answers a permission request; attachmentUrl(id) resolves to a URL
-   * of an attachment's bytes. Both return promises. checkpoints (a Checkpoints) renders checkpoints.
+   * onPermission(sessionId, requestId, allow) answers a permission request of that session (this one
+   * or a descendant); attachmentUrl(id) resolves to a URL of an attachment's bytes. Both return
+   * promises. checkpoints (a Checkpoints) renders checkpoints.
    */
   constructor(root, { onPermission, attachmentUrl, checkpoints }) {
     this.root = root;
@@ -16,7 +17,7 @@ export class Transcript {
     /** attachmentId → the promise of its blob: URL, fetched once per view. */
     this.urls = new Map();
     this.tools = new Map();
-    /** requestId → the request's buttons and outcome, settled by its permission_resolved event. */
+    /** session/requestId → the request's buttons and outcome, settled by its resolved event. */
     this.permissions = new Map();
     this.lastAssistant = undefined;
   }
@@ -84,15 +85,12 @@ export class Transcript {
       }
       case 'permission_request':
         return this.permission(event, data);
-      case 'permission_resolved': {
-        const how = `${event.allow ? 'allowed' : 'denied'} by ${event.by}${event.reason ? `: ${event.reason}` : ''}`;
-        const asked = this.permissions.get(event.requestId);
-        if (!asked) return h('div', { class: 'ev note', dataset: data }, how);
-        asked.state.settled = true;
-        for (const b of asked.buttons) b.disabled = true;
-        asked.outcome.textContent = how;
-        return null;
-      }
+      case 'child_permission_request':
+        return this.permission(event, data, event.childSessionId);
+      case 'permission_resolved':
+        return this.resolved(event, data);
+      case 'child_permission_resolved':
+        return this.resolved(event, data, event.childSessionId);
       case 'usage':
         return null;
       case 'result':
@@ -110,11 +108,7 @@ export class Transcript {
           'div',
           { class: 'ev note child-session', dataset: data },
           '↳ started ',
-          h(
-            'a',
-            { href: `#/sessions/${encodeURIComponent(event.childSessionId)}` },
-            event.childSessionId.slice(0, 8),
-          ),
+          childLink(event.childSessionId),
           ` on ${event.provider} (${event.model})`,
         );
       case 'error':
@@ -168,7 +162,24 @@ export class Transcript {
     this.urls.clear();
   }
 
-  permission(event, data) {
+  /** Settles the request's buttons with the outcome; one not shown here becomes a note. */
+  resolved(event, data, childId) {
+    const how = `${event.allow ? 'allowed' : 'denied'} by ${event.by}${event.reason ? `: ${event.reason}` : ''}`;
+    const asked = this.permissions.get(`${childId ?? event.sessionId}/${event.requestId}`);
+    if (!asked) {
+      const note = h('div', { class: 'ev note', dataset: data }, how);
+      if (childId) note.prepend(childLink(childId), ' · ');
+      return note;
+    }
+    asked.state.settled = true;
+    for (const b of asked.buttons) b.disabled = true;
+    asked.outcome.textContent = how;
+    return null;
+  }
+
+  /** A request of this session, or of `childId` (relayed): answered on the session that asks. */
+  permission(event, data, childId) {
+    const asker = childId ?? event.sessionId;
     const outcome = h('span', { class: 'outcome' });
     // The request's permission_resolved event has the last word, whenever the reply's ack arrives.
     const state = { settled: false };
@@ -176,7 +187,7 @@ export class Transcript {
       for (const b of buttons) b.disabled = true;
       outcome.textContent = allow ? 'allowing…' : 'denying…';
       try {
-        await this.onPermission(event.requestId, allow);
+        await this.onPermission(asker, event.requestId, allow);
         if (!state.settled) outcome.textContent = allow ? 'allowed' : 'denied';
       } catch (err) {
         if (state.settled) return;
@@ -184,14 +195,20 @@ export class Transcript {
         for (const b of buttons) b.disabled = false;
       }
     };
+    // A child's buttons name it: several sessions' requests may wait in this one transcript.
+    const whose = childId ? ` ${childId.slice(0, 8)}` : '';
     const buttons = [
-      h('button', { type: 'button', class: 'allow', onclick: () => answer(true) }, 'Allow'),
-      h('button', { type: 'button', class: 'deny', onclick: () => answer(false) }, 'Deny'),
+      h('button', { type: 'button', class: 'allow', onclick: () => answer(true) }, `Allow${whose}`),
+      h('button', { type: 'button', class: 'deny', onclick: () => answer(false) }, `Deny${whose}`),
     ];
-    this.permissions.set(event.requestId, { buttons, outcome, state });
+    this.permissions.set(`${asker}/${event.requestId}`, { buttons, outcome, state });
     return h(
       'div',
-      { class: 'ev permission', dataset: { ...data, requestId: event.requestId } },
+      {
+        class: childId ? 'ev permission child-permission' : 'ev permission',
+        dataset: { ...data, requestId: event.requestId, childSessionId: childId },
+      },
+      childId ? [childLink(childId), ' · '] : null,
       h('strong', {}, event.tool),
       ' asks for permission ',
       h('code', {}, summarizeInput(event.input)),
@@ -200,4 +217,13 @@ export class Transcript {
       outcome,
     );
   }
+}
+
+/** A link to a child session's view, by its short id. */
+function childLink(childId) {
+  return h(
+    'a',
+    { class: 'child-link', href: `#/sessions/${encodeURIComponent(childId)}` },
+    childId.slice(0, 8),
+  );
 }
