@@ -5,7 +5,7 @@
  *                    leaves out acp (real agent CLIs, half a minute even at one session a route) unless
  *                    --only names it
  *   --only a,b       run only these (throughput, latency, concurrency, startup, warm-start, sandbox, rest,
- *                    attachments, checkpoint, acp)
+ *                    attachments, checkpoint, delegation, acp)
  *   --pin            servers on CPU 0, this runner (the clients) on the others
  *   --profile        CPU profiles of each server over each measured window, in results/profiles
  *   --heap-profile   concurrency: a sampling heap profile of each server (what is alive mid-stream);
@@ -22,6 +22,7 @@ import { acp } from './benchmarks/acp';
 import { attachments } from './benchmarks/attachments';
 import { checkpoint } from './benchmarks/checkpoint';
 import { concurrency } from './benchmarks/concurrency';
+import { delegation } from './benchmarks/delegation';
 import { latency } from './benchmarks/latency';
 import { rest } from './benchmarks/rest';
 import { startup } from './benchmarks/startup';
@@ -53,6 +54,7 @@ const RUNS: Record<BenchmarkName, (ctx: BenchContext) => Promise<Measured>> = {
   rest,
   attachments,
   checkpoint,
+  delegation,
   acp,
 };
 

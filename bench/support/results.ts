@@ -13,6 +13,7 @@ export const BENCHMARKS = [
   'rest',
   'attachments',
   'checkpoint',
+  'delegation',
   'acp',
 ] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];

@@ -134,6 +134,7 @@ export class ClaudeCodeSession extends LocalAgentSession<SessionConfig & { model
 
   private spawn(resumeRef: string | undefined): void {
     const { bin, env, options, sandbox } = this.launch;
+    const mcp = claudeMcpLaunch(this.config.mcpServers);
     const args = [
       '-p',
       '--input-format',
@@ -151,7 +152,7 @@ export class ClaudeCodeSession extends LocalAgentSession<SessionConfig & { model
         this.config.mcpServers,
       ),
       // Delegation: Jelmore's own MCP server, and only it (the CLI's other MCP configs stay out).
-      ...claudeMcpArgs(this.config.mcpServers),
+      ...mcp.args,
       // Our session id doubles as the CLI's, so the transcript is found again after a restart.
       ...(resumeRef ? ['--resume', resumeRef] : ['--session-id', this.id]),
     ];
@@ -163,7 +164,7 @@ export class ClaudeCodeSession extends LocalAgentSession<SessionConfig & { model
       bin,
       args,
       cwd: this.directory.cwd,
-      env,
+      env: { ...env, ...mcp.env },
       sandbox,
       onLine: (line) => this.onLine(line),
       onExit: (code, signal, stderrTail) => this.onExit(code, signal, stderrTail),
@@ -241,16 +242,30 @@ function claudeContentBlock(block: AgentInput[number]): Record<string, unknown> 
   return { type: 'document', source, ...(block.name ? { title: block.name } : {}) };
 }
 
-/** `--mcp-config` for the session's MCP servers (Streamable HTTP); none without any. */
-export function claudeMcpArgs(servers: SessionConfig['mcpServers']): string[] {
-  if (!servers?.length) return [];
+/**
+ * `--mcp-config` for the session's MCP servers (Streamable HTTP); none without any. The headers (the
+ * delegation token) go in the environment, which the CLI expands in the config: a command line is
+ * readable by every process of the machine, an environment only by its user's.
+ */
+export function claudeMcpLaunch(servers: SessionConfig['mcpServers']): {
+  args: string[];
+  env: Record<string, string>;
+} {
+  if (!servers?.length) return { args: [], env: {} };
+  const env: Record<string, string> = {};
   const mcpServers = Object.fromEntries(
-    servers.map((server) => [
-      server.name,
-      { type: 'http', url: server.url, headers: server.headers },
-    ]),
+    servers.map((server, i) => {
+      const headers = Object.fromEntries(
+        Object.entries(server.headers).map(([name, value], j) => {
+          const variable = `JELMORE_MCP_HEADER_${i}_${j}`;
+          env[variable] = value;
+          return [name, `\${${variable}}`];
+        }),
+      );
+      return [server.name, { type: 'http', url: server.url, headers }];
+    }),
   );
-  return ['--mcp-config', JSON.stringify({ mcpServers }), '--strict-mcp-config'];
+  return { args: ['--mcp-config', JSON.stringify({ mcpServers }), '--strict-mcp-config'], env };
 }
 
 /**
