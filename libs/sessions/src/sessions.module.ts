@@ -12,6 +12,7 @@ import { AgentConfigs } from './launch/agent-configs';
 import { SessionDelegation } from './launch/session-delegation';
 import { SessionHistory } from './launch/session-history.service';
 import { SessionLauncher } from './launch/session-launcher.service';
+import { SessionPlanner } from './launch/session-planner';
 import { SessionPermissions } from './permissions/session-permissions';
 import { BootRecovery } from './recovery/boot-recovery.service';
 import { AgentEventPump } from './runtime/agent-event-pump.service';
@@ -96,6 +97,7 @@ const HELPERS: Provider[] = [
     SessionBudgets,
     AgentEventPump,
     SessionLauncher,
+    SessionPlanner,
     SessionControl,
     SessionHistory,
     SessionDelegation,

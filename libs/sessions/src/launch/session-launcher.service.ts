@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import {
   AgentInput,
   AgentSession,
@@ -9,10 +8,9 @@ import {
   TurnBlock,
 } from '@jelmore/contracts';
 import { ProviderRegistry, ProviderSelector } from '@jelmore/providers';
-import { SessionBudgets } from '../budgets/session-budgets.service';
 import { EventLog } from '../events/event-log.service';
 import { SessionCheckpoints } from '../git/session-checkpoints';
-import { SessionRepositories, worktreeNeedsRepository } from '../git/session-repositories';
+import { SessionRepositories } from '../git/session-repositories';
 import { SessionPermissions } from '../permissions/session-permissions';
 import { AgentEventPump } from '../runtime/agent-event-pump.service';
 import { SessionRuntime } from '../runtime/session-runtime';
@@ -26,8 +24,9 @@ import type { CreateSessionInput } from '../sessions.types';
 import { type SessionRecord, startingRecord } from '../store/session-record';
 import { SessionStore } from '../store/session-store';
 import { AgentConfigs } from './agent-configs';
-import { OpenedAgent, openFirst, selectFor } from './provider-candidates';
+import { OpenedAgent, openFirst } from './provider-candidates';
 import { SessionDelegation } from './session-delegation';
+import { SessionPlanner } from './session-planner';
 
 /**
  * Starts agents: a new session's on the best candidate provider, falling back to the next one while the
@@ -46,7 +45,6 @@ export class SessionLauncher {
     private readonly runtimes: SessionRuntimes,
     private readonly transitions: SessionTransitions,
     private readonly pump: AgentEventPump,
-    private readonly budgets: SessionBudgets,
     private readonly permissions: SessionPermissions,
     private readonly workspaces: SessionWorkspaces,
     private readonly turns: SessionTurns,
@@ -54,35 +52,12 @@ export class SessionLauncher {
     private readonly checkpoints: SessionCheckpoints,
     private readonly delegation: SessionDelegation,
     private readonly configs: AgentConfigs,
+    private readonly planner: SessionPlanner,
     @Inject(SESSIONS_MODULE_OPTIONS) private readonly options: SessionsModuleOptions,
   ) {}
 
   async create(input: CreateSessionInput): Promise<SessionResource> {
-    if (input.owner) await this.budgets.checkOwner(input.owner);
-    const turn = await this.turns.check(input.query, input.actor);
-    const selection = selectFor(this.selector, this.registry, input, turn.needs);
-    const child = await this.delegation.placement(input);
-    const delegation = this.delegation.delegates(input);
-    const isolation = input.isolation ?? this.options.defaultIsolation;
-    // Before the session's own folder is made: a worktree is made from a repository the cwd is in.
-    if (isolation === 'worktree' && input.cwd === undefined) throw worktreeNeedsRepository();
-    // Warm start: the first candidate may have an agent started ahead for this request, under its own id
-    // (never for a worktree or a delegating agent, which are made for the session).
-    const [first] = selection.candidates;
-    const id =
-      (isolation === 'none' && !delegation
-        ? first?.provider.claimWarmSession?.({
-            model: first.model.id,
-            cwd: input.cwd,
-            permissions: input.permissions,
-          })
-        : undefined) ?? randomUUID();
-    const place = await this.repositories.prepare(
-      id,
-      await this.workspaces.resolve(id, input.cwd, input.owner),
-      isolation,
-      input.baseRef,
-    );
+    const { id, turn, selection, child, delegation, place } = await this.planner.plan(input);
     const { cwd } = place;
     let opened: OpenedAgent;
     // Kept once nothing can refuse the session any more; the agent taken for it goes if keeping fails.

@@ -1,0 +1,77 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { ProviderRegistry, ProviderSelector } from '@jelmore/providers';
+import type { CheckedTurn } from '../attachments/attachments.service';
+import { SessionBudgets } from '../budgets/session-budgets.service';
+import {
+  type SessionPlace,
+  SessionRepositories,
+  worktreeNeedsRepository,
+} from '../git/session-repositories';
+import { SessionTurns } from '../runtime/session-turns.service';
+import { SessionWorkspaces } from '../session-workspaces';
+import { SESSIONS_MODULE_OPTIONS } from '../sessions.module-definition';
+import type { SessionsModuleOptions } from '../sessions.options';
+import type { CreateSessionInput } from '../sessions.types';
+import { selectFor, type Selection } from './provider-candidates';
+import { type ChildPlacement, SessionDelegation } from './session-delegation';
+
+/** What a new session will be, decided before its agent starts. */
+export interface SessionPlan {
+  id: string;
+  turn: CheckedTurn;
+  selection: Selection;
+  /** Where it stands under the session whose agent starts it, if one does. */
+  child: ChildPlacement | undefined;
+  delegation: boolean;
+  /** Its folder (made), and its worktree or repository when it has one. */
+  place: SessionPlace;
+}
+
+/**
+ * Decides what a new session will be: whether its owner and first turn may start it, its provider
+ * candidates, its place in a delegation tree, its id and its folder. Refusals come from here, before
+ * any agent starts; the only thing made is the folder (SessionRepositories.discard undoes it).
+ */
+@Injectable()
+export class SessionPlanner {
+  constructor(
+    private readonly registry: ProviderRegistry,
+    private readonly selector: ProviderSelector,
+    private readonly budgets: SessionBudgets,
+    private readonly turns: SessionTurns,
+    private readonly delegation: SessionDelegation,
+    private readonly repositories: SessionRepositories,
+    private readonly workspaces: SessionWorkspaces,
+    @Inject(SESSIONS_MODULE_OPTIONS) private readonly options: SessionsModuleOptions,
+  ) {}
+
+  async plan(input: CreateSessionInput): Promise<SessionPlan> {
+    if (input.owner) await this.budgets.checkOwner(input.owner);
+    const turn = await this.turns.check(input.query, input.actor);
+    const selection = selectFor(this.selector, this.registry, input, turn.needs);
+    const child = await this.delegation.placement(input);
+    const delegation = this.delegation.delegates(input);
+    const isolation = input.isolation ?? this.options.defaultIsolation;
+    // Before the session's own folder is made: a worktree is made from a repository the cwd is in.
+    if (isolation === 'worktree' && input.cwd === undefined) throw worktreeNeedsRepository();
+    // Warm start: the first candidate may have an agent started ahead for this request, under its own id
+    // (never for a worktree or a delegating agent, which are made for the session).
+    const [first] = selection.candidates;
+    const id =
+      (isolation === 'none' && !delegation
+        ? first?.provider.claimWarmSession?.({
+            model: first.model.id,
+            cwd: input.cwd,
+            permissions: input.permissions,
+          })
+        : undefined) ?? randomUUID();
+    const place = await this.repositories.prepare(
+      id,
+      await this.workspaces.resolve(id, input.cwd, input.owner),
+      isolation,
+      input.baseRef,
+    );
+    return { id, turn, selection, child, delegation, place };
+  }
+}
