@@ -1,3 +1,4 @@
+import type { SessionConfig } from '@jelmore/contracts';
 import type { CodexSandboxMode } from './codex.settings';
 
 /** The variable Codex reads the model API key from (`env_key`); tools never see it (see below). */
@@ -48,4 +49,44 @@ export function codexConfigToml(input: CodexConfigInput): string {
     'wire_api = "responses"',
     '',
   ].join('\n');
+}
+
+/**
+ * How long one MCP tool call may take: Jelmore's `start_session`/`send_input` with `wait` block for up
+ * to an hour (the MCP server's MAX_WAIT_SECONDS). Codex's own default is a minute.
+ */
+const MCP_TOOL_TIMEOUT_SEC = 3660;
+
+/** The `-c` arguments and variables that give a turn the session's MCP servers (Streamable HTTP). */
+export interface CodexMcpLaunch {
+  args: string[];
+  env: Record<string, string>;
+}
+
+/**
+ * The session's MCP servers as `-c mcp_servers.<name>={...}` overrides: per turn and per session, while
+ * config.toml is the tenant's. Header values go through `env_http_headers` (variables the CLI reads),
+ * so tokens are in no file and no argument; commands never see them (`exclude = ["JELMORE_*"]`).
+ * `approve`: approval_policy is never, so a tool that needed approval would fail; Jelmore checks each
+ * call of its own server itself.
+ */
+export function codexMcpLaunch(servers: SessionConfig['mcpServers']): CodexMcpLaunch {
+  const launch: CodexMcpLaunch = { args: [], env: {} };
+  (servers ?? []).forEach((server, i) => {
+    // A `-c` path takes bare keys only; Codex itself allows no other server names.
+    if (!/^[A-Za-z0-9_-]+$/.test(server.name)) return;
+    const headers = Object.entries(server.headers).map(([header, value], j) => {
+      const variable = `JELMORE_MCP_${i}_${j}`;
+      launch.env[variable] = value;
+      return `${JSON.stringify(header)}=${JSON.stringify(variable)}`;
+    });
+    const table = [
+      `url=${JSON.stringify(server.url)}`,
+      `env_http_headers={${headers.join(',')}}`,
+      'default_tools_approval_mode="approve"',
+      `tool_timeout_sec=${MCP_TOOL_TIMEOUT_SEC}`,
+    ];
+    launch.args.push('-c', `mcp_servers.${server.name}={${table.join(',')}}`);
+  });
+  return launch;
 }

@@ -149,6 +149,39 @@ describe('CodexEventNormalizer', () => {
     expect(drafts[0]).toEqual({ type: 'assistant', text: 'Echo: hi' });
   });
 
+  describe('mcp-turn.jsonl (a call of an MCP server`s tool, given as codexMcpLaunch gives it)', () => {
+    // The second run had no `default_tools_approval_mode`: Codex refused the call unasked.
+    const [approved, refused] = runs(fixture('mcp-turn.jsonl'));
+
+    it('reports the call as server.tool, and its result as the text the tool returned', () => {
+      const drafts = turn(new CodexEventNormalizer(GPT55), 't1', approved);
+      expect(drafts.filter((d) => d.type === 'tool_use' || d.type === 'tool_result')).toEqual([
+        {
+          type: 'tool_use',
+          id: 't1/item_0',
+          name: 'jelmore.start_session',
+          input: { query: 'child task', wait: true },
+        },
+        {
+          type: 'tool_result',
+          toolUseId: 't1/item_0',
+          output: 'child said: done with child task',
+          isError: false,
+        },
+      ]);
+    });
+
+    it('reports a refused call as an error result with Codex`s reason', () => {
+      const drafts = turn(new CodexEventNormalizer(GPT55), 't1', refused);
+      expect(drafts.find((d) => d.type === 'tool_result')).toEqual({
+        type: 'tool_result',
+        toolUseId: 't1/item_0',
+        output: 'MCP tool call requires approval, but approval policy is never',
+        isError: true,
+      });
+    });
+  });
+
   describe('interrupted-turn.jsonl (SIGINT while the model streamed)', () => {
     const lines = fixture('interrupted-turn.jsonl');
 

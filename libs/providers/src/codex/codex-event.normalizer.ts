@@ -163,7 +163,7 @@ export class CodexEventNormalizer {
         return {
           type: 'tool_result',
           toolUseId: this.toolId(item.id),
-          output: item.error?.message ?? JSON.stringify(item.result ?? null),
+          output: item.error?.message ?? mcpOutput(item.result),
           isError: failed || Boolean(item.error),
         };
       default:
@@ -245,6 +245,17 @@ function describeTool(item: CodexItem): { name: string; input: unknown } | undef
     default:
       return undefined;
   }
+}
+
+/** An MCP result as the model reads it: its text blocks; anything else as JSON. */
+function mcpOutput(result: unknown): string {
+  const content = (result as { content?: unknown } | null)?.content;
+  if (!Array.isArray(content) || content.length === 0) return JSON.stringify(result ?? null);
+  const blocks = content as Array<{ type?: string; text?: unknown }>;
+  if (!blocks.every((b) => b.type === 'text' && typeof b.text === 'string')) {
+    return JSON.stringify(result);
+  }
+  return blocks.map((b) => b.text as string).join('\n');
 }
 
 /** An API error body Codex passes on as it came (`{"error":{"message":...}}`) becomes its message. */

@@ -20,7 +20,7 @@ import { tenantHome } from '../process/agent-home';
 import { AgentSandbox, sessionView, sharedSandbox } from '../process/agent-sandbox';
 import { CachedBinaryCheck } from '../process/binary-check';
 import { checkCodexBinary, defaultCodexBin } from './codex-binary';
-import { CODEX_KEY_ENV, codexConfigToml } from './codex-config';
+import { CODEX_KEY_ENV, codexConfigToml, codexMcpLaunch } from './codex-config';
 import { CODEX_MODELS, resolveCodexModel } from './codex.models';
 import { CodexSession } from './codex.session';
 import { CodexSettings, loadCodexSettings } from './codex.settings';
@@ -91,11 +91,13 @@ export class CodexProvider implements AgentProviderPort, OnModuleInit {
     if (!model) throw new ProviderUnavailableError(this.name, `no model ${config.model}`);
     const home = tenantHome(this.home, config.tenant);
     const codexHome = this.writeConfig(home);
+    const mcp = codexMcpLaunch(config.mcpServers);
     const release = this.slots.take();
     return new CodexSession(config, model, {
       bin,
-      env: this.agentEnv(home, codexHome),
+      env: { ...this.agentEnv(home, codexHome), ...mcp.env },
       codexHome,
+      mcpArgs: mcp.args,
       imageDir: join(home, 'images', config.sessionId),
       onEnd: (unexpected) => release(unexpected),
       sandbox: {

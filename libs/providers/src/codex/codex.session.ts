@@ -18,6 +18,8 @@ export interface CodexLaunch {
   env: NodeJS.ProcessEnv;
   /** `$CODEX_HOME`, where Codex keeps its threads (rollouts). */
   codexHome: string;
+  /** `-c` overrides giving each turn the session's MCP servers (codexMcpLaunch). */
+  mcpArgs: string[];
   /**
    * The session's own folder for its turns' images (`--image` files): in the tenant's agent home, which
    * the sandbox shows the agent, never in the user's workspace. Removed when the session ends.
@@ -122,6 +124,7 @@ export class CodexSession extends LocalAgentSession {
       this.model,
       // One `--image=` per file: `--image a.png -` would take the `-` for a second image.
       ...images.map((path) => `--image=${path}`),
+      ...this.launch.mcpArgs,
       ...(thread ? ['resume', thread] : []),
       // The prompt comes on stdin: an argument would show in every process list.
       '-',

@@ -5,9 +5,14 @@ import type { GeminiOptions } from './gemini.options';
 /**
  * The CLI's user settings in its HOME: API-key auth (it asks interactively otherwise), nothing phoned
  * home, no self-update, and chats kept until Jelmore's own cleanup, so any session can be resumed.
+ * Redaction keeps variables named like secrets (`*KEY*`, `*TOKEN*`: the API key, MCP tokens) from the
+ * commands the model runs; the CLI itself still reads them.
  */
 const CLI_SETTINGS = {
-  security: { auth: { selectedType: 'gemini-api-key' } },
+  security: {
+    auth: { selectedType: 'gemini-api-key' },
+    environmentVariableRedaction: { enabled: true },
+  },
   general: {
     enableAutoUpdate: false,
     enableAutoUpdateNotification: false,

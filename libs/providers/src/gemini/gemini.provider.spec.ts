@@ -41,7 +41,10 @@ describe('GeminiProvider', () => {
       ),
     ) as Record<string, unknown>;
     expect(settings).toMatchObject({
-      security: { auth: { selectedType: 'gemini-api-key' } },
+      security: {
+        auth: { selectedType: 'gemini-api-key' },
+        environmentVariableRedaction: { enabled: true },
+      },
       privacy: { usageStatisticsEnabled: false },
       general: { enableAutoUpdate: false, sessionRetention: { enabled: false } },
     });

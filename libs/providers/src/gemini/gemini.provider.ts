@@ -22,6 +22,7 @@ import { GEMINI_MODELS, resolveGeminiModel } from './gemini.models';
 import { DEFAULT_GEMINI_OPTIONS, GEMINI_SETTINGS, GeminiOptions } from './gemini.options';
 import { GeminiSession } from './gemini.session';
 import { defaultGeminiBin, geminiCliEnv, writeGeminiSettings } from './gemini-cli';
+import { GeminiMcpLaunch, removeGeminiMcpExtension, writeGeminiMcpExtension } from './gemini-mcp';
 import {
   readyBinary,
   localAgentCapabilities,
@@ -90,14 +91,19 @@ export class GeminiProvider implements AgentProviderPort, OnModuleInit {
     const model = requireModel(this, config.model);
     const home = this.prepareHome(config.tenant);
     const release = this.slots.take();
+    const mcp = this.mcpLaunch(home, config, release);
     // The npm package's entry is a script: run it with this node rather than whatever PATH finds.
     const script = bin.endsWith('.js');
     return new GeminiSession(config, model, {
       command: script ? process.execPath : bin,
       baseArgs: script ? [bin] : [],
-      env: this.agentEnv(home),
+      env: { ...this.agentEnv(home), ...mcp.env },
       approvalMode: this.options.approvalMode,
-      onEnd: release,
+      mcpArgs: mcp.args,
+      onEnd: (failed) => {
+        removeGeminiMcpExtension(mcp);
+        release(failed);
+      },
       sandbox: {
         sandbox: this.sandbox,
         view: sessionView(
@@ -120,6 +126,25 @@ export class GeminiProvider implements AgentProviderPort, OnModuleInit {
     if (!this.options.enabled) return 'disabled in config';
     if (!this.options.apiKey) return 'no API key: set JELMORE_GEMINI_API_KEY';
     return undefined;
+  }
+
+  /** The session's MCP servers for its runs; the slot goes back if they cannot be written. */
+  private mcpLaunch(
+    home: string,
+    config: SessionConfig,
+    release: (failed: boolean) => void,
+  ): GeminiMcpLaunch {
+    try {
+      return writeGeminiMcpExtension(
+        home,
+        config.sessionId,
+        config.mcpServers,
+        this.options.approvalMode,
+      );
+    } catch (err) {
+      release(false);
+      throw err;
+    }
   }
 
   /** The tenant's home with our CLI settings in it. */

@@ -19,6 +19,8 @@ export interface GeminiLaunch {
   baseArgs: string[];
   env: NodeJS.ProcessEnv;
   approvalMode: GeminiApprovalMode;
+  /** Arguments giving each run the session's MCP servers, or none (writeGeminiMcpExtension). */
+  mcpArgs: string[];
   /** Called once when the session lets go of its slot; `failed` when its agent died unasked. */
   onEnd: (failed: boolean) => void;
   sandbox?: AgentProcessOptions['sandbox'];
@@ -103,6 +105,7 @@ export class GeminiSession extends LocalAgentSession {
       'stream-json',
       '--approval-mode',
       approvalMode,
+      ...this.launch.mcpArgs,
       ...(this.conversationRef ? ['--resume', this.conversationRef] : []),
       // The prompt comes from stdin; `-p` only makes the run headless.
       '--prompt',
