@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import request from 'supertest';
 import { parse, parseAllDocuments } from 'yaml';
+import { opencodeModels } from '@jelmore/providers';
 import { ConfigError, loadConfig } from '../apps/server/src/config/jelmore.config';
 import { startTestServer, TestServer } from './support/app';
 
@@ -123,7 +124,9 @@ describe('deployment files', () => {
     });
 
     it('has two app nodes, PostgreSQL, Redis, NATS with JetStream and a load balancer', () => {
-      expect(Object.keys(compose.services).sort()).toEqual(
+      // A plain `docker compose up` starts the services that belong to no profile.
+      const cluster = Object.keys(compose.services).filter((s) => !compose.services[s].profiles);
+      expect(cluster.sort()).toEqual(
         ['jelmore-1', 'jelmore-2', 'lb', 'nats', 'postgres', 'redis'].sort(),
       );
       expect(compose.services.nats.command).toContain('-js');
@@ -216,6 +219,83 @@ describe('deployment files', () => {
       );
       expect(haproxy).toMatch(/acl socketio path_beg \/socket\.io\//);
       expect(haproxy).toMatch(/cookie JELMORE_NODE insert/);
+    });
+  });
+
+  describe('docker-compose.yml, profile local (OpenCode on Ollama)', () => {
+    const services = compose.services as Record<string, Json>;
+    const local = services['jelmore-local'];
+    /** The node's configuration as the server reads it, the mounted config file read from the repo. */
+    const localConfig = () => {
+      const env: Record<string, string> = {
+        ...imageEnv,
+        ...Object.fromEntries(
+          Object.entries(local.environment as Record<string, string>).map(([k, v]) => [
+            k,
+            interpolate(String(v), SAMPLE),
+          ]),
+        ),
+      };
+      const mount = (local.volumes as string[]).find((v) => v.split(':')[1] === env.JELMORE_CONFIG);
+      expect(mount).toBeDefined();
+      return loadConfig({ ...env, JELMORE_CONFIG: join(ROOT, mount!.split(':')[0]) });
+    };
+
+    it('holds one node, Ollama and the model pull, none started without the profile', () => {
+      const profiled = Object.keys(services).filter((s) => services[s].profiles);
+      expect(profiled.sort()).toEqual(['jelmore-local', 'ollama', 'ollama-pull']);
+      for (const name of profiled) expect(services[name].profiles).toEqual(['local']);
+      expect(services.ollama.image).toMatch(/^ollama\/ollama/);
+      expect(services['ollama-pull'].image).toBe(services.ollama.image);
+      expect(local.build.dockerfile).toBe('deploy/Dockerfile');
+      // SQLite: no PostgreSQL, Redis or NATS to wait for, only the pulled models.
+      expect(local.depends_on).toEqual({
+        'ollama-pull': { condition: 'service_completed_successfully' },
+      });
+      expect(services['ollama-pull'].depends_on).toEqual({
+        ollama: { condition: 'service_healthy' },
+      });
+      const published = (local.ports as string[]).map((p) => p.split(':').at(-2));
+      const lbPorts = (services.lb.ports as string[]).map((p) => p.split(':').at(-2));
+      expect(published.filter((p) => lbPorts.includes(p))).toEqual([]);
+    });
+
+    it('points opencode at Ollama with the file’s models, and pulls exactly those', () => {
+      const config = localConfig();
+      expect(config.databaseUrl).toMatch(/^sqlite:/);
+      expect(config.defaultProvider).toBe('opencode');
+      // Ollama's OpenAI-compatible API, on its default port, at the service's name.
+      expect(new URL(config.opencode.baseUrl!).host).toBe('ollama:11434');
+      expect(new URL(config.opencode.baseUrl!).pathname).toBe('/v1');
+      const models = opencodeModels(config.opencode.models);
+      const ids = models.map((m) => m.id);
+      expect(ids).toContain('qwen2.5-coder:7b');
+      expect(ids).toContain(config.opencode.defaultModel);
+      for (const model of models) {
+        expect(model).toMatchObject({ inputPricePerMTok: 0, outputPricePerMTok: 0 });
+        // Ollama serves the window it is started with, whatever a request asks for.
+        expect(model.contextWindow).toBe(Number(services.ollama.environment.OLLAMA_CONTEXT_LENGTH));
+      }
+      const [bin, verb, ...pulled] = services['ollama-pull'].entrypoint as string[];
+      expect([bin, verb]).toEqual(['ollama', 'pull']);
+      expect(pulled.sort()).toEqual([...ids].sort());
+      expect(services['ollama-pull'].environment.OLLAMA_HOST).toBe(
+        new URL(config.opencode.baseUrl!).host,
+      );
+      expect(config.secretFiles).toContain(join(ROOT, 'deploy/local/jelmore.json'));
+    });
+
+    it('keeps its data and workspace in volumes of its own', () => {
+      const { dataDir, workspaceRoot } = localConfig();
+      const mounts = new Map(
+        (local.volumes as string[]).map((v) => [v.split(':')[1], v.split(':')[0]]),
+      );
+      for (const path of [dataDir, workspaceRoot]) {
+        expect(Object.keys(compose.volumes)).toContain(mounts.get(path));
+        for (const node of ['jelmore-1', 'jelmore-2']) {
+          expect(services[node].volumes).not.toContain(`${mounts.get(path)}:${path}`);
+        }
+      }
     });
   });
 

@@ -9,6 +9,7 @@ export * from './claude/claude.provider';
 export * from './claude/directory-tracker';
 export { CODEX_SETTINGS } from './codex/codex.settings';
 export { GEMINI_SETTINGS } from './gemini/gemini.options';
+export * from './model-list';
 export * from './opencode/opencode-event.normalizer';
 export * from './opencode/opencode.models';
 export * from './opencode/opencode.options';

@@ -190,14 +190,13 @@ describe('loadConfig', () => {
         expectOneLine(message);
       });
 
-      it('a models entry for a model opencode does not serve', () => {
+      it('a models override for a model that is not built in, pointing at the list shape', () => {
         const path = configFile({
           providers: { opencode: { models: { 'gpt-4o': { input_price_per_mtok: 1 } } } },
         });
         const { message } = configError({ JELMORE_CONFIG: path });
-        expect(message).toContain(`${path}: providers.opencode.models.gpt-4o is not a known model`);
         expect(message).toContain(
-          'deepseek-chat, kimi-k2-0905-preview, qwen2.5-coder-32b-instruct',
+          `${path}: providers.opencode.models.gpt-4o is not a built-in model (deepseek-chat, kimi-k2-0905-preview, qwen2.5-coder-32b-instruct): to serve other models, make the models a list, [{"id": "gpt-4o"}]`,
         );
         expectOneLine(message);
       });
@@ -207,7 +206,7 @@ describe('loadConfig', () => {
           providers: { opencode: { models: { 'deepseek-v3': { input_price_per_mtok: 1 } } } },
         });
         const { message } = configError({ JELMORE_CONFIG: path });
-        expect(message).toContain('providers.opencode.models.deepseek-v3 is not a known model');
+        expect(message).toContain('providers.opencode.models.deepseek-v3 is not a built-in model');
         expectOneLine(message);
       });
 
@@ -260,13 +259,15 @@ describe('loadConfig', () => {
       });
 
       it.each([
-        ['an array', []],
+        ['a number', 5],
         ['a string', 'cheap'],
         ['null', null],
       ])('models holding %s', (_name, models) => {
         const path = configFile({ providers: { opencode: { models } } });
         const { message } = configError({ JELMORE_CONFIG: path });
-        expect(message).toContain(`${path}: providers.opencode.models must be an object`);
+        expect(message).toContain(
+          `${path}: providers.opencode.models must be a list of models, or an object of overrides keyed by built-in model id`,
+        );
         expectOneLine(message);
       });
 

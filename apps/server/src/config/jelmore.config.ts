@@ -22,15 +22,16 @@ import {
   builtInProviderNames,
   ClaudePermissionMode,
   loadAcpAgents,
-  OpencodeModelOverride,
-  opencodeModels,
+  OpencodeModelsSetting,
   ProviderSettingsError,
   resolveClaudeModel,
 } from '@jelmore/providers';
 import { parseTrustProxy } from '../common/client-address';
+import { ConfigError } from './config-error';
+import { opencodeDefaultModel, opencodeModelsSetting } from './opencode-models.config';
 import { JELMORE_SETTINGS, LOG_LEVELS } from './settings';
 
-export { LOG_LEVELS };
+export { ConfigError, LOG_LEVELS };
 
 // The fields' sources, defaults and validation rules are the rows of JELMORE_SETTINGS (./settings).
 
@@ -52,7 +53,8 @@ export class OpencodeConfig {
   apiKey?: string;
   defaultModel!: string;
   maxConcurrentSessions!: number;
-  models!: Record<string, OpencodeModelOverride>;
+  /** The file's model list (replacing the built-in models), or overrides of the built-in ones. */
+  models!: OpencodeModelsSetting;
 }
 
 export class ScriptedConfig {
@@ -152,9 +154,6 @@ applySettingRules(JELMORE_SETTINGS, {
   scripted: ScriptedConfig,
 });
 
-/** A configuration error: one line naming the key and what was expected. */
-export class ConfigError extends Error {}
-
 type Source = Record<string, unknown>;
 
 /**
@@ -183,7 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
     objectAt(file, 'providers'),
     env.JELMORE_CONFIG,
   );
-  values['opencode.models'] = modelOverrides(
+  values['opencode.models'] = opencodeModelsSetting(
     objectAt(file, 'providers', 'opencode', 'models'),
     `${env.JELMORE_CONFIG}: providers.opencode.models`,
   );
@@ -206,15 +205,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
       `Invalid configuration: JELMORE_KEY_BUDGETS names '${unknownBudget}', which is not a key id in JELMORE_API_KEYS`,
     );
   }
-  const opencodeModelIds = opencodeModels(config.opencode.models).flatMap((m) => [
-    m.id,
-    ...m.aliases,
-  ]);
-  if (!opencodeModelIds.includes(config.opencode.defaultModel)) {
-    throw new ConfigError(
-      `Invalid configuration: ${keys['opencode.defaultModel']} must be one of ${opencodeModelIds.join(', ')} (got ${JSON.stringify(config.opencode.defaultModel)})`,
-    );
-  }
+  config.opencode.defaultModel = opencodeDefaultModel(
+    config.opencode.models,
+    config.opencode.defaultModel,
+    !!env.JELMORE_OPENCODE_DEFAULT_MODEL ||
+      objectAt(file, 'providers', 'opencode', 'default_model') !== undefined,
+    keys['opencode.defaultModel'],
+  );
   if (!resolveClaudeModel(config.claude.defaultModel)) {
     throw new ConfigError(
       `Invalid configuration: ${keys['claude.defaultModel']} must be a Claude model id or alias such as opus, sonnet or haiku (got ${JSON.stringify(config.claude.defaultModel)})`,
@@ -275,55 +272,6 @@ function acpAgents(file: Source, env: NodeJS.ProcessEnv): AcpAgentConfig[] {
     if (err instanceof ProviderSettingsError) throw new ConfigError(err.message);
     throw err;
   }
-}
-
-/** `providers.opencode.models` of the file: per-model id, context window and prices, by canonical id. */
-function modelOverrides(value: unknown, where: string): Record<string, OpencodeModelOverride> {
-  if (value === undefined) return {};
-  if (!value || typeof value !== 'object' || Array.isArray(value)) {
-    throw new ConfigError(`Invalid configuration: ${where} must be an object keyed by model id`);
-  }
-  const known = opencodeModels({}).map((m) => m.id);
-  const fields = {
-    id: 'string',
-    context_window: 'number',
-    input_price_per_mtok: 'number',
-    output_price_per_mtok: 'number',
-  } as const;
-  return Object.fromEntries(
-    Object.entries(value as Source).map(([model, raw]) => {
-      if (!known.includes(model)) {
-        throw new ConfigError(
-          `Invalid configuration: ${where}.${model} is not a known model (${known.join(', ')})`,
-        );
-      }
-      if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
-        throw new ConfigError(`Invalid configuration: ${where}.${model} must be an object`);
-      }
-      const entry = raw as Source;
-      for (const [key, v] of Object.entries(entry)) {
-        const type = fields[key as keyof typeof fields] as 'string' | 'number' | undefined;
-        const ok =
-          type === 'string'
-            ? typeof v === 'string' && v !== ''
-            : type === 'number' && typeof v === 'number' && v >= 0;
-        if (!ok) {
-          throw new ConfigError(
-            `Invalid configuration: ${where}.${model}.${key} ${type ? `must be a ${type === 'number' ? 'non-negative number' : 'non-empty string'}` : `is not one of ${Object.keys(fields).join(', ')}`} (got ${JSON.stringify(v)})`,
-          );
-        }
-      }
-      return [
-        model,
-        {
-          id: entry.id as string | undefined,
-          contextWindow: entry.context_window as number | undefined,
-          inputPricePerMTok: entry.input_price_per_mtok as number | undefined,
-          outputPricePerMTok: entry.output_price_per_mtok as number | undefined,
-        },
-      ];
-    }),
-  );
 }
 
 /** `id:usd,...` in JELMORE_KEY_BUDGETS, else `key_budgets: { id: usd }` in the file. */

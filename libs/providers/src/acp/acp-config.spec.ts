@@ -91,6 +91,27 @@ describe('loadAcpAgents', () => {
     expect(agent.options.input).toEqual(['image', 'pdf']);
   });
 
+  // The shape of providers.opencode.models: a local server's list fits either.
+  it('takes the model list shape opencode takes, listing the models without name and max_output', () => {
+    const [agent] = load({
+      local: {
+        type: 'acp',
+        command: 'agent',
+        models: [{ id: 'qwen2.5-coder:7b', name: 'Qwen', max_output: 4096 }],
+      },
+    });
+    expect(agent.models).toEqual([
+      {
+        id: 'qwen2.5-coder:7b',
+        aliases: [],
+        provider: 'local',
+        contextWindow: 128_000,
+        inputPricePerMTok: 0,
+        outputPricePerMTok: 0,
+      },
+    ]);
+  });
+
   it('gives an entry without models one model named after the provider', () => {
     const [agent] = load({ kiro: { type: 'acp', command: '/opt/kiro/bin/kiro' } });
     expect(agent.models).toEqual([
@@ -180,6 +201,16 @@ describe('loadAcpAgents', () => {
         'bad model field',
         { goose: { type: 'acp', command: 'goose', models: [{ id: 'g', context_window: 1.5 }] } },
         '/path/cfg.json: providers.goose.models[0].context_window must be a whole number of tokens (got 1.5)',
+      ],
+      [
+        'model without an id',
+        { goose: { type: 'acp', command: 'goose', models: [{ aliases: ['g'] }] } },
+        '/path/cfg.json: providers.goose.models[0].id must be a non-empty string',
+      ],
+      [
+        'two models with one id',
+        { goose: { type: 'acp', command: 'goose', models: [{ id: 'g' }, { id: 'g' }] } },
+        "/path/cfg.json: providers.goose.models[1]: 'g' names two models",
       ],
       [
         'negative model price',

@@ -1,6 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { loadSettingsTable, ModelInfo } from '@jelmore/contracts';
+import { listedModel, parseModelList } from '../model-list';
 import { ProviderSettingsError } from '../provider-settings';
 import { ACP_SETTINGS, AcpAgentOptions, AcpModelEntry } from './acp.options';
 
@@ -15,14 +16,6 @@ const NAME = /^[a-z][a-z0-9-]{0,39}$/;
 const KNOWN_KEYS = new Set(
   Object.values(ACP_SETTINGS).flatMap((setting) => (setting.file ? [setting.file] : [])),
 );
-const MODEL_KEYS = new Set([
-  'id',
-  'aliases',
-  'context_window',
-  'input_price_per_mtok',
-  'output_price_per_mtok',
-]);
-const DEFAULT_CONTEXT_WINDOW = 128_000;
 
 /**
  * The `providers` entries of the JELMORE_CONFIG file that have a `type`: each an ACP agent whose
@@ -135,54 +128,11 @@ function substituteEnv(
   return out;
 }
 
+/** The entry's models (the shape opencode's list has too); none listed: one named after the agent. */
 function loadModels(provider: string, entries: AcpModelEntry[], where: string): ModelInfo[] {
-  if (entries.length === 0) {
-    return [model(provider, { id: provider })];
-  }
-  const seen = new Set<string>();
-  return entries.map((entry, i) => {
-    const at = `${where}[${i}]`;
-    if (!isObject(entry)) fail(`${at} must be an object`);
-    const unknown = Object.keys(entry).find((key) => !MODEL_KEYS.has(key));
-    if (unknown) fail(`${at}.${unknown} is not a key of a model (${[...MODEL_KEYS].join(', ')})`);
-    if (typeof entry.id !== 'string' || !entry.id) fail(`${at}.id must be a non-empty string`);
-    const aliases = entry.aliases ?? [];
-    if (!Array.isArray(aliases) || aliases.some((a) => typeof a !== 'string' || !a)) {
-      fail(`${at}.aliases must be a list of names`);
-    }
-    for (const key of [
-      'context_window',
-      'input_price_per_mtok',
-      'output_price_per_mtok',
-    ] as const) {
-      const value = entry[key];
-      const whole = key === 'context_window';
-      if (
-        value !== undefined &&
-        (typeof value !== 'number' || value < 0 || (whole && !Number.isInteger(value)))
-      ) {
-        fail(
-          `${at}.${key} must be ${whole ? 'a whole number of tokens' : 'a price in USD, 0 or more'} (got ${JSON.stringify(value)})`,
-        );
-      }
-    }
-    for (const id of [entry.id, ...aliases]) {
-      if (seen.has(id)) fail(`${at}: '${id}' names two models`);
-      seen.add(id);
-    }
-    return model(provider, entry);
-  });
-}
-
-function model(provider: string, entry: AcpModelEntry): ModelInfo {
-  return {
-    id: entry.id,
-    aliases: entry.aliases ?? [],
-    provider,
-    contextWindow: entry.context_window ?? DEFAULT_CONTEXT_WINDOW,
-    inputPricePerMTok: entry.input_price_per_mtok ?? 0,
-    outputPricePerMTok: entry.output_price_per_mtok ?? 0,
-  };
+  if (entries.length === 0) return parseModelList([{ id: provider }], provider, where);
+  // name and max_output are for agents whose model config Jelmore writes; listings show neither.
+  return parseModelList(entries, provider, where).map(listedModel);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

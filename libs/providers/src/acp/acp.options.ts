@@ -16,11 +16,13 @@ import { ProviderSetting } from '../provider-settings';
 export const ACP_INPUT_KINDS = ['image', 'pdf'] as const;
 export type AcpInputKind = (typeof ACP_INPUT_KINDS)[number];
 
-/** One model an ACP agent serves, as the config file lists it (snake_case there). */
+/** One model an ACP agent serves, as the config file lists it (snake_case there; see MODEL_LIST_KEYS). */
 export interface AcpModelEntry {
   id: string;
+  name?: string;
   aliases?: string[];
   context_window?: number;
+  max_output?: number;
   input_price_per_mtok?: number;
   output_price_per_mtok?: number;
 }
@@ -85,7 +87,7 @@ export const ACP_SETTINGS: { [K in keyof AcpAgentOptions]-?: ProviderSetting } =
     defaultText: 'one model named after the provider',
     rules: [IsArray()],
     description:
-      'The models it serves: `[{"id", "aliases", "context_window", "input_price_per_mtok", "output_price_per_mtok"}]`, for selection, budgets and pricing.',
+      'The models it serves: `[{"id", "aliases", "context_window", "input_price_per_mtok", "output_price_per_mtok"}]` (prices 0 unless given), for selection, budgets and pricing.',
   },
   defaultModel: {
     file: 'default_model',

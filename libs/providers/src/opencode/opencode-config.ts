@@ -1,4 +1,5 @@
-import type { ModelInfo, SessionConfig } from '@jelmore/contracts';
+import type { SessionConfig } from '@jelmore/contracts';
+import type { ConfiguredModel } from '../model-list';
 import { MAX_OUTPUT_TOKENS } from './opencode.models';
 import { OPENCODE_PROVIDER_ID, OpencodeOptions } from './opencode.options';
 
@@ -9,7 +10,7 @@ import { OPENCODE_PROVIDER_ID, OpencodeOptions } from './opencode.options';
  */
 export function opencodeConfig(
   options: Pick<OpencodeOptions, 'baseUrl' | 'apiKey'>,
-  modelList: ModelInfo[],
+  modelList: ConfiguredModel[],
   defaultModel?: string,
   mcpServers?: SessionConfig['mcpServers'],
 ): Record<string, unknown> {
@@ -17,9 +18,9 @@ export function opencodeConfig(
     modelList.map((m) => [
       m.id,
       {
-        name: m.id,
+        name: m.name ?? m.id,
         tool_call: true,
-        limit: { context: m.contextWindow, output: MAX_OUTPUT_TOKENS },
+        limit: { context: m.contextWindow, output: m.maxOutputTokens ?? MAX_OUTPUT_TOKENS },
         // Without it opencode refuses an image or PDF part ("this model does not support image input").
         modalities: { input: ['text', 'image', 'pdf'], output: ['text'] },
         cost: { input: m.inputPricePerMTok, output: m.outputPricePerMTok },

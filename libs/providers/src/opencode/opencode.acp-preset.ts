@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AcpAgentProvider } from '../acp/acp-agent-provider';
 import { acpAgentOptions, AcpPreset } from '../acp/acp-preset';
+import { listedModel } from '../model-list';
 import { opencodeConfig } from './opencode-config';
 import { prepareOffline } from './opencode-launch';
 import { opencodeModels } from './opencode.models';
@@ -19,6 +20,7 @@ export const acpPreset: AcpPreset = {
   create(providers, sandbox) {
     const options = providers.opencode;
     const models = opencodeModels(options.models).map((model) => ({ ...model, provider: NAME }));
+    const listed = models.map(listedModel);
     const agent = {
       name: NAME,
       options: acpAgentOptions({
@@ -31,7 +33,7 @@ export const acpPreset: AcpPreset = {
         // Image and file parts, as its config allows (test/multimodal-acp.e2e-spec.ts).
         input: ['image', 'pdf'],
       }),
-      models,
+      models: listed,
     };
     return new AcpAgentProvider(agent, {
       agentRoot: join(providers.dataDir, 'agents', NAME),

@@ -147,3 +147,24 @@ describe('costUsd', () => {
     expect(costUsd(tiny, 0, 1)).toBe(1e-9);
   });
 });
+
+describe('opencodeModels with a list of the file’s own models', () => {
+  const local = {
+    id: 'qwen2.5-coder:7b',
+    aliases: ['local'],
+    provider: 'opencode',
+    contextWindow: 32_768,
+    inputPricePerMTok: 0,
+    outputPricePerMTok: 0,
+  };
+
+  it('serves that list alone, in its order, instead of the built-in models', () => {
+    const second = { ...local, id: 'llama3.1:8b', aliases: [] };
+    expect(opencodeModels([local, second])).toEqual([local, second]);
+  });
+
+  it('prices a free local model at 0', () => {
+    const [model] = opencodeModels([local]);
+    expect(costUsd(model, 1_000_000, 1_000_000)).toBe(0);
+  });
+});

@@ -1,8 +1,10 @@
 import type { ModelInfo } from '@jelmore/contracts';
-import type { OpencodeModelOverride } from './opencode.options';
+import type { ConfiguredModel } from '../model-list';
+import type { OpencodeModelsSetting } from './opencode.options';
 
 // The ids these models have on their makers' OpenAI-compatible APIs; the seed's names are aliases. List
-// prices per 1M tokens, also used to compute each turn's cost; the JSON file can override any of them.
+// prices per 1M tokens, also used to compute each turn's cost; the JSON file can override any of them,
+// or list other models instead.
 const BASE_MODELS: ModelInfo[] = [
   {
     id: 'deepseek-chat',
@@ -33,7 +35,10 @@ const BASE_MODELS: ModelInfo[] = [
 /** Output tokens each model may produce in one step, sent to opencode as its limit. */
 export const MAX_OUTPUT_TOKENS = 8192;
 
-export function opencodeModels(overrides: Record<string, OpencodeModelOverride>): ModelInfo[] {
+/** The models opencode serves: the file's list when it has one, else the built-in ones, overridden. */
+export function opencodeModels(setting: OpencodeModelsSetting): ConfiguredModel[] {
+  if (Array.isArray(setting)) return setting;
+  const overrides = setting;
   return BASE_MODELS.map((model) => {
     const o = overrides[model.id];
     if (!o) return model;

@@ -1,4 +1,6 @@
-/** Per-model settings that the JSON file may override (keyed by the canonical id). */
+import type { ConfiguredModel } from '../model-list';
+
+/** Per-model settings of a built-in model that the JSON file may override (keyed by its canonical id). */
 export interface OpencodeModelOverride {
   /** The id the OpenAI-compatible endpoint knows the model by, e.g. `deepseek/deepseek-chat`. */
   id?: string;
@@ -6,6 +8,12 @@ export interface OpencodeModelOverride {
   inputPricePerMTok?: number;
   outputPricePerMTok?: number;
 }
+
+/**
+ * `providers.opencode.models`: overrides of the built-in models keyed by their ids, or a list of the
+ * endpoint's own models (an Ollama, vLLM or llama.cpp server's), which replaces the built-in ones.
+ */
+export type OpencodeModelsSetting = Record<string, OpencodeModelOverride> | ConfiguredModel[];
 
 export interface OpencodeOptions {
   enabled: boolean;
@@ -23,7 +31,7 @@ export interface OpencodeOptions {
   apiKey?: string;
   defaultModel: string;
   maxConcurrentSessions: number;
-  models: Record<string, OpencodeModelOverride>;
+  models: OpencodeModelsSetting;
 }
 
 export const DEFAULT_OPENCODE_OPTIONS: OpencodeOptions = {

@@ -21,6 +21,7 @@ import { CachedBinaryCheck, checkBinary } from '../process/binary-check';
 import { SessionSlots } from '../session-slots';
 import { PROVIDERS_MODULE_OPTIONS } from '../providers.module-definition';
 import type { ProvidersModuleOptions } from '../providers.options';
+import { ConfiguredModel, listedModel } from '../model-list';
 import { opencodeModels } from './opencode.models';
 import { OpencodeOptions } from './opencode.options';
 import { opencodeConfig } from './opencode-config';
@@ -46,7 +47,10 @@ export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnAppl
   readonly processNames = ['opencode'];
   private readonly logger = new Logger(OpencodeProvider.name);
   private readonly options: OpencodeOptions;
-  private readonly modelList: ModelInfo[];
+  /** As opencode's config gets them (display names, output limits). */
+  private readonly modelList: ConfiguredModel[];
+  /** As selection and GET /v1/providers see them. */
+  private readonly listed: ModelInfo[];
   private readonly slots: SessionSlots;
   private readonly sandbox: AgentSandbox;
   /** `<data dir>/agents/opencode`: tenants' homes, and the session servers' pid files. */
@@ -63,6 +67,7 @@ export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnAppl
   constructor(@Inject(PROVIDERS_MODULE_OPTIONS) options: ProvidersModuleOptions) {
     this.options = options.opencode;
     this.modelList = opencodeModels(this.options.models);
+    this.listed = this.modelList.map(listedModel);
     this.slots = new SessionSlots(this.name, this.options.maxConcurrentSessions);
     this.sandbox = sharedSandbox(options.sandbox);
     this.root = join(options.dataDir, 'agents', 'opencode');
@@ -86,7 +91,7 @@ export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnAppl
     // (test/opencode-multimodal.e2e-spec.ts).
     // Fork and rewind: opencode's own session fork, which copies messages and touches no file (its
     // revert would restore files from its own snapshots, beside Jelmore's restore).
-    return localAgentCapabilities(this.options.maxConcurrentSessions, this.modelList, {
+    return localAgentCapabilities(this.options.maxConcurrentSessions, this.listed, {
       multimodal: true,
       documents: true,
       fork: true,
@@ -121,12 +126,12 @@ export class OpencodeProvider implements AgentProviderPort, OnModuleInit, OnAppl
   }
 
   models(): ModelInfo[] {
-    return this.modelList;
+    return this.listed;
   }
 
   resolveModel(model?: string): ModelInfo | undefined {
     const wanted = model ?? this.options.defaultModel;
-    return this.modelList.find((m) => m.id === wanted || m.aliases.includes(wanted));
+    return this.listed.find((m) => m.id === wanted || m.aliases.includes(wanted));
   }
 
   createSession(config: SessionConfig): AgentSession {

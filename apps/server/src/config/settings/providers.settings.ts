@@ -4,7 +4,6 @@ import {
   IsIn,
   IsInt,
   IsNotEmpty,
-  IsObject,
   IsOptional,
   IsString,
   IsUrl,
@@ -121,7 +120,8 @@ export const PROVIDER_SETTINGS: SettingsTable = {
     file: 'providers.opencode.default_model',
     default: DEFAULT_OPENCODE_OPTIONS.defaultModel,
     rules: [IsString(), IsNotEmpty()],
-    description: 'Model when an opencode session names none: an id or an alias.',
+    description:
+      'Model when an opencode session names none: an id or an alias. With a model list in `providers.opencode.models`, the first of it unless named.',
   },
   'opencode.maxConcurrentSessions': {
     env: 'JELMORE_OPENCODE_MAX_CONCURRENT_SESSIONS',
@@ -134,10 +134,10 @@ export const PROVIDER_SETTINGS: SettingsTable = {
   'opencode.models': {
     file: 'providers.opencode.models',
     custom: true,
-    defaultText: '`{}`',
-    rules: [IsObject()],
+    defaultText: 'the built-in models',
+    // Checked by its own parser (opencode-models.config.ts): a list or an object.
     description:
-      'Per-model overrides keyed by canonical id: `id` (the name the endpoint knows), `context_window`, `input_price_per_mtok`, `output_price_per_mtok`.',
+      'A list of the endpoint\'s own models, replacing the built-in ones: `[{"id", "name", "aliases", "context_window", "max_output", "input_price_per_mtok", "output_price_per_mtok"}]` (prices 0 unless given). Or overrides keyed by built-in id.',
   },
   'scripted.enabled': {
     env: 'JELMORE_SCRIPTED_ENABLED',
