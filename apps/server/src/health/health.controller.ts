@@ -6,6 +6,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
+import { BURST_THROTTLER } from '../auth/window-counter.storage';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { AgentSandbox, ProviderRegistry } from '@jelmore/providers';
 import { SessionsService, StoreConnection } from '@jelmore/sessions';
@@ -31,7 +32,8 @@ const READY_EXAMPLE = {
 @ApiTags('health')
 @Public()
 // Kubernetes probes every few seconds from one address: never rate limited.
-@SkipThrottle()
+// Every named throttler: a bare @SkipThrottle() skips only `default`.
+@SkipThrottle({ default: true, [BURST_THROTTLER]: true })
 @Controller('health')
 export class HealthController {
   constructor(
