@@ -2,10 +2,10 @@
  * `npm run bench [-- options]`: each benchmark runs Jelmore and its raw baseline in the same run and
  * writes bench/results/<name>.json, then a table of all of them (also bench/results/table.md).
  *   --quick          seconds, not minutes: proves the benchmarks still run (CI); results go to results/quick;
- *                    leaves out acp (real agent CLIs, half a minute even at one session a route) unless
- *                    --only names it
+ *                    leaves out acp (real agent CLIs, half a minute even at one session a route) and
+ *                    artillery (an outside load generator's runs of seconds each) unless --only names them
  *   --only a,b       run only these (throughput, latency, concurrency, startup, warm-start, sandbox, rest,
- *                    attachments, checkpoint, delegation, acp)
+ *                    attachments, checkpoint, delegation, burst, artillery, acp)
  *   --pin            servers on CPU 0, this runner (the clients) on the others
  *   --profile        CPU profiles of each server over each measured window, in results/profiles
  *   --heap-profile   concurrency: a sampling heap profile of each server (what is alive mid-stream);
@@ -19,7 +19,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { acp } from './benchmarks/acp';
+import { artillery } from './benchmarks/artillery';
 import { attachments } from './benchmarks/attachments';
+import { burst } from './benchmarks/burst';
 import { checkpoint } from './benchmarks/checkpoint';
 import { concurrency } from './benchmarks/concurrency';
 import { delegation } from './benchmarks/delegation';
@@ -55,11 +57,17 @@ const RUNS: Record<BenchmarkName, (ctx: BenchContext) => Promise<Measured>> = {
   attachments,
   checkpoint,
   delegation,
+  burst,
+  artillery,
   acp,
 };
 
-/** Too slow for --quick's seconds: run only when --only names them. */
-const NOT_QUICK: BenchmarkName[] = ['acp'];
+/**
+ * Too slow for --quick's seconds: run only when --only names them. acp drives real agent CLIs; artillery
+ * runs an outside load generator whose CLI alone takes about a second to start, and whose every run lasts
+ * its arrival phase plus a session's length: a quarter of a minute at the least for its four runs.
+ */
+const NOT_QUICK: BenchmarkName[] = ['acp', 'artillery'];
 
 /** bench/results in the repository (this file runs from <repo>/node_modules/.cache/jelmore-bench/bench). */
 const RESULTS = join(__dirname, '..', '..', '..', '..', 'bench', 'results');
@@ -99,6 +107,7 @@ async function main(): Promise<void> {
     heapProfileDir,
     heapAllocations: args.includes('--allocations'),
     nodeArgs: option(args, '--node-options')?.split(' ').filter(Boolean),
+    resultsDir: out,
     log: (line) => console.log(line),
   };
   const results: BenchResult[] = [];

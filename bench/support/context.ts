@@ -14,16 +14,22 @@ export interface BenchContext {
   heapProfileDir?: string;
   /** Heap profiles count every allocation, not only what is alive at the end. */
   heapAllocations?: boolean;
+  /** Where this run writes its results (bench/results, or results/quick); for files beside the JSON. */
+  resultsDir: string;
   log: (line: string) => void;
 }
 
-/** Starts a fresh server of one side, runs `body`, and stops it however it ends. */
+/**
+ * Starts a fresh server of one side, runs `body`, and stops it however it ends. `env`: extra environment
+ * for the server, over the benchmark defaults (ServerUnderTest.start).
+ */
 export async function withServer<T>(
   ctx: BenchContext,
   side: Side,
   body: (server: ServerUnderTest) => Promise<T>,
+  env?: Record<string, string>,
 ): Promise<T> {
-  const options = { cpus: ctx.serverCpus, nodeArgs: ctx.nodeArgs };
+  const options = { cpus: ctx.serverCpus, nodeArgs: ctx.nodeArgs, env };
   const server =
     side === 'baseline'
       ? ServerUnderTest.baseline(options)

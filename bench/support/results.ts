@@ -14,6 +14,8 @@ export const BENCHMARKS = [
   'attachments',
   'checkpoint',
   'delegation',
+  'burst',
+  'artillery',
   'acp',
 ] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
