@@ -19,9 +19,11 @@ export interface SessionsModuleOptions {
   sessionTtlSeconds: number;
   /** Events of sessions that ended this long ago are deleted by the cleanup job (the session row stays). */
   eventRetentionSeconds: number;
-  /** Group commit: the longest an event waits for its batch to be written. */
-  commitIntervalMs: number;
-  /** Group commit: a batch this large is written at once. */
+  /**
+   * Group commit: the most events one transaction writes; a batch this large is written at once. There is
+   * no interval: an idle log commits on the next turn of the event loop, and batches grow while a commit
+   * is in flight.
+   */
   commitMaxBatch: number;
   /** Cost budgets in USD by owner (API key id): spent across all the owner's sessions. */
   ownerBudgetsUsd: Record<string, number>;
@@ -69,7 +71,6 @@ export const DEFAULT_SESSIONS_OPTIONS: Omit<
   nodeId: hostname(),
   sessionTtlSeconds: 3600,
   eventRetentionSeconds: 7 * 24 * 3600,
-  commitIntervalMs: 2,
   commitMaxBatch: 500,
   subscriberBufferEvents: 10_000,
   ownerBudgetsUsd: {},

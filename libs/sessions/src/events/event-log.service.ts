@@ -6,6 +6,7 @@ import type { SessionsModuleOptions } from '../sessions.options';
 import type { SessionRecord } from '../store/session-record';
 import { EventStore } from '../store/event-store';
 import { rememberEncoding } from './encoded-event';
+import { GroupCommit } from './group-commit';
 import { EventSink, LogSubscription } from './log-subscription';
 
 /** One session's events of one group commit (or its end), as every observer of the log gets them. */
@@ -25,8 +26,8 @@ interface Pending {
 
 /**
  * The source of truth for what happened in a session. Each event gets the next seq, is written with its
- * batch in one transaction (group commit), and only then reaches subscribers, so what a client saw
- * survives a crash.
+ * batch in one transaction (group commit, see GroupCommit), and only then reaches subscribers, so what a
+ * client saw survives a crash.
  */
 @Injectable()
 export class EventLog implements BeforeApplicationShutdown {
@@ -34,9 +35,7 @@ export class EventLog implements BeforeApplicationShutdown {
   private readonly seqs = new Map<string, number>();
   private readonly records = new Map<string, SessionRecord>();
   private readonly subscriptions = new Map<string, Set<LogSubscription>>();
-  private pending: Pending[] = [];
-  private timer?: NodeJS.Timeout;
-  private writing: Promise<void> = Promise.resolve();
+  private readonly commits: GroupCommit<Pending>;
   private readonly committedBatches = new Subject<CommittedBatch>();
   /**
    * Every batch this node commits, and every session's end, once its subscribers here have it: the one
@@ -50,7 +49,14 @@ export class EventLog implements BeforeApplicationShutdown {
   constructor(
     private readonly store: EventStore,
     @Inject(SESSIONS_MODULE_OPTIONS) private readonly options: SessionsModuleOptions,
-  ) {}
+  ) {
+    this.commits = new GroupCommit(
+      (batch) => this.commit(batch),
+      options.commitMaxBatch,
+      // commit() reports the store's failures itself: this is a subscriber or callback that threw.
+      (err, batch) => this.logger.error(`Delivering ${batch.length} events failed: ${String(err)}`),
+    );
+  }
 
   /**
    * Makes a session appendable, continuing from the last seq in the store. `record`: the session its
@@ -101,13 +107,11 @@ export class EventLog implements BeforeApplicationShutdown {
     };
     const encoded = JSON.stringify(event);
     rememberEncoding(event, encoded);
-    this.pending.push({ event, encoded, onCommitted, onFailed });
-    // A failed commit reports to each of its events; the flush promise itself needs no handler.
-    if (this.pending.length >= this.options.commitMaxBatch) void this.flush();
-    else this.timer ??= setTimeout(() => void this.flush(), this.options.commitIntervalMs);
+    // Counted before it is queued: a full batch starts its commit at once.
     const open = this.uncommitted.get(sessionId);
     if (open) open.count++;
     else this.uncommitted.set(sessionId, { count: 1, waiters: [] });
+    this.commits.add({ event, encoded, onCommitted, onFailed });
   }
 
   /**
@@ -145,12 +149,7 @@ export class EventLog implements BeforeApplicationShutdown {
 
   /** Writes what is pending now; resolves once it (and every earlier batch) is committed. */
   flush(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    const batch = this.pending;
-    this.pending = [];
-    if (batch.length > 0) this.writing = this.writing.then(() => this.commit(batch));
-    return this.writing;
+    return this.commits.flush();
   }
 
   /**
@@ -192,26 +191,29 @@ export class EventLog implements BeforeApplicationShutdown {
   }
 
   private async commit(batch: Pending[]): Promise<void> {
+    // Settled even if a callback throws, so committed() never waits on a batch long written.
     try {
-      await this.store.appendEvents(
-        batch.map((p) => p.event),
-        batch.map((p) => p.encoded),
-      );
-    } catch (err) {
-      this.logger.error(`Group commit of ${batch.length} events failed: ${String(err)}`);
-      for (const p of batch) p.onFailed?.(err);
+      try {
+        await this.store.appendEvents(
+          batch.map((p) => p.event),
+          batch.map((p) => p.encoded),
+        );
+      } catch (err) {
+        this.logger.error(`Group commit of ${batch.length} events failed: ${String(err)}`);
+        for (const p of batch) p.onFailed?.(err);
+        return;
+      }
+      const bySession = new Map<string, SessionEvent[]>();
+      for (const { event } of batch) {
+        const list = bySession.get(event.sessionId);
+        if (list) list.push(event);
+        else bySession.set(event.sessionId, [event]);
+      }
+      for (const [sessionId, events] of bySession) this.fanOut(sessionId, events);
+      for (const p of batch) p.onCommitted?.(p.event);
+    } finally {
       this.settle(batch);
-      return;
     }
-    const bySession = new Map<string, SessionEvent[]>();
-    for (const { event } of batch) {
-      const list = bySession.get(event.sessionId);
-      if (list) list.push(event);
-      else bySession.set(event.sessionId, [event]);
-    }
-    for (const [sessionId, events] of bySession) this.fanOut(sessionId, events);
-    for (const p of batch) p.onCommitted?.(p.event);
-    this.settle(batch);
   }
 
   /** Our subscribers first (the batch is on its way to clients), then every observer of the log. */
