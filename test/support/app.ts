@@ -1,4 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, ModuleMetadata } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { ThrottlerStorage } from '@nestjs/throttler';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -31,6 +31,8 @@ export async function startTestServer(
     dir?: string;
     /** The clock of the server's rate limits (providers' session starts, requests, Socket.IO events). */
     clock?: TestClock;
+    /** More modules of the app, as an operator adds theirs (e.g. session middlewares). */
+    imports?: ModuleMetadata['imports'];
   } = {},
 ): Promise<TestServer> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'jelmore-e2e-'));
@@ -49,7 +51,11 @@ export async function startTestServer(
   });
   const { clock } = options;
   let testing = Test.createTestingModule({
-    imports: [AppModule.forRoot(config), ...(clock ? [testClockModule(clock)] : [])],
+    imports: [
+      AppModule.forRoot(config),
+      ...(clock ? [testClockModule(clock)] : []),
+      ...(options.imports ?? []),
+    ],
   });
   if (clock) {
     testing = testing

@@ -121,6 +121,10 @@ export function buildProgram(term: Terminal, env: NodeJS.ProcessEnv): Command {
         ).implies({ worktree: true }),
       )
       .option('--delegate', "give the agent Jelmore's MCP server, to start sessions of its own")
+      .option(
+        '--experiment <name>',
+        'take part in an A/B experiment of the server (it picks the model)',
+      )
       .option('--keep', 'leave the session open when the turn ends (default: terminate it)'),
   ).action(
     withClient(
@@ -136,6 +140,7 @@ export function buildProgram(term: Terminal, env: NodeJS.ProcessEnv): Command {
           worktree?: boolean;
           baseRef?: string;
           delegate?: boolean;
+          experiment?: string;
           keep?: boolean;
           image?: string[];
           file?: string[];
@@ -152,6 +157,7 @@ export function buildProgram(term: Terminal, env: NodeJS.ProcessEnv): Command {
             isolation: local.worktree ? 'worktree' : undefined,
             baseRef: local.baseRef,
             ...(local.delegate ? { delegation: true } : {}),
+            experiment: local.experiment,
           },
           { term, env, json: Boolean(opts.json), keep: Boolean(local.keep) },
         ),

@@ -10,6 +10,7 @@ import { checkpointsDir, DEFAULT_SESSIONS_OPTIONS, SessionsModule } from '@jelmo
 import { MetricsController } from './api/metrics.controller';
 import { ProvidersController } from './api/providers.controller';
 import { AttachmentsController } from './api/attachments.controller';
+import { ExperimentsController } from './api/experiments.controller';
 import { SessionHistoryController } from './api/session-history.controller';
 import { SessionsController } from './api/sessions.controller';
 import { ApiKeyGuard } from './auth/api-key.guard';
@@ -19,6 +20,7 @@ import { KeyThrottlerGuard } from './auth/key-throttler.guard';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { createRootLogger, REQUEST_LOGGER, requestLogger } from './common/request-logging';
 import { JelmoreConfig } from './config/jelmore.config';
+import { TrafficModelsCheck } from './config/policies/traffic-models.check';
 import { ClusterModule } from './cluster/cluster.module';
 import { SessionsGateway } from './gateway/sessions.gateway';
 import { HealthController } from './health/health.controller';
@@ -117,6 +119,8 @@ export class AppModule {
             : {}),
           ownerBudgetsUsd: config.keyBudgetsUsd,
           nodeId: config.nodeId,
+          traffic: config.traffic,
+          middleware: config.middleware,
         }),
         DashboardModule,
         ...(config.redisUrl ? [ClusterModule.forRoot(config)] : []),
@@ -127,6 +131,7 @@ export class AppModule {
         AttachmentsController,
         ProvidersController,
         MetricsController,
+        ExperimentsController,
         PrometheusController,
         HealthController,
         McpController,
@@ -148,6 +153,7 @@ export class AppModule {
           useFactory: (tools: McpTools) => new McpServerFactory(tools.all),
         },
         PrometheusService,
+        TrafficModelsCheck,
         ...(config.natsUrl ? natsProviders(config, config.natsUrl) : []),
       ],
     };

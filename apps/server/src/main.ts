@@ -4,17 +4,10 @@ import { Logger as PinoLogger } from 'nestjs-pino';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
-import { ConfigError, JelmoreConfig, loadConfig } from './config/jelmore.config';
+import { ConfigError, loadConfig } from './config/jelmore.config';
 
 async function bootstrap(): Promise<void> {
-  let config: JelmoreConfig;
-  try {
-    config = loadConfig(process.env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    process.exit(1);
-  }
+  const config = loadConfig(process.env);
   const app = await NestFactory.create(AppModule.forRoot(config), { bufferLogs: true });
   app.useLogger(app.get(PinoLogger));
   configureApp(app);
@@ -37,4 +30,9 @@ async function bootstrap(): Promise<void> {
   logger.log(`Listening on http://${host}:${config.port} (OpenAPI at /docs)`);
 }
 
-void bootstrap();
+// Bad configuration, found by loadConfig or once providers are known (TrafficModelsCheck): one line.
+bootstrap().catch((err: unknown) => {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`${err.message}\n`);
+  process.exit(1);
+});

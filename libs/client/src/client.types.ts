@@ -37,6 +37,8 @@ export interface CreateSessionRequest {
   baseRef?: string;
   /** Its agent gets Jelmore's MCP server, to start sessions of its own (children of this one). */
   delegation?: boolean;
+  /** An experiment of the server's configuration: its arm chooses the provider and model. */
+  experiment?: string;
 }
 
 /** Two checkpoints' turns: `from` default 0 (the start), `to` default the files as they are now. */

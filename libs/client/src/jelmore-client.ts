@@ -5,6 +5,7 @@ import {
   WsServerEvents,
   type AttachmentResource,
   type Checkpoint,
+  type ExperimentReport,
   type PendingPermission,
   type RewindResult,
   type SessionDiff,
@@ -315,6 +316,11 @@ export class JelmoreClient {
 
   metrics(): Promise<MetricsReport> {
     return this.rest('GET', '/v1/metrics');
+  }
+
+  /** An A/B experiment's figures per arm: of this key's sessions (an admin key's: of all). */
+  experiment(name: string): Promise<ExperimentReport> {
+    return this.rest('GET', `/v1/experiments/${encodeURIComponent(name)}`);
   }
 
   /** Ends every stream and the Socket.IO connection. */

@@ -17,6 +17,8 @@ export enum ErrorCode {
   AttachmentTooLarge = 'ATTACHMENT_TOO_LARGE',
   /** No such attachment for this key (unknown, another key's, or deleted with its sessions' events). */
   AttachmentNotFound = 'ATTACHMENT_NOT_FOUND',
+  /** A session middleware refused the input (details: `middleware`, `reason`); nothing was started or queued. */
+  InputRefused = 'INPUT_REFUSED',
   /** The session's provider (or the one named) cannot take the turn's images or PDF documents. */
   MultimodalUnsupported = 'MULTIMODAL_UNSUPPORTED',
   /** Fork of a session whose provider cannot fork its conversation (`capabilities.fork`). */
@@ -29,6 +31,8 @@ export enum ErrorCode {
   BaseRefNotFound = 'BASE_REF_NOT_FOUND',
   /** A delegating session may start no more sessions: its delegations would go too deep, or it has as many children as it may. */
   DelegationLimit = 'DELEGATION_LIMIT',
+  /** A session asked for an experiment the server's configuration does not have. */
+  ExperimentNotFound = 'EXPERIMENT_NOT_FOUND',
   /** A git command Jelmore ran failed (details: the command and git's message). */
   GitFailed = 'GIT_FAILED',
   NotFound = 'NOT_FOUND',
@@ -57,6 +61,8 @@ export enum ErrorCode {
   NodeUnavailable = 'NODE_UNAVAILABLE',
   /** A wait for a session's next result (MCP `wait`, `wait_for_result`) timed out; the session goes on. */
   WaitTimeout = 'WAIT_TIMEOUT',
+  /** A session middleware threw (details: `middleware`): the turn failed; the session goes on. */
+  MiddlewareFailed = 'MIDDLEWARE_FAILED',
   Internal = 'INTERNAL',
 }
 

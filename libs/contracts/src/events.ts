@@ -1,5 +1,6 @@
 import type { TurnBlock } from './content';
 import type { PermissionResolver } from './permissions';
+import type { ExperimentAssignment, SessionRouting } from './traffic';
 
 /** Lifecycle states of a session; `interrupted` marks sessions cut off by a server crash until resumed. */
 export const SESSION_STATES = [
@@ -36,6 +37,10 @@ export interface StatusEvent {
   from: SessionState | null;
   to: SessionState;
   reason?: string;
+  /** On the first (`from: null`): how routing by complexity chose the model, when it did. */
+  routing?: SessionRouting;
+  /** On the first: the experiment the session takes part in, and its arm. */
+  experiment?: ExperimentAssignment;
 }
 /**
  * A turn's input, the first event of the turn: its text and its attachments by reference (their bytes

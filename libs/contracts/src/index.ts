@@ -6,3 +6,4 @@ export * from './provider';
 export * from './session';
 export * from './ws-protocol';
 export * from './settings';
+export * from './traffic';

@@ -1,5 +1,6 @@
 import type { SessionState, Usage } from './events';
 import type { PermissionPolicy } from './permissions';
+import type { ExperimentAssignment, SessionRouting } from './traffic';
 
 /** The session resource as REST and WS return it. */
 export interface SessionResource {
@@ -27,6 +28,10 @@ export interface SessionResource {
   delegation?: boolean;
   /** Set when the session ended: what became of its worktree. */
   worktreeRemoved?: { branch: string; branchKept: boolean };
+  /** How routing by complexity chose its model, when it did. */
+  routing?: SessionRouting;
+  /** The A/B experiment it takes part in, and its arm. */
+  experiment?: ExperimentAssignment;
 }
 
 export const ISOLATIONS = ['none', 'worktree'] as const;

@@ -1,4 +1,5 @@
 import { Module, Provider } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { AttachmentStore } from './attachments/attachment-store';
 import { Attachments } from './attachments/attachments.service';
 import { SessionBudgets } from './budgets/session-budgets.service';
@@ -13,6 +14,12 @@ import { SessionDelegation } from './launch/session-delegation';
 import { SessionHistory } from './launch/session-history.service';
 import { SessionLauncher } from './launch/session-launcher.service';
 import { SessionPlanner } from './launch/session-planner';
+import { ComplexityRouter } from './launch/routing/complexity-router';
+import { ExperimentReports } from './launch/routing/experiment-reports';
+import { SessionTraffic } from './launch/routing/session-traffic';
+import { SessionMiddlewares } from './middleware/session-middlewares.service';
+import { PromptMiddleware } from './middleware/prompt/prompt.middleware';
+import { RedactorMiddleware } from './middleware/redactor/redactor.middleware';
 import { SessionPermissions } from './permissions/session-permissions';
 import { BootRecovery } from './recovery/boot-recovery.service';
 import { AgentEventPump } from './runtime/agent-event-pump.service';
@@ -26,6 +33,7 @@ import type { SessionsModuleOptions } from './sessions.options';
 import { SessionsService } from './sessions.service';
 import { CheckpointRecords } from './store/checkpoint-records';
 import { EventStore } from './store/event-store';
+import { ExperimentRecords } from './store/experiment-records';
 import { PermissionRequestStore } from './store/permission-request-store';
 import { SessionStore } from './store/session-store';
 import { StoreConnection } from './store/store-connection';
@@ -81,6 +89,7 @@ const HELPERS: Provider[] = [
  * in cluster mode, a SESSIONS_CLUSTER provider visible to it (e.g. from a global module).
  */
 @Module({
+  imports: [DiscoveryModule],
   providers: [
     StoreConnection,
     SessionStore,
@@ -89,15 +98,22 @@ const HELPERS: Provider[] = [
     AttachmentStore,
     Attachments,
     CheckpointRecords,
+    ExperimentRecords,
     EventLog,
     ...HELPERS,
     SessionRuntimes,
     SessionTransitions,
     SessionTurns,
+    SessionMiddlewares,
+    RedactorMiddleware,
+    PromptMiddleware,
     SessionBudgets,
     AgentEventPump,
     SessionLauncher,
     SessionPlanner,
+    SessionTraffic,
+    ComplexityRouter,
+    ExperimentReports,
     SessionControl,
     SessionHistory,
     SessionDelegation,
@@ -107,6 +123,13 @@ const HELPERS: Provider[] = [
     SessionsService,
     SessionCleanupJob,
   ],
-  exports: [SessionsService, Attachments, StoreConnection, EventLog],
+  exports: [
+    SessionsService,
+    Attachments,
+    StoreConnection,
+    EventLog,
+    ComplexityRouter,
+    ExperimentReports,
+  ],
 })
 export class SessionsModule extends ConfigurableModuleClass {}

@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
 import type { Isolation, McpServerConfig } from '@jelmore/contracts';
+import type { TrafficPolicies } from './launch/routing/traffic-policies';
+import type { MiddlewareOptions } from './middleware/middleware.options';
 
 export interface SessionsModuleOptions {
   /** `sqlite:<path>` or `postgres://...`. */
@@ -55,6 +57,10 @@ export interface SessionsModuleOptions {
    * (the app provides it; without it no session delegates).
    */
   delegationServer?: (session: DelegatingSession) => McpServerConfig;
+  /** Routing by complexity and A/B experiments; unset: neither. */
+  traffic?: TrafficPolicies;
+  /** The built-in session middlewares' settings; unset: the redactor on, no prompt prefix or suffix. */
+  middleware?: MiddlewareOptions;
 }
 
 /** What a delegation token is made for. */

@@ -32,6 +32,8 @@ export interface CreateSessionInput {
   delegation?: boolean;
   /** The commit a worktree's branch starts at (a ref git resolves); default: the repository's HEAD. */
   baseRef?: string;
+  /** An experiment of the configuration to take part in: its arm names the provider and model. */
+  experiment?: string;
 }
 
 export interface SessionMetrics {

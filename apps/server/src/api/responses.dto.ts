@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger
 import {
   ErrorCode,
   ISOLATIONS,
+  type ExperimentAssignment,
   PERMISSION_POLICIES,
   SESSION_STATES,
   type ErrorBody,
@@ -12,6 +13,7 @@ import {
   type PermissionPolicy,
   type ProviderCapabilities,
   type SessionResource,
+  type SessionRouting,
   type SessionState,
   type Usage,
 } from '@jelmore/contracts';
@@ -149,6 +151,25 @@ export class WorktreeRemovedDto {
   @ApiProperty() branchKept!: boolean;
 }
 
+export class SessionRoutingDto implements SessionRouting {
+  @ApiProperty({
+    example: 'complex',
+    description: 'The tier routing by complexity chose; default: the classifier failed',
+  })
+  tier!: string;
+  @ApiPropertyOptional({
+    example: 6,
+    description: "The scorer's points, or the classifier's score",
+  })
+  score?: number;
+  @ApiPropertyOptional({ example: 'many files (+2), refactor, migrate (+4)' }) reason?: string;
+}
+
+export class ExperimentAssignmentDto implements ExperimentAssignment {
+  @ApiProperty({ example: 'sonnet-vs-opus' }) name!: string;
+  @ApiProperty({ example: 'opus' }) arm!: string;
+}
+
 export class SessionResourceDto implements SessionResource {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ example: 'claude' }) provider!: string;
@@ -184,6 +205,16 @@ export class SessionResourceDto implements SessionResource {
       'Once it ended: its worktree was removed; the branch stays if the agent committed to it',
   })
   worktreeRemoved?: WorktreeRemovedDto;
+  @ApiPropertyOptional({
+    type: SessionRoutingDto,
+    description: 'How routing by complexity chose its model, when it did',
+  })
+  routing?: SessionRoutingDto;
+  @ApiPropertyOptional({
+    type: ExperimentAssignmentDto,
+    description: 'The A/B experiment it takes part in, and its arm',
+  })
+  experiment?: ExperimentAssignmentDto;
 }
 
 export const PENDING_PERMISSIONS_EXAMPLE = {

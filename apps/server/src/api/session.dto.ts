@@ -177,6 +177,19 @@ export class CreateSessionDto {
   @IsBoolean()
   delegation?: boolean;
 
+  @ApiPropertyOptional({
+    example: 'sonnet-vs-opus',
+    description:
+      "Take part in this experiment of the server's configuration: its arm (by a hash of the key, or " +
+      'of the session) names the provider and model, in place of those given here. Unknown: 400 ' +
+      'EXPERIMENT_NOT_FOUND',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  @Matches(NAME, { message: 'experiment must be an experiment name' })
+  experiment?: string;
+
   /** What the sessions service takes. */
   toInput(): CreateSessionInput {
     return {
@@ -190,6 +203,7 @@ export class CreateSessionDto {
       isolation: this.isolation,
       baseRef: this.baseRef,
       delegation: this.delegation,
+      experiment: this.experiment,
     };
   }
 }

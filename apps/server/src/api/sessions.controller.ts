@@ -116,7 +116,20 @@ export class SessionsController {
     type: SessionResourceDto,
     example: SESSION_EXAMPLE,
   })
-  @ApiErrors(400, 402, 413, 415, 503)
+  @ApiErrors(402, 413, 415, 503)
+  @ApiErrorCases(400, 'The body is invalid, no provider serves the model, or no such experiment', {
+    validation: {
+      summary: 'An invalid body',
+      value: { code: ErrorCode.ValidationFailed, message: 'query should not be empty' },
+    },
+    experiment: {
+      summary: 'An experiment the configuration does not have',
+      value: {
+        code: ErrorCode.ExperimentNotFound,
+        message: "No experiment 'sonnet-vs-opus' is configured",
+      },
+    },
+  })
   @ApiErrorCases(404, 'The named provider, or an attachment of the key, does not exist', {
     provider: {
       summary: 'Unknown provider',

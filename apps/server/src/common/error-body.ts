@@ -13,7 +13,10 @@ export function statusOf(code: ErrorCode): number {
     case ErrorCode.ModelNotSupported:
     case ErrorCode.UnknownEvent:
     case ErrorCode.BaseRefNotFound:
+    case ErrorCode.ExperimentNotFound:
       return HttpStatus.BAD_REQUEST;
+    case ErrorCode.InputRefused:
+      return HttpStatus.UNPROCESSABLE_ENTITY;
     case ErrorCode.Unauthorized:
       return HttpStatus.UNAUTHORIZED;
     case ErrorCode.Forbidden:
@@ -55,6 +58,7 @@ export function statusOf(code: ErrorCode): number {
     case ErrorCode.AgentExited:
     case ErrorCode.AgentError:
       return HttpStatus.BAD_GATEWAY;
+    case ErrorCode.MiddlewareFailed:
     case ErrorCode.Internal:
       return HttpStatus.INTERNAL_SERVER_ERROR;
     default: {

@@ -29,6 +29,8 @@ import {
 import { parseTrustProxy } from '../common/client-address';
 import { ConfigError } from './config-error';
 import { opencodeDefaultModel, opencodeModelsSetting } from './opencode-models.config';
+import { loadMiddleware } from './policies/middleware.config';
+import { loadTraffic, type TrafficConfig } from './policies/traffic.config';
 import { JELMORE_SETTINGS, LOG_LEVELS } from './settings';
 
 export { ConfigError, LOG_LEVELS };
@@ -133,6 +135,10 @@ export class JelmoreConfig {
   @ValidateNested() @Type(() => ScriptedConfig) scripted!: ScriptedConfig;
   /** Agents spoken to over ACP: the file's `providers.<name>` entries with `"type": "acp"`. */
   acpAgents!: AcpAgentConfig[];
+  /** Routing by complexity and A/B experiments (`routing`, `experiments`: see ./policies). */
+  traffic!: TrafficConfig;
+  /** The built-in session middlewares: the redactor, the prompt prefix and suffix (see ./policies). */
+  middleware!: ReturnType<typeof loadMiddleware>;
   /** With it every committed event is also published to NATS JetStream; unset, nothing is. */
   natsUrl?: string;
   natsStream!: string;
@@ -231,6 +237,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
     config.sharedWorkspace = shared;
   }
   config.acpAgents = acpAgents(file, env);
+  config.traffic = loadTraffic(env, file, env.JELMORE_CONFIG);
+  config.middleware = loadMiddleware(env, file, env.JELMORE_CONFIG);
   if (config.databaseUrl.startsWith('sqlite:')) {
     const db = resolve(config.databaseUrl.slice('sqlite:'.length));
     config.secretFiles.push(db, `${db}-wal`, `${db}-shm`);

@@ -7,12 +7,14 @@ import {
   type AttachmentRef,
   type ErrorBody,
   type EventEnvelope,
+  type ExperimentAssignment,
   type PendingPermission,
   type PermissionResolver,
   type SessionEvent,
   type SessionEventDraft,
   type SessionEventType,
   type SessionResource,
+  type SessionRouting,
   type SessionStreamError,
   type ShutdownNotice,
   type TextBlock,
@@ -50,6 +52,22 @@ const usage = objectSchema<Usage>({
   outputTokens: count(),
   costUsd: { type: 'number', minimum: 0, description: 'USD' },
 });
+
+const routing = objectSchema<SessionRouting>(
+  {
+    tier: text('The tier the scorer or the classifier chose; default: the classifier failed'),
+    score: optional({ type: 'number', description: "The scorer's points, or the classifier's" }),
+    reason: optional(
+      text("The scorer's signals, the classifier's reason, or why not the tier's model"),
+    ),
+  },
+  { title: 'SessionRouting', description: 'How routing by complexity chose the model' },
+);
+
+const experimentAssignment = objectSchema<ExperimentAssignment>(
+  { name: text('The experiment, as configured'), arm: text('Its arm the session is in') },
+  { title: 'ExperimentAssignment' },
+);
 
 const ERROR_FIELDS: FieldSchemas<ErrorBody> = {
   code: text(`Stable: clients switch on it. Jelmore's: ${Object.values(ErrorCode).join(', ')}`),
@@ -111,6 +129,8 @@ const sessionResource = objectSchema<SessionResource>(
         branchKept: { type: 'boolean', description: 'The agent committed to it' },
       }),
     ),
+    routing: optional(schemaRef('SessionRouting')),
+    experiment: optional(schemaRef('ExperimentAssignment')),
   },
   { title: 'Session' },
 );
@@ -145,6 +165,9 @@ const EVENT_FIELDS: { [T in SessionEventType]: FieldSchemas<Draft<T>> } = {
     from: { oneOf: [STATE, { type: 'null' }], description: 'null for the first' },
     to: STATE,
     reason: optional(text('Why, when it is not the usual course (e.g. a provider fallback)')),
+    // On the first status event only: what the traffic policies chose.
+    routing: optional(schemaRef('SessionRouting')),
+    experiment: optional(schemaRef('ExperimentAssignment')),
   },
   user: {
     content: {
@@ -256,6 +279,8 @@ export const CONTRACT_SCHEMAS: Record<string, JsonSchema> = {
   Usage: usage,
   ErrorBody: objectSchema<ErrorBody>(ERROR_FIELDS, { title: 'ErrorBody' }),
   Session: sessionResource,
+  SessionRouting: routing,
+  ExperimentAssignment: experimentAssignment,
   PendingPermission: pendingPermission,
   SessionStreamError: sessionStreamError,
   ShutdownNotice: shutdownNotice,

@@ -56,6 +56,13 @@ export const startSessionArgs = z.strictObject({
     .positive()
     .optional()
     .describe('USD: the turn in which the session reaches it stops'),
+  experiment: z
+    .string()
+    .max(64)
+    .optional()
+    .describe(
+      "An A/B experiment of the server's configuration: its arm chooses provider and model",
+    ),
   ...waitArgs,
 });
 
@@ -121,6 +128,11 @@ export const sessionSchema = z.object({
   isolation: z.enum(ISOLATIONS),
   parentId: z.string().optional(),
   delegation: z.boolean().optional(),
+  routing: z
+    .object({ tier: z.string(), score: z.number().optional(), reason: z.string().optional() })
+    .optional()
+    .describe('How routing by complexity chose its model'),
+  experiment: z.object({ name: z.string(), arm: z.string() }).optional(),
 });
 
 export const turnResultSchema = z.object({

@@ -7,6 +7,9 @@ import { SessionRecord, SessionsService } from '@jelmore/sessions';
 
 const CIRCUIT_VALUES = { closed: 0, 'half-open': 1, open: 2 } as const;
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32];
+const TURN_BUCKETS = [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600];
+/** Sessions of an A/B experiment carry these labels too (absent on the others). */
+const EXPERIMENT_LABELS = ['experiment', 'arm'] as const;
 
 /** Prometheus metrics, fed by the committed event stream of every session. Names start with jelmore_. */
 @Injectable()
@@ -18,14 +21,14 @@ export class PrometheusService implements OnModuleInit, OnModuleDestroy {
 
   private readonly created = new Counter({
     name: 'jelmore_sessions_created_total',
-    help: 'Sessions started, by provider',
-    labelNames: ['provider'],
+    help: 'Sessions started, by provider (and experiment and arm)',
+    labelNames: ['provider', ...EXPERIMENT_LABELS],
     registers: [this.registry],
   });
   private readonly ended = new Counter({
     name: 'jelmore_sessions_ended_total',
-    help: 'Sessions that ended, by provider and outcome (terminated, failed)',
-    labelNames: ['provider', 'outcome'],
+    help: 'Sessions that ended, by provider and outcome (terminated, failed) (and experiment and arm)',
+    labelNames: ['provider', 'outcome', ...EXPERIMENT_LABELS],
     registers: [this.registry],
   });
   private readonly events = new Counter({
@@ -50,14 +53,33 @@ export class PrometheusService implements OnModuleInit, OnModuleDestroy {
   });
   private readonly tokens = new Counter({
     name: 'jelmore_tokens_total',
-    help: 'Model tokens, by provider, model and direction (input, output)',
-    labelNames: ['provider', 'model', 'direction'],
+    help: 'Model tokens, by provider, model and direction (input, output) (and experiment and arm)',
+    labelNames: ['provider', 'model', 'direction', ...EXPERIMENT_LABELS],
     registers: [this.registry],
   });
   private readonly cost = new Counter({
     name: 'jelmore_cost_usd_total',
-    help: 'Model cost in USD, by provider and model',
-    labelNames: ['provider', 'model'],
+    help: 'Model cost in USD, by provider and model (and experiment and arm)',
+    labelNames: ['provider', 'model', ...EXPERIMENT_LABELS],
+    registers: [this.registry],
+  });
+  private readonly turns = new Counter({
+    name: 'jelmore_turns_total',
+    help: 'Turns that ended (results), by provider, model and outcome (completed, interrupted) (and experiment and arm)',
+    labelNames: ['provider', 'model', 'outcome', ...EXPERIMENT_LABELS],
+    registers: [this.registry],
+  });
+  private readonly turnDuration = new Histogram({
+    name: 'jelmore_turn_duration_seconds',
+    help: 'Duration of the turns that ran to their end, by provider and model (and experiment and arm)',
+    labelNames: ['provider', 'model', ...EXPERIMENT_LABELS],
+    buckets: TURN_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly routed = new Counter({
+    name: 'jelmore_sessions_routed_total',
+    help: 'Sessions whose model routing by complexity chose, by tier (default: the classifier failed)',
+    labelNames: ['tier'],
     registers: [this.registry],
   });
 
@@ -175,17 +197,25 @@ export class PrometheusService implements OnModuleInit, OnModuleDestroy {
 
   private observe(record: SessionRecord, event: SessionEvent): void {
     const provider = record.provider;
+    const model = record.model;
+    const arm = record.experiment
+      ? { experiment: record.experiment.name, arm: record.experiment.arm }
+      : {};
     const sinceCreation = () => (Date.parse(event.ts) - Date.parse(record.createdAt)) / 1000;
     this.events.inc({ type: event.type });
     switch (event.type) {
       case 'status':
         if (event.from === null && event.to === 'starting') {
-          this.created.inc({ provider });
+          this.created.inc({ provider, ...arm });
+          // A fallback to another provider says `from: null` again: the session is routed once.
+          if (event.routing && !this.awaitingFirstEvent.has(record.id)) {
+            this.routed.inc({ tier: event.routing.tier });
+          }
           this.awaitingFirstEvent.add(record.id);
         } else if (event.from === 'starting' && event.to === 'running') {
           this.startup.observe({ provider }, sinceCreation());
         } else if (TERMINAL_STATES.has(event.to)) {
-          this.ended.inc({ provider, outcome: event.to });
+          this.ended.inc({ provider, outcome: event.to, ...arm });
           this.awaitingFirstEvent.delete(record.id);
         }
         break;
@@ -196,9 +226,20 @@ export class PrometheusService implements OnModuleInit, OnModuleDestroy {
       case 'usage':
         // An estimate is settled by the provider's figure for the turn, which is counted instead.
         if (event.estimated) break;
-        this.tokens.inc({ provider, model: record.model, direction: 'input' }, event.inputTokens);
-        this.tokens.inc({ provider, model: record.model, direction: 'output' }, event.outputTokens);
-        this.cost.inc({ provider, model: record.model }, event.costUsd);
+        this.tokens.inc({ provider, model, direction: 'input', ...arm }, event.inputTokens);
+        this.tokens.inc({ provider, model, direction: 'output', ...arm }, event.outputTokens);
+        this.cost.inc({ provider, model, ...arm }, event.costUsd);
+        break;
+      case 'result':
+        this.turns.inc({
+          provider,
+          model,
+          outcome: event.interrupted ? 'interrupted' : 'completed',
+          ...arm,
+        });
+        if (!event.interrupted) {
+          this.turnDuration.observe({ provider, model, ...arm }, event.durationMs / 1000);
+        }
         break;
       default:
         break;

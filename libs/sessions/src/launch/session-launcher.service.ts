@@ -11,12 +11,13 @@ import { ProviderRegistry, ProviderSelector } from '@jelmore/providers';
 import { EventLog } from '../events/event-log.service';
 import { SessionCheckpoints } from '../git/session-checkpoints';
 import { SessionRepositories } from '../git/session-repositories';
+import type { SessionContext } from '../middleware/session-middleware.decorator';
 import { SessionPermissions } from '../permissions/session-permissions';
 import { AgentEventPump } from '../runtime/agent-event-pump.service';
 import { SessionRuntime } from '../runtime/session-runtime';
 import { notActive, SessionRuntimes } from '../runtime/session-runtimes.service';
 import { SessionTransitions } from '../runtime/session-transitions.service';
-import { SessionTurns, titleOf } from '../runtime/session-turns.service';
+import { SessionTurns, titleOf, userContent } from '../runtime/session-turns.service';
 import { SessionWorkspaces } from '../session-workspaces';
 import { SESSIONS_MODULE_OPTIONS } from '../sessions.module-definition';
 import type { SessionsModuleOptions } from '../sessions.options';
@@ -57,10 +58,12 @@ export class SessionLauncher {
   ) {}
 
   async create(input: CreateSessionInput): Promise<SessionResource> {
-    const { id, turn, selection, child, delegation, place } = await this.planner.plan(input);
+    const { id, turn, selection, child, delegation, place, traffic } =
+      await this.planner.plan(input);
     const { cwd } = place;
     let opened: OpenedAgent;
-    // Kept once nothing can refuse the session any more; the agent taken for it goes if keeping fails.
+    // Kept once nothing but the input middlewares can refuse the session (SessionTurns.first); the agent
+    // taken for it goes if they refuse or keeping fails.
     let query: TurnBlock[];
     let agentInput: AgentInput;
     try {
@@ -81,14 +84,20 @@ export class SessionLauncher {
       await this.repositories.discard(id, place.git);
       throw err;
     }
+    const session: SessionContext = {
+      id,
+      owner: input.owner ?? null,
+      provider: opened.provider.name,
+      model: opened.model.id,
+    };
     try {
-      query = await this.turns.keep(turn, input.owner ?? null, id);
-      agentInput = await this.turns.input(query);
+      ({ query, agentInput } = await this.turns.first(turn, session));
     } catch (err) {
       await opened.agent.terminate().catch(() => undefined);
       await this.repositories.discard(id, place.git);
       throw err;
     }
+    const user = this.turns.userEvent(session, query);
     const record = startingRecord({
       id,
       owner: input.owner ?? null,
@@ -98,12 +107,14 @@ export class SessionLauncher {
       nodeId: this.options.nodeId,
       maxBudgetUsd: child ? child.maxBudgetUsd : (input.maxBudgetUsd ?? null),
       permissions: input.permissions ?? null,
-      title: titleOf(query),
+      // Of the `user` event as logged: without what the redactor took out of the query.
+      title: titleOf(userContent(user)),
       isolation: place.git?.worktree ? 'worktree' : 'none',
       git: place.git,
       parentId: child?.parentId ?? null,
       depth: child?.depth ?? 0,
       delegation,
+      ...traffic,
     });
     await this.store.insertSession(record);
     await this.log.open(id, record);
@@ -122,10 +133,11 @@ export class SessionLauncher {
       model: record.model,
       blocks: query.length,
       ...(opened.fallback ? { fallback: opened.fallback } : {}),
+      ...(traffic.routing ? { tier: traffic.routing.tier } : {}),
     });
     await this.transitions.transition(record, 'starting', opened.fallback);
     await this.checkpoints.begin(record);
-    await this.turns.announce(id, query);
+    await this.turns.announce(id, user);
     await this.start(runtime, agentInput);
     return this.runtimes.resource(record);
   }

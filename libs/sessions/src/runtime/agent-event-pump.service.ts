@@ -1,8 +1,16 @@
 import { Injectable } from '@nestjs/common';
-import { AgentInput, JelmoreError, type SessionEventDraft } from '@jelmore/contracts';
+import {
+  AgentInput,
+  type ErrorEvent,
+  JelmoreError,
+  type PermissionRequestEvent,
+  type SessionEventDraft,
+} from '@jelmore/contracts';
 import { ProviderSelector } from '@jelmore/providers';
 import { SessionBudgets } from '../budgets/session-budgets.service';
 import { EventLog } from '../events/event-log.service';
+import type { LoggedEvents } from '../middleware/session-middleware.decorator';
+import { eventsOf, SessionMiddlewares } from '../middleware/session-middlewares.service';
 import { SessionPermissions } from '../permissions/session-permissions';
 import { SessionCheckpoints } from '../git/session-checkpoints';
 import { SessionWorkspaces } from '../session-workspaces';
@@ -29,6 +37,7 @@ export class AgentEventPump {
     private readonly transitions: SessionTransitions,
     private readonly turns: SessionTurns,
     private readonly checkpoints: SessionCheckpoints,
+    private readonly middlewares: SessionMiddlewares,
   ) {}
 
   /**
@@ -38,14 +47,17 @@ export class AgentEventPump {
   async drain(runtime: SessionRuntime): Promise<string | undefined> {
     let crash: string | undefined;
     for await (const draft of runtime.agent.events()) {
+      // What is logged is what the session middlewares make of the event; the session acts on the event.
+      const logged = this.middlewares.event(runtime.record, draft);
       if (runtime.state === 'launching') {
-        if (draft.type === 'error') crash = draft.message;
+        // Told again in the `failed` or fallback status: as logged (redacted).
+        if (draft.type === 'error') crash = errorIn(logged) ?? draft.code;
         else {
           runtime.heard();
           await this.keepProviderRef(runtime);
         }
       }
-      const handling = this.onAgentEvent(runtime, draft);
+      const handling = this.onAgentEvent(runtime, draft, logged);
       if (handling) await handling;
     }
     return crash;
@@ -69,6 +81,7 @@ export class AgentEventPump {
   private onAgentEvent(
     runtime: SessionRuntime,
     draft: SessionEventDraft,
+    logged: LoggedEvents,
   ): Promise<void> | undefined {
     switch (draft.type) {
       case 'permission_request':
@@ -76,9 +89,9 @@ export class AgentEventPump {
       case 'usage':
       case 'directory_changed':
       case 'result':
-        return this.onControlEvent(runtime, draft);
+        return this.onControlEvent(runtime, draft, logged);
       default:
-        this.logAgentEvent(runtime.record, draft);
+        this.logAgentEvent(runtime.record, logged);
         return undefined;
     }
   }
@@ -87,8 +100,10 @@ export class AgentEventPump {
    * Not awaited: seq order is fixed on append, and waiting per event would cap a session at one event per
    * commit interval. A log already closed (the session is ending) drops the event.
    */
-  private logAgentEvent(record: SessionRecord, draft: SessionEventDraft): void {
-    this.log.writeIfOpen(record.id, draft);
+  private logAgentEvent(record: SessionRecord, logged: LoggedEvents): void {
+    if (logged === null) return;
+    if (!Array.isArray(logged)) this.log.writeIfOpen(record.id, logged);
+    else for (const draft of logged) this.log.writeIfOpen(record.id, draft);
   }
 
   /** Ends a `hold` of the runtime: input queued meanwhile runs now as its next turn. */
@@ -104,29 +119,37 @@ export class AgentEventPump {
     for (let next = runtime.turnEnded(); next !== undefined; next = runtime.turnEnded()) {
       let input: AgentInput;
       try {
-        input = await this.turns.input(next);
+        input = await this.turns.input(next, runtime.record);
       } catch (err) {
         if (!(err instanceof JelmoreError)) throw err;
         this.log.write(runtime.record.id, { type: 'error', code: err.code, message: err.message });
         continue;
       }
-      await this.turns.announce(runtime.record.id, next);
+      await this.turns.announce(runtime.record.id, this.turns.userEvent(runtime.record, next));
       await runtime.agent.send(input);
       return true;
     }
     return false;
   }
 
-  private async onControlEvent(runtime: SessionRuntime, draft: SessionEventDraft): Promise<void> {
+  private async onControlEvent(
+    runtime: SessionRuntime,
+    draft: SessionEventDraft,
+    logged: LoggedEvents,
+  ): Promise<void> {
     const { record } = runtime;
     if (draft.type === 'permission_request') {
       // An agent being stopped asks nobody: it could not hear the answer.
       if (!runtime.isLive) return;
-      await this.permissions.opened(record, draft, runtime.agent);
+      // Stored and relayed as logged (redacted); with no input if a middleware dropped it.
+      const shown = eventsOf(logged).find(
+        (e): e is PermissionRequestEvent => e.type === 'permission_request',
+      );
+      await this.permissions.opened(record, shown ?? { ...draft, input: null }, runtime.agent);
     }
     if (draft.type === 'permission_resolved' && !(await this.permissions.withdrawn(record, draft)))
       return;
-    this.logAgentEvent(record, draft);
+    this.logAgentEvent(record, logged);
     switch (draft.type) {
       case 'usage':
         await this.budgets.account(runtime, draft);
@@ -152,4 +175,9 @@ export class AgentEventPump {
         break;
     }
   }
+}
+
+/** The message of the `error` event among what the middlewares logged for one. */
+function errorIn(logged: LoggedEvents): string | undefined {
+  return eventsOf(logged).find((e): e is ErrorEvent => e.type === 'error')?.message;
 }

@@ -1,4 +1,11 @@
-import type { AgentInput, AgentSession, ProviderCapabilities, TurnBlock } from '@jelmore/contracts';
+import {
+  type AgentInput,
+  type AgentSession,
+  ErrorCode,
+  JelmoreError,
+  type ProviderCapabilities,
+  type TurnBlock,
+} from '@jelmore/contracts';
 import type { ProviderRegistry } from '@jelmore/providers';
 import type { SessionBudgets } from '../budgets/session-budgets.service';
 import type { EventLog } from '../events/event-log.service';
@@ -54,9 +61,16 @@ function setUp(state: 'idle' | 'working', steer: boolean) {
       get: () => ({ capabilities: { steer } as ProviderCapabilities }),
     } as unknown as ProviderRegistry,
     {
-      announce: async (_id: string, content: TurnBlock[]) =>
-        void calls.push(`user ${textOf(content as AgentInput)}`),
-      input: async (content: TurnBlock[]) => content,
+      userEvent: (_session: unknown, content: TurnBlock[]) => ({ type: 'user', content }),
+      announce: async (_id: string, user: { content: TurnBlock[] }) =>
+        void calls.push(`user ${textOf(user.content as AgentInput)}`),
+      // The session middlewares' refusal, as SessionTurns.input reports it.
+      input: async (content: TurnBlock[]) => {
+        if (textOf(content as AgentInput).includes('refused')) {
+          throw new JelmoreError(ErrorCode.InputRefused, 'refused by middleware');
+        }
+        return content;
+      },
     } as unknown as SessionTurns,
     {} as SessionRepositories,
   );
@@ -101,6 +115,22 @@ describe('SessionControl.input modes', () => {
         checked: [],
         state: state,
       });
+    },
+  );
+
+  it.each([
+    ['idle', 'queue'],
+    ['working', 'queue'],
+    ['working', 'interrupt'],
+  ] as const)(
+    'an input middleware refuses (%s, %s) leaves the session as it was',
+    async (state, mode) => {
+      const { control, runtime, calls } = setUp(state, false);
+      await expect(
+        control.input('session-1', turn('to be refused'), undefined, mode),
+      ).rejects.toMatchObject({ code: 'INPUT_REFUSED' });
+      expect({ calls, state: runtime.state }).toEqual({ calls: [], state: state });
+      if (state === 'working') expect(runtime.turnEnded()).toBeUndefined();
     },
   );
 

@@ -53,8 +53,8 @@ export class SessionControl {
     // Refused in any state, so a client learns it before it matters.
     if (mode === 'steer') this.assertSteers(runtime);
     await this.budgets.checkInput(record);
-    // Before the runtime takes it: bytes that are gone must leave the session as it was.
-    const input = await this.turns.input(content);
+    // Before the runtime takes it: a refusal, or bytes that are gone, must leave the session as it was.
+    const input = await this.turns.input(content, record);
     // Checked again: the session may have begun to end while the budgets and bytes were read.
     if (!runtime.can('input')) throw notActive(record, 'is ending');
     switch (runtime.input(content, mode)) {
@@ -64,13 +64,13 @@ export class SessionControl {
         // Its result takes the input, first in the queue, as the next turn (AgentEventPump).
         return runtime.agent.interrupt();
       case 'steer':
-        await this.turns.announce(id, content);
+        await this.turns.announce(id, this.turns.userEvent(record, content));
         return runtime.agent.steer!(input);
       case 'send':
         break;
     }
     // The turn's first event, before its `running`.
-    await this.turns.announce(id, content);
+    await this.turns.announce(id, this.turns.userEvent(record, content));
     await this.transitions.transition(record, 'running');
     await runtime.agent.send(input);
     record.agentPid = runtime.agent.pid ?? null;

@@ -29,7 +29,15 @@ export class SessionTransitions {
     record.updatedAt = new Date().toISOString();
     // The status event first (its seq follows every event before this change, often in their batch),
     // then the row, which other nodes read: it changes only once those events are committed.
-    await this.log.append(record.id, { type: 'status', from, to, ...(reason ? { reason } : {}) });
+    await this.log.append(record.id, {
+      type: 'status',
+      from,
+      to,
+      ...(reason ? { reason } : {}),
+      // The first says what the traffic policies chose, for whoever follows the events only.
+      ...(from === null && record.routing ? { routing: record.routing } : {}),
+      ...(from === null && record.experiment ? { experiment: record.experiment } : {}),
+    });
     await this.store.updateSession(record.id, {
       // Not `to`: a later change may have come meanwhile; the row takes the latest.
       state: record.state,

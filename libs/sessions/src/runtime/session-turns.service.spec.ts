@@ -6,7 +6,12 @@ import {
   ProviderCapabilities,
   TurnBlock,
 } from '@jelmore/contracts';
-import { assertTakes, titleOf } from './session-turns.service';
+import type { ProviderRegistry } from '@jelmore/providers';
+import type { Attachments } from '../attachments/attachments.service';
+import type { EventLog } from '../events/event-log.service';
+import type { SessionContext } from '../middleware/session-middleware.decorator';
+import type { SessionMiddlewares } from '../middleware/session-middlewares.service';
+import { assertTakes, SessionTurns, titleOf } from './session-turns.service';
 
 const text = (value: string): TurnBlock => ({ type: 'text', text: value });
 const attachment = (type: 'image' | 'document', extra: Partial<AttachmentRef> = {}): TurnBlock => ({
@@ -96,5 +101,31 @@ describe('assertTakes', () => {
       message: "Provider 'p' cannot take images or PDF documents",
       details: { provider: 'p', capabilities: ['multimodal', 'documents'] },
     });
+  });
+});
+
+describe('SessionTurns.input', () => {
+  it('runs the input middlewares once per input: a queued input keeps what they made of it', async () => {
+    let runs = 0;
+    const turns = new SessionTurns(
+      { load: async (blocks: TurnBlock[]) => blocks } as unknown as Attachments,
+      {} as EventLog,
+      {} as ProviderRegistry,
+      {
+        input: async (_s: SessionContext, blocks: TurnBlock[]) => {
+          runs++;
+          return [text('prefix'), ...blocks];
+        },
+      } as unknown as SessionMiddlewares,
+    );
+    const session = { id: 's', owner: null, provider: 'p', model: 'm' };
+    const queued = [text('hello')];
+    // Taken (refusals answer the request), then again when its turn comes.
+    expect(await turns.input(queued, session)).toEqual([text('prefix'), text('hello')]);
+    expect(await turns.input(queued, session)).toEqual([text('prefix'), text('hello')]);
+    expect(runs).toBe(1);
+    // Another input, even with the same text, is its own.
+    await turns.input([text('hello')], session);
+    expect(runs).toBe(2);
   });
 });

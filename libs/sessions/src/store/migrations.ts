@@ -166,6 +166,26 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('sessions').dropColumn('delegation').execute();
     },
   },
+  '0006_traffic_policies': {
+    async up(db: Kysely<unknown>) {
+      // JSON SessionRouting: the tier routing by complexity chose, its score and reason.
+      await db.schema.alterTable('sessions').addColumn('routing', 'text').execute();
+      await db.schema.alterTable('sessions').addColumn('experiment', 'text').execute();
+      await db.schema.alterTable('sessions').addColumn('experiment_arm', 'text').execute();
+      // GET /v1/experiments/:name reads an experiment's sessions, whatever their number in all.
+      await db.schema
+        .createIndex('sessions_experiment')
+        .on('sessions')
+        .column('experiment')
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropIndex('sessions_experiment').execute();
+      for (const column of ['experiment_arm', 'experiment', 'routing']) {
+        await db.schema.alterTable('sessions').dropColumn(column).execute();
+      }
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

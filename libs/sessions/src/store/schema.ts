@@ -44,6 +44,11 @@ export interface SessionsTable {
   delegation: number | null;
   /** Delegations deep: 0 for a session a client started. */
   depth: ColumnType<number, number | undefined, number>;
+  /** JSON SessionRouting; null: routing by complexity did not choose its model. */
+  routing: string | null;
+  /** The experiment it takes part in and its arm; null: none. */
+  experiment: string | null;
+  experiment_arm: string | null;
 }
 
 export interface CheckpointsTable {

@@ -1,7 +1,9 @@
 import type {
+  ExperimentAssignment,
   Isolation,
   PermissionPolicy,
   SessionResource,
+  SessionRouting,
   SessionState,
   SuspendedState,
   Usage,
@@ -39,6 +41,10 @@ export interface SessionRecord {
   delegation: boolean;
   /** Delegations deep: 0 for a session a client started, its parent's + 1 for a child. */
   depth: number;
+  /** How routing by complexity chose its model; null when it did not. */
+  routing: SessionRouting | null;
+  /** The experiment it takes part in, and its arm. */
+  experiment: ExperimentAssignment | null;
 }
 
 /** Where a session's files are in git: the repository, and the session's own worktree if it has one. */
@@ -62,10 +68,18 @@ export interface SessionGit {
   };
 }
 
-/** A new session's history fields: no repository, no parent, no turns yet. */
+/** A new session's history fields: no repository, no parent, no turns yet, no traffic policy. */
 export const NO_HISTORY: Pick<
   SessionRecord,
-  'isolation' | 'git' | 'parentId' | 'forkedFromTurn' | 'turns' | 'delegation' | 'depth'
+  | 'isolation'
+  | 'git'
+  | 'parentId'
+  | 'forkedFromTurn'
+  | 'turns'
+  | 'delegation'
+  | 'depth'
+  | 'routing'
+  | 'experiment'
 > = Object.freeze({
   isolation: 'none',
   git: null,
@@ -74,6 +88,8 @@ export const NO_HISTORY: Pick<
   turns: 0,
   delegation: false,
   depth: 0,
+  routing: null,
+  experiment: null,
 });
 
 /** The record of a session starting now: what it was given, the rest as a new session has it. */
@@ -126,6 +142,8 @@ export function toResource(record: SessionRecord, lastSeq: number): SessionResou
       ? { forkedFrom: { sessionId: record.parentId, turn: record.forkedFromTurn } }
       : {}),
     ...(record.delegation ? { delegation: true } : {}),
+    ...(record.routing ? { routing: record.routing } : {}),
+    ...(record.experiment ? { experiment: record.experiment } : {}),
   };
 }
 

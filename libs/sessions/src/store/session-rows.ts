@@ -3,6 +3,7 @@ import type {
   Isolation,
   PermissionPolicy,
   PermissionResolver,
+  SessionRouting,
   SessionState,
   SuspendedState,
 } from '@jelmore/contracts';
@@ -68,6 +69,11 @@ export function toRow(record: Partial<SessionRecord>): Partial<SessionRow> {
   if (record.turns !== undefined) row.turns = record.turns;
   if (record.delegation !== undefined) row.delegation = record.delegation ? 1 : null;
   if (record.depth !== undefined) row.depth = record.depth;
+  if (record.routing !== undefined) row.routing = record.routing && JSON.stringify(record.routing);
+  if (record.experiment !== undefined) {
+    row.experiment = record.experiment?.name ?? null;
+    row.experiment_arm = record.experiment?.arm ?? null;
+  }
   return row;
 }
 
@@ -102,6 +108,11 @@ export function fromRow(row: SessionRow): SessionRecord {
     turns: Number(row.turns),
     delegation: Number(row.delegation ?? 0) === 1,
     depth: Number(row.depth),
+    routing: row.routing ? (JSON.parse(row.routing) as SessionRouting) : null,
+    experiment:
+      row.experiment && row.experiment_arm
+        ? { name: row.experiment, arm: row.experiment_arm }
+        : null,
   };
 }
 

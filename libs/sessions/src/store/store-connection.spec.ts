@@ -34,6 +34,7 @@ describe.each(STORE_ADAPTERS)('StoreConnection on $adapter', ({ adapter, create 
           '0003_attachments',
           '0004_checkpoints',
           '0005_delegation',
+          '0006_traffic_policies',
         ]);
         expect((await new SessionStore(again).getSession('kept'))?.id).toBe('kept');
       } finally {

@@ -1,8 +1,10 @@
 import type { SettingsTable } from '@jelmore/contracts';
 import { CLUSTER_SETTINGS } from './cluster.settings';
+import { MIDDLEWARE_SETTINGS } from './middleware.settings';
 import { PROVIDER_SETTINGS } from './providers.settings';
 import { SECURITY_SETTINGS } from './security.settings';
 import { SERVER_SETTINGS } from './server.settings';
+import { TRAFFIC_SETTINGS } from './traffic.settings';
 
 export { LOG_LEVELS } from './server.settings';
 
@@ -11,5 +13,7 @@ export const JELMORE_SETTINGS: SettingsTable = {
   ...SECURITY_SETTINGS,
   ...SERVER_SETTINGS,
   ...PROVIDER_SETTINGS,
+  ...TRAFFIC_SETTINGS,
+  ...MIDDLEWARE_SETTINGS,
   ...CLUSTER_SETTINGS,
 };
