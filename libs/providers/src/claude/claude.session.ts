@@ -14,6 +14,7 @@ import { resolveClaudeModel } from './claude.models';
 import { DirectoryTracker } from './directory-tracker';
 import type { ClaudeOptions } from './claude.options';
 import { LocalAgentSession } from '../local-agent-session';
+import { expandedHeaders, mcpHeaderVariables } from '../mcp-header-variables';
 
 export interface ClaudeLaunch {
   bin: string;
@@ -252,18 +253,12 @@ export function claudeMcpLaunch(servers: SessionConfig['mcpServers']): {
   env: Record<string, string>;
 } {
   if (!servers?.length) return { args: [], env: {} };
-  const env: Record<string, string> = {};
+  const { headers, env } = mcpHeaderVariables(servers);
   const mcpServers = Object.fromEntries(
-    servers.map((server, i) => {
-      const headers = Object.fromEntries(
-        Object.entries(server.headers).map(([name, value], j) => {
-          const variable = `JELMORE_MCP_HEADER_${i}_${j}`;
-          env[variable] = value;
-          return [name, `\${${variable}}`];
-        }),
-      );
-      return [server.name, { type: 'http', url: server.url, headers }];
-    }),
+    servers.map((server, i) => [
+      server.name,
+      { type: 'http', url: server.url, headers: expandedHeaders(headers[i]) },
+    ]),
   );
   return { args: ['--mcp-config', JSON.stringify({ mcpServers }), '--strict-mcp-config'], env };
 }

@@ -12,11 +12,11 @@ describe('codexMcpLaunch', () => {
     ]);
     expect(launch.args).toEqual([
       '-c',
-      'mcp_servers.jelmore={url="http://127.0.0.1:3000/mcp",env_http_headers={"Authorization"="JELMORE_MCP_0_0"},default_tools_approval_mode="approve",tool_timeout_sec=3660}',
+      'mcp_servers.jelmore={url="http://127.0.0.1:3000/mcp",env_http_headers={"Authorization"="JELMORE_MCP_TOKEN_0_0"},default_tools_approval_mode="approve",tool_timeout_sec=3660}',
       '-c',
       'mcp_servers.other={url="https://mcp.example/mcp",env_http_headers={},default_tools_approval_mode="approve",tool_timeout_sec=3660}',
     ]);
-    expect(launch.env).toEqual({ JELMORE_MCP_0_0: 'Bearer jdt.secret' });
+    expect(launch.env).toEqual({ JELMORE_MCP_TOKEN_0_0: 'Bearer jdt.secret' });
     expect(launch.args.join(' ')).not.toContain('secret');
   });
 

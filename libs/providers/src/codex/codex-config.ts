@@ -1,4 +1,5 @@
 import type { SessionConfig } from '@jelmore/contracts';
+import { mcpHeaderVariables } from '../mcp-header-variables';
 import type { CodexSandboxMode } from './codex.settings';
 
 /** The variable Codex reads the model API key from (`env_key`); tools never see it (see below). */
@@ -71,15 +72,14 @@ export interface CodexMcpLaunch {
  * call of its own server itself.
  */
 export function codexMcpLaunch(servers: SessionConfig['mcpServers']): CodexMcpLaunch {
-  const launch: CodexMcpLaunch = { args: [], env: {} };
-  (servers ?? []).forEach((server, i) => {
-    // A `-c` path takes bare keys only; Codex itself allows no other server names.
-    if (!/^[A-Za-z0-9_-]+$/.test(server.name)) return;
-    const headers = Object.entries(server.headers).map(([header, value], j) => {
-      const variable = `JELMORE_MCP_${i}_${j}`;
-      launch.env[variable] = value;
-      return `${JSON.stringify(header)}=${JSON.stringify(variable)}`;
-    });
+  // A `-c` path takes bare keys only; Codex itself allows no other server names.
+  const named = (servers ?? []).filter((server) => /^[A-Za-z0-9_-]+$/.test(server.name));
+  const variables = mcpHeaderVariables(named);
+  const launch: CodexMcpLaunch = { args: [], env: variables.env };
+  named.forEach((server, i) => {
+    const headers = Object.entries(variables.headers[i]).map(
+      ([header, variable]) => `${JSON.stringify(header)}=${JSON.stringify(variable)}`,
+    );
     const table = [
       `url=${JSON.stringify(server.url)}`,
       `env_http_headers={${headers.join(',')}}`,

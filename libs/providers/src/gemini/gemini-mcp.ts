@@ -1,6 +1,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SessionConfig } from '@jelmore/contracts';
+import { expandedHeaders, mcpHeaderVariables } from '../mcp-header-variables';
 import type { GeminiApprovalMode } from './gemini.options';
 
 /**
@@ -37,18 +38,12 @@ export function writeGeminiMcpExtension(
   if (!servers?.length) return { args: ['--extensions', 'none'], env: {} };
   const name = `jelmore-session-${sessionId}`.toLowerCase();
   const dir = join(home, '.gemini', 'extensions', name);
-  const env: Record<string, string> = {};
+  const { headers, env } = mcpHeaderVariables(servers);
   const mcpServers = Object.fromEntries(
-    servers.map((server, i) => {
-      const headers = Object.fromEntries(
-        Object.entries(server.headers).map(([header, value], j) => {
-          const variable = `JELMORE_MCP_TOKEN_${i}_${j}`;
-          env[variable] = value;
-          return [header, `\${${variable}}`];
-        }),
-      );
-      return [server.name, { httpUrl: server.url, headers, timeout: MCP_TOOL_TIMEOUT_MS }];
-    }),
+    servers.map((server, i) => [
+      server.name,
+      { httpUrl: server.url, headers: expandedHeaders(headers[i]), timeout: MCP_TOOL_TIMEOUT_MS },
+    ]),
   );
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileSync(
