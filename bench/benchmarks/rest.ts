@@ -1,11 +1,14 @@
 import autocannon from 'autocannon';
 import type { SessionResource } from '../../libs/contracts/src/session';
-import { BenchContext, profiled, sidesFor, withServers } from '../support/context';
+import { BenchContext, profiled, sidesFor } from '../support/context';
 import { Measured, Metric, metric } from '../support/results';
-import type { ServerUnderTest, Side } from '../support/servers';
+import { ServerUnderTest, Side } from '../support/servers';
 import { median, spread } from '../support/stats';
 
 const CREATE_BODY = JSON.stringify({ provider: 'scripted', query: '[[events 1]] [[rate 0]]' });
+/** Jelmore runs with an API key (not an admin's), so the key guard and per-key throttlers are in the path. */
+const API_KEY = 'rest-bench-key-0123456789abcdef';
+const AUTH = { authorization: `Bearer ${API_KEY}` };
 
 interface Shot {
   requestsPerSecond: number;
@@ -34,15 +37,16 @@ async function fire(
 export async function rest(ctx: BenchContext): Promise<Measured> {
   const seconds = ctx.quick ? 1 : 5;
   const rounds = ctx.quick ? 1 : 3;
-  return withServers(ctx, async (servers) => {
+  return withKeyedServers(ctx, async (servers) => {
     const seed = async (server: ServerUnderTest): Promise<string> => {
       let id = '';
       for (let i = 0; i < 100; i++) {
         const res = await fetch(`${server.url}/v1/sessions`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...AUTH },
           body: CREATE_BODY,
         });
+        if (!res.ok) throw new Error(`seeding ${server.side}: ${res.status} ${await res.text()}`);
         id = ((await res.json()) as SessionResource).id;
       }
       return id;
@@ -52,15 +56,19 @@ export async function rest(ctx: BenchContext): Promise<Measured> {
       jelmore: await seed(servers.jelmore),
     };
     const routes = [
-      { name: 'get', path: (side: Side) => `/v1/sessions/${ids[side]}`, request: {} },
-      { name: 'list (100 sessions)', path: () => '/v1/sessions', request: {} },
+      {
+        name: 'get',
+        path: (side: Side) => `/v1/sessions/${ids[side]}`,
+        request: { headers: AUTH },
+      },
+      { name: 'list (100 sessions)', path: () => '/v1/sessions', request: { headers: AUTH } },
       {
         name: 'create',
         path: () => '/v1/sessions',
         request: {
           method: 'POST' as const,
           body: CREATE_BODY,
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...AUTH },
         },
       },
     ];
@@ -103,8 +111,30 @@ export async function rest(ctx: BenchContext): Promise<Measured> {
         rounds,
         latencyP99Ms: p99,
         baseline: 'node:http, sessions in a Map, no validation, auth, logging or store',
-        jelmore: 'NestJS + helmet + validation + pino request logs (info) + SQLite store',
+        jelmore:
+          'NestJS + helmet + API key (not admin) + rate limits + validation + pino request logs (info) + SQLite store',
       },
     };
   });
+}
+
+/** withServers, with Jelmore given the API key the requests carry (the bare server ignores it). */
+async function withKeyedServers<T>(
+  ctx: BenchContext,
+  body: (servers: Record<Side, ServerUnderTest>) => Promise<T>,
+): Promise<T> {
+  const options = { cpus: ctx.serverCpus, nodeArgs: ctx.nodeArgs };
+  const servers = {
+    baseline: ServerUnderTest.baseline(options),
+    jelmore: ServerUnderTest.jelmore(ctx.build, {
+      ...options,
+      env: { JELMORE_API_KEYS: `bench:${API_KEY}` },
+    }),
+  };
+  try {
+    await Promise.all([servers.baseline.start(), servers.jelmore.start()]);
+    return await body(servers);
+  } finally {
+    await Promise.all([servers.baseline.stop(), servers.jelmore.stop()]);
+  }
 }

@@ -125,7 +125,7 @@ export class SessionsService implements OnModuleDestroy, BeforeApplicationShutdo
       actor?.delegatedBy !== undefined
         ? (await this.store.childrenOf(actor.delegatedBy)).filter((r) => mayAct(actor, r))
         : await this.store.listSessions({ owner });
-    return Promise.all(records.map((r) => this.runtimes.resource(r)));
+    return this.runtimes.resources(records);
   }
 
   /** Session counts and usage, in all and per provider (sessions of any age): the actor's (an admin's: all). */

@@ -32,7 +32,13 @@ describe('requestLogger', () => {
     const made = await request(app).get('/v1/thing').set('x-request-id', 'no spaces allowed');
     expect(made.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatchObject({ level: 30, req: { id: 'abc-123', url: '/v1/thing' } });
+    expect(lines[0]).toMatchObject({
+      level: 30,
+      msg: 'request completed',
+      req: { id: 'abc-123', method: 'GET', url: '/v1/thing' },
+      res: { statusCode: 200 },
+      responseTime: expect.any(Number),
+    });
     expect(JSON.stringify(lines[0])).not.toContain('secret-key');
     expect(lines[1]).toMatchObject({ req: { id: made.headers['x-request-id'] } });
   });

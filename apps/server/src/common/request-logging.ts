@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { pino, type Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
 
 /** The request log's middleware, built with the app's module (see AppModule.forRoot). */
 export const REQUEST_LOGGER = Symbol('REQUEST_LOGGER');
@@ -14,48 +13,81 @@ export function createRootLogger(level: string): Logger {
   });
 }
 
+/** Probes and scrapes would drown the log. */
+const NOT_LOGGED = /^\/(health|metrics)/;
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
 /**
  * One JSON line per HTTP request, with its id: a caller's `x-request-id` is kept (so its logs and ours
- * line up), else one is made; either way the response carries it. Mounted with `app.use` rather than
- * nestjs-pino's middleware, which also runs each request inside an AsyncLocalStorage: on Node 20 the
- * first such request turns on promise hooks for the whole process, and from then on every promise of
- * every session pays for them (about 15% of the CPU of streaming events, and more garbage). So what Nest
- * logs while serving a request carries its context's name, not the request id; the request's line has it.
+ * line up), else one is made; either way the response carries it. The line holds the method, the URL
+ * and query (secret-looking values redacted), the caller's address, the status and the time taken, not
+ * the headers: pino-http serialized every request and response header twice a request (a child logger
+ * per request, then the response) and cost a third of a `GET /v1/sessions/:id` (bench/ rest).
+ * Mounted with `app.use` rather than nestjs-pino's middleware, which also runs each request inside an
+ * AsyncLocalStorage: on Node 20 the first such request turns on promise hooks for the whole process,
+ * and from then on every promise of every session pays for them (about 15% of the CPU of streaming
+ * events, and more garbage). So what Nest logs while serving a request carries its context's name, not
+ * the request id; the request's line has it.
  */
 export function requestLogger(logger: Logger): RequestHandler {
-  return pinoHttp({
-    logger,
-    genReqId: (req, res) => {
-      const given = req.headers['x-request-id'];
-      const id = typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
-      res.setHeader('x-request-id', id);
-      return id;
+  return (req, res, next) => {
+    const given = req.headers['x-request-id'];
+    const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    res.setHeader('x-request-id', id);
+    if (!NOT_LOGGED.test(req.url)) {
+      const started = Date.now();
+      // 'close' comes after 'finish', and alone when the client left first.
+      res.on('close', () => logRequest(logger, req, res, id, Date.now() - started));
+    }
+    next();
+  };
+}
+
+function logRequest(
+  logger: Logger,
+  req: Request,
+  res: Response,
+  id: string,
+  responseTime: number,
+): void {
+  const { statusCode } = res;
+  // A client's bad request is the client's problem: info, not a warning; 5xx are errors.
+  const level = statusCode >= 500 ? 'error' : 'info';
+  const url = req.originalUrl;
+  const line = {
+    req: {
+      id,
+      method: req.method,
+      url: redactUrl(url),
+      // Parsed only when there is one (Express 5 parses req.query at every read).
+      ...(url.includes('?') ? { query: redactQuery(req.query) } : {}),
+      remoteAddress: req.socket.remoteAddress,
+      remotePort: req.socket.remotePort,
     },
-    // A client's bad request is the client's problem: info, not a warning; 5xx are errors.
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
-    // Probes and scrapes would drown the log.
-    autoLogging: { ignore: (req) => /^\/(health|metrics)/.test(req.url ?? '') },
-    serializers: { req: redactRequest },
-  }) as RequestHandler;
+    res: { statusCode },
+    responseTime,
+  };
+  const msg = !res.writableFinished
+    ? 'request aborted'
+    : statusCode >= 500
+      ? 'request errored'
+      : 'request completed';
+  logger[level](line, msg);
 }
 
 /** Query parameters whose values are never logged: a key sent as `?token=` must not reach the log. */
 const SECRET_PARAM = /token|key|secret|pass|auth|sig|credential/i;
 const REDACTED = '[Redacted]';
 
-/** The serialized request (pino's, a copy) with secret-looking query values replaced. */
-function redactRequest(req: { url?: string; query?: unknown }): object {
-  if (req.url) req.url = redactUrl(req.url);
-  if (req.query && typeof req.query === 'object') {
-    // The request's own query object: replaced, never changed.
-    req.query = Object.fromEntries(
-      Object.entries(req.query).map(([name, value]) => [
-        name,
-        SECRET_PARAM.test(name) ? REDACTED : (value as unknown),
-      ]),
-    );
-  }
-  return req;
+/** The parsed query with secret-looking values replaced: a copy, the request's own is left alone. */
+function redactQuery(query: unknown): unknown {
+  if (!query || typeof query !== 'object') return query;
+  return Object.fromEntries(
+    Object.entries(query).map(([name, value]) => [
+      name,
+      SECRET_PARAM.test(name) ? REDACTED : (value as unknown),
+    ]),
+  );
 }
 
 /** `url` with the value of every secret-looking query parameter replaced (names kept, for debugging). */

@@ -70,6 +70,17 @@ export class SessionRuntimes {
       this.log.lastSeq(record.id) ?? (await this.events.lastSeq(record.id)),
     );
   }
+
+  /**
+   * `resource` of many sessions (a list): the last seqs the log does not know (sessions not open here)
+   * come from one query, not one each.
+   */
+  async resources(records: readonly SessionRecord[]): Promise<SessionResource[]> {
+    await Promise.all(records.map((r) => this.log.committed(r.id)));
+    const closed = records.filter((r) => this.log.lastSeq(r.id) === undefined).map((r) => r.id);
+    const stored = closed.length > 0 ? await this.events.lastSeqs(closed) : undefined;
+    return records.map((r) => toResource(r, this.log.lastSeq(r.id) ?? stored?.get(r.id) ?? 0));
+  }
 }
 
 /** Its owner or an admin; a delegating agent, only on the sessions it started. */

@@ -48,6 +48,13 @@ describe.each(STORE_ADAPTERS)('EventStore on $adapter', ({ create, duplicate }) 
     expect(await store.lastSeq('s1')).toBe(2500);
     expect(await store.lastSeq('other')).toBe(3);
     expect(await store.lastSeq('missing')).toBe(0);
+    expect(await store.lastSeqs(['s1', 'missing', 'other'])).toEqual(
+      new Map([
+        ['s1', 2500],
+        ['other', 3],
+      ]),
+    );
+    expect(await store.lastSeqs([])).toEqual(new Map());
   });
 
   it('rejects a duplicate (session_id, seq) and keeps none of that batch', async () => {

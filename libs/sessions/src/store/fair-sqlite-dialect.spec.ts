@@ -4,9 +4,11 @@ import { FairSqliteDialect } from './fair-sqlite-dialect';
 
 describe('FairSqliteDialect', () => {
   let db: Kysely<{ t: { n: number } }>;
+  let sqlite: Sqlite.Database;
 
   beforeEach(async () => {
-    db = new Kysely({ dialect: new FairSqliteDialect({ database: new Sqlite(':memory:') }) });
+    sqlite = new Sqlite(':memory:');
+    db = new Kysely({ dialect: new FairSqliteDialect({ database: sqlite }) });
     await sql`create table t (n integer not null)`.execute(db);
   });
 
@@ -41,6 +43,19 @@ describe('FairSqliteDialect', () => {
     release();
     await Promise.all([transaction, outside]);
     expect(order).toEqual(['in transaction', 'committing', 'outside saw 2']);
+  });
+
+  it("prepares each statement once, and answers as Kysely's own connection does", async () => {
+    const prepare = jest.spyOn(sqlite, 'prepare');
+    const inserted = await db.insertInto('t').values({ n: 1 }).executeTakeFirstOrThrow();
+    await db.insertInto('t').values({ n: 2 }).execute();
+    const updated = await db.updateTable('t').set({ n: 3 }).where('n', '<', 3).executeTakeFirst();
+    const rows = await db.selectFrom('t').select('n').execute();
+    expect(inserted.insertId).toBe(1n);
+    expect(updated.numUpdatedRows).toBe(2n);
+    expect(rows).toEqual([{ n: 3 }, { n: 3 }]);
+    // One INSERT (prepared once for both), one UPDATE, one SELECT.
+    expect(prepare).toHaveBeenCalledTimes(3);
   });
 
   it('passes the connection on when a query fails', async () => {

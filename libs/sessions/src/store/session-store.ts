@@ -55,11 +55,9 @@ export class SessionStore {
   }
 
   async getSession(id: string): Promise<SessionRecord | undefined> {
-    const row = await this.db
-      .selectFrom('sessions')
-      .selectAll()
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const [row] = await this.connection.rows(
+      this.db.selectFrom('sessions').selectAll().where('id', '=', id),
+    );
     return row && fromRow(row);
   }
 
@@ -82,7 +80,7 @@ export class SessionStore {
         eb.or([eb('node_id', 'is', null), eb('node_id', 'not in', except)]),
       );
     }
-    return (await query.execute()).map(fromRow);
+    return (await this.connection.rows(query)).map(fromRow);
   }
 
   /**
@@ -208,13 +206,14 @@ export class SessionStore {
 
   /** The sessions the agent of `parentId` started (delegation), not its forks; newest first. */
   async childrenOf(parentId: string): Promise<SessionRecord[]> {
-    const rows = await this.db
-      .selectFrom('sessions')
-      .selectAll()
-      .where('parent_id', '=', parentId)
-      .where('forked_from_turn', 'is', null)
-      .orderBy('created_at', 'desc')
-      .execute();
+    const rows = await this.connection.rows(
+      this.db
+        .selectFrom('sessions')
+        .selectAll()
+        .where('parent_id', '=', parentId)
+        .where('forked_from_turn', 'is', null)
+        .orderBy('created_at', 'desc'),
+    );
     return rows.map(fromRow);
   }
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { Kysely, sql } from 'kysely';
+import { type CompiledQuery, Kysely, sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import type Sqlite from 'better-sqlite3';
 import { SESSIONS_MODULE_OPTIONS } from '../sessions.module-definition';
@@ -7,6 +7,7 @@ import type { SessionsModuleOptions } from '../sessions.options';
 import { openDatabase } from './dialect';
 import { migrationProvider } from './migrations';
 import type { Database } from './schema';
+import { SqliteReads } from './sqlite-reads';
 import type { WalCheckpointer } from './wal-checkpointer';
 
 /**
@@ -21,11 +22,13 @@ export class StoreConnection implements OnModuleInit, OnApplicationShutdown {
   readonly sqlite?: Sqlite.Database;
   private readonly checkpointer?: WalCheckpointer;
   private readonly postgres: boolean;
+  private readonly reads?: SqliteReads;
 
   constructor(@Inject(SESSIONS_MODULE_OPTIONS) options: SessionsModuleOptions) {
     const { dialect, sqlite, checkpointer } = openDatabase(options.databaseUrl);
     this.db = new Kysely<Database>({ dialect });
     this.sqlite = sqlite;
+    this.reads = sqlite && new SqliteReads(sqlite);
     this.checkpointer = checkpointer;
     this.postgres = /^postgres(ql)?:/.test(options.databaseUrl);
   }
@@ -55,6 +58,11 @@ export class StoreConnection implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await this.checkpointer?.close();
     await this.db.destroy();
+  }
+
+  /** A select's rows: on SQLite straight from the connection (see SqliteReads), else through Kysely. */
+  async rows<R>(query: { compile(): CompiledQuery<R>; execute(): Promise<R[]> }): Promise<R[]> {
+    return this.reads ? this.reads.all(query) : query.execute();
   }
 
   async ping(): Promise<void> {
