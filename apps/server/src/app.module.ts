@@ -121,6 +121,11 @@ export class AppModule {
           nodeId: config.nodeId,
           traffic: config.traffic,
           middleware: config.middleware,
+          cache: {
+            ttlSeconds: config.cacheTtlSeconds,
+            maxEntries: config.cacheMaxEntries,
+            maxBytes: config.cacheMaxBytes,
+          },
         }),
         DashboardModule,
         ...(config.redisUrl ? [ClusterModule.forRoot(config)] : []),

@@ -39,6 +39,8 @@ export interface CreateSessionRequest {
   delegation?: boolean;
   /** An experiment of the server's configuration: its arm chooses the provider and model. */
   experiment?: string;
+  /** Replay identical turns on identical files from the response cache; needs `deny-writes`. */
+  cache?: boolean;
 }
 
 /** Two checkpoints' turns: `from` default 0 (the start), `to` default the files as they are now. */

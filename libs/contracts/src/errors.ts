@@ -33,6 +33,8 @@ export enum ErrorCode {
   DelegationLimit = 'DELEGATION_LIMIT',
   /** A session asked for an experiment the server's configuration does not have. */
   ExperimentNotFound = 'EXPERIMENT_NOT_FOUND',
+  /** `cache: true` on a session that may write: only `permissions: 'deny-writes'` sessions are cached. */
+  CacheNeedsReadOnly = 'CACHE_NEEDS_READ_ONLY',
   /** A git command Jelmore ran failed (details: the command and git's message). */
   GitFailed = 'GIT_FAILED',
   NotFound = 'NOT_FOUND',

@@ -105,6 +105,8 @@ export interface ResultEvent {
   usage: Usage;
   /** True when the turn was cut short by session:interrupt. */
   interrupted?: boolean;
+  /** True when the response cache replayed a recorded turn: no agent ran it, and it cost nothing. */
+  cached?: boolean;
 }
 /**
  * The session's files at the end of a turn, recorded as a git commit (sessions whose cwd is in a git

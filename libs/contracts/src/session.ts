@@ -32,6 +32,8 @@ export interface SessionResource {
   routing?: SessionRouting;
   /** The A/B experiment it takes part in, and its arm. */
   experiment?: ExperimentAssignment;
+  /** Its turns use the response cache (docs/cache.md). */
+  cache?: true;
 }
 
 export const ISOLATIONS = ['none', 'worktree'] as const;

@@ -1,5 +1,7 @@
 export * from './attachments/attachments.service';
 export * from './cleanup.job';
+export * from './cache/response-cache';
+export { SessionCache } from './cache/session-cache.service';
 export * from './cluster/sessions-cluster';
 export * from './events/encoded-event';
 export * from './events/event-log.service';

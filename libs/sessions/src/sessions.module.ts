@@ -7,6 +7,7 @@ import { SessionCleanupJob } from './cleanup.job';
 import { ClusterRouting } from './cluster/cluster-routing.service';
 import { EventLog } from './events/event-log.service';
 import { GitRunner } from './git/git-runner';
+import { SessionCache } from './cache/session-cache.service';
 import { SessionCheckpoints } from './git/session-checkpoints';
 import { SessionRepositories } from './git/session-repositories';
 import { AgentConfigs } from './launch/agent-configs';
@@ -118,6 +119,7 @@ const HELPERS: Provider[] = [
     SessionHistory,
     SessionDelegation,
     AgentConfigs,
+    SessionCache,
     ClusterRouting,
     BootRecovery,
     SessionsService,
@@ -125,6 +127,7 @@ const HELPERS: Provider[] = [
   ],
   exports: [
     SessionsService,
+    SessionCache,
     Attachments,
     StoreConnection,
     EventLog,

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { Isolation, McpServerConfig } from '@jelmore/contracts';
+import type { CacheOptions } from './cache/response-cache';
 import type { TrafficPolicies } from './launch/routing/traffic-policies';
 import type { MiddlewareOptions } from './middleware/middleware.options';
 
@@ -61,6 +62,8 @@ export interface SessionsModuleOptions {
   traffic?: TrafficPolicies;
   /** The built-in session middlewares' settings; unset: the redactor on, no prompt prefix or suffix. */
   middleware?: MiddlewareOptions;
+  /** The response cache's bounds; unset: DEFAULT_CACHE_OPTIONS. */
+  cache?: CacheOptions;
 }
 
 /** What a delegation token is made for. */

@@ -34,6 +34,11 @@ export interface CreateSessionInput {
   baseRef?: string;
   /** An experiment of the configuration to take part in: its arm names the provider and model. */
   experiment?: string;
+  /**
+   * Turns replay a recorded identical turn on identical files instead of calling the agent: only with
+   * permissions that cannot write (CACHE_NEEDS_READ_ONLY). See docs/cache.md.
+   */
+  cache?: boolean;
 }
 
 export interface SessionMetrics {

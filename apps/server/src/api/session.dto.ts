@@ -190,6 +190,15 @@ export class CreateSessionDto {
   @Matches(NAME, { message: 'experiment must be an experiment name' })
   experiment?: string;
 
+  @ApiPropertyOptional({
+    description:
+      'Replay a recorded identical turn on identical files instead of running the agent ' +
+      "(docs/cache.md). Only with permissions 'deny-writes': else 400 CACHE_NEEDS_READ_ONLY",
+  })
+  @IsOptional()
+  @IsBoolean()
+  cache?: boolean;
+
   /** What the sessions service takes. */
   toInput(): CreateSessionInput {
     return {
@@ -204,6 +213,7 @@ export class CreateSessionDto {
       baseRef: this.baseRef,
       delegation: this.delegation,
       experiment: this.experiment,
+      cache: this.cache,
     };
   }
 }

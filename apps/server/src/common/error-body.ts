@@ -14,6 +14,7 @@ export function statusOf(code: ErrorCode): number {
     case ErrorCode.UnknownEvent:
     case ErrorCode.BaseRefNotFound:
     case ErrorCode.ExperimentNotFound:
+    case ErrorCode.CacheNeedsReadOnly:
       return HttpStatus.BAD_REQUEST;
     case ErrorCode.InputRefused:
       return HttpStatus.UNPROCESSABLE_ENTITY;

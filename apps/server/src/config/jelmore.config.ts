@@ -139,6 +139,10 @@ export class JelmoreConfig {
   traffic!: TrafficConfig;
   /** The built-in session middlewares: the redactor, the prompt prefix and suffix (see ./policies). */
   middleware!: ReturnType<typeof loadMiddleware>;
+  /** The response cache's bounds (docs/cache.md). */
+  cacheTtlSeconds!: number;
+  cacheMaxEntries!: number;
+  cacheMaxBytes!: number;
   /** With it every committed event is also published to NATS JetStream; unset, nothing is. */
   natsUrl?: string;
   natsStream!: string;

@@ -131,6 +131,10 @@ const sessionResource = objectSchema<SessionResource>(
     ),
     routing: optional(schemaRef('SessionRouting')),
     experiment: optional(schemaRef('ExperimentAssignment')),
+    cache: optional({
+      type: 'boolean',
+      description: 'Its turns use the response cache (read-only sessions only)',
+    }),
   },
   { title: 'Session' },
 );
@@ -219,6 +223,10 @@ const EVENT_FIELDS: { [T in SessionEventType]: FieldSchemas<Draft<T>> } = {
     durationMs: { type: 'number', minimum: 0 },
     usage: schemaRef('Usage'),
     interrupted: optional({ type: 'boolean', description: 'Cut short by session:interrupt' }),
+    cached: optional({
+      type: 'boolean',
+      description: 'Replayed by the response cache: no agent ran it; usage zero',
+    }),
   },
   checkpoint: {
     turn: count("The turn whose end it records (0: the session's start)"),

@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Subscription } from 'rxjs';
 import { SessionEvent, TERMINAL_STATES } from '@jelmore/contracts';
 import { ProviderRegistry, ProviderSelector } from '@jelmore/providers';
-import { SessionRecord, SessionsService } from '@jelmore/sessions';
+import { SessionCache, SessionRecord, SessionsService } from '@jelmore/sessions';
 
 const CIRCUIT_VALUES = { closed: 0, 'half-open': 1, open: 2 } as const;
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32];
@@ -65,7 +65,7 @@ export class PrometheusService implements OnModuleInit, OnModuleDestroy {
   });
   private readonly turns = new Counter({
     name: 'jelmore_turns_total',
-    help: 'Turns that ended (results), by provider, model and outcome (completed, interrupted) (and experiment and arm)',
+    help: 'Turns that ended (results), by provider, model and outcome (completed, interrupted, cached) (and experiment and arm)',
     labelNames: ['provider', 'model', 'outcome', ...EXPERIMENT_LABELS],
     registers: [this.registry],
   });
@@ -87,6 +87,7 @@ export class PrometheusService implements OnModuleInit, OnModuleDestroy {
     private readonly sessions: SessionsService,
     providers: ProviderRegistry,
     selector: ProviderSelector,
+    cache: SessionCache,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'jelmore_' });
     new Gauge({
@@ -122,6 +123,32 @@ export class PrometheusService implements OnModuleInit, OnModuleDestroy {
       },
     });
     this.warmPoolMetrics(providers);
+    this.cacheMetrics(cache);
+  }
+
+  /** The response cache counts; these mirror its totals at each scrape. */
+  private cacheMetrics(cache: SessionCache): void {
+    const mirror = (name: string, help: string, value: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          this.inc(value());
+        },
+      });
+    mirror('jelmore_cache_hits_total', 'Turns the response cache replayed', () => cache.stats.hits);
+    mirror(
+      'jelmore_cache_misses_total',
+      'Turns of cached sessions the response cache had no recording of (run by the agent)',
+      () => cache.stats.misses,
+    );
+    mirror(
+      'jelmore_cache_saved_usd_total',
+      'What the replayed turns cost when they ran, in USD',
+      () => cache.stats.savedUsd,
+    );
   }
 
   /** Providers that start agents ahead of their sessions (warm start): their pools' figures. */
@@ -234,10 +261,11 @@ export class PrometheusService implements OnModuleInit, OnModuleDestroy {
         this.turns.inc({
           provider,
           model,
-          outcome: event.interrupted ? 'interrupted' : 'completed',
+          outcome: event.interrupted ? 'interrupted' : event.cached ? 'cached' : 'completed',
           ...arm,
         });
-        if (!event.interrupted) {
+        // A replayed turn took no model time: it would pull the durations down.
+        if (!event.interrupted && !event.cached) {
           this.turnDuration.observe({ provider, model, ...arm }, event.durationMs / 1000);
         }
         break;

@@ -8,6 +8,7 @@ import {
   TurnBlock,
 } from '@jelmore/contracts';
 import { ProviderRegistry, ProviderSelector } from '@jelmore/providers';
+import { SessionCache } from '../cache/session-cache.service';
 import { EventLog } from '../events/event-log.service';
 import { SessionCheckpoints } from '../git/session-checkpoints';
 import { SessionRepositories } from '../git/session-repositories';
@@ -54,6 +55,7 @@ export class SessionLauncher {
     private readonly delegation: SessionDelegation,
     private readonly configs: AgentConfigs,
     private readonly planner: SessionPlanner,
+    private readonly cache: SessionCache,
     @Inject(SESSIONS_MODULE_OPTIONS) private readonly options: SessionsModuleOptions,
   ) {}
 
@@ -119,7 +121,7 @@ export class SessionLauncher {
     await this.store.insertSession(record);
     await this.log.open(id, record);
     await this.delegation.announce(record);
-    const runtime = SessionRuntime.launching(record, opened.agent, {
+    const runtime = SessionRuntime.launching(record, this.cache.wrap(record, opened.agent), {
       query: agentInput,
       candidates: opened.rest,
       skipped: opened.skipped,
@@ -232,7 +234,7 @@ export class SessionLauncher {
     this.selector.circuit(record.provider).recordFailure();
     runtime.agent.terminate().catch(() => undefined);
     // Before any await: the failed agent's exit, if seen meanwhile, must not fall back a second time.
-    runtime.fallBack(next.agent, {
+    runtime.fallBack(this.cache.wrap(record, next.agent), {
       query: launch.query,
       candidates: next.rest,
       skipped: next.skipped,

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { CheckedTurn } from '../attachments/attachments.service';
+import { SessionCache } from '../cache/session-cache.service';
 import { SessionBudgets } from '../budgets/session-budgets.service';
 import {
   type SessionPlace,
@@ -28,7 +29,7 @@ export interface SessionPlan {
   /** Its folder (made), and its worktree or repository when it has one. */
   place: SessionPlace;
   /** How routing by complexity chose its model, and its experiment's arm, when they did. */
-  traffic: Pick<SessionRecord, 'routing' | 'experiment'>;
+  traffic: Pick<SessionRecord, 'routing' | 'experiment' | 'cache'>;
 }
 
 /**
@@ -46,10 +47,12 @@ export class SessionPlanner {
     private readonly delegation: SessionDelegation,
     private readonly repositories: SessionRepositories,
     private readonly workspaces: SessionWorkspaces,
+    private readonly cache: SessionCache,
     @Inject(SESSIONS_MODULE_OPTIONS) private readonly options: SessionsModuleOptions,
   ) {}
 
   async plan(input: CreateSessionInput): Promise<SessionPlan> {
+    this.cache.check(input);
     if (input.owner) await this.budgets.checkOwner(input.owner);
     const turn = await this.turns.check(input.query, input.actor);
     // Its id unless an agent started ahead brings one; an arm sticky by session is hashed from it.
@@ -82,7 +85,11 @@ export class SessionPlanner {
       isolation,
       input.baseRef,
     );
-    const traffic = { routing: routing ?? null, experiment: experiment ?? null };
+    const traffic = {
+      routing: routing ?? null,
+      experiment: experiment ?? null,
+      cache: input.cache === true,
+    };
     return { id, turn, selection, child, delegation, place, traffic };
   }
 }

@@ -186,6 +186,15 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+  '0007_response_cache': {
+    async up(db: Kysely<unknown>) {
+      // 1: its turns are looked up in (and recorded to) the response cache.
+      await db.schema.alterTable('sessions').addColumn('cache', 'integer').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.alterTable('sessions').dropColumn('cache').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -49,6 +49,8 @@ export interface SessionsTable {
   /** The experiment it takes part in and its arm; null: none. */
   experiment: string | null;
   experiment_arm: string | null;
+  /** 1: its turns use the response cache; null: they do not. */
+  cache: number | null;
 }
 
 export interface CheckpointsTable {

@@ -45,6 +45,8 @@ export interface SessionRecord {
   routing: SessionRouting | null;
   /** The experiment it takes part in, and its arm. */
   experiment: ExperimentAssignment | null;
+  /** Its turns are looked up in (and recorded to) the response cache: a read-only session only. */
+  cache: boolean;
 }
 
 /** Where a session's files are in git: the repository, and the session's own worktree if it has one. */
@@ -80,6 +82,7 @@ export const NO_HISTORY: Pick<
   | 'depth'
   | 'routing'
   | 'experiment'
+  | 'cache'
 > = Object.freeze({
   isolation: 'none',
   git: null,
@@ -90,6 +93,7 @@ export const NO_HISTORY: Pick<
   depth: 0,
   routing: null,
   experiment: null,
+  cache: false,
 });
 
 /** The record of a session starting now: what it was given, the rest as a new session has it. */
@@ -144,6 +148,7 @@ export function toResource(record: SessionRecord, lastSeq: number): SessionResou
     ...(record.delegation ? { delegation: true } : {}),
     ...(record.routing ? { routing: record.routing } : {}),
     ...(record.experiment ? { experiment: record.experiment } : {}),
+    ...(record.cache ? { cache: true } : {}),
   };
 }
 

@@ -68,6 +68,7 @@ export function toRow(record: Partial<SessionRecord>): Partial<SessionRow> {
   if (record.forkedFromTurn !== undefined) row.forked_from_turn = record.forkedFromTurn;
   if (record.turns !== undefined) row.turns = record.turns;
   if (record.delegation !== undefined) row.delegation = record.delegation ? 1 : null;
+  if (record.cache !== undefined) row.cache = record.cache ? 1 : null;
   if (record.depth !== undefined) row.depth = record.depth;
   if (record.routing !== undefined) row.routing = record.routing && JSON.stringify(record.routing);
   if (record.experiment !== undefined) {
@@ -107,6 +108,7 @@ export function fromRow(row: SessionRow): SessionRecord {
     forkedFromTurn: row.forked_from_turn === null ? null : Number(row.forked_from_turn),
     turns: Number(row.turns),
     delegation: Number(row.delegation ?? 0) === 1,
+    cache: Number(row.cache ?? 0) === 1,
     depth: Number(row.depth),
     routing: row.routing ? (JSON.parse(row.routing) as SessionRouting) : null,
     experiment:

@@ -35,6 +35,7 @@ describe.each(STORE_ADAPTERS)('StoreConnection on $adapter', ({ adapter, create 
           '0004_checkpoints',
           '0005_delegation',
           '0006_traffic_policies',
+          '0007_response_cache',
         ]);
         expect((await new SessionStore(again).getSession('kept'))?.id).toBe('kept');
       } finally {

@@ -1,4 +1,5 @@
 import type { SettingsTable } from '@jelmore/contracts';
+import { CACHE_SETTINGS } from './cache.settings';
 import { CLUSTER_SETTINGS } from './cluster.settings';
 import { MIDDLEWARE_SETTINGS } from './middleware.settings';
 import { PROVIDER_SETTINGS } from './providers.settings';
@@ -15,5 +16,6 @@ export const JELMORE_SETTINGS: SettingsTable = {
   ...PROVIDER_SETTINGS,
   ...TRAFFIC_SETTINGS,
   ...MIDDLEWARE_SETTINGS,
+  ...CACHE_SETTINGS,
   ...CLUSTER_SETTINGS,
 };
