@@ -38,6 +38,7 @@ import {
 } from './nats/nats.constants';
 import { NatsHealthIndicator } from './nats/nats.health';
 import { NatsPublisher } from './nats/nats-publisher.service';
+import { WebhooksController, webhookProviders } from './webhooks/webhooks.providers';
 
 @Module({})
 export class AppModule {
@@ -140,6 +141,7 @@ export class AppModule {
         PrometheusController,
         HealthController,
         McpController,
+        WebhooksController,
       ],
       providers: [
         { provide: JelmoreConfig, useValue: config },
@@ -159,6 +161,7 @@ export class AppModule {
         },
         PrometheusService,
         TrafficModelsCheck,
+        ...webhookProviders(config),
         ...(config.natsUrl ? natsProviders(config, config.natsUrl) : []),
       ],
     };

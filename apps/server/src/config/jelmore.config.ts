@@ -31,6 +31,7 @@ import { ConfigError } from './config-error';
 import { opencodeDefaultModel, opencodeModelsSetting } from './opencode-models.config';
 import { loadMiddleware } from './policies/middleware.config';
 import { loadTraffic, type TrafficConfig } from './policies/traffic.config';
+import { loadWebhooks, type WebhooksConfig } from './policies/webhooks.config';
 import { JELMORE_SETTINGS, LOG_LEVELS } from './settings';
 
 export { ConfigError, LOG_LEVELS };
@@ -139,9 +140,14 @@ export class JelmoreConfig {
   traffic!: TrafficConfig;
   /** The built-in session middlewares: the redactor, the prompt prefix and suffix (see ./policies). */
   middleware!: ReturnType<typeof loadMiddleware>;
+  /** Operator-wide webhooks and delivery retries (docs/webhooks.md). */
+  webhooks!: WebhooksConfig;
   /** The response cache's bounds (docs/cache.md). */
   cacheTtlSeconds!: number;
   cacheMaxEntries!: number;
+  webhookRetryBaseMs!: number;
+  webhookMaxAttempts!: number;
+  webhookTimeoutMs!: number;
   cacheMaxBytes!: number;
   /** With it every committed event is also published to NATS JetStream; unset, nothing is. */
   natsUrl?: string;
@@ -243,6 +249,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
   config.acpAgents = acpAgents(file, env);
   config.traffic = loadTraffic(env, file, env.JELMORE_CONFIG);
   config.middleware = loadMiddleware(env, file, env.JELMORE_CONFIG);
+  config.webhooks = loadWebhooks(config, file, env.JELMORE_CONFIG);
   if (config.databaseUrl.startsWith('sqlite:')) {
     const db = resolve(config.databaseUrl.slice('sqlite:'.length));
     config.secretFiles.push(db, `${db}-wal`, `${db}-shm`);

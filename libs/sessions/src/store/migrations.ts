@@ -195,6 +195,55 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('sessions').dropColumn('cache').execute();
     },
   },
+  '0008_webhooks': {
+    async up(db: Kysely<unknown>) {
+      // Per-key webhooks (the operator's are in the config file and never stored).
+      await db.schema
+        .createTable('webhooks')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('owner', 'text')
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('events', 'text', (c) => c.notNull())
+        .addColumn('secret', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      // The outbox: a row per event and webhook, so a delivery outlives the process that saw the event.
+      await db.schema
+        .createTable('webhook_deliveries')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('webhook_id', 'text', (c) => c.notNull())
+        .addColumn('session_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('event', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', 'text', (c) => c.notNull())
+        .addColumn('claimed_by', 'text')
+        .addColumn('lease_until', 'text')
+        .addColumn('last_status', 'integer')
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      // One delivery per event and webhook, whoever inserts it.
+      await db.schema
+        .createIndex('webhook_deliveries_event')
+        .unique()
+        .on('webhook_deliveries')
+        .columns(['webhook_id', 'session_id', 'seq'])
+        .execute();
+      await db.schema
+        .createIndex('webhook_deliveries_due')
+        .on('webhook_deliveries')
+        .columns(['state', 'next_attempt_at'])
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('webhook_deliveries').execute();
+      await db.schema.dropTable('webhooks').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -9,6 +9,8 @@ export interface Database {
   attachment_blobs: AttachmentBlobsTable;
   session_attachments: SessionAttachmentsTable;
   checkpoints: CheckpointsTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 export interface SessionsTable {
@@ -106,4 +108,40 @@ export interface AttachmentBlobsTable {
 export interface SessionAttachmentsTable {
   session_id: string;
   attachment_id: string;
+}
+
+/** A webhook an API key registered (POST /v1/webhooks). */
+export interface WebhooksTable {
+  id: string;
+  /** The API key id; null for a server without keys. */
+  owner: string | null;
+  url: string;
+  /** JSON list of the event names it gets. */
+  events: string;
+  /** The HMAC key of its signatures: the caller's, never returned. */
+  secret: string;
+  created_at: string;
+}
+
+/** One event to send to one webhook: pending until delivered or out of attempts (failed). */
+export interface WebhookDeliveriesTable {
+  id: string;
+  /** A WebhooksTable id, or `config:<n>` for the config file's n-th. */
+  webhook_id: string;
+  session_id: string;
+  seq: number;
+  /** The webhook event name (e.g. result, failed). */
+  event: string;
+  /** The JSON body, fixed at insert so every attempt sends (and signs) the same bytes. */
+  body: string;
+  state: string;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: string;
+  /** The node sending it until lease_until; another node may take it after. */
+  claimed_by: string | null;
+  lease_until: string | null;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
 }

@@ -36,6 +36,7 @@ describe.each(STORE_ADAPTERS)('StoreConnection on $adapter', ({ adapter, create 
           '0005_delegation',
           '0006_traffic_policies',
           '0007_response_cache',
+          '0008_webhooks',
         ]);
         expect((await new SessionStore(again).getSession('kept'))?.id).toBe('kept');
       } finally {

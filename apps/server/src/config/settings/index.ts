@@ -6,6 +6,7 @@ import { PROVIDER_SETTINGS } from './providers.settings';
 import { SECURITY_SETTINGS } from './security.settings';
 import { SERVER_SETTINGS } from './server.settings';
 import { TRAFFIC_SETTINGS } from './traffic.settings';
+import { WEBHOOK_SETTINGS } from './webhooks.settings';
 
 export { LOG_LEVELS } from './server.settings';
 
@@ -17,5 +18,6 @@ export const JELMORE_SETTINGS: SettingsTable = {
   ...TRAFFIC_SETTINGS,
   ...MIDDLEWARE_SETTINGS,
   ...CACHE_SETTINGS,
+  ...WEBHOOK_SETTINGS,
   ...CLUSTER_SETTINGS,
 };
