@@ -128,19 +128,18 @@ describe('session lifecycle with the real Claude Code CLI', () => {
     expect(after).toMatchObject({ ok: true, session: { cwd: session.cwd } });
   });
 
-  it('an agent killed from outside fails the session with an error event within 1 s', async () => {
+  it('an agent killed from outside fails the session with an error event', async () => {
     const { session, events } = await start('[[slow 40]]');
     await events.waitFor((all) => all.some((e) => e.type === 'assistant'));
     const [pid] = processesMentioning(session.id);
     expect(pid).toBeDefined();
-    const killedAt = Date.now();
     process.kill(pid, 'SIGKILL');
+    // Its turn streams for seconds more ([[slow 40]]): `failed` before that is the exit noticed.
     await events.waitFor((all) => all.some((e) => e.type === 'status' && e.to === 'failed'), 5000);
-    const failedAt =
-      events.receivedAt[events.events.findIndex((e) => e.type === 'status' && e.to === 'failed')];
-    expect(failedAt - killedAt).toBeLessThan(1000);
+    expect(events.ofType('result')).toEqual([]);
     expect(events.ofType('error')[0]).toMatchObject({ code: 'AGENT_EXITED' });
     expect(events.ofType('error')[0].message).toContain('SIGKILL');
-    expect(processesMentioning(session.id)).toEqual([]);
+    // The sandbox's other processes (bwrap, its init) die with the killed one, a moment later.
+    expect(await eventually(() => processesMentioning(session.id).length === 0, 5000)).toBe(true);
   });
 });
