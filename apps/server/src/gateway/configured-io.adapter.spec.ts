@@ -114,6 +114,50 @@ describe('ConfiguredIoAdapter dispatcher', () => {
     expect(ran).toEqual([1, 2]);
   });
 
+  it("starts one handler per turn of the event loop: each socket's in order, sockets taking turns", async () => {
+    const [a, b] = [bind({ storage, limit: 10 }), bind()];
+    const acks = ['a1', 'a2', 'a3'].map((n) => a.send('work', n));
+    acks.push(...['b1', 'b2'].map((n) => b.send('work', n)));
+    // Admitted at once (the limiter counted them), started later.
+    expect(ran).toEqual([]);
+    const turns: unknown[][] = [];
+    for (let turn = 0; turn < 5; turn++) {
+      // An immediate queued now runs after the one the dispatcher queued for this turn.
+      await new Promise(setImmediate);
+      turns.push([...ran]);
+    }
+    expect(turns).toEqual([
+      ['a1'],
+      ['a1', 'b1'],
+      ['a1', 'b1', 'a2'],
+      ['a1', 'b1', 'a2', 'b2'],
+      ['a1', 'b1', 'a2', 'b2', 'a3'],
+    ]);
+    expect(await Promise.all(acks)).toEqual(
+      ['a1', 'a2', 'a3', 'b1', 'b2'].map((done) => ({ ok: true, done })),
+    );
+  });
+
+  it('lets the loop serve what became ready between two handlers that never yield on their own', async () => {
+    const order: string[] = [];
+    handlers[0].callback = (data: unknown) => {
+      order.push(String(data));
+      if (data === 'first') {
+        // Stands for a probe's request arriving while the first runs: a callback due before it ends.
+        setTimeout(() => order.push('timer'), 0);
+        const until = Date.now() + 3;
+        while (Date.now() < until);
+      }
+      // What a store that answers synchronously looks like: the handler's work ends in microtasks.
+      return Promise.resolve().then(() => ({ ok: true }));
+    };
+    const socket = bind();
+    socket.fire('work', 'first');
+    socket.fire('work', 'second');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(order).toEqual(['first', 'timer', 'second']);
+  });
+
   it('counts unknown events too, and acks them UNKNOWN_EVENT', async () => {
     const socket = bind({ storage, limit: 1 });
     expect(await socket.send('session:bogus', {})).toEqual({

@@ -12,11 +12,15 @@ import {
   WsAck,
 } from '@jelmore/contracts';
 import { toErrorBody } from '../common/error-body';
+import { CommandTurns } from './command-turns';
 import { loggedEventsParser } from './event-encoder';
 import { eventAdmissionOf } from './ws-rate-limit';
 
 /** Socket.IO with the configured CORS allow-list, a bound on message size, and only /sessions open. */
 export class ConfiguredIoAdapter extends IoAdapter {
+  /** Every socket's admitted commands, started one per turn of the event loop. */
+  private readonly turns = new CommandTurns((err) => this.logger.error(err));
+
   constructor(
     app: INestApplicationContext,
     private readonly corsOrigins: string[],
@@ -56,9 +60,10 @@ export class ConfiguredIoAdapter extends IoAdapter {
    * an RxJS pipeline per handler per socket (fromEvent → mergeMap → takeUntil: four subscribers and
    * some thirty closures each), about 30 KB of heap per connection for our nine messages.
    * Same contract: each handler's result (a promise or an observable) is the ack, or `{ event, data }`
-   * is emitted; a failure is logged. Two additions: the socket's rate limit is checked before any
-   * handler runs (socket.io runs `onAny` before `socket.use` middleware, so only here can it stop one),
-   * and an event with no handler that asked for an ack is answered UNKNOWN_EVENT.
+   * is emitted; a failure is logged. Three additions: the socket's rate limit is checked as the event
+   * arrives (socket.io runs `onAny` before `socket.use` middleware, so only here can it stop one), an
+   * event with no handler that asked for an ack is answered UNKNOWN_EVENT, and handlers start one per
+   * turn of the event loop, each socket's in arrival order (see CommandTurns).
    */
   override bindMessageHandlers(
     socket: Socket,
@@ -68,7 +73,7 @@ export class ConfiguredIoAdapter extends IoAdapter {
     const byMessage = new Map(handlers.map((h) => [h.message as string, h]));
     const route = (message: string, args: unknown[]) => {
       const handler = byMessage.get(message);
-      if (handler) this.dispatch(socket, handler, args);
+      if (handler) this.turns.enqueue(socket, () => this.dispatch(socket, handler, args));
       else answerUnknown(message, args, byMessage.keys());
     };
     const admit = eventAdmissionOf(socket);

@@ -174,6 +174,8 @@ export class SessionsGateway
       const batches = await this.sessions.stream(sessionId, after ?? 0, principal, {
         backpressure: (signal) => whenWritable(socket, signal),
       });
+      // Gone while this ran or waited its turn: handleDisconnect is past, so nothing would end it.
+      if (!socket.connected) return { lastSeq, pendingPermissions };
       this.unsubscribeFrom(socket, sessionId);
       const perSocket = this.subscriptions.get(socket.id) ?? new Map<string, Subscription>();
       this.subscriptions.set(socket.id, perSocket);

@@ -61,10 +61,16 @@ export class EventLog implements BeforeApplicationShutdown {
   /**
    * Makes a session appendable, continuing from the last seq in the store. `record`: the session its
    * committed batches are reported with (to `committed$`) until the log is closed or released.
+   * `fresh`: the session was created just now and has no events, so its seqs start at 1 without a read.
    */
-  async open(sessionId: string, record?: SessionRecord): Promise<void> {
+  async open(
+    sessionId: string,
+    record?: SessionRecord,
+    { fresh = false }: { fresh?: boolean } = {},
+  ): Promise<void> {
     if (record) this.records.set(sessionId, record);
-    if (!this.seqs.has(sessionId)) this.seqs.set(sessionId, await this.store.lastSeq(sessionId));
+    if (this.seqs.has(sessionId)) return;
+    this.seqs.set(sessionId, fresh ? 0 : await this.store.lastSeq(sessionId));
   }
 
   lastSeq(sessionId: string): number | undefined {

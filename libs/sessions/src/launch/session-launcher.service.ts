@@ -119,7 +119,7 @@ export class SessionLauncher {
       ...traffic,
     });
     await this.store.insertSession(record);
-    await this.log.open(id, record);
+    await this.log.open(id, record, { fresh: true });
     await this.delegation.announce(record);
     const runtime = SessionRuntime.launching(record, this.cache.wrap(record, opened.agent), {
       query: agentInput,
