@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import type { SessionResource } from '../../libs/contracts/src/session';
-import { BenchContext, profiled, sidesFor } from '../support/context';
+import { BenchContext, profiled, sidesFor, withServers } from '../support/context';
 import { Measured, Metric, metric } from '../support/results';
 import { ServerUnderTest, Side } from '../support/servers';
 import { median, spread } from '../support/stats';
@@ -37,104 +37,88 @@ async function fire(
 export async function rest(ctx: BenchContext): Promise<Measured> {
   const seconds = ctx.quick ? 1 : 5;
   const rounds = ctx.quick ? 1 : 3;
-  return withKeyedServers(ctx, async (servers) => {
-    const seed = async (server: ServerUnderTest): Promise<string> => {
-      let id = '';
-      for (let i = 0; i < 100; i++) {
-        const res = await fetch(`${server.url}/v1/sessions`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...AUTH },
-          body: CREATE_BODY,
-        });
-        if (!res.ok) throw new Error(`seeding ${server.side}: ${res.status} ${await res.text()}`);
-        id = ((await res.json()) as SessionResource).id;
-      }
-      return id;
-    };
-    const ids: Record<Side, string> = {
-      baseline: await seed(servers.baseline),
-      jelmore: await seed(servers.jelmore),
-    };
-    const routes = [
-      {
-        name: 'get',
-        path: (side: Side) => `/v1/sessions/${ids[side]}`,
-        request: { headers: AUTH },
-      },
-      { name: 'list (100 sessions)', path: () => '/v1/sessions', request: { headers: AUTH } },
-      {
-        name: 'create',
-        path: () => '/v1/sessions',
-        request: {
-          method: 'POST' as const,
-          body: CREATE_BODY,
-          headers: { 'content-type': 'application/json', ...AUTH },
+  return withServers(
+    ctx,
+    async (servers) => {
+      const seed = async (server: ServerUnderTest): Promise<string> => {
+        let id = '';
+        for (let i = 0; i < 100; i++) {
+          const res = await fetch(`${server.url}/v1/sessions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...AUTH },
+            body: CREATE_BODY,
+          });
+          if (!res.ok) throw new Error(`seeding ${server.side}: ${res.status} ${await res.text()}`);
+          id = ((await res.json()) as SessionResource).id;
+        }
+        return id;
+      };
+      const ids: Record<Side, string> = {
+        baseline: await seed(servers.baseline),
+        jelmore: await seed(servers.jelmore),
+      };
+      const routes = [
+        {
+          name: 'get',
+          path: (side: Side) => `/v1/sessions/${ids[side]}`,
+          request: { headers: AUTH },
         },
-      },
-    ];
-    const metrics: Metric[] = [];
-    const runs: Record<Side, number[]> = { baseline: [], jelmore: [] };
-    const p99: Record<string, Record<Side, number>> = {};
-    for (const route of routes) {
-      const shots: Record<Side, Shot[]> = { baseline: [], jelmore: [] };
-      // Creates pile up sessions; warm-up runs only for the reads, which do not change what they read.
-      for (let r = 0; r < rounds; r++) {
-        for (const side of sidesFor(r)) {
-          const server = servers[side];
-          const shot = await profiled(ctx, server, `rest-${route.name.split(' ')[0]}`, () =>
-            fire(`${server.url}${route.path(side)}`, seconds, route.request),
-          );
-          shots[side].push(shot);
-          ctx.log(
-            `  ${route.name}, ${side}: ${Math.round(shot.requestsPerSecond)} req/s, p99 ${shot.p99Ms} ms`,
-          );
+        { name: 'list (100 sessions)', path: () => '/v1/sessions', request: { headers: AUTH } },
+        {
+          name: 'create',
+          path: () => '/v1/sessions',
+          request: {
+            method: 'POST' as const,
+            body: CREATE_BODY,
+            headers: { 'content-type': 'application/json', ...AUTH },
+          },
+        },
+      ];
+      const metrics: Metric[] = [];
+      const runs: Record<Side, number[]> = { baseline: [], jelmore: [] };
+      const p99: Record<string, Record<Side, number>> = {};
+      for (const route of routes) {
+        const shots: Record<Side, Shot[]> = { baseline: [], jelmore: [] };
+        // Creates pile up sessions; warm-up runs only for the reads, which do not change what they read.
+        for (let r = 0; r < rounds; r++) {
+          for (const side of sidesFor(r)) {
+            const server = servers[side];
+            const shot = await profiled(ctx, server, `rest-${route.name.split(' ')[0]}`, () =>
+              fire(`${server.url}${route.path(side)}`, seconds, route.request),
+            );
+            shots[side].push(shot);
+            ctx.log(
+              `  ${route.name}, ${side}: ${Math.round(shot.requestsPerSecond)} req/s, p99 ${shot.p99Ms} ms`,
+            );
+          }
+        }
+        const rate = (side: Side) => median(shots[side].map((s) => s.requestsPerSecond));
+        metrics.push(metric(route.name, 'req/s', rate('baseline'), rate('jelmore')));
+        p99[route.name] = {
+          baseline: median(shots.baseline.map((s) => s.p99Ms)),
+          jelmore: median(shots.jelmore.map((s) => s.p99Ms)),
+        };
+        if (route.name === 'get') {
+          runs.baseline = shots.baseline.map((s) => s.requestsPerSecond);
+          runs.jelmore = shots.jelmore.map((s) => s.requestsPerSecond);
         }
       }
-      const rate = (side: Side) => median(shots[side].map((s) => s.requestsPerSecond));
-      metrics.push(metric(route.name, 'req/s', rate('baseline'), rate('jelmore')));
-      p99[route.name] = {
-        baseline: median(shots.baseline.map((s) => s.p99Ms)),
-        jelmore: median(shots.jelmore.map((s) => s.p99Ms)),
+      return {
+        metrics,
+        runs,
+        noise: { baseline: spread(runs.baseline), jelmore: spread(runs.jelmore) },
+        details: {
+          connections: 10,
+          secondsPerShot: seconds,
+          rounds,
+          latencyP99Ms: p99,
+          baseline: 'node:http, sessions in a Map, no validation, auth, logging or store',
+          jelmore:
+            'NestJS + helmet + API key (not admin) + rate limits + validation + pino request logs (info) + SQLite store',
+        },
       };
-      if (route.name === 'get') {
-        runs.baseline = shots.baseline.map((s) => s.requestsPerSecond);
-        runs.jelmore = shots.jelmore.map((s) => s.requestsPerSecond);
-      }
-    }
-    return {
-      metrics,
-      runs,
-      noise: { baseline: spread(runs.baseline), jelmore: spread(runs.jelmore) },
-      details: {
-        connections: 10,
-        secondsPerShot: seconds,
-        rounds,
-        latencyP99Ms: p99,
-        baseline: 'node:http, sessions in a Map, no validation, auth, logging or store',
-        jelmore:
-          'NestJS + helmet + API key (not admin) + rate limits + validation + pino request logs (info) + SQLite store',
-      },
-    };
-  });
-}
-
-/** withServers, with Jelmore given the API key the requests carry (the bare server ignores it). */
-async function withKeyedServers<T>(
-  ctx: BenchContext,
-  body: (servers: Record<Side, ServerUnderTest>) => Promise<T>,
-): Promise<T> {
-  const options = { cpus: ctx.serverCpus, nodeArgs: ctx.nodeArgs };
-  const servers = {
-    baseline: ServerUnderTest.baseline(options),
-    jelmore: ServerUnderTest.jelmore(ctx.build, {
-      ...options,
-      env: { JELMORE_API_KEYS: `bench:${API_KEY}` },
-    }),
-  };
-  try {
-    await Promise.all([servers.baseline.start(), servers.jelmore.start()]);
-    return await body(servers);
-  } finally {
-    await Promise.all([servers.baseline.stop(), servers.jelmore.stop()]);
-  }
+    },
+    // Jelmore checks the key the requests carry (the bare server ignores it).
+    { JELMORE_API_KEYS: `bench:${API_KEY}` },
+  );
 }

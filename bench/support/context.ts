@@ -42,15 +42,19 @@ export async function withServer<T>(
   }
 }
 
-/** Starts a fresh bare server and a fresh Jelmore, runs `body`, and stops both however it ends. */
+/**
+ * Starts a fresh bare server and a fresh Jelmore, runs `body`, and stops both however it ends.
+ * `jelmoreEnv`: extra environment for Jelmore only, over the benchmark defaults.
+ */
 export async function withServers<T>(
   ctx: BenchContext,
   body: (servers: Record<Side, ServerUnderTest>) => Promise<T>,
+  jelmoreEnv?: Record<string, string>,
 ): Promise<T> {
   const options = { cpus: ctx.serverCpus, nodeArgs: ctx.nodeArgs };
   const servers = {
     baseline: ServerUnderTest.baseline(options),
-    jelmore: ServerUnderTest.jelmore(ctx.build, options),
+    jelmore: ServerUnderTest.jelmore(ctx.build, { ...options, env: jelmoreEnv }),
   };
   try {
     await Promise.all([servers.baseline.start(), servers.jelmore.start()]);
