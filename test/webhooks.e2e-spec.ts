@@ -1,5 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,66 +7,7 @@ import request from 'supertest';
 import type { SessionResource } from '@jelmore/contracts';
 import { startTestServer, type TestServer } from './support/app';
 import { waitUntil } from './support/processes';
-
-const SECRET = 'whsec-0123456789abcdef';
-
-interface Received {
-  delivery: string;
-  event: string;
-  signed: boolean;
-  status: number;
-  body: { id: string; type: string; event: { type: string }; session: { id: string } };
-}
-
-/** A receiver as docs/webhooks.md tells one to write: it checks the signature, then answers `plan`. */
-class Receiver {
-  readonly received: Received[] = [];
-  private server?: Server;
-  url = '';
-
-  constructor(private readonly plan: (delivery: string, attempt: number) => number) {}
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const raw = Buffer.concat(chunks).toString('utf8');
-        const delivery = String(req.headers['jelmore-delivery']);
-        const signed = verify(String(req.headers['jelmore-signature']), raw);
-        const attempt = this.received.filter((r) => r.delivery === delivery).length + 1;
-        const status = signed ? this.plan(delivery, attempt) : 400;
-        this.received.push({
-          delivery,
-          event: String(req.headers['jelmore-event']),
-          signed,
-          status,
-          body: JSON.parse(raw) as Received['body'],
-        });
-        res.writeHead(status).end();
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook`;
-  }
-
-  stop(): Promise<void> {
-    return new Promise((resolve) => this.server?.close(() => resolve()) ?? resolve());
-  }
-
-  /** Answers with a 2xx per delivery id: a receiver deduping on Jelmore-Delivery would act this often. */
-  accepted(delivery: string): number {
-    return this.received.filter((r) => r.delivery === delivery && r.status < 300).length;
-  }
-}
-
-function verify(header: string, body: string): boolean {
-  const { t, v1 } = Object.fromEntries(header.split(',').map((p) => p.split('=', 2)));
-  if (Math.abs(Date.now() / 1000 - Number(t)) > 300) return false;
-  const expected = createHmac('sha256', SECRET).update(`${t}.${body}`).digest();
-  const given = Buffer.from(v1 ?? '', 'hex');
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
+import { WEBHOOK_SECRET as SECRET, WebhookReceiver } from './support/webhook-receiver';
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
@@ -92,7 +32,7 @@ describe('webhooks per API key', () => {
   const ALICE = 'alice-key-0123456789abcdef';
   const BOB = 'bob-key-0123456789abcdef';
   // 500, 500, then 200: three attempts of each delivery.
-  const receiver = new Receiver((_delivery, attempt) => (attempt <= 2 ? 500 : 200));
+  const receiver = new WebhookReceiver((_delivery, attempt) => (attempt <= 2 ? 500 : 200));
   let server: TestServer;
 
   beforeAll(async () => {
@@ -160,10 +100,30 @@ describe('webhooks per API key', () => {
       }),
     ]);
 
-    // Bob's sessions are not Alice's webhook's; Alice's webhook is unknown to Bob.
-    await runTurn(server, BOB);
-    await new Promise((r) => setTimeout(r, 500));
-    expect(receiver.received).toHaveLength(3);
+    // Bob's sessions are not Alice's webhook's: once Bob's own webhook has its delivery of Bob's turn,
+    // Alice's would have been recorded with it (one insert per committed batch), and there is none.
+    const bobs = await http()
+      .post('/v1/webhooks')
+      .set(bearer(BOB))
+      .send({ url: receiver.url, events: ['result'], secret: SECRET })
+      .expect(201);
+    const bobsWebhook = (bobs.body as { id: string }).id;
+    const bobsSession = await runTurn(server, BOB);
+    expect(
+      await waitUntil(
+        async () =>
+          (await http().get(`/v1/webhooks/${bobsWebhook}/deliveries`).set(bearer(BOB))).body
+            .length === 1,
+      ),
+    ).toBe(true);
+    expect(
+      receiver.received.filter((r) => r.body.session.id === bobsSession).map((r) => r.delivery),
+    ).not.toContain(first.delivery);
+    expect(
+      (await http().get(`/v1/webhooks/${webhook.id}/deliveries`).set(bearer(ALICE)).expect(200))
+        .body,
+    ).toHaveLength(1);
+    await http().delete(`/v1/webhooks/${bobsWebhook}`).set(bearer(BOB)).expect(200);
     await http().get(`/v1/webhooks/${webhook.id}/deliveries`).set(bearer(BOB)).expect(404);
     await http().delete(`/v1/webhooks/${webhook.id}`).set(bearer(BOB)).expect(404);
     expect((await http().get('/v1/webhooks').set(bearer(BOB)).expect(200)).body).toEqual([]);
@@ -216,7 +176,7 @@ describe('webhooks per API key', () => {
 describe('an operator-wide webhook across a restart', () => {
   const dir = mkdtempSync(join(tmpdir(), 'jelmore-webhooks-'));
   // The first attempt fails; the second, from the next server, succeeds.
-  const receiver = new Receiver((_delivery, attempt) => (attempt === 1 ? 500 : 200));
+  const receiver = new WebhookReceiver((_delivery, attempt) => (attempt === 1 ? 500 : 200));
 
   beforeAll(() => receiver.start());
   afterAll(async () => {
@@ -246,8 +206,6 @@ describe('an operator-wide webhook across a restart', () => {
     const second = await startTestServer({ dir, env });
     try {
       expect(await waitUntil(async () => receiver.accepted(delivery) === 1)).toBe(true);
-      // Long enough for a third attempt, were the delivery not settled.
-      await new Promise((r) => setTimeout(r, 3_500));
       expect(receiver.received.map((r) => [r.delivery, r.status])).toEqual([
         [delivery, 500],
         [delivery, 200],
