@@ -7,6 +7,8 @@ export enum ErrorCode {
   UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
   /** The key is valid but may not do this (e.g. a non-admin key on an admin-only route). */
   Forbidden = 'FORBIDDEN',
+  /** A key's webhook URL that names or resolves to a loopback, private or link-local address. */
+  WebhookUrlForbidden = 'WEBHOOK_URL_FORBIDDEN',
   /** An image or document block whose `data` is not base64. */
   InvalidBase64 = 'INVALID_BASE64',
   /** An attachment of a type the server takes for no turn (e.g. an executable), whatever it was called. */

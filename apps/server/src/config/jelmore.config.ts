@@ -148,6 +148,7 @@ export class JelmoreConfig {
   webhookRetryBaseMs!: number;
   webhookMaxAttempts!: number;
   webhookTimeoutMs!: number;
+  webhookAllowPrivateNetworks!: boolean;
   cacheMaxBytes!: number;
   /** With it every committed event is also published to NATS JetStream; unset, nothing is. */
   natsUrl?: string;

@@ -6,6 +6,7 @@ import {
   OnApplicationBootstrap,
 } from '@nestjs/common';
 import { WebhookRecords, type DeliveryRow, type WebhookRow } from './webhook-records';
+import { postWebhook } from './webhook-network';
 import { signatureHeader } from './webhook-signature';
 import { configWebhooks, WEBHOOKS_OPTIONS, type WebhooksOptions } from './webhooks.constants';
 
@@ -130,10 +131,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   }
 
   /** The receiver's status; throws when it cannot be reached or answers nothing in time. */
-  private async post(delivery: DeliveryRow, webhook: WebhookRow): Promise<number> {
+  private post(delivery: DeliveryRow, webhook: WebhookRow): Promise<number> {
     const signature = signatureHeader(webhook.secret, delivery.body, Math.floor(this.now() / 1000));
-    const res = await fetch(webhook.url, {
-      method: 'POST',
+    return postWebhook(new URL(webhook.url), {
       headers: {
         'content-type': 'application/json',
         'user-agent': 'Jelmore-Webhooks',
@@ -142,12 +142,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
         'jelmore-delivery': delivery.id,
       },
       body: delivery.body,
-      redirect: 'manual',
       signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.options.timeoutMs)]),
+      publicOnly: webhook.owner !== null && !this.options.allowPrivateNetworks,
     });
-    // The body is not read: drop it so the connection is freed.
-    await res.body?.cancel();
-    return res.status;
   }
 
   private async webhooks(): Promise<Map<string, WebhookRow>> {
@@ -160,16 +157,10 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   }
 }
 
-/** fetch's own message ("fetch failed") hides the reason in `cause`. Duck-typed: undici's errors may
- * come from another realm (e.g. under Jest), where `instanceof Error` is false. */
+/** An aborted request says only "The operation was aborted"; its cause says whether it timed out.
+ * Duck-typed: errors may come from another realm (e.g. under Jest), where `instanceof Error` is false. */
 function errorText(err: unknown): string {
-  const { name, message, cause } = (err ?? {}) as {
-    name?: unknown;
-    message?: unknown;
-    cause?: unknown;
-  };
-  if (name === 'TimeoutError') return 'timed out';
-  if (typeof message !== 'string') return String(err);
-  const reason = (cause as { message?: unknown } | undefined)?.message;
-  return typeof reason === 'string' ? `${message}: ${reason}` : message;
+  const { message, cause } = (err ?? {}) as { message?: unknown; cause?: unknown };
+  if ((cause as { name?: unknown } | undefined)?.name === 'TimeoutError') return 'timed out';
+  return typeof message === 'string' ? message : String(err);
 }

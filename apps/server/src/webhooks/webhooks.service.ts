@@ -6,6 +6,7 @@ import { type CommittedBatch, SessionsService } from '@jelmore/sessions';
 import type { Principal } from '../auth/api-keys.service';
 import { WebhookDispatcher } from './webhook-dispatcher';
 import { checkWebhookTarget, webhookEventOf } from './webhook-events';
+import { privateAddressOf } from './webhook-network';
 import {
   type DeliveryRow,
   type NewDelivery,
@@ -54,6 +55,16 @@ export class WebhooksService implements OnModuleInit, OnModuleDestroy {
 
   async create(principal: Principal, raw: unknown): Promise<WebhookView> {
     const target = checkWebhookTarget(raw);
+    const inside = this.options.allowPrivateNetworks
+      ? undefined
+      : await privateAddressOf(new URL(target.url));
+    if (inside) {
+      throw new JelmoreError(
+        ErrorCode.WebhookUrlForbidden,
+        `url reaches ${inside}, a loopback, private or link-local address (the operator may allow these: JELMORE_WEBHOOK_ALLOW_PRIVATE_NETWORKS)`,
+        { field: 'url' },
+      );
+    }
     const row: WebhookRow = {
       id: `wh_${randomUUID()}`,
       owner: principal.id,

@@ -3,7 +3,12 @@ import { configError } from '../jelmore.config.spec-helpers';
 import { loadWebhooks } from './webhooks.config';
 
 describe('loadWebhooks', () => {
-  const settings = { webhookRetryBaseMs: 10_000, webhookMaxAttempts: 3, webhookTimeoutMs: 10_000 };
+  const settings = {
+    webhookRetryBaseMs: 10_000,
+    webhookMaxAttempts: 3,
+    webhookTimeoutMs: 10_000,
+    webhookAllowPrivateNetworks: false,
+  };
   const hook = {
     url: 'https://example.com/hook',
     events: ['result', 'failed'],
@@ -16,6 +21,7 @@ describe('loadWebhooks', () => {
       retryBaseMs: 10_000,
       maxAttempts: 3,
       timeoutMs: 10_000,
+      allowPrivateNetworks: false,
     });
     expect(loadWebhooks(settings, {}).targets).toEqual([]);
   });

@@ -12,13 +12,20 @@ export interface WebhooksConfig {
   maxAttempts: number;
   /** A receiver that answers nothing in this long fails the attempt. */
   timeoutMs: number;
+  /** A key's webhooks may reach loopback and private networks too (the file's always may). */
+  allowPrivateNetworks: boolean;
 }
 
 /**
  * `webhooks: [{ url, events, secret }]` of the file, with the delivery settings (settings/webhooks.settings).
  */
 export function loadWebhooks(
-  settings: { webhookRetryBaseMs: number; webhookMaxAttempts: number; webhookTimeoutMs: number },
+  settings: {
+    webhookRetryBaseMs: number;
+    webhookMaxAttempts: number;
+    webhookTimeoutMs: number;
+    webhookAllowPrivateNetworks: boolean;
+  },
   file: Record<string, unknown>,
   fileName = 'JELMORE_CONFIG',
 ): WebhooksConfig {
@@ -39,5 +46,6 @@ export function loadWebhooks(
     retryBaseMs: settings.webhookRetryBaseMs,
     maxAttempts: settings.webhookMaxAttempts,
     timeoutMs: settings.webhookTimeoutMs,
+    allowPrivateNetworks: settings.webhookAllowPrivateNetworks,
   };
 }
