@@ -38,13 +38,30 @@ describe('API keys, ownership and rate limits', () => {
     expect(all).toEqual(expect.arrayContaining(dashboard));
     const isDashboard = (r: Route) =>
       dashboard.some((d) => d.method === r.method && d.path === r.path);
+    // Web Push: the public VAPID key, and a notification's answer, whose token is the credential.
+    const push = [
+      { method: 'get', path: '/v1/push/key' },
+      { method: 'post', path: '/v1/push/actions/:token' },
+    ];
+    expect(all).toEqual(expect.arrayContaining(push));
+    const isPush = (r: Route) => push.some((d) => d.method === r.method && d.path === r.path);
+    // Share links: the token in the path is the credential, read-only (test/shares.e2e-spec.ts).
+    const shared = [
+      { method: 'get', path: '/share/:token' },
+      { method: 'get', path: '/v1/shared/:token' },
+      { method: 'get', path: '/v1/shared/:token/events' },
+    ];
+    expect(all).toEqual(expect.arrayContaining(shared));
+    const isShared = (r: Route) => shared.some((d) => d.method === r.method && d.path === r.path);
     // Catch-all layers (`{/*splat}`) are middleware, not routes; the OpenAPI pages are public.
     const guarded = all.filter(
       (r) =>
         r.path.startsWith('/') &&
         !r.path.startsWith('/health') &&
         !r.path.startsWith('/docs') &&
-        !isDashboard(r),
+        !isDashboard(r) &&
+        !isPush(r) &&
+        !isShared(r),
     );
     // The router really was read: the sessions API alone has nine routes.
     expect(guarded.length).toBeGreaterThanOrEqual(13);

@@ -39,6 +39,8 @@ import {
 import { NatsHealthIndicator } from './nats/nats.health';
 import { NatsPublisher } from './nats/nats-publisher.service';
 import { WebhooksController, webhookProviders } from './webhooks/webhooks.providers';
+import { PushController, pushProviders } from './push/push.providers';
+import { SharedController, SharesController, shareProviders } from './shares/shares.providers';
 
 @Module({})
 export class AppModule {
@@ -142,6 +144,9 @@ export class AppModule {
         HealthController,
         McpController,
         WebhooksController,
+        PushController,
+        SharesController,
+        SharedController,
       ],
       providers: [
         { provide: JelmoreConfig, useValue: config },
@@ -162,6 +167,8 @@ export class AppModule {
         PrometheusService,
         TrafficModelsCheck,
         ...webhookProviders(config),
+        ...pushProviders(config),
+        ...shareProviders(config),
         ...(config.natsUrl ? natsProviders(config, config.natsUrl) : []),
       ],
     };

@@ -7,6 +7,20 @@ export enum ErrorCode {
   UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
   /** The key is valid but may not do this (e.g. a non-admin key on an admin-only route). */
   Forbidden = 'FORBIDDEN',
+  /** A notification's action token that no notification carried, or named another permission request. */
+  PushTokenInvalid = 'PUSH_TOKEN_INVALID',
+  /** A notification's action token that answered already: each answers once. */
+  PushTokenUsed = 'PUSH_TOKEN_USED',
+  /** A notification's action token past its time (JELMORE_PUSH_TOKEN_TTL_SECONDS). */
+  PushTokenExpired = 'PUSH_TOKEN_EXPIRED',
+  /** A share link (GET /v1/shared/:token) that nobody made, or used with another session's id. */
+  ShareNotFound = 'SHARE_NOT_FOUND',
+  /** A share link past its expiresAt. */
+  ShareExpired = 'SHARE_EXPIRED',
+  /** A share link its owner revoked. */
+  ShareRevoked = 'SHARE_REVOKED',
+  /** A share link's token presented as an API key: it opens the read-only share view, nothing else. */
+  ShareTokenReadOnly = 'SHARE_TOKEN_READ_ONLY',
   /** A key's webhook URL that names or resolves to a loopback, private or link-local address. */
   WebhookUrlForbidden = 'WEBHOOK_URL_FORBIDDEN',
   /** An image or document block whose `data` is not base64. */

@@ -8,6 +8,7 @@ import { ApiKeysService, bearerToken, Principal } from './api-keys.service';
 import { AuthFailureLimiter } from './auth-failure-limiter';
 import { ACCEPTS_DELEGATION, IS_PUBLIC } from './public.decorator';
 import { DelegationEndpoint } from '../mcp/delegation-endpoint';
+import { isShareToken } from '../shares/share-token';
 
 export type AuthenticatedRequest = Request & { principal?: Principal };
 
@@ -45,6 +46,13 @@ export class ApiKeyGuard implements CanActivate {
     const refused = this.failures.refusal(req.ip);
     if (refused) throw refused;
     const token = bearerToken(req.headers.authorization);
+    // A share link's token reads its one session through /v1/shared only: refused by name, not as a bad key.
+    if (isShareToken(token) || isShareToken(firstValue(req.headers['x-api-key']))) {
+      throw new JelmoreError(
+        ErrorCode.ShareTokenReadOnly,
+        "A share link's token is read-only and opens only GET /v1/shared/{token}: use an API key",
+      );
+    }
     // A delegation token is never a key: valid only where a route takes one, refused elsewhere.
     const principal = this.delegation.tokens.isDelegationToken(token)
       ? this.acceptsDelegation(context)
@@ -70,4 +78,8 @@ export class ApiKeyGuard implements CanActivate {
       ]) ?? false
     );
   }
+}
+
+function firstValue(header: string | string[] | undefined): string | undefined {
+  return Array.isArray(header) ? header[0] : header;
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { timingSafeEqual } from 'node:crypto';
 import { JelmoreConfig, keyDigest } from '../config/jelmore.config';
+import { isShareToken } from '../shares/share-token';
 
 /** Who a request acts for. */
 export interface Principal {
@@ -39,6 +40,8 @@ export class ApiKeysService {
 
   /** The principal for a presented key, or undefined. Every stored key is compared, match or not. */
   authenticate(token: string | undefined): Principal | undefined {
+    // Not even a keyless server takes a share link's token for a key (a Socket.IO handshake, a body's size).
+    if (isShareToken(token)) return undefined;
     if (!this.enabled) return LOCAL_PRINCIPAL;
     if (!token) return undefined;
     const presented = Buffer.from(keyDigest(token), 'hex');

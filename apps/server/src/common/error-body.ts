@@ -22,7 +22,14 @@ export function statusOf(code: ErrorCode): number {
     case ErrorCode.Unauthorized:
       return HttpStatus.UNAUTHORIZED;
     case ErrorCode.Forbidden:
+    case ErrorCode.PushTokenInvalid:
+    case ErrorCode.PushTokenUsed:
+    case ErrorCode.PushTokenExpired:
+    case ErrorCode.ShareTokenReadOnly:
       return HttpStatus.FORBIDDEN;
+    case ErrorCode.ShareExpired:
+    case ErrorCode.ShareRevoked:
+      return HttpStatus.GONE;
     case ErrorCode.PayloadTooLarge:
     case ErrorCode.AttachmentTooLarge:
       return HttpStatus.PAYLOAD_TOO_LARGE;
@@ -35,6 +42,7 @@ export function statusOf(code: ErrorCode): number {
     case ErrorCode.PermissionRequestNotFound:
     case ErrorCode.CheckpointNotFound:
     case ErrorCode.ProviderNotFound:
+    case ErrorCode.ShareNotFound:
       return HttpStatus.NOT_FOUND;
     case ErrorCode.RateLimited:
       return HttpStatus.TOO_MANY_REQUESTS;

@@ -78,6 +78,7 @@ function logRequest(
 /** Query parameters whose values are never logged: a key sent as `?token=` must not reach the log. */
 const SECRET_PARAM = /token|key|secret|pass|auth|sig|credential/i;
 const REDACTED = '[Redacted]';
+const SHARE_TOKEN_IN_URL = /jls_[A-Za-z0-9_-]+/g;
 
 /** The parsed query with secret-looking values replaced: a copy, the request's own is left alone. */
 function redactQuery(query: unknown): unknown {
@@ -91,7 +92,9 @@ function redactQuery(query: unknown): unknown {
 }
 
 /** `url` with the value of every secret-looking query parameter replaced (names kept, for debugging). */
-export function redactUrl(url: string): string {
+export function redactUrl(original: string): string {
+  // A share link's token in a path (/share/<token>, /v1/shared/<token>) opens the session: not logged.
+  const url = original.replace(SHARE_TOKEN_IN_URL, 'jls_[Redacted]');
   const start = url.indexOf('?');
   if (start === -1) return url;
   const query = url

@@ -32,6 +32,8 @@ import { opencodeDefaultModel, opencodeModelsSetting } from './opencode-models.c
 import { loadMiddleware } from './policies/middleware.config';
 import { loadTraffic, type TrafficConfig } from './policies/traffic.config';
 import { loadWebhooks, type WebhooksConfig } from './policies/webhooks.config';
+import { loadPush, type PushConfig } from './policies/push.config';
+import { loadShares, type SharesConfig } from './policies/shares.config';
 import { JELMORE_SETTINGS, LOG_LEVELS } from './settings';
 
 export { ConfigError, LOG_LEVELS };
@@ -142,6 +144,10 @@ export class JelmoreConfig {
   middleware!: ReturnType<typeof loadMiddleware>;
   /** Operator-wide webhooks and delivery retries (docs/webhooks.md). */
   webhooks!: WebhooksConfig;
+  /** Web Push from the dashboard: VAPID keys and action tokens (docs/push.md). */
+  push!: PushConfig;
+  /** Read-only share links: lifetimes and public origin (docs/shares.md). */
+  shares!: SharesConfig;
   /** The response cache's bounds (docs/cache.md). */
   cacheTtlSeconds!: number;
   cacheMaxEntries!: number;
@@ -251,6 +257,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JelmoreConfig 
   config.traffic = loadTraffic(env, file, env.JELMORE_CONFIG);
   config.middleware = loadMiddleware(env, file, env.JELMORE_CONFIG);
   config.webhooks = loadWebhooks(config, file, env.JELMORE_CONFIG);
+  config.push = loadPush(env, file, env.JELMORE_CONFIG);
+  config.shares = loadShares(env, file, env.JELMORE_CONFIG);
   if (config.databaseUrl.startsWith('sqlite:')) {
     const db = resolve(config.databaseUrl.slice('sqlite:'.length));
     config.secretFiles.push(db, `${db}-wal`, `${db}-shm`);

@@ -37,10 +37,18 @@ export class DashboardController {
     send(res, this.assets.get('index.html')!);
   }
 
+  /** A share link (docs/shares.md): the same page, which reads the token from its path; no key needed. */
+  @Get('share/:token')
+  share(@Res() res: Response): void {
+    send(res, this.assets.get('index.html')!);
+  }
+
   @Get('dashboard/:file')
   asset(@Param('file') file: string, @Res() res: Response): void {
     const asset = this.assets.get(file);
     if (!asset || file === 'index.html') throw new NotFoundError(`No dashboard file ${file}`);
+    // The push worker lives here but must see the page at / (its notifications open and focus it).
+    if (file === 'sw.js') res.set('service-worker-allowed', '/');
     send(res, asset);
   }
 }

@@ -244,6 +244,59 @@ const migrations: Record<string, Migration> = {
       await db.schema.dropTable('webhooks').execute();
     },
   },
+  '0009_push': {
+    async up(db: Kysely<unknown>) {
+      // Web Push subscriptions per key; an endpoint is one browser's, so it belongs to one key at a time.
+      await db.schema
+        .createTable('push_subscriptions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('owner', 'text')
+        .addColumn('endpoint', 'text', (c) => c.notNull().unique())
+        .addColumn('p256dh', 'text', (c) => c.notNull())
+        .addColumn('auth', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      // Single-use answers to one permission request, sent in a notification; only their hash is kept.
+      await db.schema
+        .createTable('push_tokens')
+        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('session_id', 'text', (c) => c.notNull())
+        .addColumn('request_id', 'text', (c) => c.notNull())
+        .addColumn('owner', 'text')
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('used_at', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('push_tokens_expiry')
+        .on('push_tokens')
+        .column('expires_at')
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('push_tokens').execute();
+      await db.schema.dropTable('push_subscriptions').execute();
+    },
+  },
+  '0010_shares': {
+    async up(db: Kysely<unknown>) {
+      // Read-only share links of a session; only the token's hash is kept, so a read of the store opens none.
+      await db.schema
+        .createTable('shares')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('session_id', 'text', (c) => c.notNull())
+        .addColumn('owner', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('revoked_at', 'text')
+        .execute();
+      await db.schema.createIndex('shares_session').on('shares').column('session_id').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('shares').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -11,6 +11,9 @@ export interface Database {
   checkpoints: CheckpointsTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  push_subscriptions: PushSubscriptionsTable;
+  push_tokens: PushTokensTable;
+  shares: SharesTable;
 }
 
 export interface SessionsTable {
@@ -144,4 +147,41 @@ export interface WebhookDeliveriesTable {
   last_error: string | null;
   created_at: string;
   updated_at: string;
+}
+
+/** A browser's Web Push subscription, registered by an API key (POST /v1/push/subscriptions). */
+export interface PushSubscriptionsTable {
+  id: string;
+  /** The API key id; null for a server without keys. */
+  owner: string | null;
+  endpoint: string;
+  /** The subscription's ECDH public key and auth secret (base64url): what payloads are encrypted to. */
+  p256dh: string;
+  auth: string;
+  created_at: string;
+}
+
+/** A notification's answer to one permission request: single-use, short-lived, bound to its owner. */
+export interface PushTokensTable {
+  /** SHA-256 of the token (hex): the token itself only travels in the notification. */
+  token_hash: string;
+  session_id: string;
+  request_id: string;
+  owner: string | null;
+  expires_at: string;
+  used_at: string | null;
+  created_at: string;
+}
+
+/** A read-only share link of a session (POST /v1/sessions/:id/shares). */
+export interface SharesTable {
+  id: string;
+  /** SHA-256 of the token (hex): the token itself is only in the link. */
+  token_hash: string;
+  session_id: string;
+  /** The API key id that made it; null for a server without keys. */
+  owner: string | null;
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
 }

@@ -37,6 +37,8 @@ describe.each(STORE_ADAPTERS)('StoreConnection on $adapter', ({ adapter, create 
           '0006_traffic_policies',
           '0007_response_cache',
           '0008_webhooks',
+          '0009_push',
+          '0010_shares',
         ]);
         expect((await new SessionStore(again).getSession('kept'))?.id).toBe('kept');
       } finally {

@@ -84,7 +84,7 @@ function affix(value: unknown, at: string): string | undefined {
 }
 
 /** The keys of `id:key[:admin]` entries, from the variable and the key file. */
-function apiKeyValues(env: NodeJS.ProcessEnv): string[] {
+export function apiKeyValues(env: NodeJS.ProcessEnv): string[] {
   const entries = [
     ...(env.JELMORE_API_KEYS ?? '').split(','),
     ...(env.JELMORE_API_KEYS_FILE

@@ -5,6 +5,8 @@ import { AttachmentTray } from './attachments.js';
 import { Checkpoints, sessionLineage } from './checkpoints.js';
 import { ChildrenPanel, isChild, sessionTree, treeCell, treeRows } from './children.js';
 import { clear, formatAge, formatCost, h, stateBadge } from './dom.js';
+import { mountNotify } from './push.js';
+import { SharePanel, sharedTokenFromPath, sharedView } from './share.js';
 import { Transcript } from './transcript.js';
 
 const KEY_STORAGE = 'jelmore.apiKey';
@@ -66,6 +68,13 @@ function route() {
   teardown = () => {};
   flash();
   clear(main);
+  // A share link's page: read-only, no key, whoever opens it.
+  const shareToken = sharedTokenFromPath();
+  if (shareToken) {
+    nav.hidden = true;
+    teardown = sharedView(main, shareToken, flash);
+    return;
+  }
   if (storedKey() === null) {
     nav.hidden = true;
     return signInView();
@@ -254,6 +263,7 @@ async function sessionView(id) {
     },
   });
   const children = new ChildrenPanel(id, { api, attempt, pollMs: POLL_MS });
+  const shares = new SharePanel(id, { api, attempt });
   const update = () => {
     checkpoints.setState(state);
     clear(stateEl).append(stateBadge(state));
@@ -317,6 +327,7 @@ async function sessionView(id) {
       ),
     ),
     children.el,
+    shares.el,
     transcriptEl,
     inputForm,
   );
@@ -453,5 +464,6 @@ async function providersView() {
 }
 
 document.getElementById('sign-out').addEventListener('click', () => signOut());
+mountNotify(nav, api, flash);
 window.addEventListener('hashchange', route);
 route();

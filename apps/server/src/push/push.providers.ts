@@ -1,0 +1,32 @@
+import type { Provider } from '@nestjs/common';
+import type { JelmoreConfig } from '../config/jelmore.config';
+import { LOCAL_PRINCIPAL } from '../auth/api-keys.service';
+import { PushActions } from './push-actions';
+import { PushKeys } from './push-keys';
+import { PushRecords } from './push-records';
+import { PushSender } from './push-sender';
+import { PUSH_OPTIONS, type PushOptions } from './push.constants';
+import { PushService } from './push.service';
+
+export { PushController } from './push.controller';
+
+/** Web Push fed by committed events; in the app module, beside SessionsService. */
+export function pushProviders(config: JelmoreConfig): Provider[] {
+  const options: PushOptions = {
+    ...config.push,
+    dataDir: config.dataDir,
+    clustered: !!config.redisUrl,
+    // Without keys every caller is the local admin.
+    adminOwners: config.apiKeys.length
+      ? config.apiKeys.filter((k) => k.admin).map((k) => k.id)
+      : [LOCAL_PRINCIPAL.id],
+  };
+  return [
+    { provide: PUSH_OPTIONS, useValue: options },
+    PushKeys,
+    PushRecords,
+    PushSender,
+    PushActions,
+    PushService,
+  ];
+}

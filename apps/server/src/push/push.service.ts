@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import type { Subscription } from 'rxjs';
+import { NotFoundError, type SessionEvent } from '@jelmore/contracts';
+import { type CommittedBatch, SessionsService } from '@jelmore/sessions';
+import type { Principal } from '../auth/api-keys.service';
+import { PushActions } from './push-actions';
+import { checkSubscription } from './push-input';
+import { payloadFor, pushKindOf } from './push-payload';
+import { PushRecords, type PushSubscriptionRow } from './push-records';
+import { PushSender } from './push-sender';
+import { PUSH_OPTIONS, type PushOptions } from './push.constants';
+
+/** A subscription as the API shows it: its keys stay in the store. */
+export type PushSubscriptionView = Pick<
+  PushSubscriptionRow,
+  'id' | 'owner' | 'endpoint' | 'createdAt'
+>;
+
+/**
+ * Per-key push subscriptions, and the notifications of committed events: a permission request (with
+ * an action token per key told), a turn's result, a failure. Only the node that commits an event sees
+ * it, so each is sent once in a cluster; the session never waits for any of this.
+ */
+@Injectable()
+export class PushService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(PushService.name);
+  private subscription?: Subscription;
+
+  constructor(
+    @Inject(PUSH_OPTIONS) private readonly options: PushOptions,
+    private readonly records: PushRecords,
+    private readonly sessions: SessionsService,
+    private readonly actions: PushActions,
+    private readonly sender: PushSender,
+  ) {}
+
+  onModuleInit(): void {
+    this.subscription = this.sessions.committed$.subscribe((committed) => {
+      if (committed.batch === 'end' || !committed.batch.some((e) => pushKindOf(e))) return;
+      this.notify(committed).catch((err: unknown) =>
+        this.logger.error(
+          `Notifications of session ${committed.sessionId} not sent: ${String(err)}`,
+        ),
+      );
+    });
+  }
+
+  onModuleDestroy(): void {
+    this.subscription?.unsubscribe();
+  }
+
+  async subscribe(principal: Principal, raw: unknown): Promise<PushSubscriptionView> {
+    const input = checkSubscription(raw);
+    const row = await this.records.upsertSubscription({
+      id: `push_${randomUUID()}`,
+      owner: principal.id,
+      endpoint: input.endpoint,
+      ...input.keys,
+      createdAt: new Date().toISOString(),
+    });
+    this.logger.log(`Push subscription ${row.id} added for ${principal.id}`);
+    return view(row);
+  }
+
+  /** The caller's subscriptions; an admin's: every key's. */
+  async list(principal: Principal): Promise<PushSubscriptionView[]> {
+    const rows = await this.records.subscriptions(
+      principal.admin ? {} : { owners: [principal.id] },
+    );
+    return rows.map(view);
+  }
+
+  async remove(principal: Principal, id: string): Promise<PushSubscriptionView> {
+    const [row] = await this.records.subscriptions({ id });
+    // Another key's is as unknown as a missing one.
+    if (!row || (!principal.admin && row.owner !== principal.id)) {
+      throw new NotFoundError(`No push subscription '${id}'`);
+    }
+    await this.records.deleteSubscription(id);
+    return view(row);
+  }
+
+  private async notify({ sessionId, record, batch }: CommittedBatch): Promise<void> {
+    const events = (batch as SessionEvent[]).filter((e) => pushKindOf(e));
+    const session = record
+      ? { owner: record.owner, title: record.title ?? null }
+      : await this.records.session(sessionId);
+    if (!session) return;
+    // The session's key and the admin keys, which see every session.
+    const owners = [...new Set([session.owner, ...this.options.adminOwners])].filter(
+      (o): o is string => !!o,
+    );
+    const subscriptions = await this.records.subscriptions({ owners });
+    if (subscriptions.length === 0) return;
+    const byOwner = new Map<string, PushSubscriptionRow[]>();
+    for (const s of subscriptions) byOwner.set(s.owner!, [...(byOwner.get(s.owner!) ?? []), s]);
+    const sends: Array<Promise<boolean>> = [];
+    for (const event of events) {
+      for (const [owner, targets] of byOwner) {
+        const action =
+          event.type === 'permission_request'
+            ? await this.actions.issue(sessionId, event.requestId, owner)
+            : undefined;
+        const payload = payloadFor(event, { id: sessionId, title: session.title }, action);
+        sends.push(...targets.map((t) => this.sender.send(t, payload)));
+      }
+    }
+    await Promise.all(sends);
+  }
+}
+
+function view({ id, owner, endpoint, createdAt }: PushSubscriptionRow): PushSubscriptionView {
+  return { id, owner, endpoint, createdAt };
+}
