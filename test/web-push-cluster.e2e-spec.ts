@@ -43,6 +43,7 @@ describe('Web Push in a cluster', () => {
       JELMORE_VAPID_PRIVATE_KEY: vapid.privateKey,
       ANTHROPIC_BASE_URL: fakeUrl,
       ANTHROPIC_API_KEY: 'test-key-not-secret',
+      JELMORE_ALLOW_PRIVATE_NETWORKS: 'true',
       JELMORE_LOG_LEVEL: 'warn',
       // The fake push service's certificate, trusted as a real one's CA would be.
       NODE_EXTRA_CA_CERTS: tls.certFile,

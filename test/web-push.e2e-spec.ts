@@ -54,6 +54,8 @@ describe('Web Push (real server, Claude Code CLI, fake model API, fake push serv
         JELMORE_API_KEYS: `alice:${ALICE},bob:${BOB}`,
         JELMORE_PERMISSION_TIMEOUT_SECONDS: '600',
         JELMORE_PUSH_TOKEN_TTL_SECONDS: String(TTL_SECONDS),
+        // The fake push service is on loopback.
+        JELMORE_ALLOW_PRIVATE_NETWORKS: 'true',
       },
       fake: { script: directiveFirst() },
       imports: [pushClock],

@@ -21,8 +21,8 @@ export enum ErrorCode {
   ShareRevoked = 'SHARE_REVOKED',
   /** A share link's token presented as an API key: it opens the read-only share view, nothing else. */
   ShareTokenReadOnly = 'SHARE_TOKEN_READ_ONLY',
-  /** A key's webhook URL that names or resolves to a loopback, private or link-local address. */
-  WebhookUrlForbidden = 'WEBHOOK_URL_FORBIDDEN',
+  /** A URL a key registers (webhook, push endpoint) that names or resolves to a loopback, private or link-local address. */
+  PrivateAddress = 'PRIVATE_ADDRESS',
   /** An image or document block whose `data` is not base64. */
   InvalidBase64 = 'INVALID_BASE64',
   /** An attachment of a type the server takes for no turn (e.g. an executable), whatever it was called. */

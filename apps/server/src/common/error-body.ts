@@ -15,7 +15,7 @@ export function statusOf(code: ErrorCode): number {
     case ErrorCode.BaseRefNotFound:
     case ErrorCode.ExperimentNotFound:
     case ErrorCode.CacheNeedsReadOnly:
-    case ErrorCode.WebhookUrlForbidden:
+    case ErrorCode.PrivateAddress:
       return HttpStatus.BAD_REQUEST;
     case ErrorCode.InputRefused:
       return HttpStatus.UNPROCESSABLE_ENTITY;

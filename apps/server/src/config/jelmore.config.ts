@@ -133,6 +133,8 @@ export class JelmoreConfig {
    * addresses, CIDRs, loopback/linklocal/uniquelocal); unset: the connection's address is the client's.
    */
   trustProxy?: number | string[];
+  /** URLs a key registers (webhooks, push endpoints) may reach private networks. */
+  allowPrivateNetworks!: boolean;
   @ValidateNested() @Type(() => ClaudeConfig) claude!: ClaudeConfig;
   @ValidateNested() @Type(() => OpencodeConfig) opencode!: OpencodeConfig;
   @ValidateNested() @Type(() => ScriptedConfig) scripted!: ScriptedConfig;
@@ -154,7 +156,6 @@ export class JelmoreConfig {
   webhookRetryBaseMs!: number;
   webhookMaxAttempts!: number;
   webhookTimeoutMs!: number;
-  webhookAllowPrivateNetworks!: boolean;
   cacheMaxBytes!: number;
   /** With it every committed event is also published to NATS JetStream; unset, nothing is. */
   natsUrl?: string;

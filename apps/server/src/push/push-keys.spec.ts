@@ -15,6 +15,7 @@ describe('PushKeys', () => {
     dataDir: join(dir, 'data'),
     clustered: false,
     adminOwners: [],
+    allowPrivateNetworks: false,
     ...more,
   });
 

@@ -1,5 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Agent } from 'node:https';
 import { sendNotification, WebPushError } from 'web-push';
+import { isPrivateAddress, publicLookup } from '../common/outbound-network';
 import { PushKeys } from './push-keys';
 import type { PushPayload } from './push-payload';
 import { PushRecords, type PushSubscriptionRow } from './push-records';
@@ -13,6 +15,7 @@ import { PUSH_OPTIONS, type PushOptions } from './push.constants';
 @Injectable()
 export class PushSender {
   private readonly logger = new Logger(PushSender.name);
+  private readonly publicAgent = new Agent({ lookup: publicLookup });
 
   constructor(
     @Inject(PUSH_OPTIONS) private readonly options: PushOptions,
@@ -22,6 +25,11 @@ export class PushSender {
 
   async send(subscription: PushSubscriptionRow, payload: PushPayload): Promise<boolean> {
     try {
+      const endpoint = new URL(subscription.endpoint);
+      const literal = endpoint.hostname.replace(/^\[(.*)\]$/, '$1');
+      if (!this.options.allowPrivateNetworks && isPrivateAddress(literal)) {
+        throw new Error(`${literal} is a private address`);
+      }
       await sendNotification(
         {
           endpoint: subscription.endpoint,
@@ -35,6 +43,8 @@ export class PushSender {
           urgency: payload.kind === 'permission_request' ? 'high' : 'normal',
           timeout: this.options.timeoutMs,
           contentEncoding: 'aes128gcm',
+          // Checked when the socket connects too: a name may resolve inside after it was registered.
+          ...(this.options.allowPrivateNetworks ? {} : { agent: this.publicAgent }),
         },
       );
       return true;

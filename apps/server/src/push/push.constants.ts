@@ -11,4 +11,6 @@ export interface PushOptions extends PushConfig {
   clustered: boolean;
   /** API keys that are told of every key's sessions. */
   adminOwners: string[];
+  /** Endpoints may be on loopback or private networks (JELMORE_ALLOW_PRIVATE_NETWORKS). */
+  allowPrivateNetworks: boolean;
 }

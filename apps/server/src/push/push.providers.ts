@@ -16,6 +16,7 @@ export function pushProviders(config: JelmoreConfig): Provider[] {
     ...config.push,
     dataDir: config.dataDir,
     clustered: !!config.redisUrl,
+    allowPrivateNetworks: config.allowPrivateNetworks,
     // Without keys every caller is the local admin.
     adminOwners: config.apiKeys.length
       ? config.apiKeys.filter((k) => k.admin).map((k) => k.id)

@@ -5,6 +5,7 @@ import { NotFoundError, type SessionEvent } from '@jelmore/contracts';
 import { type CommittedBatch, SessionsService } from '@jelmore/sessions';
 import type { Principal } from '../auth/api-keys.service';
 import { PushActions } from './push-actions';
+import { privateAddressOf, privateAddressRefused } from '../common/outbound-network';
 import { checkSubscription } from './push-input';
 import { payloadFor, pushKindOf } from './push-payload';
 import { PushRecords, type PushSubscriptionRow } from './push-records';
@@ -52,6 +53,10 @@ export class PushService implements OnModuleInit, OnModuleDestroy {
 
   async subscribe(principal: Principal, raw: unknown): Promise<PushSubscriptionView> {
     const input = checkSubscription(raw);
+    const inside = this.options.allowPrivateNetworks
+      ? undefined
+      : await privateAddressOf(new URL(input.endpoint));
+    if (inside) throw privateAddressRefused('endpoint', inside);
     const row = await this.records.upsertSubscription({
       id: `push_${randomUUID()}`,
       owner: principal.id,

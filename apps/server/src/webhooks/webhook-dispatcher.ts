@@ -6,7 +6,7 @@ import {
   OnApplicationBootstrap,
 } from '@nestjs/common';
 import { WebhookRecords, type DeliveryRow, type WebhookRow } from './webhook-records';
-import { postWebhook } from './webhook-network';
+import { postOutbound } from '../common/outbound-network';
 import { signatureHeader } from './webhook-signature';
 import { configWebhooks, WEBHOOKS_OPTIONS, type WebhooksOptions } from './webhooks.constants';
 
@@ -133,7 +133,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   /** The receiver's status; throws when it cannot be reached or answers nothing in time. */
   private post(delivery: DeliveryRow, webhook: WebhookRow): Promise<number> {
     const signature = signatureHeader(webhook.secret, delivery.body, Math.floor(this.now() / 1000));
-    return postWebhook(new URL(webhook.url), {
+    return postOutbound(new URL(webhook.url), {
       headers: {
         'content-type': 'application/json',
         'user-agent': 'Jelmore-Webhooks',

@@ -6,7 +6,7 @@ import { type CommittedBatch, SessionsService } from '@jelmore/sessions';
 import type { Principal } from '../auth/api-keys.service';
 import { WebhookDispatcher } from './webhook-dispatcher';
 import { checkWebhookTarget, webhookEventOf } from './webhook-events';
-import { privateAddressOf } from './webhook-network';
+import { privateAddressOf, privateAddressRefused } from '../common/outbound-network';
 import {
   type DeliveryRow,
   type NewDelivery,
@@ -59,11 +59,7 @@ export class WebhooksService implements OnModuleInit, OnModuleDestroy {
       ? undefined
       : await privateAddressOf(new URL(target.url));
     if (inside) {
-      throw new JelmoreError(
-        ErrorCode.WebhookUrlForbidden,
-        `url reaches ${inside}, a loopback, private or link-local address (the operator may allow these: JELMORE_WEBHOOK_ALLOW_PRIVATE_NETWORKS)`,
-        { field: 'url' },
-      );
+      throw privateAddressRefused('url', inside);
     }
     const row: WebhookRow = {
       id: `wh_${randomUUID()}`,

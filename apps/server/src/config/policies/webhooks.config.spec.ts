@@ -7,7 +7,7 @@ describe('loadWebhooks', () => {
     webhookRetryBaseMs: 10_000,
     webhookMaxAttempts: 3,
     webhookTimeoutMs: 10_000,
-    webhookAllowPrivateNetworks: false,
+    allowPrivateNetworks: false,
   };
   const hook = {
     url: 'https://example.com/hook',

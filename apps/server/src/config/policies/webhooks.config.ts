@@ -24,7 +24,7 @@ export function loadWebhooks(
     webhookRetryBaseMs: number;
     webhookMaxAttempts: number;
     webhookTimeoutMs: number;
-    webhookAllowPrivateNetworks: boolean;
+    allowPrivateNetworks: boolean;
   },
   file: Record<string, unknown>,
   fileName = 'JELMORE_CONFIG',
@@ -46,6 +46,6 @@ export function loadWebhooks(
     retryBaseMs: settings.webhookRetryBaseMs,
     maxAttempts: settings.webhookMaxAttempts,
     timeoutMs: settings.webhookTimeoutMs,
-    allowPrivateNetworks: settings.webhookAllowPrivateNetworks,
+    allowPrivateNetworks: settings.allowPrivateNetworks,
   };
 }

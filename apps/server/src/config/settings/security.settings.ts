@@ -1,4 +1,13 @@
-import { IsArray, IsIn, IsInt, IsObject, IsOptional, IsString, Min } from 'class-validator';
+import {
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Min,
+} from 'class-validator';
 import { parseSetting, type SettingsTable } from '@jelmore/contracts';
 
 /** Who may call the server, how often, and what its agents may reach. */
@@ -74,6 +83,15 @@ export const SECURITY_SETTINGS: SettingsTable = {
     rules: [IsOptional()],
     description:
       'Proxies whose `X-Forwarded-For` names the client (REST and Socket.IO): a hop count, or addresses, CIDRs, `loopback`, `linklocal`, `uniquelocal`, comma-separated. Set it behind an ingress or load balancer.',
+  },
+  allowPrivateNetworks: {
+    env: 'JELMORE_ALLOW_PRIVATE_NETWORKS',
+    file: 'allow_private_networks',
+    parse: parseSetting.bool,
+    default: false,
+    rules: [IsBoolean()],
+    description:
+      'URLs an API key registers (webhooks, push endpoints) may reach loopback, private and link-local addresses (a cloud metadata service); off, `400 PRIVATE_ADDRESS`, checked again on connect.',
   },
   rateLimitWindowSeconds: {
     env: 'JELMORE_RATE_LIMIT_WINDOW_SECONDS',

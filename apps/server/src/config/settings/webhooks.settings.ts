@@ -1,4 +1,4 @@
-import { IsBoolean, IsInt, Min } from 'class-validator';
+import { IsInt, Min } from 'class-validator';
 import { parseSetting, type SettingsTable } from '@jelmore/contracts';
 
 /** How webhook deliveries are sent and retried (docs/webhooks.md); the webhooks are `webhooks` of the file. */
@@ -27,14 +27,5 @@ export const WEBHOOK_SETTINGS: SettingsTable = {
     default: 10_000,
     rules: [IsInt(), Min(1)],
     description: 'A receiver that has not answered in this many ms fails the attempt.',
-  },
-  webhookAllowPrivateNetworks: {
-    env: 'JELMORE_WEBHOOK_ALLOW_PRIVATE_NETWORKS',
-    file: 'webhook_allow_private_networks',
-    parse: parseSetting.bool,
-    default: false,
-    rules: [IsBoolean()],
-    description:
-      "A key's webhook may reach loopback, private and link-local addresses (a cloud's metadata service); off, they get `WEBHOOK_URL_FORBIDDEN`, also at delivery. See [Webhooks](webhooks.md).",
   },
 };

@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isPrivateAddress, postWebhook, privateAddressOf } from './webhook-network';
+import { isPrivateAddress, postOutbound, privateAddressOf } from './outbound-network';
 
-describe('webhook network guard', () => {
+describe('outbound network guard', () => {
   it.each([
     '127.0.0.1',
     '10.1.2.3',
@@ -36,7 +36,7 @@ describe('webhook network guard', () => {
     expect(await privateAddressOf(new URL('http://no-such-host.invalid/hook'))).toBeUndefined();
   });
 
-  describe('postWebhook', () => {
+  describe('postOutbound', () => {
     let server: Server;
     let port = 0;
     const hits: string[] = [];
@@ -52,7 +52,7 @@ describe('webhook network guard', () => {
     afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
     const post = (url: string, publicOnly: boolean) =>
-      postWebhook(new URL(url), {
+      postOutbound(new URL(url), {
         headers: { 'content-type': 'application/json' },
         body: '{}',
         signal: AbortSignal.timeout(5_000),

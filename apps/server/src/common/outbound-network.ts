@@ -2,9 +2,10 @@ import { lookup, promises as dns } from 'node:dns';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { ErrorCode, JelmoreError } from '@jelmore/contracts';
 
 /**
- * Addresses a key's webhook may not reach: this machine, private and link-local networks (a cloud's
+ * Addresses a URL an API key registers (a webhook, a push endpoint) may not reach: this machine, private and link-local networks (a cloud's
  * metadata service is at 169.254.169.254), shared and reserved ranges. IPv4-mapped IPv6 addresses
  * are checked as their IPv4 address by BlockList itself.
  */
@@ -51,9 +52,18 @@ export async function privateAddressOf(url: URL): Promise<string | undefined> {
   return addresses.find((a) => isPrivateAddress(a.address))?.address;
 }
 
-/** dns.lookup for the sockets of a key's webhook: checked at connect time, so a name that changes
+/** The 400 for a registered URL that reaches `address` (`field` names the URL's field). */
+export function privateAddressRefused(field: string, address: string): JelmoreError {
+  return new JelmoreError(
+    ErrorCode.PrivateAddress,
+    `${field} reaches ${address}, a loopback, private or link-local address (the operator may allow these: JELMORE_ALLOW_PRIVATE_NETWORKS)`,
+    { field },
+  );
+}
+
+/** dns.lookup for the sockets of a URL a key registered (webhook, push endpoint): checked at connect time, so a name that changes
  * its address after the webhook was created (DNS rebinding) is refused too. */
-const publicLookup: LookupFunction = (hostname, options, callback) => {
+export const publicLookup: LookupFunction = (hostname, options, callback) => {
   lookup(hostname, { ...options, all: true }, (err, addresses) => {
     if (err) return callback(err, '');
     const inside = addresses.find((a) => isPrivateAddress(a.address));
@@ -68,16 +78,16 @@ const publicLookup: LookupFunction = (hostname, options, callback) => {
   });
 };
 
-export interface WebhookPost {
+export interface OutboundPost {
   headers: Record<string, string>;
   body: string;
   signal: AbortSignal;
-  /** Refuse private addresses (a key's webhook; the operator's are trusted). */
+  /** Refuse private addresses (a URL a key registered; the operator's own are trusted). */
   publicOnly: boolean;
 }
 
 /** POSTs and resolves with the receiver's status; the answer's body is drained and dropped. */
-export function postWebhook(url: URL, post: WebhookPost): Promise<number> {
+export function postOutbound(url: URL, post: OutboundPost): Promise<number> {
   const host = hostOf(url);
   if (post.publicOnly && isIP(host) && isPrivateAddress(host)) {
     return Promise.reject(new Error(`${host} is a private address`));
