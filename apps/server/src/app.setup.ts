@@ -6,6 +6,7 @@ import helmet from 'helmet';
 import { ApiKeysService, bearerToken } from './auth/api-keys.service';
 import { DelegationEndpoint } from './mcp/delegation-endpoint';
 import { bodyParsers } from './common/body-parsers';
+import { replyJsonDirectly } from './common/json-reply';
 import { REQUEST_LOGGER } from './common/request-logging';
 import { createValidationPipe } from './common/validation';
 import { JelmoreConfig } from './config/jelmore.config';
@@ -31,9 +32,11 @@ export function configureApp(app: INestApplication): void {
   const config = app.get(JelmoreConfig);
   const messageLimit = maxMessageBytes(config.maxTurnAttachmentBytes);
   // Before anything reads req.ip: the request log, the failed-login limit, the per-address throttle.
-  if (config.trustProxy !== undefined) {
-    (app.getHttpAdapter().getInstance() as Application).set('trust proxy', config.trustProxy);
-  }
+  const express = app.getHttpAdapter().getInstance() as Application;
+  if (config.trustProxy !== undefined) express.set('trust proxy', config.trustProxy);
+  // Helmet would only remove the header again.
+  express.disable('x-powered-by');
+  replyJsonDirectly(app.getHttpAdapter());
   app.use(app.get<RequestHandler>(REQUEST_LOGGER));
   // A delegating agent calls this node's MCP server on the port it listens on.
   app.get(DelegationEndpoint).attach(app.getHttpServer() as Server);

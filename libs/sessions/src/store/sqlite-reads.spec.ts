@@ -1,6 +1,6 @@
 import Sqlite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import { SqliteReads } from './sqlite-reads';
+import { rowMaker, SqliteReads } from './sqlite-reads';
 
 interface Db {
   t: { id: string; n: number | null; note: string | null };
@@ -35,5 +35,18 @@ describe('SqliteReads', () => {
     ]);
     // The same SQL twice (other parameters), and another statement.
     expect(prepare).toHaveBeenCalledTimes(2);
+  });
+
+  it('makes rows whatever the column names: quotes, a duplicate (the last wins), __proto__', () => {
+    expect(rowMaker(['a"b', "c'd", 'e\\f\n', 'x', 'x'])([1, 2, 3, 4, 5])).toEqual({
+      'a"b': 1,
+      "c'd": 2,
+      'e\\f\n': 3,
+      x: 5,
+    });
+    const row = rowMaker(['id', '__proto__'])(['a', { polluted: true }]);
+    expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
+    expect(Object.keys(row)).toEqual(['id', '__proto__']);
+    expect((row as { polluted?: boolean }).polluted).toBeUndefined();
   });
 });
