@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { loadSettingsTable, type SettingsTable } from '@jelmore/contracts';
 import { type MiddlewareOptions, SecretRedactor, SecretValues } from '@jelmore/sessions';
 import { MIDDLEWARE_SETTINGS } from '../settings/middleware.settings';
+import { loadPolicySettings } from './policy-settings';
 import { invalid, objectOf } from './routing.config';
 
 /** Longest prompt prefix or suffix, in characters. */
@@ -26,10 +26,7 @@ export function loadMiddleware(
       objectOf(section.prompt, `${at}.prompt`, ['prefix', 'suffix']);
   }
   // The rows are `custom` in the server's table (its loader skips them): loaded here, by the same rules.
-  const rows: SettingsTable = Object.fromEntries(
-    Object.entries(MIDDLEWARE_SETTINGS).map(([field, row]) => [field, { ...row, custom: false }]),
-  );
-  const { values, where } = loadSettingsTable(rows, env, file, fileName);
+  const { values, where } = loadPolicySettings(MIDDLEWARE_SETTINGS, env, file, fileName);
   if (typeof values.redactSecrets !== 'boolean') {
     throw invalid(
       where.redactSecrets,

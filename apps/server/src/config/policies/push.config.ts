@@ -1,7 +1,7 @@
 import { createECDH } from 'node:crypto';
-import { loadSettingsTable } from '@jelmore/contracts';
 import { ConfigError } from '../config-error';
 import { PUSH_SETTINGS } from '../settings/push.settings';
+import { loadPolicySettings } from './policy-settings';
 
 /** A VAPID key pair, base64url as browsers and web-push take it. */
 export interface VapidKeys {
@@ -23,19 +23,11 @@ export function loadPush(
   file: Record<string, unknown>,
   fileName = 'JELMORE_CONFIG',
 ): PushConfig {
-  const table = Object.fromEntries(
-    Object.entries(PUSH_SETTINGS).map(([k, s]) => [k, { ...s, custom: false }]),
-  );
-  const { values, where } = loadSettingsTable(table, env, file, fileName);
-  const int = (field: string): number => {
-    const value = values[field];
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-      throw new ConfigError(
-        `Invalid configuration: ${where[field]} must be a positive integer (got ${JSON.stringify(value)})`,
-      );
-    }
-    return value;
-  };
+  const {
+    values,
+    where,
+    positiveInt: int,
+  } = loadPolicySettings(PUSH_SETTINGS, env, file, fileName);
   const subject = values.vapidSubject;
   if (typeof subject !== 'string' || !/^(mailto:[^\s@]+@\S+|https:\/\/\S+)$/.test(subject)) {
     throw new ConfigError(

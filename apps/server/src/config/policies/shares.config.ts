@@ -1,8 +1,8 @@
-import { loadSettingsTable } from '@jelmore/contracts';
 import { SecretValues } from '@jelmore/sessions';
 import { ConfigError } from '../config-error';
 import { SHARE_SETTINGS } from '../settings/shares.settings';
 import { apiKeyValues } from './middleware.config';
+import { loadPolicySettings } from './policy-settings';
 
 /** Share links (docs/shares.md): their lifetimes and the origin their URLs name. */
 export interface SharesConfig {
@@ -20,19 +20,11 @@ export function loadShares(
   file: Record<string, unknown>,
   fileName = 'JELMORE_CONFIG',
 ): SharesConfig {
-  const table = Object.fromEntries(
-    Object.entries(SHARE_SETTINGS).map(([k, s]) => [k, { ...s, custom: false }]),
-  );
-  const { values, where } = loadSettingsTable(table, env, file, fileName);
-  const int = (field: string): number => {
-    const value = values[field];
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-      throw new ConfigError(
-        `Invalid configuration: ${where[field]} must be a positive integer (got ${JSON.stringify(value)})`,
-      );
-    }
-    return value;
-  };
+  const {
+    values,
+    where,
+    positiveInt: int,
+  } = loadPolicySettings(SHARE_SETTINGS, env, file, fileName);
   const defaultTtlSeconds = int('shareDefaultTtlSeconds');
   const maxTtlSeconds = int('shareMaxTtlSeconds');
   if (defaultTtlSeconds > maxTtlSeconds) {
