@@ -4,7 +4,7 @@ import { Api, ApiError, SessionFeed } from './api.js';
 import { AttachmentTray } from './attachments.js';
 import { Checkpoints, sessionLineage } from './checkpoints.js';
 import { ChildrenPanel, isChild, sessionTree, treeCell, treeRows } from './children.js';
-import { clear, formatAge, formatCost, h, stateBadge } from './dom.js';
+import { addUsage, clear, formatAge, formatCost, h, stateBadge } from './dom.js';
 import { mountNotify } from './push.js';
 import { SharePanel, sharedTokenFromPath, sharedView } from './share.js';
 import { Transcript } from './transcript.js';
@@ -348,12 +348,7 @@ async function sessionView(id) {
         transcript.add(event);
         children.onEvent(event);
         if (event.type === 'status') state = event.to;
-        // Estimated figures (live, per model call) are followed by the turn's own: count only those.
-        if (event.type === 'usage' && !event.estimated) {
-          usage.inputTokens += event.inputTokens;
-          usage.outputTokens += event.outputTokens;
-          usage.costUsd = Math.round((usage.costUsd + event.costUsd) * 1e9) / 1e9;
-        }
+        addUsage(usage, event);
       }
       update();
     },

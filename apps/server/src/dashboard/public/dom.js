@@ -41,6 +41,17 @@ export function formatCost(usd) {
   return usd < 0.01 ? `$${usd.toFixed(6).replace(/0+$/, '')}` : `$${usd.toFixed(4)}`;
 }
 
+/**
+ * Adds a `usage` event to a session's running `usage` ({ inputTokens, outputTokens, costUsd }).
+ * Estimated figures (live, per model call) are followed by the turn's own: only those count.
+ */
+export function addUsage(usage, event) {
+  if (event.type !== 'usage' || event.estimated) return;
+  usage.inputTokens += event.inputTokens;
+  usage.outputTokens += event.outputTokens;
+  usage.costUsd = Math.round((usage.costUsd + event.costUsd) * 1e9) / 1e9;
+}
+
 export function formatDuration(ms) {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }

@@ -1,7 +1,7 @@
 // Read-only share links: the panel on a session page that makes, copies, lists and revokes them, and
 // the page a link opens (/share/<token>): the transcript, live, with no key and nothing to press.
 import { ApiError } from './api.js';
-import { clear, formatAge, formatCost, h, stateBadge, summarizeInput } from './dom.js';
+import { addUsage, clear, formatAge, formatCost, h, stateBadge, summarizeInput } from './dom.js';
 import { Transcript } from './transcript.js';
 
 const TERMINAL = new Set(['terminated', 'failed']);
@@ -194,11 +194,7 @@ export function sharedView(main, token, flash) {
         for (const event of events) {
           transcript.add(event);
           if (event.type === 'status') state = event.to;
-          if (event.type === 'usage' && !event.estimated) {
-            usage.inputTokens += event.inputTokens;
-            usage.outputTokens += event.outputTokens;
-            usage.costUsd = Math.round((usage.costUsd + event.costUsd) * 1e9) / 1e9;
-          }
+          addUsage(usage, event);
         }
         update();
       },
