@@ -22,6 +22,14 @@ export * from './sessions.options';
 export * from './sessions.service';
 export * from './sessions.types';
 export * from './store/session-record';
+// Rows of the tables the server's own records (webhooks, push, shares) read and write.
+export type {
+  PushSubscriptionsTable,
+  PushTokensTable,
+  SharesTable,
+  WebhookDeliveriesTable,
+  WebhooksTable,
+} from './store/schema';
 export * from './store/session-store';
 export * from './store/store-connection';
 export * from './workspace';

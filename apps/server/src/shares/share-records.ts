@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { StoreConnection } from '@jelmore/sessions';
+import type { Selectable } from 'kysely';
+import { type SharesTable, StoreConnection } from '@jelmore/sessions';
 
 /** A share link as stored: never its token, only the token's hash. */
 export interface ShareRow {
@@ -68,15 +69,7 @@ export class ShareRecords {
   }
 }
 
-function toShare(r: {
-  id: string;
-  token_hash: string;
-  session_id: string;
-  owner: string | null;
-  created_at: string;
-  expires_at: string;
-  revoked_at: string | null;
-}): ShareRow {
+function toShare(r: Selectable<SharesTable>): ShareRow {
   return {
     id: r.id,
     tokenHash: r.token_hash,

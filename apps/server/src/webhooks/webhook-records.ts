@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { StoreConnection } from '@jelmore/sessions';
+import type { Selectable } from 'kysely';
+import { StoreConnection, type WebhookDeliveriesTable } from '@jelmore/sessions';
 import type { WebhookEvent } from './webhook-events';
 
 /** A per-key webhook as stored (the secret stays in the row: it signs every delivery). */
@@ -226,21 +227,7 @@ export class WebhookRecords {
   }
 }
 
-function toDelivery(r: {
-  id: string;
-  webhook_id: string;
-  session_id: string;
-  seq: number;
-  event: string;
-  body: string;
-  state: string;
-  attempts: number;
-  next_attempt_at: string;
-  last_status: number | null;
-  last_error: string | null;
-  created_at: string;
-  updated_at: string;
-}): DeliveryRow {
+function toDelivery(r: Selectable<WebhookDeliveriesTable>): DeliveryRow {
   return {
     id: r.id,
     webhookId: r.webhook_id,
