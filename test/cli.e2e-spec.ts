@@ -260,6 +260,60 @@ describe('the jelmore CLI against the real server (Claude Code CLI, fake model A
     });
   });
 
+  it('share prints a link that follow-share follows without a key; shares lists, unshare revokes', async () => {
+    const session = await api.createSession({ query: 'share me' });
+    const shared = await jelmore(['share', session.id, '--expires', '600'], env);
+    expect(shared.code).toBe(0);
+    const link = shared.stdout.trimEnd();
+    expect(link).toMatch(new RegExp(`^${server.url}/share/jls_[\\w-]+$`));
+    const shareId = /^(shr_\S+) · expires \S+Z · revoke: jelmore unshare --session /.exec(
+      shared.stderr,
+    )![1];
+
+    // No key and no server: the link is all it takes.
+    const follow = new Cli(['follow-share', link]);
+    await follow.waitFor('stdout', /Echo: share me/);
+    expect(follow.stderr.split('\n')[0]).toMatch(
+      new RegExp(`^shared session ${session.id} · claude · claude-sonnet-5-5 · \\w+ · share me$`),
+    );
+    const listed = await jelmore(['shares', session.id], env);
+    expect(listed.stdout.split('\n').slice(0, 2)).toEqual([
+      expect.stringMatching(/^ID +STATUS +CREATED +EXPIRES$/),
+      expect.stringMatching(new RegExp(`^${shareId} +active +\\d+ s ago +\\S+Z$`)),
+    ]);
+    // Ctrl-C stops a follower, leaving the session as it is.
+    const stopped = new Cli(['follow-share', link]);
+    await stopped.waitFor('stdout', /Echo: share me/);
+    stopped.child.kill('SIGINT');
+    expect(await stopped.exited).toBe(0);
+    expect(stopped.stderr.trimEnd().split('\n').at(-1)).toMatch(
+      new RegExp(`^stopped: session ${session.id} \\w+ · \\d+ in / \\d+ out tokens`),
+    );
+    await api.send(session.id, 'and more');
+    await follow.waitFor('stdout', /Echo: and more/);
+    const revoked = await jelmore(['unshare', '--session', session.id, '--id', shareId], env);
+    expect(revoked).toMatchObject({ code: 0, stdout: `${shareId} revoked\n` });
+    expect(await follow.exited).toBe(1);
+    expect(follow.stdout).toBe('Echo: share me\nEcho: and more\n');
+    expect(follow.stderr).toContain('jelmore: SHARE_REVOKED: This share link was revoked\n');
+
+    // Another link, by its token on --server, replays the ended session and ends with it.
+    const again = JSON.parse((await jelmore(['--json', 'share', session.id], env)).stdout) as {
+      token: string;
+      url: string;
+    };
+    await api.terminate(session.id);
+    const replay = await jelmore(['--server', server.url, 'follow-share', again.token]);
+    expect(replay).toMatchObject({ code: 0, stdout: 'Echo: share me\nEcho: and more\n' });
+    expect(replay.stderr.trimEnd().split('\n').at(-1)).toMatch(
+      new RegExp(`^session ${session.id} terminated · \\d+ in / \\d+ out tokens`),
+    );
+    expect((await jelmore(['unshare', again.url], env)).stdout).toMatch(/^shr_\S+ revoked\n$/);
+    const refused = await jelmore(['follow-share', again.url]);
+    expect(refused).toMatchObject({ code: 1, stdout: '' });
+    expect(refused.stderr).toBe('jelmore: SHARE_REVOKED: This share link was revoked\n');
+  });
+
   it('fails with the error code and a hint: no key, an unknown session, no server', async () => {
     const noKey = await jelmore(['ls'], { JELMORE_SERVER: server.url });
     expect(noKey.code).toBe(1);

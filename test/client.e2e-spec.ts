@@ -7,6 +7,7 @@ import {
   imageBlock,
   JelmoreClient,
   JelmoreClientError,
+  openShare,
   type SessionEventStream,
 } from '@jelmore/client';
 import { FakeAnthropicServer } from './fixtures/fake-anthropic';
@@ -29,6 +30,19 @@ async function drain(
   for await (const event of stream) {
     seen.push(event);
     await on(event, seen);
+  }
+  return seen;
+}
+
+/** Reads a share's follow to its end, as `drain` does a stream. */
+async function drainShare(
+  events: AsyncIterable<SessionEvent>,
+  on: (event: SessionEvent) => Promise<void> | void = () => {},
+): Promise<SessionEvent[]> {
+  const seen: SessionEvent[] = [];
+  for await (const event of events) {
+    seen.push(event);
+    await on(event);
   }
   return seen;
 }
@@ -344,6 +358,79 @@ describe('@jelmore/client against the real server (Claude Code CLI, fake model A
         branchKept: false,
       });
     }
+  });
+
+  it('makes share links; one follows the session live without a key; the owner lists and revokes them', async () => {
+    const api = client();
+    const session = await api.createSession({ query: '[[slow 6]]' });
+    const made = await api.createShare(session.id, { expiresInSeconds: 600 });
+    expect(made).toMatchObject({ sessionId: session.id, status: 'active', revokedAt: null });
+    expect(made.url).toBe(`${server.url}/share/${made.token}`);
+    const share = await JelmoreClient.openShare(made.url);
+    expect(share.session).toMatchObject({ id: session.id, share: { id: made.id } });
+    expect(share.session).not.toHaveProperty('cwd');
+
+    // Live: the owner sends a second turn after the first result, and terminates after the second.
+    const followed: SessionEvent[] = [];
+    for await (const event of share.follow()) {
+      followed.push(event);
+      if (event.type !== 'result') continue;
+      if (count(followed, 'result') === 1) await api.send(session.id, 'second turn');
+      else await api.terminate(session.id);
+    }
+    expectContiguous(followed);
+    expect(followed.at(-1)).toMatchObject({ type: 'status', to: 'terminated' });
+    expect(followed.filter((e) => e.type === 'result').at(-1)).toMatchObject({
+      text: 'Echo: second turn',
+    });
+    const seqs = (events: SessionEvent[]) => events.map((e) => e.seq);
+    expect(seqs(await share.events())).toEqual(seqs(followed));
+    expect(seqs(await api.events(session.id))).toEqual(seqs(followed));
+    // From the end of an ended session, a follow ends at once.
+    expect(await drainShare(share.follow({ after: followed.length }))).toEqual([]);
+
+    const second = await api.createShare(session.id);
+    const listed = await api.listShares(session.id);
+    expect(listed.map((s) => [s.id, s.status])).toEqual([
+      [made.id, 'active'],
+      [second.id, 'active'],
+    ]);
+    expect(listed.some((s) => 'token' in s || 'url' in s)).toBe(false);
+    const bob = client({ apiKey: BOB });
+    await expectCode(bob.listShares(session.id), 'SESSION_NOT_FOUND', 404);
+    await expectCode(bob.revokeShare(made.token), 'SHARE_NOT_FOUND', 404);
+    await expectCode(client({ apiKey: made.token }).listSessions(), 'SHARE_TOKEN_READ_ONLY', 403);
+    await expectCode(
+      api.createShare(session.id, { expiresInSeconds: 0 }),
+      'VALIDATION_FAILED',
+      400,
+    );
+
+    expect(await api.revokeShare(made.token)).toMatchObject({ id: made.id, status: 'revoked' });
+    expect(await api.revokeShare(session.id, second.id)).toMatchObject({
+      id: second.id,
+      status: 'revoked',
+    });
+    await expectCode(JelmoreClient.openShare(made.url), 'SHARE_REVOKED', 410);
+    await expectCode(share.events(), 'SHARE_REVOKED', 410);
+    await expectCode(openShare(server.url, { token: 'jls_unknown' }), 'SHARE_NOT_FOUND', 404);
+  });
+
+  it('a follow of a running session ends with SHARE_REVOKED when its link is revoked', async () => {
+    const api = client();
+    const session = await api.createSession({ query: '[[slow 60]]' });
+    const made = await api.createShare(session.id);
+    const share = await openShare(made.url);
+    const seen: SessionEvent[] = [];
+    const followed = drainShare(share.follow(), async (event) => {
+      seen.push(event);
+      if (event.type === 'assistant' && count(seen, 'assistant') === 1) {
+        await api.revokeShare(made.token);
+      }
+    });
+    await expectCode(followed, 'SHARE_REVOKED');
+    expect(count(seen, 'assistant')).toBeLessThan(60);
+    await api.terminate(session.id);
   });
 
   it('reports refused keys, missing sessions, unreachable servers and a second stream', async () => {

@@ -13,14 +13,20 @@ import type { Terminal } from './event-printer';
 import { formatAge, formatCost, oneLine, styleFor, table, wantsColor } from './format';
 import { addMcpConfigCommand } from './mcp-config.command';
 import { attachSession, runSession } from './session.commands';
+import { addShareCommands } from './share.commands';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:3000';
 
-interface GlobalOptions {
+export interface GlobalOptions {
   server: string;
   key?: string;
   json?: boolean;
 }
+
+/** Wraps a command's action: gives it a client, and turns a failure into a message and exit code 1. */
+export type WithClient = <A extends unknown[]>(
+  action: (client: JelmoreClient, opts: GlobalOptions, ...args: A) => Promise<number | void>,
+) => (...args: A) => Promise<void>;
 
 /** `--image` and `--file`, repeatable, on the commands that send a turn. */
 function withAttachmentOptions(command: Command): Command {
@@ -80,11 +86,9 @@ export function buildProgram(term: Terminal, env: NodeJS.ProcessEnv): Command {
   const printJson = (value: unknown) => print(JSON.stringify(value, null, 2));
 
   /** Runs an action with a client, and turns a failure into a message and exit code 1. */
-  const withClient =
-    <A extends unknown[]>(
-      action: (client: JelmoreClient, opts: GlobalOptions, ...args: A) => Promise<number | void>,
-    ) =>
-    async (...args: A) => {
+  const withClient: WithClient =
+    (action) =>
+    async (...args) => {
       const command = args[args.length - 1] as Command;
       const opts = command.optsWithGlobals<GlobalOptions>();
       const client = new JelmoreClient({ url: opts.server, apiKey: opts.key });
@@ -364,6 +368,7 @@ export function buildProgram(term: Terminal, env: NodeJS.ProcessEnv): Command {
       }),
     );
 
+  addShareCommands(program, { term, env, withClient });
   addMcpConfigCommand(program, term);
 
   return program;

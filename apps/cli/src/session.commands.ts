@@ -25,14 +25,14 @@ export interface StreamOutput {
  * Calls `handler` on each Ctrl-C instead of dying, for as long as the returned function is not
  * called. The count starts at 1.
  */
-function onCtrlC(handler: (count: number) => void): () => void {
+export function onCtrlC(handler: (count: number) => void): () => void {
   let count = 0;
   const listener = () => handler(++count);
   process.on('SIGINT', listener);
   return () => process.off('SIGINT', listener);
 }
 
-function printerFor(output: StreamOutput): EventPrinter {
+export function printerFor(output: StreamOutput): EventPrinter {
   const color = wantsColor(output.term.err, output.env);
   // The spinner redraws its line: only on a terminal, and never in JSON mode.
   const spinner =
@@ -42,7 +42,7 @@ function printerFor(output: StreamOutput): EventPrinter {
   return new EventPrinter(output.term, { color, spinner });
 }
 
-function emit(output: StreamOutput, printer: EventPrinter, event: SessionEvent): void {
+export function emit(output: StreamOutput, printer: EventPrinter, event: SessionEvent): void {
   if (output.json) output.term.out.write(`${JSON.stringify(event)}\n`);
   else printer.print(event);
 }

@@ -37,6 +37,14 @@ import {
   type RequestBody,
 } from './http-request';
 import { SessionEventStream, type StreamHost } from './session-event-stream';
+import {
+  openShare,
+  type CreatedShareLink,
+  type CreateShareOptions,
+  type OpenedShare,
+  type OpenShareOptions,
+  type ShareLink,
+} from './shared-session';
 
 /** The WS event for answering a permission request (kept for callers of the earlier constant). */
 export const PERMISSION_REPLY_EVENT = WsClientEvents.permissionReply;
@@ -264,6 +272,34 @@ export class JelmoreClient {
     this.streams.set(sessionId, stream);
     stream.start();
     return stream;
+  }
+
+  // ---- share links (docs/shares.md) ----
+
+  /** A read-only link of the session; the answer is the only one that shows its token and URL. */
+  createShare(sessionId: string, options: CreateShareOptions = {}): Promise<CreatedShareLink> {
+    return this.rest('POST', `${this.path(sessionId)}/shares`, { json: options });
+  }
+
+  /** The session's links, oldest first, without their tokens. */
+  listShares(sessionId: string): Promise<ShareLink[]> {
+    return this.rest('GET', `${this.path(sessionId)}/shares`);
+  }
+
+  /** Revokes a link by its token, or by its session and the id `listShares` shows; answers it. */
+  revokeShare(token: string): Promise<ShareLink>;
+  revokeShare(sessionId: string, shareId: string): Promise<ShareLink>;
+  revokeShare(tokenOrSessionId: string, shareId?: string): Promise<ShareLink> {
+    const path =
+      shareId === undefined
+        ? `/v1/shares/${encodeURIComponent(tokenOrSessionId)}`
+        : `${this.path(tokenOrSessionId)}/shares/${encodeURIComponent(shareId)}`;
+    return this.rest('DELETE', path);
+  }
+
+  /** Opens a share link without a key (no client needed): see `openShare`. */
+  static openShare(link: string, options?: OpenShareOptions): Promise<OpenedShare> {
+    return openShare(link, options);
   }
 
   // ---- attachments ----
