@@ -20,6 +20,11 @@ const MODEL = 'claude-sonnet-5-5';
 const QUERY = 'hello';
 /** Both sides wait this long before each create, so the warm side's refill is no advantage or cost. */
 const SETTLE_MS = 300;
+/**
+ * The floor's CLI waits as long as the pool's process did, up to this: a CLI is settled by then, and the
+ * pool's process waits through the floor's run too (uncapped, each round's wait would add to the next).
+ */
+const FLOOR_IDLE_MAX_MS = 3_000;
 
 const ms = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e6;
 const sleep = (delay: number) => new Promise((resolve) => setTimeout(resolve, delay));
@@ -31,19 +36,32 @@ async function sample(server: ServerUnderTest, name: string, labels: string): Pr
   return line ? Number(line.split(' ').pop()) : NaN;
 }
 
-async function waitForWarm(server: ServerUnderTest): Promise<void> {
+/**
+ * Resolves with the time the pool's process was first seen ready (`process.hrtime.bigint()`), polling
+ * every `everyMs`: started right after a hit, it tells how long the next hit's process waited idle.
+ */
+async function waitForWarm(server: ServerUnderTest, everyMs = 25): Promise<bigint> {
   const deadline = Date.now() + 60_000;
   while ((await sample(server, 'jelmore_warm_pool_ready', 'provider="claude"')) < 1) {
     if (Date.now() > deadline) throw new Error(`no warm Claude process ready:\n${server.log}`);
-    await sleep(25);
+    await sleep(everyMs);
   }
+  return process.hrtime.bigint();
 }
 
 /**
  * The floor: the same CLI, started with the same flags by the runner and made ready the same way
- * (initialize), timed from its first user line to its first text delta. What no pool can beat.
+ * (initialize), left idle for `idleMs` (as long as the pool's process waited, up to FLOOR_IDLE_MAX_MS: a
+ * CLI keeps loading for a second or more after it answers initialize, so one given its query sooner is
+ * slower than a pool's),
+ * timed from its first user line to its first text delta. What no pool can beat.
  */
-async function bareWarmCli(bin: string, fakeUrl: string, dir: string): Promise<number> {
+async function bareWarmCli(
+  bin: string,
+  fakeUrl: string,
+  dir: string,
+  idleMs = SETTLE_MS,
+): Promise<number> {
   const id = randomUUID();
   const cwd = mkdtempSync(join(dir, 'cwd-'));
   const child = spawn(
@@ -92,7 +110,7 @@ async function bareWarmCli(bin: string, fakeUrl: string, dir: string): Promise<n
     `${JSON.stringify({ type: 'control_request', request_id: 'r1', request: { subtype: 'initialize' } })}\n`,
   );
   await ready;
-  await sleep(SETTLE_MS);
+  await sleep(idleMs);
   const text = next((line) => line.event?.delta?.type === 'text_delta');
   const t0 = process.hrtime.bigint();
   child.stdin.write(
@@ -127,17 +145,28 @@ export async function warmStart(ctx: BenchContext): Promise<Measured> {
       await sleep(SETTLE_MS);
       return servers.firstEvent('cold');
     };
+    // When the pool's next process was seen ready: watched (every 100 ms) from each hit on, while the
+    // other runs go on, so that the floor's CLI can be left idle as long as that process was.
+    const watch = (everyMs?: number) => {
+      const seen = waitForWarm(warm, everyMs);
+      seen.catch(() => undefined); // Rejects to whoever awaits it next, not as unhandled meanwhile.
+      return seen;
+    };
+    let ready = watch();
     const runWarm = async () => {
-      await waitForWarm(warm);
+      await ready;
       await sleep(SETTLE_MS);
-      return servers.firstEvent('warm');
+      const idleMs = ms(await ready);
+      const run = await servers.firstEvent('warm');
+      ready = watch(100);
+      return { ...run, idleMs };
     };
 
     // Warm-up: the fake's and the servers' first requests, the CLI binary in the page cache.
     await runCold();
     await runWarm();
     await bareWarmCli(bin, fakeUrl, dir);
-    await waitForWarm(warm);
+    await ready;
     // The CLI's own process, not the sandbox's (bwrap and its init mention the same arguments).
     const waitingRss = readdirSync(join(warm.dir, 'workspace'))
       .flatMap((id) => processesMentioning(`--session-id ${id}`))
@@ -148,6 +177,7 @@ export async function warmStart(ctx: BenchContext): Promise<Measured> {
     const coldRuns: number[] = [];
     const warmRuns: number[] = [];
     const bareRuns: number[] = [];
+    const idleRuns: number[] = [];
     const coldAcks: number[] = [];
     const warmAcks: number[] = [];
     for (let i = 0; i < iterations; i++) {
@@ -162,17 +192,19 @@ export async function warmStart(ctx: BenchContext): Promise<Measured> {
           const run = await runWarm();
           warmRuns.push(run.firstEventMs);
           warmAcks.push(run.ackMs);
+          idleRuns.push(run.idleMs);
         },
       ];
       if (i % 2) pair.reverse();
       for (const run of pair) await run();
-      bareRuns.push(await bareWarmCli(bin, fakeUrl, dir));
+      bareRuns.push(await bareWarmCli(bin, fakeUrl, dir, Math.min(idleRuns[i], FLOOR_IDLE_MAX_MS)));
     }
+    await ready;
     const hits =
       (await sample(warm, 'jelmore_warm_pool_hits_total', 'provider="claude"')) - hitsBefore;
     const p = (values: number[], q: number) => percentile(values, q);
     ctx.log(
-      `  cold p50 ${p(coldRuns, 50).toFixed(0)} ms, warm p50 ${p(warmRuns, 50).toFixed(0)} ms, bare warm CLI p50 ${p(bareRuns, 50).toFixed(0)} ms (${iterations} each, ${hits} hits)`,
+      `  cold p50 ${p(coldRuns, 50).toFixed(0)} ms, warm p50 ${p(warmRuns, 50).toFixed(0)} ms, bare warm CLI p50 ${p(bareRuns, 50).toFixed(0)} ms after ${Math.min(p(idleRuns, 50), FLOOR_IDLE_MAX_MS).toFixed(0)} ms idle (${iterations} each, ${hits} hits)`,
     );
     return {
       metrics: [
@@ -204,6 +236,9 @@ export async function warmStart(ctx: BenchContext): Promise<Measured> {
         bareWarmCliFirstEventP50Ms: p(bareRuns, 50),
         bareWarmCliFirstEventP90Ms: p(bareRuns, 90),
         warmOverBareP50Ms: p(warmRuns, 50) - p(bareRuns, 50),
+        /** How long the pool's process waited ready before its session (the floor's CLI waits as long, ≤ 3 s). */
+        warmProcessIdleP50Ms: p(idleRuns, 50),
+        floorIdleMaxMs: FLOOR_IDLE_MAX_MS,
         createAckP50Ms: { withoutPool: p(coldAcks, 50), withPool: p(warmAcks, 50) },
         waitingProcessRssMiB: waitingRssMiB,
       },

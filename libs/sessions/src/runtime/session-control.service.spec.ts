@@ -46,8 +46,11 @@ function setUp(state: 'idle' | 'working', steer: boolean) {
   const runtime = SessionRuntime.resumed(record, agent);
   if (state === 'working') runtime.input(turn('the running turn'));
   const checked: string[] = [];
+  const rows: Array<Partial<SessionRecord>> = [];
   const control = new SessionControl(
-    { updateSession: async () => undefined } as unknown as SessionStore,
+    {
+      updateSession: async (_id: string, patch: Partial<SessionRecord>) => void rows.push(patch),
+    } as unknown as SessionStore,
     {} as EventLog,
     { runtime: async () => runtime } as unknown as SessionRuntimes,
     {
@@ -74,7 +77,7 @@ function setUp(state: 'idle' | 'working', steer: boolean) {
     } as unknown as SessionTurns,
     {} as SessionRepositories,
   );
-  return { control, runtime, calls, checked };
+  return { control, runtime, agent, calls, checked, rows };
 }
 
 describe('SessionControl.input modes', () => {
@@ -142,5 +145,21 @@ describe('SessionControl.input modes', () => {
     const idle = setUp('idle', true);
     await idle.control.input('session-1', turn('now'), undefined, 'steer');
     expect(idle.calls).toEqual(['user now', 'state running', 'send now']);
+  });
+});
+
+describe('SessionControl.input and the agent pid', () => {
+  it('writes the pid to the row only when a turn started a new process', async () => {
+    const { control, runtime, agent, rows } = setUp('idle', false);
+    Object.assign(agent, { pid: 41 });
+    runtime.record.agentPid = 41;
+    await control.input('session-1', turn('same process'));
+    expect(rows).toEqual([]);
+    runtime.turnEnded();
+    // A process started by send (a resumed Claude conversation): its pid is the row's from now on.
+    Object.assign(agent, { pid: 42 });
+    await control.input('session-1', turn('new process'));
+    expect(rows).toEqual([{ agentPid: 42 }]);
+    expect(runtime.record.agentPid).toBe(42);
   });
 });

@@ -73,8 +73,12 @@ export class SessionControl {
     await this.turns.announce(id, this.turns.userEvent(record, content));
     await this.transitions.transition(record, 'running');
     await runtime.agent.send(input);
-    record.agentPid = runtime.agent.pid ?? null;
-    await this.store.updateSession(id, { agentPid: record.agentPid });
+    // Written only when send started a new process (e.g. Claude's --resume): a write per turn was
+    // one of the costlier steps of 1,000 turns starting at once, and the row has the pid already.
+    const pid = runtime.agent.pid ?? null;
+    if (pid === record.agentPid) return;
+    record.agentPid = pid;
+    await this.store.updateSession(id, { agentPid: pid });
   }
 
   async interrupt(id: string, actor?: SessionActor): Promise<void> {
