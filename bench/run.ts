@@ -5,7 +5,8 @@
  *                    leaves out acp (real agent CLIs, half a minute even at one session a route) and
  *                    artillery (an outside load generator's runs of seconds each) unless --only names them
  *   --only a,b       run only these (throughput, latency, concurrency, startup, warm-start, sandbox, rest,
- *                    attachments, checkpoint, delegation, burst, artillery, acp)
+ *                    attachments, checkpoint, delegation, burst, saturation, artillery,
+ *                    acp)
  *   --pin            servers on CPU 0, this runner (the clients) on the others
  *   --profile        CPU profiles of each server over each measured window, in results/profiles
  *   --heap-profile   concurrency: a sampling heap profile of each server (what is alive mid-stream);
@@ -30,6 +31,7 @@ import { rest } from './benchmarks/rest';
 import { startup } from './benchmarks/startup';
 import { throughput } from './benchmarks/throughput';
 import { sandbox } from './benchmarks/sandbox';
+import { saturation } from './benchmarks/saturation';
 import { warmStart } from './benchmarks/warm-start';
 import type { BenchContext } from './support/context';
 import {
@@ -58,6 +60,7 @@ const RUNS: Record<BenchmarkName, (ctx: BenchContext) => Promise<Measured>> = {
   checkpoint,
   delegation,
   burst,
+  saturation,
   artillery,
   acp,
 };

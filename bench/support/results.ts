@@ -15,6 +15,7 @@ export const BENCHMARKS = [
   'checkpoint',
   'delegation',
   'burst',
+  'saturation',
   'artillery',
   'acp',
 ] as const;

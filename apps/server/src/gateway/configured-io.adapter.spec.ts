@@ -140,8 +140,11 @@ describe('ConfiguredIoAdapter dispatcher', () => {
 
   it('lets the loop serve what became ready between two handlers that never yield on their own', async () => {
     const order: string[] = [];
+    let secondRan!: () => void;
+    const second = new Promise<void>((resolve) => (secondRan = resolve));
     handlers[0].callback = (data: unknown) => {
       order.push(String(data));
+      if (data === 'second') secondRan();
       if (data === 'first') {
         // Stands for a probe's request arriving while the first runs: a callback due before it ends.
         setTimeout(() => order.push('timer'), 0);
@@ -154,7 +157,8 @@ describe('ConfiguredIoAdapter dispatcher', () => {
     const socket = bind();
     socket.fire('work', 'first');
     socket.fire('work', 'second');
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    // Waits for the second handler itself, not for a time a loaded machine may overrun.
+    await second;
     expect(order).toEqual(['first', 'timer', 'second']);
   });
 
