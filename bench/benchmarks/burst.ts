@@ -7,6 +7,7 @@ import type { LagStats } from '../support/probe';
 import { Measured, metric } from '../support/results';
 import type { ServerUnderTest } from '../support/servers';
 import { median, percentile, spread } from '../support/stats';
+import { stopAndCollect } from '../support/worker-samples';
 
 /** The server's defaults, set here because the other benchmarks' servers raise the per-minute limit. */
 const PER_MINUTE = 600;
@@ -65,18 +66,7 @@ function startProber(url: string): () => Promise<ProbeSample[]> {
     eval: true,
     workerData: { url, intervalMs: PROBE_INTERVAL_MS },
   });
-  const samples = new Promise<ProbeSample[]>((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  });
-  return async () => {
-    worker.postMessage('stop');
-    try {
-      return await samples;
-    } finally {
-      await worker.terminate();
-    }
-  };
+  return stopAndCollect<ProbeSample[]>(worker);
 }
 
 function connectWithKey(url: string, token: string): Promise<Socket> {

@@ -17,6 +17,7 @@ import { cpuSeconds } from '../support/proc';
 import { Measured, metric } from '../support/results';
 import type { ServerUnderTest, Side } from '../support/servers';
 import { median, percentile, spread } from '../support/stats';
+import { stopAndCollect } from '../support/worker-samples';
 
 const TARGET_MS = 100;
 const OPS = ['create', 'subscribe', 'input', 'interrupt', 'rest get', 'terminate'] as const;
@@ -112,18 +113,7 @@ if (!isMainThread && (workerData as { saturationControl?: ControlJob })?.saturat
 function startControl(server: ServerUnderTest, intervalMs: number): () => Promise<Sample[]> {
   const saturationControl: ControlJob = { url: server.url, side: server.side, intervalMs };
   const worker = new Worker(__filename, { workerData: { saturationControl } });
-  const samples = new Promise<Sample[]>((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  });
-  return async () => {
-    worker.postMessage('stop');
-    try {
-      return await samples;
-    } finally {
-      await worker.terminate();
-    }
-  };
+  return stopAndCollect<Sample[]>(worker);
 }
 
 interface Window {

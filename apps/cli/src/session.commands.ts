@@ -42,6 +42,14 @@ export function printerFor(output: StreamOutput): EventPrinter {
   return new EventPrinter(output.term, { color, spinner });
 }
 
+/** Writes dimmed notes beside the events (the session's id, how it ended), never in JSON mode. */
+export function notesFor(output: StreamOutput, printer: EventPrinter): (line: string) => void {
+  const style = styleFor(wantsColor(output.term.err, output.env));
+  return (line) => {
+    if (!output.json) printer.note(style.dim(line));
+  };
+}
+
 export function emit(output: StreamOutput, printer: EventPrinter, event: SessionEvent): void {
   if (output.json) output.term.out.write(`${JSON.stringify(event)}\n`);
   else printer.print(event);
@@ -63,10 +71,7 @@ export async function runSession(
   options: StreamOutput & { keep: boolean },
 ): Promise<number> {
   const printer = printerFor(options);
-  const style = styleFor(wantsColor(options.term.err, options.env));
-  const say = (line: string) => {
-    if (!options.json) printer.note(style.dim(line));
-  };
+  const say = notesFor(options, printer);
   let session: SessionResource | undefined;
   let stream: SessionEventStream | undefined;
   let checkpointWait: ReturnType<typeof setTimeout> | undefined;
@@ -153,10 +158,7 @@ export async function attachSession(
   options: StreamOutput & { after: number },
 ): Promise<number> {
   const printer = printerFor(options);
-  const style = styleFor(wantsColor(options.term.err, options.env));
-  const say = (line: string) => {
-    if (!options.json) printer.note(style.dim(line));
-  };
+  const say = notesFor(options, printer);
   // Fails here, with the server's code, for a session that does not exist.
   let state: SessionState = (await client.getSession(sessionId)).state;
   const stream = client.stream(sessionId, {

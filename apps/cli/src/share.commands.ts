@@ -3,7 +3,7 @@ import { openShare, parseShareLink, type OpenedShare } from '@jelmore/client';
 import type { Terminal } from './event-printer';
 import { formatAge, formatUsage, styleFor, table, wantsColor } from './format';
 import type { WithClient } from './program';
-import { emit, onCtrlC, printerFor, type StreamOutput } from './session.commands';
+import { emit, notesFor, onCtrlC, printerFor, type StreamOutput } from './session.commands';
 
 function seconds(value: string): number {
   if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('expected whole seconds above 0');
@@ -117,10 +117,7 @@ async function followShare(
   options: StreamOutput & { after: number },
 ): Promise<number> {
   const printer = printerFor(options);
-  const style = styleFor(wantsColor(options.term.err, options.env));
-  const say = (line: string) => {
-    if (!options.json) printer.note(style.dim(line));
-  };
+  const say = notesFor(options, printer);
   const { id, title, provider, model, state } = share.session;
   say(`shared session ${id} · ${provider} · ${model} · ${state}${title ? ` · ${title}` : ''}`);
   const stop = new AbortController();
