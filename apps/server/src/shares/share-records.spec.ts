@@ -11,7 +11,7 @@ const row = (id: string, sessionId: string, createdAt: string): ShareRow => ({
   revokedAt: null,
 });
 
-describe.each(STORE_ADAPTERS)('ShareRecords on $adapter', ({ create }) => {
+describe.each(STORE_ADAPTERS)('ShareRecords on $adapter', ({ create, duplicate }) => {
   const suite = useStoreDatabase(create);
 
   it('finds a link by its hash, lists a session’s in order and revokes once', async () => {
@@ -26,9 +26,9 @@ describe.each(STORE_ADAPTERS)('ShareRecords on $adapter', ({ create }) => {
     await records.revoke('shr_a', '2026-01-01T01:00:00.000Z');
     await records.revoke('shr_a', '2026-01-01T02:00:00.000Z');
     expect((await records.byTokenHash('hash-shr_a'))?.revokedAt).toBe('2026-01-01T01:00:00.000Z');
-    // A token hash is one link's only.
+    // A token hash is one link's only (matched by code: see STORE_ADAPTERS on toThrow).
     await expect(
       records.insert({ ...row('shr_d', 's1', 'x'), tokenHash: 'hash-shr_a' }),
-    ).rejects.toThrow();
+    ).rejects.toMatchObject({ code: duplicate.code });
   });
 });
