@@ -29,8 +29,7 @@ import { PrometheusService } from './metrics/prometheus.service';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { DelegationEndpoint } from './mcp/delegation-endpoint';
 import { McpController } from './mcp/mcp.controller';
-import { McpServerFactory } from './mcp/mcp-server.factory';
-import { McpTools } from './mcp/mcp-tools.service';
+import { McpServers } from './mcp/mcp-servers';
 import {
   DEFAULT_NATS_FLUSH_TIMEOUT_MS,
   NATS_PUBLISHER_OPTIONS,
@@ -157,13 +156,8 @@ export class AppModule {
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_GUARD, useClass: KeyThrottlerGuard },
         SessionsGateway,
-        McpTools,
+        McpServers,
         { provide: DelegationEndpoint, useValue: delegation },
-        {
-          provide: McpServerFactory,
-          inject: [McpTools],
-          useFactory: (tools: McpTools) => new McpServerFactory(tools.all),
-        },
         PrometheusService,
         TrafficModelsCheck,
         ...webhookProviders(config),

@@ -14,6 +14,8 @@ const SERVER_NAME = 'jelmore';
 export class DelegationEndpoint {
   readonly tokens = new DelegationTokens();
   private server?: Server;
+  /** Called as a session is given the server: its parts are loaded before its agent calls (McpServers). */
+  beforeServe?: () => void;
 
   /** The HTTP server the app listens with; its address is read when a session needs it. */
   attach(server: Server): void {
@@ -21,6 +23,7 @@ export class DelegationEndpoint {
   }
 
   serverFor(session: DelegatingSession): McpServerConfig {
+    this.beforeServe?.();
     return {
       name: SERVER_NAME,
       url: `${this.baseUrl()}/mcp`,

@@ -1,11 +1,10 @@
 import { Controller, Delete, Get, Logger, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Request, Response } from 'express';
 import type { Principal } from '../auth/api-keys.service';
 import { CurrentPrincipal } from '../auth/principal.decorator';
 import { AcceptsDelegationTokens } from '../auth/public.decorator';
-import { McpServerFactory } from './mcp-server.factory';
+import { McpServers } from './mcp-servers';
 
 /**
  * The MCP server at /mcp (Streamable HTTP), behind the API-key guard and the per-key throttler like
@@ -19,7 +18,7 @@ import { McpServerFactory } from './mcp-server.factory';
 export class McpController {
   private readonly logger = new Logger(McpController.name);
 
-  constructor(private readonly factory: McpServerFactory) {}
+  constructor(private readonly servers: McpServers) {}
 
   @Post()
   async post(
@@ -27,8 +26,7 @@ export class McpController {
     @Res() res: Response,
     @CurrentPrincipal() principal: Principal,
   ): Promise<void> {
-    const server = this.factory.create(principal);
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    const { server, transport } = this.servers.open(principal);
     // The response ended, or the client left: a wait still running is aborted with the server.
     res.on('close', () => {
       server.close().catch((err: unknown) => this.logger.warn(`MCP close: ${String(err)}`));
