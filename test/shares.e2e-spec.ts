@@ -300,9 +300,13 @@ describe('read-only share links (real Claude CLI, fake model API, Chromium)', ()
     await owner.locator('#new-session').waitFor();
     await owner.goto(`${server.url}/#/sessions/${sessionId}`);
     await owner.locator('#share-create').click();
+    // The field is filled once the server has answered: wait for the listed link, then read it.
+    await owner.locator('#share-list li[data-status=active]').waitFor();
+    await owner.waitForFunction(
+      () => (document.querySelector<HTMLInputElement>('#share-url')?.value ?? '') !== '',
+    );
     const url = await owner.locator('#share-url').inputValue();
     expect(url).toMatch(new RegExp(`^${server.url}/share/jls_`));
-    await owner.locator('#share-list li[data-status=active]').waitFor();
     await screenshot(owner, 'shares-3-owner-panel');
     // A colleague follows the same session from the link.
     const colleague = await browser.newPage();
