@@ -302,10 +302,9 @@ describe('read-only share links (real Claude CLI, fake model API, Chromium)', ()
     await owner.locator('#share-create').click();
     // The field is filled once the server has answered: wait for the listed link, then read it.
     await owner.locator('#share-list li[data-status=active]').waitFor();
-    await owner.waitForFunction(
-      () => (document.querySelector<HTMLInputElement>('#share-url')?.value ?? '') !== '',
-    );
-    const url = await owner.locator('#share-url').inputValue();
+    const field = owner.locator('#share-url');
+    expect(await waitUntil(async () => (await field.inputValue()) !== '')).toBe(true);
+    const url = await field.inputValue();
     expect(url).toMatch(new RegExp(`^${server.url}/share/jls_`));
     await screenshot(owner, 'shares-3-owner-panel');
     // A colleague follows the same session from the link.
