@@ -213,7 +213,8 @@ describe('read-only share links (real Claude CLI, fake model API, Chromium)', ()
       ws.once('connect', () => reject(new Error('a share token opened a socket')));
       ws.once('connect_error', (err) => resolve(err as { data?: { code?: string } }));
     });
-    expect(refused.data?.code).toBe('UNAUTHORIZED');
+    // Refused by name, as REST refuses it, not as a bad key.
+    expect(refused.data?.code).toBe('SHARE_TOKEN_READ_ONLY');
     // The session went on untouched.
     expect((await http().get(`/v1/sessions/${sessionId}`).set(alice).expect(200)).body.state).toBe(
       'idle',

@@ -15,9 +15,10 @@ import { SessionHistoryController } from './api/session-history.controller';
 import { SessionsController } from './api/sessions.controller';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { BURST_THROTTLER, burstBucket, WindowCounterStorage } from './auth/window-counter.storage';
-import { ApiKeysService, LOCAL_PRINCIPAL } from './auth/api-keys.service';
+import { adminOwners, ApiKeysService } from './auth/api-keys.service';
 import { KeyThrottlerGuard } from './auth/key-throttler.guard';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { CommittedSessions } from './common/committed-sessions';
 import { createRootLogger, REQUEST_LOGGER, requestLogger } from './common/request-logging';
 import { JelmoreConfig } from './config/jelmore.config';
 import { TrafficModelsCheck } from './config/policies/traffic-models.check';
@@ -105,10 +106,7 @@ export class AppModule {
           delegationMaxDepth: config.delegationMaxDepth,
           delegationMaxChildren: config.delegationMaxChildren,
           delegationServer: (session) => delegation.serverFor(session),
-          // Without keys every caller is the local admin.
-          adminOwners: config.apiKeys.length
-            ? config.apiKeys.filter((k) => k.admin).map((k) => k.id)
-            : [LOCAL_PRINCIPAL.id],
+          adminOwners: adminOwners(config),
           sessionTtlSeconds: config.sessionTtlSeconds,
           eventRetentionSeconds: config.eventRetentionSeconds,
           permissionTimeoutSeconds: config.permissionTimeoutSeconds,
@@ -160,6 +158,8 @@ export class AppModule {
         { provide: DelegationEndpoint, useValue: delegation },
         PrometheusService,
         TrafficModelsCheck,
+        // The committed events webhooks and push are fed from.
+        CommittedSessions,
         ...webhookProviders(config),
         ...pushProviders(config),
         ...shareProviders(config),

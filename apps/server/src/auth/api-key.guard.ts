@@ -4,11 +4,10 @@ import { InjectThrottlerStorage, ThrottlerStorage } from '@nestjs/throttler';
 import type { Request } from 'express';
 import { ErrorCode, JelmoreError } from '@jelmore/contracts';
 import { JelmoreConfig } from '../config/jelmore.config';
-import { ApiKeysService, bearerToken, Principal } from './api-keys.service';
+import { ApiKeysService, bearerToken, Principal, shareTokenRefusal } from './api-keys.service';
 import { AuthFailureLimiter } from './auth-failure-limiter';
 import { ACCEPTS_DELEGATION, IS_PUBLIC } from './public.decorator';
 import { DelegationEndpoint } from '../mcp/delegation-endpoint';
-import { isShareToken } from '../shares/share-token';
 
 export type AuthenticatedRequest = Request & { principal?: Principal };
 
@@ -46,13 +45,9 @@ export class ApiKeyGuard implements CanActivate {
     const refused = this.failures.refusal(req.ip);
     if (refused) throw refused;
     const token = bearerToken(req.headers.authorization);
-    // A share link's token reads its one session through /v1/shared only: refused by name, not as a bad key.
-    if (isShareToken(token) || isShareToken(firstValue(req.headers['x-api-key']))) {
-      throw new JelmoreError(
-        ErrorCode.ShareTokenReadOnly,
-        "A share link's token is read-only and opens only GET /v1/shared/{token}: use an API key",
-      );
-    }
+    // A share link's token reads its one session through /v1/shared only.
+    const shareToken = shareTokenRefusal(token, firstValue(req.headers['x-api-key']));
+    if (shareToken) throw shareToken;
     // A delegation token is never a key: valid only where a route takes one, refused elsewhere.
     const principal = this.delegation.tokens.isDelegationToken(token)
       ? this.acceptsDelegation(context)

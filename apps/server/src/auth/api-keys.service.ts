@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { timingSafeEqual } from 'node:crypto';
+import { ErrorCode, JelmoreError } from '@jelmore/contracts';
 import { JelmoreConfig, keyDigest } from '../config/jelmore.config';
 import { isShareToken } from '../shares/share-token';
 
@@ -13,6 +14,13 @@ export interface Principal {
 
 /** With no keys configured (a loopback-only server), every caller acts as this admin. */
 export const LOCAL_PRINCIPAL: Principal = Object.freeze({ id: 'local', admin: true });
+
+/** The ids of the keys that see every key's sessions: the admin keys; without keys, the local admin. */
+export function adminOwners(config: Pick<JelmoreConfig, 'apiKeys'>): string[] {
+  return config.apiKeys.length
+    ? config.apiKeys.filter((k) => k.admin).map((k) => k.id)
+    : [LOCAL_PRINCIPAL.id];
+}
 
 interface StoredKey {
   principal: Principal;
@@ -51,6 +59,20 @@ export class ApiKeysService {
     }
     return found;
   }
+}
+
+/**
+ * 403 SHARE_TOKEN_READ_ONLY when a share link's token is presented as a key (REST, the Socket.IO
+ * handshake): refused by name, not as a bad key, and not counted as a failed authentication.
+ */
+export function shareTokenRefusal(
+  ...presented: Array<string | undefined>
+): JelmoreError | undefined {
+  if (!presented.some((token) => isShareToken(token))) return undefined;
+  return new JelmoreError(
+    ErrorCode.ShareTokenReadOnly,
+    "A share link's token is read-only and opens only GET /v1/shared/{token}: use an API key",
+  );
 }
 
 /** The token of an `Authorization: Bearer <key>` header. */

@@ -1,6 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isPrivateAddress, postOutbound, privateAddressOf } from './outbound-network';
+import { ErrorCode } from '@jelmore/contracts';
+import {
+  checkPublicUrl,
+  isPrivateAddress,
+  postOutbound,
+  privateAddressOf,
+  refusePrivateLiteral,
+} from './outbound-network';
 
 describe('outbound network guard', () => {
   it.each([
@@ -34,6 +41,41 @@ describe('outbound network guard', () => {
     expect(await privateAddressOf(new URL('http://203.0.113.9/hook'))).toBeUndefined();
     // A name that resolves to nothing is not refused here: its deliveries fail and retry.
     expect(await privateAddressOf(new URL('http://no-such-host.invalid/hook'))).toBeUndefined();
+  });
+
+  it('refuses a registered URL that reaches a private address, with its field, unless allowed', async () => {
+    await expect(checkPublicUrl('https://[::1]:9/push', 'endpoint', false)).rejects.toMatchObject({
+      code: ErrorCode.PrivateAddress,
+      message:
+        'endpoint reaches ::1, a loopback, private or link-local address (the operator may allow these: JELMORE_ALLOW_PRIVATE_NETWORKS)',
+      details: { field: 'endpoint' },
+    });
+    await expect(checkPublicUrl('http://localhost/hook', 'url', false)).rejects.toMatchObject({
+      code: ErrorCode.PrivateAddress,
+      details: { field: 'url' },
+    });
+    await checkPublicUrl('http://localhost/hook', 'url', true);
+    await checkPublicUrl('https://203.0.113.9/hook', 'url', false);
+  });
+
+  it('refuses a private address literal before any send; a name waits for its lookup', () => {
+    for (const url of [
+      'http://10.0.0.7/x',
+      'https://[fe80::1]:8443/x',
+      'http://[::ffff:127.0.0.1]/',
+    ]) {
+      expect(() => refusePrivateLiteral(new URL(url))).toThrow(/ is a private address$/);
+    }
+    expect(() => refusePrivateLiteral(new URL('https://[::1]/x'))).toThrow(
+      '::1 is a private address',
+    );
+    for (const url of [
+      'https://203.0.113.9/x',
+      'https://[2606:4700::1111]/x',
+      'http://localhost/x',
+    ]) {
+      expect(() => refusePrivateLiteral(new URL(url))).not.toThrow();
+    }
   });
 
   describe('postOutbound', () => {

@@ -52,13 +52,32 @@ export async function privateAddressOf(url: URL): Promise<string | undefined> {
   return addresses.find((a) => isPrivateAddress(a.address))?.address;
 }
 
-/** The 400 for a registered URL that reaches `address` (`field` names the URL's field). */
-export function privateAddressRefused(field: string, address: string): JelmoreError {
-  return new JelmoreError(
-    ErrorCode.PrivateAddress,
-    `${field} reaches ${address}, a loopback, private or link-local address (the operator may allow these: JELMORE_ALLOW_PRIVATE_NETWORKS)`,
-    { field },
-  );
+/**
+ * Refuses a URL a key registers (`field` names its field) with 400 PRIVATE_ADDRESS when it names or
+ * resolves to a private address, unless the operator allows these (JELMORE_ALLOW_PRIVATE_NETWORKS).
+ */
+export async function checkPublicUrl(
+  url: string,
+  field: string,
+  allowPrivate: boolean,
+): Promise<void> {
+  const inside = allowPrivate ? undefined : await privateAddressOf(new URL(url));
+  if (inside) {
+    throw new JelmoreError(
+      ErrorCode.PrivateAddress,
+      `${field} reaches ${inside}, a loopback, private or link-local address (the operator may allow these: JELMORE_ALLOW_PRIVATE_NETWORKS)`,
+      { field },
+    );
+  }
+}
+
+/**
+ * Throws before a send to a registered URL whose host is a private address literal: a literal is
+ * connected to without a lookup, so publicLookup (which checks names) never sees it.
+ */
+export function refusePrivateLiteral(url: URL): void {
+  const host = hostOf(url);
+  if (isPrivateAddress(host)) throw new Error(`${host} is a private address`);
 }
 
 /** dns.lookup for the sockets of a URL a key registered (webhook, push endpoint): checked at connect time, so a name that changes
@@ -87,11 +106,8 @@ export interface OutboundPost {
 }
 
 /** POSTs and resolves with the receiver's status; the answer's body is drained and dropped. */
-export function postOutbound(url: URL, post: OutboundPost): Promise<number> {
-  const host = hostOf(url);
-  if (post.publicOnly && isIP(host) && isPrivateAddress(host)) {
-    return Promise.reject(new Error(`${host} is a private address`));
-  }
+export async function postOutbound(url: URL, post: OutboundPost): Promise<number> {
+  if (post.publicOnly) refusePrivateLiteral(url);
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = request(

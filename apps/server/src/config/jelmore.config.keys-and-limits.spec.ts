@@ -134,6 +134,20 @@ describe('loadConfig', () => {
       }
     });
 
+    it("rejects a key with a share token's prefix: it would be refused at every use", () => {
+      const message = configError({
+        JELMORE_API_KEYS: 'alice:alice-key-0123456789,ops:jls_ops-key-0123456789:admin',
+      }).message;
+      expectOneLine(message);
+      expect(message).toBe(
+        "Invalid configuration: JELMORE_API_KEYS entry 2 ('ops') starts with jls_, the prefix of share link tokens: choose another key",
+      );
+      // Elsewhere in a key the letters are no prefix.
+      expect(loadConfig({ JELMORE_API_KEYS: 'bob:bob-jls_-key-0123456789' }).apiKeys).toHaveLength(
+        1,
+      );
+    });
+
     it('sandboxes agents with bubblewrap and the host network unless told otherwise', () => {
       expect(loadConfig({})).toMatchObject({ agentSandbox: 'bwrap', agentNetwork: 'host' });
       expect(

@@ -28,6 +28,7 @@ import {
 } from '@jelmore/providers';
 import { parseTrustProxy } from '../common/client-address';
 import { ConfigError } from './config-error';
+import { isShareToken, SHARE_TOKEN_PREFIX } from '../shares/share-token';
 import { opencodeDefaultModel, opencodeModelsSetting } from './opencode-models.config';
 import { loadMiddleware } from './policies/middleware.config';
 import { loadTraffic, type TrafficConfig } from './policies/traffic.config';
@@ -408,6 +409,12 @@ function parseApiKeys(value: string | undefined, file: string | undefined): ApiK
     if (!ok) {
       throw new ConfigError(
         `Invalid configuration: JELMORE_API_KEYS entry ${i + 1} must be id:key or id:key:admin, with an id of letters, digits, _ . - and a key of at least 16 characters`,
+      );
+    }
+    // The key guard takes such a token for a share link's and refuses it: the key would never work.
+    if (isShareToken(key)) {
+      throw new ConfigError(
+        `Invalid configuration: JELMORE_API_KEYS entry ${i + 1} ('${id}') starts with ${SHARE_TOKEN_PREFIX}, the prefix of share link tokens: choose another key`,
       );
     }
     return { id, digest: keyDigest(key), admin: role === 'admin' };

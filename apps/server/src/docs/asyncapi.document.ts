@@ -218,7 +218,8 @@ const SERVER_EVENTS: { [E in keyof WsServerToClient]: ServerEventDoc<E> } = {
 /** The handshake's refusal: Socket.IO's CONNECT_ERROR packet, an Error with `data` in the client. */
 const CONNECT_ERROR = {
   name: 'connect_error',
-  summary: 'The handshake was refused: no valid key (UNAUTHORIZED), or too many failures',
+  summary:
+    'The handshake was refused: no valid key (UNAUTHORIZED), a share token (SHARE_TOKEN_READ_ONLY), or too many failures',
   payload: objectSchema<{ message: string; data: ErrorBody }>({
     message: { type: 'string' },
     data: schemaRef('ErrorBody'),

@@ -31,7 +31,12 @@ import {
   WsPermissionReplyDto,
   WsRewindDto,
 } from '../api/session.dto';
-import { ApiKeysService, LOCAL_PRINCIPAL, Principal } from '../auth/api-keys.service';
+import {
+  ApiKeysService,
+  LOCAL_PRINCIPAL,
+  Principal,
+  shareTokenRefusal,
+} from '../auth/api-keys.service';
 import { AuthFailureLimiter } from '../auth/auth-failure-limiter';
 import { clientAddress, TrustProxy } from '../common/client-address';
 import { toErrorBody } from '../common/error-body';
@@ -93,7 +98,8 @@ export class SessionsGateway
 
   /**
    * The handshake needs a valid key (`auth: { token }`); without one the client gets connect_error
-   * UNAUTHORIZED, and an address past its failure limit gets RATE_LIMITED with `retryAfter`.
+   * UNAUTHORIZED (a share link's token: SHARE_TOKEN_READ_ONLY), and an address past its failure limit
+   * gets RATE_LIMITED with `retryAfter`.
    */
   afterInit(namespace: Namespace): void {
     this.namespace = namespace;
@@ -106,8 +112,15 @@ export class SessionsGateway
         next(connectError(refused));
         return;
       }
-      const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
-      const principal = this.keys.authenticate(typeof token === 'string' ? token : undefined);
+      const auth = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+      const token = typeof auth === 'string' ? auth : undefined;
+      // A share link's token is refused by name, as REST refuses it.
+      const shareToken = shareTokenRefusal(token);
+      if (shareToken) {
+        next(connectError(shareToken));
+        return;
+      }
+      const principal = this.keys.authenticate(token);
       if (!principal) {
         this.authFailures.recordFailure(address);
         next(

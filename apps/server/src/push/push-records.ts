@@ -145,15 +145,4 @@ export class PushRecords {
       .where('expires_at', '<', before.toISOString())
       .execute();
   }
-
-  /** What a notification says of its session. */
-  async session(
-    id: string,
-  ): Promise<{ owner: string | null; title: string | null; state: string } | undefined> {
-    return this.db
-      .selectFrom('sessions')
-      .select(['owner', 'title', 'state'])
-      .where('id', '=', id)
-      .executeTakeFirst();
-  }
 }

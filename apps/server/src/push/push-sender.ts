@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Agent } from 'node:https';
 import { sendNotification, WebPushError } from 'web-push';
-import { isPrivateAddress, publicLookup } from '../common/outbound-network';
+import { publicLookup, refusePrivateLiteral } from '../common/outbound-network';
 import { PushKeys } from './push-keys';
 import type { PushPayload } from './push-payload';
 import { PushRecords, type PushSubscriptionRow } from './push-records';
@@ -25,11 +25,7 @@ export class PushSender {
 
   async send(subscription: PushSubscriptionRow, payload: PushPayload): Promise<boolean> {
     try {
-      const endpoint = new URL(subscription.endpoint);
-      const literal = endpoint.hostname.replace(/^\[(.*)\]$/, '$1');
-      if (!this.options.allowPrivateNetworks && isPrivateAddress(literal)) {
-        throw new Error(`${literal} is a private address`);
-      }
+      if (!this.options.allowPrivateNetworks) refusePrivateLiteral(new URL(subscription.endpoint));
       await sendNotification(
         {
           endpoint: subscription.endpoint,

@@ -1,6 +1,6 @@
 import type { Provider } from '@nestjs/common';
 import type { JelmoreConfig } from '../config/jelmore.config';
-import { LOCAL_PRINCIPAL } from '../auth/api-keys.service';
+import { adminOwners } from '../auth/api-keys.service';
 import { PushActions } from './push-actions';
 import { PushKeys } from './push-keys';
 import { PushRecords } from './push-records';
@@ -17,10 +17,7 @@ export function pushProviders(config: JelmoreConfig): Provider[] {
     dataDir: config.dataDir,
     clustered: !!config.redisUrl,
     allowPrivateNetworks: config.allowPrivateNetworks,
-    // Without keys every caller is the local admin.
-    adminOwners: config.apiKeys.length
-      ? config.apiKeys.filter((k) => k.admin).map((k) => k.id)
-      : [LOCAL_PRINCIPAL.id],
+    adminOwners: adminOwners(config),
   };
   return [
     { provide: PUSH_OPTIONS, useValue: options },

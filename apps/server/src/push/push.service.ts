@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import type { Subscription } from 'rxjs';
-import { NotFoundError, type SessionEvent } from '@jelmore/contracts';
-import { type CommittedBatch, SessionsService } from '@jelmore/sessions';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { NotFoundError } from '@jelmore/contracts';
 import type { Principal } from '../auth/api-keys.service';
+import { type CommittedEvents, CommittedSessions } from '../common/committed-sessions';
 import { PushActions } from './push-actions';
-import { privateAddressOf, privateAddressRefused } from '../common/outbound-network';
+import { checkPublicUrl } from '../common/outbound-network';
 import { checkSubscription } from './push-input';
 import { payloadFor, pushKindOf } from './push-payload';
 import { PushRecords, type PushSubscriptionRow } from './push-records';
@@ -20,43 +19,31 @@ export type PushSubscriptionView = Pick<
 
 /**
  * Per-key push subscriptions, and the notifications of committed events: a permission request (with
- * an action token per key told), a turn's result, a failure. Only the node that commits an event sees
- * it, so each is sent once in a cluster; the session never waits for any of this.
+ * an action token per key told), a turn's result, a failure; once in a cluster (see CommittedSessions).
  */
 @Injectable()
-export class PushService implements OnModuleInit, OnModuleDestroy {
+export class PushService implements OnModuleInit {
   private readonly logger = new Logger(PushService.name);
-  private subscription?: Subscription;
 
   constructor(
     @Inject(PUSH_OPTIONS) private readonly options: PushOptions,
     private readonly records: PushRecords,
-    private readonly sessions: SessionsService,
+    private readonly committed: CommittedSessions,
     private readonly actions: PushActions,
     private readonly sender: PushSender,
   ) {}
 
   onModuleInit(): void {
-    this.subscription = this.sessions.committed$.subscribe((committed) => {
-      if (committed.batch === 'end' || !committed.batch.some((e) => pushKindOf(e))) return;
-      this.notify(committed).catch((err: unknown) =>
-        this.logger.error(
-          `Notifications of session ${committed.sessionId} not sent: ${String(err)}`,
-        ),
-      );
-    });
-  }
-
-  onModuleDestroy(): void {
-    this.subscription?.unsubscribe();
+    this.committed.follow(
+      pushKindOf,
+      (committed) => this.notify(committed),
+      'Notifications not sent',
+    );
   }
 
   async subscribe(principal: Principal, raw: unknown): Promise<PushSubscriptionView> {
     const input = checkSubscription(raw);
-    const inside = this.options.allowPrivateNetworks
-      ? undefined
-      : await privateAddressOf(new URL(input.endpoint));
-    if (inside) throw privateAddressRefused('endpoint', inside);
+    await checkPublicUrl(input.endpoint, 'endpoint', this.options.allowPrivateNetworks);
     const row = await this.records.upsertSubscription({
       id: `push_${randomUUID()}`,
       owner: principal.id,
@@ -86,16 +73,7 @@ export class PushService implements OnModuleInit, OnModuleDestroy {
     return view(row);
   }
 
-  private async notify({ sessionId, record, batch }: CommittedBatch): Promise<void> {
-    const events = (batch as SessionEvent[]).filter((e) => pushKindOf(e));
-    const session = record
-      ? { owner: record.owner, title: record.title ?? null }
-      : await this.records.session(sessionId);
-    if (!session) return;
-    // The session's key and the admin keys, which see every session.
-    const owners = [...new Set([session.owner, ...this.options.adminOwners])].filter(
-      (o): o is string => !!o,
-    );
+  private async notify({ session, owners, events }: CommittedEvents): Promise<void> {
     const subscriptions = await this.records.subscriptions({ owners });
     if (subscriptions.length === 0) return;
     const byOwner = new Map<string, PushSubscriptionRow[]>();
@@ -105,9 +83,9 @@ export class PushService implements OnModuleInit, OnModuleDestroy {
       for (const [owner, targets] of byOwner) {
         const action =
           event.type === 'permission_request'
-            ? await this.actions.issue(sessionId, event.requestId, owner)
+            ? await this.actions.issue(session.id, event.requestId, owner)
             : undefined;
-        const payload = payloadFor(event, { id: sessionId, title: session.title }, action);
+        const payload = payloadFor(event, { id: session.id, title: session.title }, action);
         sends.push(...targets.map((t) => this.sender.send(t, payload)));
       }
     }

@@ -31,14 +31,6 @@ export interface DeliveryRow {
   updatedAt: string;
 }
 
-export interface SessionSummary {
-  id: string;
-  owner: string | null;
-  provider: string;
-  model: string;
-  state: string;
-}
-
 export type NewDelivery = Pick<
   DeliveryRow,
   'id' | 'webhookId' | 'sessionId' | 'seq' | 'event' | 'body'
@@ -215,15 +207,6 @@ export class WebhookRecords {
       .limit(limit)
       .execute();
     return rows.map(toDelivery);
-  }
-
-  /** What a delivery's body says of its session. */
-  async session(id: string): Promise<SessionSummary | undefined> {
-    return this.db
-      .selectFrom('sessions')
-      .select(['id', 'owner', 'provider', 'model', 'state'])
-      .where('id', '=', id)
-      .executeTakeFirst();
   }
 }
 

@@ -6,8 +6,6 @@ export const WEBHOOKS_OPTIONS = Symbol('WEBHOOKS_OPTIONS');
 export interface WebhooksOptions extends WebhooksConfig {
   /** This node's id: who claims a delivery. */
   nodeId: string;
-  /** API keys whose webhooks get every key's sessions. */
-  adminOwners: string[];
   /** Wall-clock ms; tests move it on. */
   now?: () => number;
 }

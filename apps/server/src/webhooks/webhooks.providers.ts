@@ -1,6 +1,5 @@
 import type { Provider } from '@nestjs/common';
 import type { JelmoreConfig } from '../config/jelmore.config';
-import { LOCAL_PRINCIPAL } from '../auth/api-keys.service';
 import { WebhookDispatcher } from './webhook-dispatcher';
 import { WebhookRecords } from './webhook-records';
 import { WEBHOOKS_OPTIONS, type WebhooksOptions } from './webhooks.constants';
@@ -13,10 +12,6 @@ export function webhookProviders(config: JelmoreConfig): Provider[] {
   const options: WebhooksOptions = {
     ...config.webhooks,
     nodeId: config.nodeId,
-    // Without keys every caller is the local admin.
-    adminOwners: config.apiKeys.length
-      ? config.apiKeys.filter((k) => k.admin).map((k) => k.id)
-      : [LOCAL_PRINCIPAL.id],
   };
   return [
     { provide: WEBHOOKS_OPTIONS, useValue: options },

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import type { Subscription } from 'rxjs';
-import { ErrorCode, JelmoreError, type SessionEvent } from '@jelmore/contracts';
-import { type CommittedBatch, SessionsService } from '@jelmore/sessions';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { ErrorCode, JelmoreError } from '@jelmore/contracts';
 import type { Principal } from '../auth/api-keys.service';
+import { type CommittedEvents, CommittedSessions } from '../common/committed-sessions';
 import { WebhookDispatcher } from './webhook-dispatcher';
 import { checkWebhookTarget, webhookEventOf } from './webhook-events';
-import { privateAddressOf, privateAddressRefused } from '../common/outbound-network';
+import { checkPublicUrl } from '../common/outbound-network';
 import {
   type DeliveryRow,
   type NewDelivery,
@@ -23,44 +22,30 @@ export type DeliveryView = Omit<DeliveryRow, 'body' | 'webhookId'>;
 
 /**
  * Per-key webhooks, and the outbox of every webhook: each committed event a webhook asks for becomes a
- * pending delivery row (WebhookDispatcher sends it). Only the node that commits an event sees it, so
- * each is recorded once in a cluster; the session never waits for any of this.
+ * pending delivery row (WebhookDispatcher sends it), once in a cluster (see CommittedSessions).
  */
 @Injectable()
-export class WebhooksService implements OnModuleInit, OnModuleDestroy {
+export class WebhooksService implements OnModuleInit {
   private readonly logger = new Logger(WebhooksService.name);
-  private subscription?: Subscription;
 
   constructor(
     @Inject(WEBHOOKS_OPTIONS) private readonly options: WebhooksOptions,
     private readonly records: WebhookRecords,
-    private readonly sessions: SessionsService,
+    private readonly committed: CommittedSessions,
     private readonly dispatcher: WebhookDispatcher,
   ) {}
 
   onModuleInit(): void {
-    this.subscription = this.sessions.committed$.subscribe((committed) => {
-      if (committed.batch === 'end' || !committed.batch.some((e) => webhookEventOf(e))) return;
-      this.record(committed).catch((err: unknown) =>
-        this.logger.error(
-          `Webhook deliveries of session ${committed.sessionId} not recorded: ${String(err)}`,
-        ),
-      );
-    });
-  }
-
-  onModuleDestroy(): void {
-    this.subscription?.unsubscribe();
+    this.committed.follow(
+      webhookEventOf,
+      (committed) => this.record(committed),
+      'Webhook deliveries not recorded',
+    );
   }
 
   async create(principal: Principal, raw: unknown): Promise<WebhookView> {
     const target = checkWebhookTarget(raw);
-    const inside = this.options.allowPrivateNetworks
-      ? undefined
-      : await privateAddressOf(new URL(target.url));
-    if (inside) {
-      throw privateAddressRefused('url', inside);
-    }
+    await checkPublicUrl(target.url, 'url', this.options.allowPrivateNetworks);
     const row: WebhookRow = {
       id: `wh_${randomUUID()}`,
       owner: principal.id,
@@ -106,29 +91,18 @@ export class WebhooksService implements OnModuleInit, OnModuleDestroy {
     return webhook;
   }
 
-  private async record({ sessionId, record, batch }: CommittedBatch): Promise<void> {
-    const events = (batch as SessionEvent[]).flatMap((event) => {
-      const name = webhookEventOf(event);
-      return name ? [{ event, name }] : [];
-    });
-    const session = record
-      ? {
-          id: record.id,
-          owner: record.owner,
-          provider: record.provider,
-          model: record.model,
-          state: record.state,
-        }
-      : await this.records.session(sessionId);
-    if (!session) return;
-    const admins = new Set(this.options.adminOwners);
+  private async record({ session: record, owners, events }: CommittedEvents): Promise<void> {
+    // What a delivery's body says of its session.
+    const { id: sessionId, owner, provider, model, state } = record;
+    const session = { id: sessionId, owner, provider, model, state };
     const webhooks = [...configWebhooks(this.options), ...(await this.records.webhooks())].filter(
-      (w) => w.owner === null || admins.has(w.owner) || w.owner === session.owner,
+      (w) => w.owner === null || owners.includes(w.owner),
     );
     const rows: NewDelivery[] = [];
     for (const webhook of webhooks) {
-      for (const { event, name } of events) {
-        if (!webhook.events.includes(name)) continue;
+      for (const event of events) {
+        const name = webhookEventOf(event);
+        if (!name || !webhook.events.includes(name)) continue;
         const id = `whd_${randomUUID()}`;
         const body = JSON.stringify({ id, type: name, event, session });
         rows.push({ id, webhookId: webhook.id, sessionId, seq: event.seq, event: name, body });
