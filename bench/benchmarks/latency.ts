@@ -14,6 +14,8 @@ import { Measured, Metric, metric } from '../support/results';
 import type { ServerUnderTest, Side } from '../support/servers';
 import { median, percentile, spread } from '../support/stats';
 
+/** P15's targets: what Jelmore adds over the bare relay, p50 for one session, p99 for twenty. */
+const ADDED_P50_TARGET_MS = 0.5;
 const ADDED_P99_TARGET_MS = 5;
 
 interface Level {
@@ -23,6 +25,8 @@ interface Level {
   seconds: number;
   /** Repetitions per side; the busy level's p99 swings with the machine's other load, so it gets more. */
   rounds: number;
+  /** Which percentile's added latency has a target at this level. */
+  target?: 'p50' | 'p99';
 }
 
 interface Setup {
@@ -44,8 +48,22 @@ export async function latency(ctx: BenchContext): Promise<Measured> {
   const levels: Level[] = ctx.quick
     ? [{ label: '2 sessions × 100 events/s', sessions: 2, rate: 100, seconds: 0.5, rounds: 1 }]
     : [
-        { label: '1 session × 100 events/s', sessions: 1, rate: 100, seconds: 5, rounds: 3 },
-        { label: '20 sessions × 100 events/s', sessions: 20, rate: 100, seconds: 5, rounds: 5 },
+        {
+          label: '1 session × 100 events/s',
+          sessions: 1,
+          rate: 100,
+          seconds: 5,
+          rounds: 3,
+          target: 'p50',
+        },
+        {
+          label: '20 sessions × 100 events/s',
+          sessions: 20,
+          rate: 100,
+          seconds: 5,
+          rounds: 5,
+          target: 'p99',
+        },
       ];
   const metrics: Metric[] = [];
   const runs: Record<Side, number[]> = { baseline: [], jelmore: [] };
@@ -121,12 +139,25 @@ export async function latency(ctx: BenchContext): Promise<Measured> {
         const med = (side: Side, key: 'p50' | 'p99') => median(results[side].map((x) => x[key]));
         const p99 = { baseline: med('baseline', 'p99'), jelmore: med('jelmore', 'p99') };
         const p50 = { baseline: med('baseline', 'p50'), jelmore: med('jelmore', 'p50') };
+        const added = (q: { baseline: number; jelmore: number }, limit: number) => ({
+          text: `≤ baseline + ${limit} ms`,
+          meets: q.jelmore - q.baseline <= limit,
+        });
         metrics.push(
-          metric(`p99, ${level.label}`, 'ms', p99.baseline, p99.jelmore, {
-            text: `≤ baseline + ${ADDED_P99_TARGET_MS} ms`,
-            meets: p99.jelmore - p99.baseline <= ADDED_P99_TARGET_MS,
-          }),
-          metric(`p50, ${level.label}`, 'ms', p50.baseline, p50.jelmore),
+          metric(
+            `p99, ${level.label}`,
+            'ms',
+            p99.baseline,
+            p99.jelmore,
+            level.target === 'p99' ? added(p99, ADDED_P99_TARGET_MS) : undefined,
+          ),
+          metric(
+            `p50, ${level.label}`,
+            'ms',
+            p50.baseline,
+            p50.jelmore,
+            level.target === 'p50' ? added(p50, ADDED_P50_TARGET_MS) : undefined,
+          ),
         );
         details[level.label] = {
           addedP50Ms: p50.jelmore - p50.baseline,

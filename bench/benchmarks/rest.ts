@@ -7,6 +7,8 @@ import { median, spread } from '../support/stats';
 
 const CREATE_BODY = JSON.stringify({ provider: 'scripted', query: '[[events 1]] [[rate 0]]' });
 /** Jelmore runs with an API key (not an admin's), so the key guard and per-key throttlers are in the path. */
+/** P15: each route at least this share of the bare node:http server's requests per second. */
+const REST_TARGET_RATIO = 0.5;
 const API_KEY = 'rest-bench-key-0123456789abcdef';
 const AUTH = { authorization: `Bearer ${API_KEY}` };
 
@@ -93,7 +95,12 @@ export async function rest(ctx: BenchContext): Promise<Measured> {
           }
         }
         const rate = (side: Side) => median(shots[side].map((s) => s.requestsPerSecond));
-        metrics.push(metric(route.name, 'req/s', rate('baseline'), rate('jelmore')));
+        metrics.push(
+          metric(route.name, 'req/s', rate('baseline'), rate('jelmore'), {
+            text: `≥ ${REST_TARGET_RATIO}× baseline`,
+            meets: rate('jelmore') >= REST_TARGET_RATIO * rate('baseline'),
+          }),
+        );
         p99[route.name] = {
           baseline: median(shots.baseline.map((s) => s.p99Ms)),
           jelmore: median(shots.jelmore.map((s) => s.p99Ms)),

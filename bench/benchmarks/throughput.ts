@@ -105,8 +105,9 @@ export async function throughput(ctx: BenchContext): Promise<Measured> {
       return {
         metrics: [
           metric('events delivered', 'events/s', rate.baseline, rate.jelmore, {
-            text: '≥ 0.8× baseline',
-            meets: rate.jelmore >= 0.8 * rate.baseline,
+            // Jelmore sends a commit's events in one packet, the bare server one per event (P15).
+            text: '≥ 2× baseline',
+            meets: rate.jelmore >= 2 * rate.baseline,
           }),
           metric(
             'server CPU per event',

@@ -15,7 +15,8 @@ import { Measured, metric } from '../support/results';
 import { ServerUnderTest } from '../support/servers';
 import { percentile, spread } from '../support/stats';
 
-const TARGET_MS = 100;
+/** P15: the pool's first event within this of the floor (an idle, already-started CLI), per round. */
+const OVER_FLOOR_TARGET_MS = 10;
 const MODEL = 'claude-sonnet-5-5';
 const QUERY = 'hello';
 /** Both sides wait this long before each create, so the warm side's refill is no advantage or cost. */
@@ -216,9 +217,15 @@ export async function warmStart(ctx: BenchContext): Promise<Measured> {
           'ms',
           p(coldRuns, 50),
           p(warmRuns, 50),
+        ),
+        metric(
+          'first event, p50 (floor: an idle started CLI → with pool)',
+          'ms',
+          p(bareRuns, 50),
+          p(warmRuns, 50),
           {
-            text: `≤ ${TARGET_MS} ms with the pool`,
-            meets: p(warmRuns, 50) <= TARGET_MS,
+            text: `≤ floor + ${OVER_FLOOR_TARGET_MS} ms, paired per round`,
+            meets: p(overFloor, 50) <= OVER_FLOOR_TARGET_MS,
           },
         ),
         metric(
