@@ -16,8 +16,10 @@ import type { LagStats } from '../support/probe';
 import type { ServerUnderTest, Side } from '../support/servers';
 import { median, spread } from '../support/stats';
 
-const RSS_TARGET_MB = 300;
+const RSS_TARGET_MB = 250;
 const LAG_TARGET_MS = 50;
+/** P15: server CPU per event at most this many times the bare server's. */
+const CPU_TARGET_RATIO = 1.3;
 
 interface Outcome {
   idleRssMB: number;
@@ -149,7 +151,10 @@ export async function concurrency(ctx: BenchContext): Promise<Measured> {
         baseline.startLagP99Ms,
         jelmore.startLagP99Ms,
       ),
-      metric('server CPU per event', 'µs', baseline.cpuUsPerEvent, jelmore.cpuUsPerEvent),
+      metric('server CPU per event', 'µs', baseline.cpuUsPerEvent, jelmore.cpuUsPerEvent, {
+        text: `≤ ${CPU_TARGET_RATIO}× baseline`,
+        meets: jelmore.cpuUsPerEvent <= CPU_TARGET_RATIO * baseline.cpuUsPerEvent,
+      }),
       metric('RSS with the sessions idle', 'MB', baseline.idleRssMB, jelmore.idleRssMB),
       metric('peak heap used, streaming', 'MiB', baseline.peakHeapUsedMiB, jelmore.peakHeapUsedMiB),
     ],

@@ -19,7 +19,6 @@ import { AgentSandbox, installRoot, sessionView } from '../process/agent-sandbox
 import { SessionSlots } from '../session-slots';
 import type { AcpAgentConfig } from './acp-config';
 import type { AcpPromptStyle } from './acp-prompt';
-import { AcpSession } from './acp.session';
 import { localAgentCapabilities, requireModel } from '../local-agent';
 
 /** What an ACP agent provider needs besides its config entry. */
@@ -113,6 +112,10 @@ export class AcpAgentProvider implements AgentProviderPort {
     const release = this.slots.take();
     const script = /\.(c|m)?js$/.test(command);
     const args = [...this.agent.options.args, ...(preset.args ?? [])];
+    // The ACP SDK builds a zod schema of every message as it loads (~20 MB of RSS): a server whose
+    // sessions never use an ACP agent never loads it. The first session pays ~0.1–0.3 s, once.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { AcpSession } = require('./acp.session') as typeof import('./acp.session');
     return new AcpSession(config, model, {
       provider: this.name,
       command: script ? process.execPath : command,

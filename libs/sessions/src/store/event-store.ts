@@ -102,15 +102,21 @@ export class EventStore {
 function preparedAppend(
   sqlite: Sqlite.Database,
 ): (events: SessionEvent[], encoded: string[]) => void {
-  let insert: Sqlite.Statement | undefined;
+  let append: ((events: SessionEvent[], encoded: string[]) => void) | undefined;
   return (events, encoded) => {
-    // Prepared on first use: the table exists only after the migrations ran.
-    insert ??= sqlite.prepare(
-      'insert into events (session_id, seq, type, payload, ts) values (?, ?, ?, ?, ?)',
-    );
-    const statement = insert;
-    sqlite.transaction(() => {
-      events.forEach((e, i) => statement.run(e.sessionId, e.seq, e.type, encoded[i], e.ts));
-    })();
+    // Prepared on first use: the table exists only after the migrations ran. The transaction's
+    // wrapper is made once too: better-sqlite3 wraps four functions for each one it is asked for.
+    if (!append) {
+      const insert = sqlite.prepare(
+        'insert into events (session_id, seq, type, payload, ts) values (?, ?, ?, ?, ?)',
+      );
+      append = sqlite.transaction((batch: SessionEvent[], texts: string[]) => {
+        for (let i = 0; i < batch.length; i++) {
+          const e = batch[i];
+          insert.run(e.sessionId, e.seq, e.type, texts[i], e.ts);
+        }
+      });
+    }
+    append(events, encoded);
   };
 }
