@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
 import {
@@ -10,7 +11,7 @@ import {
   TurnWatcher,
 } from '../support/client';
 import { BenchContext, profiled, sidesFor, withServer } from '../support/context';
-import { cpuSeconds, memoryMB, resetPeak, RssSampler } from '../support/proc';
+import { cpuSeconds, memoryMB, PeakSampler, resetPeak } from '../support/proc';
 import { Measured, metric } from '../support/results';
 import type { LagStats } from '../support/probe';
 import type { ServerUnderTest, Side } from '../support/servers';
@@ -32,6 +33,8 @@ interface Outcome {
   seconds: number;
   /** Server CPU time (user + system) per event streamed. */
   cpuUsPerEvent: number;
+  /** Jelmore: the largest its SQLite WAL file grew while the sessions streamed. */
+  walPeakMB?: number;
 }
 
 /** Runs `fn` over `items`, `parallel` at a time. */
@@ -76,7 +79,12 @@ export async function concurrency(ctx: BenchContext): Promise<Measured> {
       resetPeak(server.pid);
       await server.resetLag();
       if (server.side === 'jelmore') await server.prometheusLagP99Ms(); // Starts its window too.
-      const sampler = new RssSampler(server.pid);
+      const sampler = new PeakSampler(() => memoryMB(server.pid).rss);
+      const walFile = join(server.dir, 'data', 'jelmore.db-wal');
+      const walSampler =
+        server.side === 'jelmore'
+          ? new PeakSampler(() => statSync(walFile).size / 1e6, 200)
+          : undefined;
       const cpu0 = cpuSeconds(server.pid);
       const t0 = Date.now();
       let startLag!: LagStats;
@@ -99,10 +107,20 @@ export async function concurrency(ctx: BenchContext): Promise<Measured> {
       const seconds = (Date.now() - t0) / 1000;
       const cpuUsPerEvent = ((cpuSeconds(server.pid) - cpu0) * 1e6) / (events * size.sessions);
       const peakRssMB = Math.max(sampler.stop(), memoryMB(server.pid).peak);
+      const walPeakMB = walSampler?.stop();
       const lag = await server.lag();
       const prometheusLagP99Ms =
         server.side === 'jelmore' ? await server.prometheusLagP99Ms() : undefined;
-      return { idleRssMB, peakRssMB, startLag, lag, prometheusLagP99Ms, seconds, cpuUsPerEvent };
+      return {
+        idleRssMB,
+        peakRssMB,
+        startLag,
+        lag,
+        prometheusLagP99Ms,
+        seconds,
+        cpuUsPerEvent,
+        walPeakMB,
+      };
     } finally {
       closeAll(sockets);
     }
@@ -116,7 +134,7 @@ export async function concurrency(ctx: BenchContext): Promise<Measured> {
       outcomes[side].push(o);
       const gc = o.lag.gc;
       ctx.log(
-        `  ${side}: RSS ${o.idleRssMB.toFixed(0)} MB idle, ${o.peakRssMB.toFixed(0)} MB peak (heap ${o.lag.peakHeapUsedMiB.toFixed(0)} MiB); event-loop lag p99 ${o.startLag.p99Ms.toFixed(1)} ms as turns start, then p99 ${o.lag.p99Ms.toFixed(1)} ms, max ${o.lag.maxMs.toFixed(1)} ms; GC ${gc.count}× ${gc.totalMs.toFixed(0)} ms (major ${gc.byKind.major?.count ?? 0}×, max ${gc.maxMs.toFixed(1)} ms); ${o.cpuUsPerEvent.toFixed(1)} µs CPU/event; ${o.seconds.toFixed(1)} s`,
+        `  ${side}: RSS ${o.idleRssMB.toFixed(0)} MB idle, ${o.peakRssMB.toFixed(0)} MB peak (heap ${o.lag.peakHeapUsedMiB.toFixed(0)} MiB); event-loop lag p99 ${o.startLag.p99Ms.toFixed(1)} ms as turns start, then p99 ${o.lag.p99Ms.toFixed(1)} ms, max ${o.lag.maxMs.toFixed(1)} ms; GC ${gc.count}× ${gc.totalMs.toFixed(0)} ms (major ${gc.byKind.major?.count ?? 0}×, max ${gc.maxMs.toFixed(1)} ms); ${o.cpuUsPerEvent.toFixed(1)} µs CPU/event; ${o.seconds.toFixed(1)} s${o.walPeakMB === undefined ? '' : `; WAL ≤ ${o.walPeakMB.toFixed(0)} MB`}`,
       );
     }
   }
@@ -175,6 +193,7 @@ export async function concurrency(ctx: BenchContext): Promise<Measured> {
       prometheusNote:
         'jelmore_nodejs_eventloop_lag_p99_seconds over the same window; prom-client leaves the 10 ms interval in',
       jelmorePrometheusLagP99Ms: outcomes.jelmore.map((o) => o.prometheusLagP99Ms),
+      jelmoreWalPeakMB: outcomes.jelmore.map((o) => o.walPeakMB),
       lag: {
         baseline: outcomes.baseline.map((o) => o.lag),
         jelmore: outcomes.jelmore.map((o) => o.lag),

@@ -31,13 +31,13 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
 }
 
-/** Samples a process's RSS every `intervalMs` and keeps the peak, in MB. */
-export class RssSampler {
+/** The largest of `read()`'s values, sampled every `intervalMs` until stop(). */
+export class PeakSampler {
   peak = 0;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
-    private readonly pid: number,
+    private readonly read: () => number,
     intervalMs = 50,
   ) {
     this.sample();
@@ -52,9 +52,9 @@ export class RssSampler {
 
   private sample(): void {
     try {
-      this.peak = Math.max(this.peak, memoryMB(this.pid).rss);
+      this.peak = Math.max(this.peak, this.read());
     } catch {
-      // The process is gone; its peak so far stands.
+      // The process or file is gone; its peak so far stands.
     }
   }
 }

@@ -6,7 +6,7 @@ import { Logger } from '@nestjs/common';
 import { Dialect, PostgresDialect } from 'kysely';
 import { FairSqliteDialect } from './fair-sqlite-dialect';
 import type { types as PgTypes } from 'pg';
-import { WalCheckpointer } from './wal-checkpointer';
+import { WalCheckpointer, type WalCheckpointerOptions } from './wal-checkpointer';
 
 /** Connections a node keeps to PostgreSQL: the group commit writes on one, reads take a few more. */
 export const POSTGRES_POOL_SIZE = 10;
@@ -31,7 +31,7 @@ export interface OpenDatabase {
 
 export function openDatabase(
   databaseUrl: string,
-  { checkpoints = true }: { checkpoints?: boolean } = {},
+  { checkpoints = true }: { checkpoints?: boolean | WalCheckpointerOptions } = {},
 ): OpenDatabase {
   if (databaseUrl.startsWith('sqlite:')) {
     const path = databaseUrl.slice('sqlite:'.length);
@@ -46,8 +46,13 @@ export function openDatabase(
     // index pages of thousands of sessions writing (about 4 KiB each).
     db.pragma('cache_size = -8000');
     // A file's checkpoints run in a worker (see WalCheckpointer), never inside a commit.
-    const checkpointer = memory || !checkpoints ? undefined : new WalCheckpointer(resolve(path));
+    const checkpointer =
+      memory || !checkpoints
+        ? undefined
+        : new WalCheckpointer(resolve(path), checkpoints === true ? {} : checkpoints);
     if (checkpointer) db.pragma('wal_autocheckpoint = 0');
+    // The WAL keeps its file when it starts over; one that grew past this (a long read held it) is cut.
+    db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
     return { dialect: new FairSqliteDialect({ database: db }), sqlite: db, checkpointer };
   }
   if (isPostgresUrl(databaseUrl)) {

@@ -24,7 +24,11 @@ export class EventStore {
     if (events.length === 0) return;
     // No other transaction is ever open on the SQLite connection (this is the store's only one), and
     // this one runs to its end synchronously: it cannot interleave with a Kysely query.
-    if (this.appendSqlite) return this.appendSqlite(events, encoded);
+    if (this.appendSqlite) {
+      const catchUp = this.connection.walCatchUp();
+      if (catchUp) await catchUp;
+      return this.appendSqlite(events, encoded);
+    }
     await this.db.transaction().execute(async (trx) => {
       // 5 bound parameters a row; SQLite allows 32,766 a statement.
       for (let i = 0; i < events.length; i += 1000) {

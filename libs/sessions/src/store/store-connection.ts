@@ -65,6 +65,11 @@ export class StoreConnection implements OnModuleInit, OnApplicationShutdown {
     return this.reads ? this.reads.all(query) : query.execute();
   }
 
+  /** A promise while the WAL's checkpoint needs writes held for it to catch up (see WalCheckpointer). */
+  walCatchUp(): Promise<void> | undefined {
+    return this.checkpointer?.catchUp();
+  }
+
   async ping(): Promise<void> {
     await sql`select 1`.execute(this.db);
   }
