@@ -200,8 +200,13 @@ describe('two nodes sharing PostgreSQL and Redis', () => {
     expect(await waitUntil(async () => (await stateOf(b, id)) === 'interrupted', 20_000)).toBe(
       true,
     );
-    const status = (await eventsOf(b, id)).filter((e) => e.type === 'status').at(-1);
-    expect(status).toMatchObject({
+    // The reaper sets the state first and appends its status event after: wait for that event too.
+    const lastStatus = async () =>
+      (await eventsOf(b, id)).filter((e) => e.type === 'status').at(-1);
+    expect(await waitUntil(async () => (await lastStatus())?.to === 'interrupted', 10_000)).toBe(
+      true,
+    );
+    expect(await lastStatus()).toMatchObject({
       to: 'interrupted',
       reason: expect.stringMatching(/node c-\w+ was lost/),
     });

@@ -7,13 +7,22 @@ import { RATE_LIMIT_CLOCK } from '@jelmore/providers';
  */
 export class TestClock {
   private offset = 0;
+  private stoppedAt?: { monotonic: number; wall: number };
   /** Monotonic, as the providers' rate windows read it (RATE_LIMIT_CLOCK). */
-  readonly monotonic = () => performance.now() + this.offset;
+  readonly monotonic = () => (this.stoppedAt?.monotonic ?? performance.now()) + this.offset;
   /** Wall-clock, as the request and Socket.IO rate limits read it (WindowCounterStorage). */
-  readonly wall = () => Date.now() + this.offset;
+  readonly wall = () => (this.stoppedAt?.wall ?? Date.now()) + this.offset;
 
   advance(ms: number): void {
     this.offset += ms;
+  }
+
+  /**
+   * From now on only `advance` moves it: a token bucket then refills by what the test says, not by how
+   * long a loaded machine takes to send a burst.
+   */
+  stop(): void {
+    this.stoppedAt = { monotonic: performance.now(), wall: Date.now() };
   }
 }
 
