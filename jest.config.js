@@ -16,6 +16,9 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/apps', '<rootDir>/libs'],
   testRegex: '\\.spec\\.ts$',
+  // Specs that start real agent CLIs share the two cores with a second worker (npm run test:unit): 5 s
+  // is too tight for a start on a busy machine, and a hang still fails.
+  testTimeout: 20_000,
   transform: { '^.+\\.(t|j)s$': swc },
   transformIgnorePatterns: [
     '/node_modules/(?!(@agentclientprotocol|zod|@nestjs|kysely|file-type|@standard-schema|uid|load-esm|strtok3|token-types|@tokenizer|@borewit|uint8array-extras)/)',

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -11,12 +12,19 @@ import { connect, EventCollector, request as wsRequest, startSession } from './s
 
 /** An ACP agent written with the protocol's SDK (test/fixtures/acp-agent.mjs): no model behind it. */
 const FIXTURE = resolve(__dirname, 'fixtures', 'acp-agent.mjs');
+/**
+ * An argument the fixture ignores, on this file's agents only: the process checks find them and not
+ * those of another file running the same fixture at the same time (multimodal-acp).
+ */
+const RUN_ARG = `--e2e-run=${randomUUID()}`;
+const AGENT = `${FIXTURE} ${RUN_ARG}`;
 
 /** Every agent of this file comes from the config file only: no code names them. */
 function configFile(dir: string): string {
   const agent = (mode?: string, extra: object = {}) => ({
     type: 'acp',
     command: FIXTURE,
+    args: [RUN_ARG],
     env: mode ? { ACP_FIXTURE_MODE: mode } : {},
     auto_select: false,
     ...extra,
@@ -83,7 +91,7 @@ describe('ACP agents from the config file (the SDK-built fixture agent)', () => 
   afterEach(async () => {
     // Each test starts with no agent running.
     for (const id of created.splice(0)) await request(server.url).delete(`/v1/sessions/${id}`);
-    expect(await eventually(() => agentsMentioning(FIXTURE).length === 0)).toBe(true);
+    expect(await eventually(() => agentsMentioning(AGENT).length === 0)).toBe(true);
   });
 
   const received = (): Array<{ method?: string; params?: Record<string, unknown> }> =>
@@ -207,9 +215,9 @@ describe('ACP agents from the config file (the SDK-built fixture agent)', () => 
   it('terminate leaves no agent process', async () => {
     const { session, events } = await start({ provider: 'fixture', query: 'be slow again' });
     await events.waitFor((all) => all.some((e) => e.type === 'assistant'));
-    expect(agentsMentioning(FIXTURE).length).toBeGreaterThan(0);
+    expect(agentsMentioning(AGENT).length).toBeGreaterThan(0);
     await request(server.url).delete(`/v1/sessions/${session.id}`).expect(200);
-    expect(await eventually(() => agentsMentioning(FIXTURE).length === 0)).toBe(true);
+    expect(await eventually(() => agentsMentioning(AGENT).length === 0)).toBe(true);
   });
 
   describe('agents that misbehave fail their session with a code; the server goes on', () => {
@@ -227,7 +235,7 @@ describe('ACP agents from the config file (the SDK-built fixture agent)', () => 
 
     afterEach(async () => {
       // Nothing of a failed agent is left, before anybody ends its session.
-      expect(await eventually(() => agentsMentioning(FIXTURE).length === 0)).toBe(true);
+      expect(await eventually(() => agentsMentioning(AGENT).length === 0)).toBe(true);
     });
 
     it('an agent that will not start', async () => {
@@ -299,7 +307,7 @@ describe('ACP agents from the config file (the SDK-built fixture agent)', () => 
     expect(await waitUntil(async () => (await stateOf(session.id)) === 'idle')).toBe(true);
     socket.disconnect();
     await server.close();
-    expect(agentsMentioning(FIXTURE)).toEqual([]);
+    expect(agentsMentioning(AGENT)).toEqual([]);
 
     server = await startTestServer({
       dir,

@@ -68,7 +68,8 @@ describe('OpenCode over ACP (the opencode-acp preset: real opencode acp, fake Op
   });
 
   it('interrupt keeps the context: the next model request carries the interrupted turn', async () => {
-    const { session, events } = await start({ query: '[[slow 40]] count slowly' });
+    // Long enough that a busy machine's interrupt still lands mid-turn; the interrupt ends it early.
+    const { session, events } = await start({ query: '[[slow 400]] count slowly' });
     await events.waitFor((all) => all.filter((e) => e.type === 'assistant').length >= 2, 60_000);
     await wsRequest(socket, 'session:interrupt', { sessionId: session.id });
     await events.waitForResults(1, 60_000);

@@ -139,15 +139,17 @@ class Deployment {
   }
 }
 
-describe.each(['claude', 'gemini', 'codex', 'opencode'])(
-  'agent sandbox: key B`s %s agent gets nothing of key A`s or the server`s',
-  (provider) => {
-    const deployment = new Deployment();
+// One deployment for the four agents (a boot costs about what a case does): each attack runs in a
+// fresh pair of sessions and looks for its own provider's traces, the others' left there to steal too.
+describe('agent sandbox: key B`s agent gets nothing of key A`s or the server`s', () => {
+  const deployment = new Deployment();
 
-    beforeAll(() => deployment.start(), 60_000);
-    afterAll(() => deployment.stop());
+  beforeAll(() => deployment.start(), 60_000);
+  afterAll(() => deployment.stop());
 
-    it('every attempt through its shell fails, and its own work in its workspace succeeds', async () => {
+  it.each(['claude', 'gemini', 'codex', 'opencode'])(
+    '%s: every attempt through its shell fails, and its own work in its workspace succeeds',
+    async (provider) => {
       const alice = await deployment.runShell(ALICE, provider, 'echo alice-secret > alice.txt');
       expect(readFileSync(join(alice.cwd, 'alice.txt'), 'utf8').trim()).toBe('alice-secret');
       // Alice's agent left state in her own home: there is something to steal.
@@ -174,9 +176,9 @@ describe.each(['claude', 'gemini', 'codex', 'opencode'])(
       expect(readFileSync(join(bob.cwd, 'own.txt'), 'utf8').trim()).toBe('own-work');
       // Bob's agent home is his own, beside alice's.
       expect(existsSync(join(deployment.data, 'agents', provider, 'tenants', 'bob'))).toBe(true);
-    });
-  },
-);
+    },
+  );
+});
 
 describe('agent sandbox off (JELMORE_AGENT_SANDBOX=off)', () => {
   const deployment = new Deployment();
