@@ -54,6 +54,8 @@ export class WalCheckpointer {
   private readonly worker: Worker;
   private requested = false;
   private caughtUp?: Promise<void>;
+  /** Ends the pending catch-up's wait (its answer, its timeout or close()). */
+  private endWait?: () => void;
 
   constructor(
     path: string,
@@ -85,13 +87,14 @@ export class WalCheckpointer {
       const done = () => {
         clearTimeout(timer);
         this.worker.off('message', onMessage);
-        this.caughtUp = undefined;
+        this.caughtUp = this.endWait = undefined;
         resolve();
       };
       const onMessage = (message: unknown) => {
         if (message === 'caught-up') done();
       };
       const timer = setTimeout(done, CATCH_UP_TIMEOUT_MS);
+      this.endWait = done;
       this.worker.on('message', onMessage);
       this.worker.postMessage('paused');
     });
@@ -100,6 +103,7 @@ export class WalCheckpointer {
 
   /** Stops the worker; resolves once its connection is closed. */
   async close(): Promise<void> {
+    this.endWait?.();
     const exited = new Promise((resolve) => this.worker.once('exit', resolve));
     this.worker.postMessage('close');
     await exited;
