@@ -54,7 +54,10 @@ export class WalCheckpointer {
   private readonly worker: Worker;
   private requested = false;
   private caughtUp?: Promise<void>;
-  /** Ends the pending catch-up's wait (its answer, its timeout or close()). */
+  /**
+   * Ends the pending catch-up's wait: on the worker's answer, the timeout or close(). An answer that
+   * comes after its timeout finds none (the worker asks again only after answering).
+   */
   private endWait?: () => void;
 
   constructor(
@@ -72,6 +75,7 @@ export class WalCheckpointer {
     });
     this.worker.on('message', (message) => {
       if (message === 'catch-up') this.requested = true;
+      else if (message === 'caught-up') this.endWait?.();
     });
     this.worker.unref();
   }
@@ -84,18 +88,12 @@ export class WalCheckpointer {
     if (!this.requested) return this.caughtUp;
     this.requested = false;
     this.caughtUp = new Promise<void>((resolve) => {
-      const done = () => {
+      const timer = setTimeout(() => this.endWait?.(), CATCH_UP_TIMEOUT_MS);
+      this.endWait = () => {
         clearTimeout(timer);
-        this.worker.off('message', onMessage);
         this.caughtUp = this.endWait = undefined;
         resolve();
       };
-      const onMessage = (message: unknown) => {
-        if (message === 'caught-up') done();
-      };
-      const timer = setTimeout(done, CATCH_UP_TIMEOUT_MS);
-      this.endWait = done;
-      this.worker.on('message', onMessage);
       this.worker.postMessage('paused');
     });
     return this.caughtUp;
